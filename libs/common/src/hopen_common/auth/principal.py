@@ -1,0 +1,97 @@
+"""Who is calling, with what role and scope; checked on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hopen_common.auth.tokens import AUDIENCE
+from hopen_common.errors import ProblemError
+
+
+class Role(StrEnum):
+    ETABLISSEMENT = "etablissement"
+    ARS = "ars"
+    DNS = "dns"
+    OPS = "ops"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    finess: tuple[str, ...] = ()
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is Role.ETABLISSEMENT and not self.finess:
+            raise ValueError("an etablissement token needs at least one FINESS")
+        if self.role is Role.ARS and not self.region:
+            raise ValueError("an ars token needs its region")
+
+    def voit_region(self, region: str) -> bool:
+        if self.role in (Role.DNS, Role.OPS):
+            return True
+        return self.role is Role.ARS and self.region == region
+
+    def voit_finess(self, *finess: str) -> bool:
+        return self.role is Role.ETABLISSEMENT and any(f in self.finess for f in finess)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url)
+
+
+def decode_token(token: str, *, secret: str, jwks_url: str) -> Principal:
+    if jwks_url:
+        key = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key
+        claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], audience=AUDIENCE)
+    else:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE)
+    return Principal(
+        subject=str(claims["sub"]),
+        role=Role(claims["role"]),
+        finess=tuple(claims.get("finess") or ()),
+        region=claims.get("region"),
+    )
+
+
+async def principal_courant(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(401, "Jeton d'authentification manquant", {"WWW-Authenticate": "Bearer"})
+    settings = request.app.state.settings
+    try:
+        return decode_token(credentials.credentials, secret=settings.jwt_secret,
+                            jwks_url=settings.jwks_url)
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise HTTPException(401, f"Jeton invalide: {exc}", {"WWW-Authenticate": "Bearer"}) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal_courant)]
+
+
+def exiger_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """Dependency factory: the endpoint states its roles."""
+    autorises: Iterable[Role] = frozenset(roles)
+
+    def _verifier(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in autorises:
+            raise ProblemError(403, "role-interdit", "Rôle non autorisé",
+                               f"rôle {principal.role} ; attendu : {', '.join(sorted(autorises))}")
+        return principal
+
+    return _verifier

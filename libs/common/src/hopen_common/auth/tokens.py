@@ -1,0 +1,37 @@
+"""Development tokens (HS256, local key). Production tokens come from the identity provider."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+ISSUER_DEV = "hopen-dev"
+AUDIENCE = "hopen"
+
+
+def mint_dev_token(
+    *,
+    role: str,
+    finess: list[str],
+    region: str | None,
+    subject: str,
+    secret: str,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
+    from hopen_common.auth.principal import Principal, Role
+
+    # Validate the claims the same way the services will read them.
+    Principal(subject=subject, role=Role(role), finess=tuple(finess), region=region)
+    now = datetime.now(UTC)
+    claims = {
+        "iss": ISSUER_DEV,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "iat": now,
+        "exp": now + ttl,
+        "role": role,
+        "finess": finess,
+        "region": region,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")

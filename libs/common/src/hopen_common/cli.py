@@ -1,0 +1,212 @@
+"""``hopen``: the developer command line (console script ``hopen = hopen_common.cli:app``).
+
+    hopen up       PostgreSQL + Kafka + migrations + demo data + the five services
+    hopen reset    wipe .hopen/ (refused while a stack runs)
+    hopen token    mint a development JWT
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="hopen",
+    help="HOP'EN 2 developer tools: local stack and development tokens.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+class Role(StrEnum):
+    etablissement = "etablissement"
+    ars = "ars"
+    dns = "dns"
+    ops = "ops"
+
+
+class _Shutdown(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
+    raise _Shutdown(signum)
+
+
+def _root() -> Path:
+    from hopen_common.devstack.stack import StackError, find_repo_root
+
+    try:
+        root: Path = find_repo_root()
+    except StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    return root
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the stack writes (default: <repo>/.hopen)")
+    ] = None,
+    pg_port: Annotated[int, typer.Option(help="PostgreSQL port")] = 54329,
+    kafka_port: Annotated[int, typer.Option(help="Kafka broker port")] = 19092,
+    kafka_controller_port: Annotated[int, typer.Option(help="Kafka controller port")] = 19093,
+    base_port: Annotated[
+        int, typer.Option(help="Port of referentiel; the next services take the next ports")
+    ] = 8001,
+) -> None:
+    """Start the whole stack in the foreground; Ctrl-C stops everything."""
+    from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, StackError, stack_pid_file
+
+    root = _root()
+    data = (data_dir or root / ".hopen").resolve()
+    config = StackConfig(
+        root=root, data_dir=data, pg_port=pg_port, kafka_port=kafka_port,
+        kafka_controller_port=kafka_controller_port,
+        service_ports={s: base_port + i for i, s in enumerate(SERVICES)},
+    )
+    pid_file = stack_pid_file(data)
+    if pid_file.exists():
+        try:
+            other = int(pid_file.read_text().strip())
+        except ValueError:
+            other = 0
+        from hopen_common.devstack._util import pid_alive
+
+        if other and other != os.getpid() and pid_alive(other):
+            console.print(f"[red]a stack already runs from {data} (pid {other})[/red]")
+            raise typer.Exit(1)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n")
+
+    stack = Stack(config, console)
+    # Explicit handlers: a process started in the background inherits SIGINT ignored.
+    previous = signal.signal(signal.SIGTERM, _raise_shutdown)
+    signal.signal(signal.SIGINT, _raise_shutdown)
+    started = time.monotonic()
+    code = 0
+    try:
+        stack.up()
+        table = Table(title=f"HOP'EN 2 local stack (up in {time.monotonic() - started:.1f}s)")
+        table.add_column("service")
+        table.add_column("url")
+        table.add_column("log")
+        for service in SERVICES:
+            if service in stack.procs:
+                table.add_row(service, config.base_url(service) + "/docs",
+                              str(config.logs_dir / f"{service}.log"))
+            else:
+                table.add_row(service, "[yellow]not started (missing)[/yellow]", "")
+        table.add_row("postgresql", f"127.0.0.1:{pg_port} (hopen/hopen)",
+                      str(config.pg_dir / "postgresql.log"))
+        table.add_row("kafka", config.bootstrap, str(config.logs_dir / "kafka.log"))
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=200)
+        out.print(table)
+        console.print("Ctrl-C stops the stack.")
+        reported: set[str] = set()
+        while True:
+            for service in stack.dead_services():
+                if service not in reported:
+                    reported.add(service)
+                    console.print(f"[red]{service} exited; see {config.logs_dir / service}.log[/red]")
+            if stack.kafka is not None and stack.kafka.exited() and "kafka" not in reported:
+                reported.add("kafka")
+                console.print(f"[red]Kafka exited; see {config.logs_dir / 'kafka.log'}[/red]")
+            time.sleep(1.0)
+    except (KeyboardInterrupt, _Shutdown) as exc:
+        console.print(f"\n{exc or 'interrupted'}: stopping the stack...")
+    except StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        code = 1
+    finally:
+        # A second Ctrl-C must not interrupt the shutdown (that would leave orphans).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            stack.stop()
+        finally:
+            pid_file.unlink(missing_ok=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, previous)
+        console.print("stack stopped.")
+    raise typer.Exit(code)
+
+
+@app.command()
+def reset(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data dir to wipe (default: <repo>/.hopen)")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = True,
+) -> None:
+    """Remove everything the local stack wrote (.hopen/). Refused while a stack runs."""
+    from hopen_common.devstack.stack import running_components, wipe
+
+    data = (data_dir or _root() / ".hopen").resolve()
+    running = running_components(data)
+    if running:
+        console.print(f"[red]refusing to reset {data}: still running: {', '.join(running)}[/red]")
+        raise typer.Exit(1)
+    if not yes:
+        typer.confirm(f"Delete {data}?", abort=True)
+    wipe(data)
+    console.print(f"removed {data}")
+
+
+@app.command("kafka-jars")
+def kafka_jars() -> None:
+    """Fetch Kafka's jars into deploy/kafka/lib (cached on the pom's sha256)."""
+    from hopen_common.devstack.kafka import ensure_kafka_jars, jars_ready
+
+    kafka_dir = _root() / "deploy" / "kafka"
+    if jars_ready(kafka_dir):
+        return
+    started = time.monotonic()
+    status = console.status("fetching Kafka jars with Maven...")
+    with status if console.is_terminal else contextlib.nullcontext():
+        lib = ensure_kafka_jars(kafka_dir)
+    console.print(f"Kafka jars in {lib} ({time.monotonic() - started:.1f}s)")
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="Role carried by the token")],
+    finess: Annotated[
+        list[str] | None, typer.Option(help="FINESS number (repeatable)")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Region code (ars)")] = None,
+    subject: Annotated[str, typer.Option(help="Token subject")] = "dev",
+    secret: Annotated[
+        str | None,
+        typer.Option(help="HS256 key (default: $HOPEN_JWT_SECRET or the development key)"),
+    ] = None,
+) -> None:
+    """Mint a development token (HS256) and print it."""
+    from hopen_common.auth.tokens import mint_dev_token
+
+    if secret is None:
+        from hopen_common.settings import DEV_JWT_SECRET
+
+        secret = os.environ.get("HOPEN_JWT_SECRET") or DEV_JWT_SECRET
+    print(mint_dev_token(role=role.value, finess=list(finess or []), region=region,
+                         subject=subject, secret=secret))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

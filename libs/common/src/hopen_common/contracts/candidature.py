@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from hopen_common.contracts.base import Payload
+from hopen_common.events.registry import enregistrer
+
+
+@enregistrer("CandidatureDeposee", 1)
+class CandidatureDeposee(Payload):
+    candidature_id: str
+    dispositif: str
+    finess: str
+    raison_sociale: str
+    region: str
+    objectifs: list[str]
+    domaines_sun_es: list[str]
+    deposee_le: datetime
+    deposee_par: str
+
+
+@enregistrer("IndicateurDepose", 1)
+class IndicateurDepose(Payload):
+    candidature_id: str
+    finess: str
+    region: str
+    objectif: str
+    indicateur: str
+    numerateur: int
+    denominateur: int
+    depose_le: datetime
+    depose_par: str

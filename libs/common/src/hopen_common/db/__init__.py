@@ -1,0 +1,21 @@
+"""Async database plumbing: metadata per service, engine/session factories, request session."""
+
+from hopen_common.db.base import MessagingBase, new_metadata, utcnow
+from hopen_common.db.session import (
+    SessionDep,
+    build_engine,
+    build_sessionmaker,
+    get_session,
+    session_scope,
+)
+
+__all__ = [
+    "MessagingBase",
+    "SessionDep",
+    "build_engine",
+    "build_sessionmaker",
+    "get_session",
+    "new_metadata",
+    "session_scope",
+    "utcnow",
+]

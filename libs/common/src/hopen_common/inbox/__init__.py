@@ -1,0 +1,3 @@
+from hopen_common.inbox.consumer import EventConsumer, Handler
+
+__all__ = ["EventConsumer", "Handler"]

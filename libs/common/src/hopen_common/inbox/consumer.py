@@ -1,0 +1,186 @@
+"""Idempotent consumer: inbox row + effect in one transaction, offset committed after.
+
+Failures are retried a bounded number of times, then the event is parked in the
+dead letters (table, visible to operators, and topic). A parked key parks every
+later event of the same aggregate, so a correction can never overtake the
+decision it corrects; other keys keep flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from pydantic import BaseModel
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hopen_common.contracts.topics import topic_dead_letter
+from hopen_common.db.messaging import DeadLetter, InboxMessage
+from hopen_common.db.session import session_scope
+from hopen_common.events.envelope import Evenement
+from hopen_common.events.registry import decoder_payload
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Evenement, Any], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        max_attempts: int = 3,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        self.name = name
+        self._consumer = consumer
+        self._producer = producer
+        self._sessionmaker = sessionmaker
+        self._handlers = handlers
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff
+        self.processed = 0
+
+    async def run_forever(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
+            for tp, records in batches.items():
+                for record in records:
+                    await self.process(record)
+                    await self._consumer.commit({tp: record.offset + 1})
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        key = record.key.decode() if record.key else None
+        try:
+            evenement = Evenement.from_bytes(record.value)
+        except Exception as exc:  # not even an envelope: poison by construction
+            await self._park(record, key, None, f"undecodable envelope: {exc}", attempts=1)
+            return
+        handler = self._handlers.get(evenement.type)
+        if handler is None:
+            return  # another consumer's business: the topic carries several types
+        try:
+            payload = decoder_payload(evenement)
+        except Exception as exc:  # unknown version or invalid payload: never guessed
+            await self._park(record, key, evenement, str(exc), attempts=1)
+            return
+        if key is not None and await self._key_parked(key):
+            await self._park(record, key, evenement, "aggregate parked behind an earlier event", 0)
+            return
+        await self._apply_with_retries(record, key, evenement, payload, handler)
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        key: str | None,
+        evenement: Evenement,
+        payload: BaseModel,
+        handler: Handler,
+    ) -> None:
+        last_error = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await self.apply(evenement, payload, handler)
+                self.processed += 1
+                return
+            except Exception as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: %s failed (attempt %d): %s", self.name, evenement.id, attempt, exc)
+                await asyncio.sleep(self._retry_backoff * attempt)
+        await self._park(record, key, evenement, last_error, self._max_attempts)
+
+    async def apply(self, evenement: Evenement, payload: BaseModel, handler: Handler) -> bool:
+        """Apply once: returns False when the event was already applied (redelivery)."""
+        async with session_scope(self._sessionmaker) as session:
+            inserted = await session.execute(
+                insert(InboxMessage)
+                .values(consumer=self.name, event_id=evenement.id, event_type=evenement.type)
+                .on_conflict_do_nothing()
+                .returning(InboxMessage.event_id)
+            )
+            if inserted.first() is None:
+                return False
+            await handler(session, evenement, payload)
+            return True
+
+    async def _key_parked(self, key: str) -> bool:
+        async with self._sessionmaker() as session:
+            return bool(
+                await session.scalar(
+                    select(
+                        exists().where(
+                            DeadLetter.consumer == self.name,
+                            DeadLetter.key == key,
+                            DeadLetter.status == "parked",
+                        )
+                    )
+                )
+            )
+
+    async def _park(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        key: str | None,
+        evenement: Evenement | None,
+        error: str,
+        attempts: int,
+    ) -> None:
+        log.error("%s: parking event at %s[%d]@%d: %s", self.name, record.topic,
+                  record.partition, record.offset, error)
+        async with session_scope(self._sessionmaker) as session:
+            session.add(
+                DeadLetter(
+                    consumer=self.name,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=key,
+                    event_id=evenement.id if evenement else None,
+                    event_type=evenement.type if evenement else None,
+                    raw=record.value.decode(errors="replace"),
+                    error=error,
+                    attempts=attempts,
+                    status="parked",
+                )
+            )
+        await asyncio.wait_for(
+            self._producer.send_and_wait(
+                topic_dead_letter(self.name),
+                value=record.value,
+                key=record.key,
+                headers=[("error", error.encode()[:1000]), ("source_topic", record.topic.encode())],
+            ),
+            15,
+        )
+
+    async def replay_parked(self, key: str | None = None) -> int:
+        """Operator action: re-apply parked events in arrival order; returns how many took."""
+        async with self._sessionmaker() as session:
+            query = select(DeadLetter).where(
+                DeadLetter.consumer == self.name, DeadLetter.status == "parked"
+            )
+            if key is not None:
+                query = query.where(DeadLetter.key == key)
+            letters = list((await session.scalars(query.order_by(DeadLetter.id))).all())
+        replayed = 0
+        for letter in letters:
+            evenement = Evenement.model_validate_json(letter.raw)
+            handler = self._handlers[evenement.type]
+            await self.apply(evenement, decoder_payload(evenement), handler)
+            async with session_scope(self._sessionmaker) as session:
+                dl = await session.get(DeadLetter, letter.id)
+                assert dl is not None
+                dl.status = "replayed"
+            replayed += 1
+        return replayed
+

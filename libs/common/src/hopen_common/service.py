@@ -1,0 +1,138 @@
+"""Building blocks of a service process: the FastAPI app and its background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+
+from hopen_common.db.session import build_engine, build_sessionmaker
+from hopen_common.errors import install_problem_handlers
+from hopen_common.health import router as health_router
+from hopen_common.inbox.consumer import EventConsumer, Handler
+from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.outbox.relay import OutboxRelay
+from hopen_common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    settings: ServiceSettings
+    routers: Sequence[APIRouter] = ()
+    # Event type -> handler, and the topics those types travel on.
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    topics: Sequence[str] = ()
+
+
+def relay_lock_key(service: str) -> int:
+    return zlib.crc32(f"hopen-outbox-relay:{service}".encode())
+
+
+@asynccontextmanager
+async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
+    """Outbox relay and consumer as background tasks of this process."""
+    settings = spec.settings
+    tasks: list[asyncio.Task[None]] = []
+    relay = OutboxRelay(
+        database_url=settings.database_url,
+        producer=app.state.producer,
+        lock_key=relay_lock_key(spec.name),
+        poll_interval=settings.relay_poll_interval_seconds,
+        send_timeout=settings.kafka_send_timeout_seconds,
+    )
+    app.state.relay = relay
+    tasks.append(asyncio.create_task(relay.run_forever(), name=f"{spec.name}-relay"))
+    kafka_consumer = None
+    if spec.handlers:
+        kafka_consumer = build_consumer(
+            settings.kafka_bootstrap_servers, *spec.topics, group_id=f"hopen-{spec.name}"
+        )
+        await kafka_consumer.start()
+        consumer = EventConsumer(
+            name=spec.name,
+            consumer=kafka_consumer,
+            producer=app.state.producer,
+            sessionmaker=app.state.sessionmaker,
+            handlers=spec.handlers,
+            max_attempts=settings.consumer_max_attempts,
+            retry_backoff=settings.consumer_retry_backoff_seconds,
+        )
+        app.state.consumer = consumer
+        tasks.append(asyncio.create_task(_supervise(consumer), name=f"{spec.name}-consumer"))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if kafka_consumer is not None:
+            await stop_with_timeout(kafka_consumer)
+
+
+async def _supervise(consumer: EventConsumer) -> None:
+    while True:
+        try:
+            await consumer.run_forever()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("consumer %s crashed; restarting in 2 s", consumer.name)
+            await asyncio.sleep(2)
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = build_engine(settings.database_url)
+        app.state.sessionmaker = build_sessionmaker(app.state.engine)
+        app.state.producer = build_producer(settings.kafka_bootstrap_servers, client_id=spec.name)
+        await app.state.producer.start()
+        try:
+            if settings.workers_in_process:
+                async with workers(app, spec):
+                    yield
+            else:
+                yield
+        finally:
+            await stop_with_timeout(app.state.producer)
+            await app.state.engine.dispose()
+
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+async def run_workers_only(spec: ServiceSpec) -> None:
+    """`python -m hopen_<name>.relay|consumers`: the same workers without the HTTP API."""
+    spec.settings.workers_in_process = True
+    app = FastAPI()
+    app.state.settings = spec.settings
+    app.state.engine = build_engine(spec.settings.database_url)
+    app.state.sessionmaker = build_sessionmaker(app.state.engine)
+    app.state.producer = build_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
+    await app.state.producer.start()
+    try:
+        async with workers(app, spec):
+            await asyncio.Event().wait()
+    finally:
+        await stop_with_timeout(app.state.producer)
+        await app.state.engine.dispose()

@@ -1,0 +1,39 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only signing key: refused in production by the validator below.
+DEV_JWT_SECRET = "hopen-dev-only-secret-change-me-0123456789abcdef"
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings. Subclasses set ``model_config = SettingsConfigDict(env_prefix="NAME_")``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "hopen"
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen"
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    jwt_secret: str = DEV_JWT_SECRET
+    jwks_url: str = ""
+    jwt_audience: str = "hopen"
+    workers_in_process: bool = True
+    # Demo switch: every programme window is considered open today (make up sets it).
+    calendrier_ouvert: bool = False
+    # Consumer: attempts before an event is parked in the dead letters.
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_seconds: float = 0.5
+    relay_poll_interval_seconds: float = 1.0
+    kafka_send_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> ServiceSettings:
+        if self.environment == "production" and (self.jwt_secret == DEV_JWT_SECRET or not self.jwks_url):
+            raise ValueError("production needs jwks_url and must not use the development JWT secret")
+        return self

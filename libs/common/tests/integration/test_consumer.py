@@ -1,0 +1,143 @@
+"""Idempotent consumer: redelivery changes nothing; poison goes to the dead letters; parking."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from hopen_common.contracts import CandidatureRefusee
+from hopen_common.contracts.topics import topic_dead_letter
+from hopen_common.db import build_engine, build_sessionmaker
+from hopen_common.db.messaging import DeadLetter, InboxMessage, JournalAudit
+from hopen_common.events import Evenement, decoder_payload, nouvel_evenement
+from hopen_common.inbox import EventConsumer
+from hopen_common.kafka import build_consumer, stop_with_timeout
+
+from .conftest import read_topic
+
+
+def refus(candidature: str) -> Evenement:
+    return nouvel_evenement(CandidatureRefusee(
+        decision_id="d-" + candidature, candidature_id=candidature, finess="010000024", region="84",
+        decide_par="ars", decide_le=datetime.now(UTC), motivation="test", dispositif="phase1",
+    ), source="/test", subject=f"candidature/{candidature}")
+
+
+async def journaliser(session, evenement, payload) -> None:
+    """A real effect: one audit row per applied event."""
+    if payload.motivation == "boum":
+        raise RuntimeError("handler failure")
+    session.add(JournalAudit(acteur="test", role="test", action="vu", objet_type="candidature",
+                             objet_id=payload.candidature_id))
+
+
+async def run_until(consumer: EventConsumer, condition, timeout: float = 40.0) -> None:
+    task = asyncio.create_task(consumer.run_forever())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await condition():
+            assert loop.time() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.2)
+    finally:
+        task.cancel()
+
+
+async def _setup(fresh_database, kafka_bootstrap, producer, topic, name):
+    url = fresh_database("candidature")
+    engine = build_engine(url)
+    sessions = build_sessionmaker(engine)
+    kafka = build_consumer(kafka_bootstrap, topic, group_id=f"g-{topic}")
+    await kafka.start()
+    consumer = EventConsumer(name=name, consumer=kafka, producer=producer, sessionmaker=sessions,
+                             handlers={"CandidatureRefusee": journaliser}, max_attempts=2,
+                             retry_backoff=0.05)
+    return engine, sessions, kafka, consumer
+
+
+async def count(sessions, model, *where) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap, producer, topic):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                     topic, "redelivery")
+    ev = refus("c1")
+    for _ in range(3):  # the broker redelivers the very same event
+        await producer.send_and_wait(topic, ev.to_bytes(), key=b"c1")
+    await producer.send_and_wait(topic, refus("c2").to_bytes(), key=b"c2")
+
+    async def done() -> bool:
+        return await count(sessions, InboxMessage) == 2 and consumer.processed >= 2
+
+    try:
+        await run_until(consumer, done)
+        await asyncio.sleep(0.5)  # let the duplicates go through too
+        assert await count(sessions, JournalAudit, JournalAudit.objet_id == "c1") == 1
+        assert await count(sessions, JournalAudit, JournalAudit.objet_id == "c2") == 1
+        # Applying it once more by hand is refused by the inbox too.
+        assert await consumer.apply(ev, decoder_payload(ev), journaliser) is False
+    finally:
+        await stop_with_timeout(kafka)
+        await engine.dispose()
+
+
+async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, kafka_bootstrap,
+                                                               producer, topic):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                     topic, "poison")
+    inconnu = refus("c9").model_copy(update={"dataschema": "CandidatureRefusee/v99"})
+    await producer.send_and_wait(topic, b"\x00 not json at all", key=b"x")
+    await producer.send_and_wait(topic, inconnu.to_bytes(), key=b"c9")
+    await producer.send_and_wait(topic, refus("c3").to_bytes(), key=b"c3")
+
+    async def done() -> bool:
+        return await count(sessions, JournalAudit, JournalAudit.objet_id == "c3") == 1
+
+    try:
+        await run_until(consumer, done)
+        async with sessions() as s:
+            letters = list(await s.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+        assert [dl.key for dl in letters] == ["x", "c9"]
+        assert "undecodable" in letters[0].error
+        assert "v99" in letters[1].error
+        dlq = await read_topic(kafka_bootstrap, topic_dead_letter("poison"), expected=2)
+        assert [r.key for r in dlq] == [b"x", b"c9"]
+    finally:
+        await stop_with_timeout(kafka)
+        await engine.dispose()
+
+
+async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kafka_bootstrap,
+                                                             producer, topic):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                     topic, "parking")
+    boum = refus("c5").model_copy(update={"data": {**refus("c5").data, "motivation": "boum"}})
+    suite = refus("c5")  # a later event of the same aggregate must wait behind the parked one
+    await producer.send_and_wait(topic, boum.to_bytes(), key=b"c5")
+    await producer.send_and_wait(topic, suite.to_bytes(), key=b"c5")
+    await producer.send_and_wait(topic, refus("c6").to_bytes(), key=b"c6")
+
+    async def done() -> bool:
+        return (await count(sessions, JournalAudit, JournalAudit.objet_id == "c6") == 1
+                and await count(sessions, DeadLetter) == 2)
+
+    try:
+        await run_until(consumer, done)
+        assert await count(sessions, JournalAudit, JournalAudit.objet_id == "c5") == 0
+        async with sessions() as s:
+            letters = list(await s.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+        assert letters[0].attempts == 2 and "handler failure" in letters[0].error
+        assert "parked behind" in letters[1].error
+        # The operator fixes the cause (here: the handler) and replays the key, in order.
+        consumer._handlers = {"CandidatureRefusee": lambda s, e, p: journaliser(
+            s, e, p.model_copy(update={"motivation": "corrige"}))}
+        assert await consumer.replay_parked("c5") == 2
+        assert await count(sessions, JournalAudit, JournalAudit.objet_id == "c5") == 2
+        assert await count(sessions, DeadLetter, DeadLetter.status == "parked") == 0
+    finally:
+        await stop_with_timeout(kafka)
+        await engine.dispose()

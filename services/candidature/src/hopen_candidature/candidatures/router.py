@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from hopen_candidature.candidatures import service
+from hopen_candidature.candidatures.schemas import (
+    CandidatureCreation,
+    CandidatureLue,
+    IndicateurDepot,
+    IndicateurLu,
+)
+from hopen_candidature.models import IndicateurDeclare
+from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.db import SessionDep
+from hopen_common.programme.phase1 import charger_programme_phase1
+
+router = APIRouter(prefix="/v1/candidatures", tags=["candidatures"])
+Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
+
+
+def _ouvert(request: Request) -> bool:
+    return bool(request.app.state.settings.calendrier_ouvert)
+
+
+@router.post("", status_code=201, response_model=CandidatureLue)
+async def creer(demande: CandidatureCreation, session: SessionDep, principal: Etablissement,
+                request: Request) -> CandidatureLue:
+    """Role etablissement, for a FINESS of its token. The candidature starts as a draft."""
+    candidature = await service.creer_candidature(
+        session, principal, demande, charger_programme_phase1(), aujourd_hui_paris(),
+        _ouvert(request), datetime.now(UTC),
+    )
+    return CandidatureLue.model_validate(candidature, from_attributes=True)
+
+
+@router.get("", response_model=list[CandidatureLue])
+async def lister(session: SessionDep, principal: CurrentPrincipal,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[CandidatureLue]:
+    """An establishment sees its own files, an ARS its region's, the DNS every file."""
+    candidatures = await service.lister(session, principal, limit, offset)
+    return [CandidatureLue.model_validate(c, from_attributes=True) for c in candidatures]
+
+
+@router.get("/{candidature_id}", response_model=CandidatureLue)
+async def lire(candidature_id: str, session: SessionDep, principal: CurrentPrincipal) -> CandidatureLue:
+    """The establishment of the file, the ARS of its region, the DNS."""
+    candidature = await service.charger_pour(session, principal, candidature_id)
+    return CandidatureLue.model_validate(candidature, from_attributes=True)
+
+
+@router.post("/{candidature_id}/depot", response_model=CandidatureLue)
+async def deposer(candidature_id: str, session: SessionDep, principal: Etablissement,
+                  request: Request) -> CandidatureLue:
+    """Submits the draft: publishes CandidatureDeposee to the ARS of the region."""
+    candidature = await service.deposer(
+        session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
+        _ouvert(request), datetime.now(UTC),
+    )
+    return CandidatureLue.model_validate(candidature, from_attributes=True)
+
+
+@router.post("/{candidature_id}/indicateurs", status_code=201, response_model=IndicateurLu)
+async def deposer_indicateur(candidature_id: str, depot: IndicateurDepot, session: SessionDep,
+                             principal: Etablissement, request: Request) -> IndicateurLu:
+    """Evidence: an indicator's numerator and denominator (IndicateurDepose)."""
+    declare = await service.deposer_indicateur(
+        session, principal, candidature_id, depot, charger_programme_phase1(),
+        aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
+    )
+    return IndicateurLu.model_validate(declare, from_attributes=True)
+
+
+@router.get("/{candidature_id}/indicateurs", response_model=list[IndicateurLu])
+async def lister_indicateurs(candidature_id: str, session: SessionDep,
+                             principal: CurrentPrincipal) -> list[IndicateurLu]:
+    await service.charger_pour(session, principal, candidature_id)
+    lignes = await session.scalars(
+        select(IndicateurDeclare).where(IndicateurDeclare.candidature_id == candidature_id)
+        .order_by(IndicateurDeclare.id)
+    )
+    return [IndicateurLu.model_validate(i, from_attributes=True) for i in lignes]

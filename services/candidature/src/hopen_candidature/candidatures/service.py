@@ -1,0 +1,164 @@
+"""Use cases of candidatures: check the rules, write state + event + audit in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_candidature.candidatures import rules
+from hopen_candidature.candidatures.schemas import CandidatureCreation, IndicateurDepot
+from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
+from hopen_common.auth import Principal, Role
+from hopen_common.contracts import CandidatureDeposee, IndicateurDepose, Topics
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.errors import ProblemError, introuvable
+from hopen_common.events import nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.phase1 import ProgrammePhase1
+
+SOURCE = "/hopen/candidature"
+
+
+def _fenetre_candidature(programme: ProgrammePhase1) -> rules.Fenetre:
+    cal = programme.calendrier
+    return rules.Fenetre(cal.candidature_debut, cal.candidature_fin)
+
+
+def _fenetre_mesure(programme: ProgrammePhase1) -> rules.Fenetre:
+    cal = programme.calendrier
+    return rules.Fenetre(cal.candidature_debut, cal.fin_mesure_indicateurs)
+
+
+def _verifier_portee(principal: Principal, finess: str) -> None:
+    if principal.role is not Role.ETABLISSEMENT or not principal.voit_finess(finess):
+        raise ProblemError(403, "hors-perimetre", "Hors de votre périmètre",
+                           f"votre jeton ne couvre pas le FINESS {finess}", champ="finess")
+
+
+async def creer_candidature(
+    session: AsyncSession, principal: Principal, demande: CandidatureCreation,
+    programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+) -> Candidature:
+    _verifier_portee(principal, demande.finess)
+    rules.verifier_dispositif(demande.dispositif)
+    rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
+                           quoi="la candidature à la phase 1 est")
+    rules.verifier_objectifs(demande.objectifs, set(programme.objectifs))
+    etab = await session.get(EtablissementConnu, demande.finess)
+    if etab is None:
+        raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
+    rules.verifier_eligibilite_et_maille(
+        rules.EtablissementVu(etab.finess, etab.eligible_phase1, etab.maille_phase1, etab.ferme,
+                              etab.ght_code)
+    )
+    candidature = Candidature(
+        id=str(uuid.uuid4()), dispositif=demande.dispositif, finess=etab.finess, region=etab.region,
+        statut="brouillon", objectifs=list(demande.objectifs), cree_par=principal.subject,
+        cree_le=maintenant,
+    )
+    session.add(candidature)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"objectifs": demande.objectifs}))
+    await session.flush()
+    return candidature
+
+
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
+                 ) -> list[Candidature]:
+    query = select(Candidature)
+    if principal.role is Role.ETABLISSEMENT:
+        query = query.where(Candidature.finess.in_(principal.finess))
+    elif principal.role is Role.ARS:
+        query = query.where(Candidature.region == principal.region)
+    rows = await session.scalars(query.order_by(Candidature.cree_le, Candidature.id)
+                                 .limit(limit).offset(offset))
+    return list(rows)
+
+
+async def charger_pour(session: AsyncSession, principal: Principal, candidature_id: str,
+                       *, verrou: bool = False) -> Candidature:
+    query = select(Candidature).where(Candidature.id == candidature_id)
+    if verrou:
+        query = query.with_for_update()
+    candidature = await session.scalar(query)
+    # Another establishment's file answers 404, like a missing one: no existence leak.
+    if candidature is None or not (
+        principal.voit_finess(candidature.finess) or principal.voit_region(candidature.region)
+    ):
+        raise introuvable("candidature", candidature_id)
+    return candidature
+
+
+async def deposer(
+    session: AsyncSession, principal: Principal, candidature_id: str, programme: ProgrammePhase1,
+    aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+) -> Candidature:
+    candidature = await charger_pour(session, principal, candidature_id, verrou=True)
+    _verifier_portee(principal, candidature.finess)
+    if candidature.statut != "brouillon":
+        raise ProblemError(409, "deja-deposee", "Candidature déjà déposée",
+                           f"la candidature {candidature.id} est {candidature.statut}")
+    rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
+                           quoi="le dépôt de candidature à la phase 1 est")
+    etab = await session.get(EtablissementConnu, candidature.finess)
+    assert etab is not None  # checked at creation; the local copy is never deleted
+    candidature.statut = "deposee"
+    candidature.deposee_par = principal.subject
+    candidature.deposee_le = maintenant
+    evenement = nouvel_evenement(
+        CandidatureDeposee(
+            candidature_id=candidature.id, dispositif=candidature.dispositif,
+            finess=candidature.finess, raison_sociale=etab.raison_sociale,
+            region=candidature.region, objectifs=candidature.objectifs,
+            domaines_sun_es=list(etab.domaines_sun_es), deposee_le=maintenant,
+            deposee_par=principal.subject,
+        ),
+        source=SOURCE, subject=f"candidature/{candidature.id}",
+    )
+    await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"event_id": evenement.id}))
+    await session.flush()
+    return candidature
+
+
+async def deposer_indicateur(
+    session: AsyncSession, principal: Principal, candidature_id: str, depot: IndicateurDepot,
+    programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+) -> IndicateurDeclare:
+    candidature = await charger_pour(session, principal, candidature_id)
+    _verifier_portee(principal, candidature.finess)
+    if candidature.statut != "deposee":
+        raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
+                           "les indicateurs se déposent sur une candidature déposée")
+    rules.verifier_fenetre(_fenetre_mesure(programme), aujourd_hui, ouvert=calendrier_ouvert,
+                           quoi="le dépôt d'indicateurs de la phase 1 est")
+    objectif = programme.objectifs.get(depot.objectif)
+    if objectif is None:
+        raise RegleMetierError(f"objectif inconnu : {depot.objectif}", "objectif")
+    indicateur = rules.indicateur_vise(depot.objectif, depot.indicateur,
+                                       [i.id for i in objectif.indicateurs], candidature.objectifs)
+    rules.verifier_mesure(depot.numerateur, depot.denominateur)
+    declare = IndicateurDeclare(
+        candidature_id=candidature.id, objectif=depot.objectif, indicateur=indicateur,
+        numerateur=depot.numerateur, denominateur=depot.denominateur,
+        depose_par=principal.subject, depose_le=maintenant,
+    )
+    session.add(declare)
+    evenement = nouvel_evenement(
+        IndicateurDepose(
+            candidature_id=candidature.id, finess=candidature.finess, region=candidature.region,
+            objectif=depot.objectif, indicateur=indicateur, numerateur=depot.numerateur,
+            denominateur=depot.denominateur, depose_le=maintenant, depose_par=principal.subject,
+        ),
+        source=SOURCE, subject=f"candidature/{candidature.id}",
+    )
+    await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
+    await session.flush()
+    return declare

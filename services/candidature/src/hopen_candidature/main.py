@@ -1,0 +1,21 @@
+from fastapi import FastAPI
+
+from hopen_candidature.candidatures.router import router as candidatures_router
+from hopen_candidature.consumers import HANDLERS, TOPICS
+from hopen_candidature.settings import CandidatureSettings
+from hopen_common.service import ServiceSpec, create_service_app
+
+
+def spec(settings: CandidatureSettings | None = None) -> ServiceSpec:
+    return ServiceSpec(
+        name="candidature",
+        title="HOP'EN 2 — candidatures",
+        settings=settings or CandidatureSettings(),
+        routers=[candidatures_router],
+        handlers=HANDLERS,
+        topics=TOPICS,
+    )
+
+
+def create_app(settings: CandidatureSettings | None = None) -> FastAPI:
+    return create_service_app(spec(settings))

@@ -1,0 +1,216 @@
+"""Phase-1 forfait, amorcage and solde (domain.md 3.4). Pure functions: no I/O, no clock.
+
+Arithmetic is done on exact rationals (Fraction) and rounded once, to the cent,
+half up, per (ES, objective) forfait; the amorcage is the rate of the *rounded*
+forfait, rounded half up; the solde share is forfait - amorcage so the two always
+add up. Every tariff number comes from the programme data file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+from typing import Literal
+
+from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.phase1 import ProgrammePhase1, Tranche
+
+__all__ = [
+    "FORMULE",
+    "CalculForfait",
+    "LigneSolde",
+    "ResultatSolde",
+    "SoldeCandidature",
+    "arrondir_au_centime",
+    "calculer_forfait_phase1",
+    "solde_candidature",
+    "solder_objectif",
+    "tranche_de",
+]
+
+FORMULE = "min + (max - min) * (AC - lo) / (next_lo - lo)"
+CENTIME = Decimal("0.01")
+
+NatureSolde = Literal["solde", "reprise"]
+
+
+def arrondir_au_centime(valeur: Fraction | Decimal | int) -> Decimal:
+    """Exact value -> euros with two decimals, ROUND_HALF_UP (ties away from zero), like Decimal's."""
+    exacte = Fraction(valeur) * 100
+    centimes = floor(abs(exacte) + Fraction(1, 2))
+    return Decimal(centimes if exacte >= 0 else -centimes).scaleb(-2)
+
+
+def _en_texte(valeur: Fraction) -> str:
+    """Exact rational as text readable by Fraction(): a decimal when it terminates, else "p/q"."""
+    reste = valeur.denominator
+    for p in (2, 5):
+        while reste % p == 0:
+            reste //= p
+    if reste != 1:
+        return f"{valeur.numerator}/{valeur.denominator}"
+    chiffres = 0
+    while (valeur * 10**chiffres).denominator != 1:
+        chiffres += 1
+    return str(Decimal((valeur * 10**chiffres).numerator).scaleb(-chiffres))
+
+
+def _activite(valeur: Decimal, champ: str) -> Fraction:
+    if not isinstance(valeur, Decimal | int) or isinstance(valeur, bool):
+        raise RegleMetierError(f"{champ} doit être un décimal exact", champ)
+    if isinstance(valeur, Decimal) and not valeur.is_finite():
+        raise RegleMetierError(f"{champ} doit être fini", champ)
+    if valeur < 0:
+        raise RegleMetierError(f"{champ} ne peut pas être négative ({valeur})", champ)
+    return Fraction(valeur)
+
+
+def _montant(valeur: Decimal, champ: str) -> Decimal:
+    # Money crossing this boundary was rounded once already: anything finer than a cent is a bug upstream.
+    if not isinstance(valeur, Decimal) or not valeur.is_finite():
+        raise RegleMetierError(f"{champ} doit être un montant décimal", champ)
+    if valeur < 0:
+        raise RegleMetierError(f"{champ} ne peut pas être négatif ({valeur})", champ)
+    if valeur != valeur.quantize(CENTIME):
+        raise RegleMetierError(f"{champ} doit être exprimé au centime ({valeur})", champ)
+    return valeur.quantize(CENTIME)
+
+
+@dataclass(frozen=True)
+class CalculForfait:
+    """The forfait of one (ES, objective) and how it was obtained. Flat so asdict() is JSON-ready."""
+
+    programme_version: str
+    objectif: str
+    tranche: str
+    activite_combinee: Decimal
+    activite_combinee_max: Decimal  # national max AC of the eligible base: tranche D's upper bound
+    borne_inferieure: Decimal  # lo
+    borne_suivante: Decimal  # next_lo (for the last tranche: activite_combinee_max)
+    minimum: Decimal
+    maximum: Decimal
+    formule: str
+    montant_exact: str  # unrounded, exact: decimal text or "p/q"
+    forfait: Decimal  # cent, half up
+    taux_amorcage: Decimal
+    amorcage: Decimal  # taux_amorcage x forfait, cent, half up
+    solde: Decimal  # forfait - amorcage
+
+
+def tranche_de(activite_combinee: Decimal, programme: ProgrammePhase1) -> Tranche:
+    """The tranche [lo, next_lo) holding AC (AC is a multiple of 0.5: 6 999.5 is still tranche A)."""
+    ac = _activite(activite_combinee, "activite_combinee")
+    choisie = programme.tranches[0]
+    for tranche in programme.tranches:
+        if ac >= tranche.borne_inferieure:
+            choisie = tranche
+    return choisie
+
+
+def calculer_forfait_phase1(
+    activite_combinee: Decimal, objectif: str, activite_combinee_max: Decimal, programme: ProgrammePhase1
+) -> CalculForfait:
+    """Forfait of an ES (AC 2022) for one objective; raises RegleMetierError on a refused input."""
+    bareme = programme.objectif(objectif).bareme
+    ac = _activite(activite_combinee, "activite_combinee")
+    ac_max = _activite(activite_combinee_max, "activite_combinee_max")
+    if ac > ac_max:
+        # The max is taken over the whole eligible base, which holds this ES: an AC above it means
+        # the two inputs come from different bases. Refuse rather than extrapolate.
+        raise RegleMetierError(
+            f"activité combinée {activite_combinee} supérieure au maximum national {activite_combinee_max}",
+            "activite_combinee",
+        )
+    tranche = tranche_de(activite_combinee, programme)
+    rang = programme.tranches.index(tranche)
+    suivante = (programme.tranches[rang + 1].borne_inferieure if rang + 1 < len(programme.tranches)
+                else Decimal(activite_combinee_max))
+    fourchette = bareme[tranche.lettre]
+    lo, next_lo = Fraction(tranche.borne_inferieure), Fraction(suivante)
+    minimum, maximum = Fraction(fourchette.minimum), Fraction(fourchette.maximum)
+    if next_lo == lo:
+        # Last tranche whose upper bound equals its lower bound (national max AC == 230 000):
+        # AC == lo, so the amount is the tranche's min (domain.md 3.4 [reading]).
+        exact = minimum
+    else:
+        exact = minimum + (maximum - minimum) * (ac - lo) / (next_lo - lo)
+    forfait = arrondir_au_centime(exact)
+    amorcage = arrondir_au_centime(Fraction(forfait) * Fraction(programme.taux_amorcage))
+    return CalculForfait(
+        programme_version=programme.version,
+        objectif=objectif,
+        tranche=tranche.lettre,
+        activite_combinee=Decimal(activite_combinee),
+        activite_combinee_max=Decimal(activite_combinee_max),
+        borne_inferieure=tranche.borne_inferieure,
+        borne_suivante=suivante,
+        minimum=fourchette.minimum,
+        maximum=fourchette.maximum,
+        formule=FORMULE,
+        montant_exact=_en_texte(exact),
+        forfait=forfait,
+        taux_amorcage=programme.taux_amorcage,
+        amorcage=amorcage,
+        solde=forfait - amorcage,
+    )
+
+
+# --- solde -------------------------------------------------------------------------------------
+
+def solder_objectif(forfait: Decimal, amorcage_recu: Decimal, atteint: bool) -> tuple[NatureSolde, Decimal]:
+    """One objective at the end of phase 1: ("solde", forfait - amorcage) when reached, else
+    ("reprise", amorcage received), the amount always positive; a reprise is owed back by the ES."""
+    forfait = _montant(forfait, "forfait")
+    amorcage_recu = _montant(amorcage_recu, "amorcage")
+    if amorcage_recu > forfait:
+        raise RegleMetierError(f"amorçage reçu {amorcage_recu} supérieur au forfait {forfait}", "amorcage")
+    if atteint:
+        return "solde", forfait - amorcage_recu
+    return "reprise", amorcage_recu
+
+
+@dataclass(frozen=True)
+class LigneSolde:
+    objectif: str
+    forfait: Decimal
+    amorcage_recu: Decimal
+    atteint: bool
+
+
+@dataclass(frozen=True)
+class ResultatSolde:
+    objectif: str
+    nature: NatureSolde
+    montant: Decimal  # positive; a "reprise" is owed by the ES
+
+
+@dataclass(frozen=True)
+class SoldeCandidature:
+    lignes: tuple[ResultatSolde, ...]
+    total_forfaits_atteints: Decimal
+    total_amorcage_recu: Decimal
+    net: Decimal  # total_forfaits_atteints - total_amorcage_recu; negative: the ES owes it back
+
+    @property
+    def nature(self) -> NatureSolde:
+        return "reprise" if self.net < 0 else "solde"
+
+
+def solde_candidature(lignes: Iterable[LigneSolde]) -> SoldeCandidature:
+    """Solde of a candidature: Σ forfaits reached - Σ amorcage received (domain.md 3.4 [reading])."""
+    resultats: list[ResultatSolde] = []
+    vus: set[str] = set()
+    atteints = recu = Decimal("0.00")
+    for ligne in lignes:
+        if ligne.objectif in vus:
+            raise RegleMetierError(f"objectif {ligne.objectif} présent deux fois", "objectif")
+        vus.add(ligne.objectif)
+        nature, montant = solder_objectif(ligne.forfait, ligne.amorcage_recu, ligne.atteint)
+        resultats.append(ResultatSolde(ligne.objectif, nature, montant))
+        recu += ligne.amorcage_recu
+        if ligne.atteint:
+            atteints += ligne.forfait
+    return SoldeCandidature(tuple(resultats), atteints, recu, atteints - recu)

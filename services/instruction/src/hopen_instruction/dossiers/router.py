@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.db import SessionDep
+from hopen_common.programme.phase1 import charger_programme_phase1
+from hopen_instruction.dossiers import service
+from hopen_instruction.dossiers.schemas import (
+    DecisionCandidatureDemande,
+    DecisionLue,
+    DecisionObjectifDemande,
+    DossierDetail,
+    DossierLu,
+    IndicateurEvalue,
+    ObjectifEvalue,
+    PageDossiers,
+)
+from hopen_instruction.models import Decision, Dossier
+from hopen_instruction.objectifs.rules import EvaluationObjectif
+
+router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+
+
+def _dossier(d: Dossier) -> DossierLu:
+    return DossierLu(id=d.id, candidature_id=d.id, dispositif=d.dispositif, finess=d.finess,
+                     raison_sociale=d.raison_sociale, region=d.region, statut=d.statut,
+                     objectifs=d.objectifs, deposee_le=d.deposee_le)
+
+
+def _evaluation(e: EvaluationObjectif, decision: str | None) -> ObjectifEvalue:
+    return ObjectifEvalue(
+        objectif=e.objectif, cible_atteinte=e.atteint, decision=decision,
+        indicateurs=[IndicateurEvalue(**vars(i)) for i in e.indicateurs],
+    )
+
+
+def _decision(d: Decision) -> DecisionLue:
+    return DecisionLue.model_validate(d, from_attributes=True)
+
+
+@router.get("", response_model=PageDossiers)
+async def lister(session: SessionDep, principal: Lecteur,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> PageDossiers:
+    """ARS: the files of its region only. DNS: every region."""
+    dossiers, total = await service.lister(session, principal, limit, offset)
+    return PageDossiers(items=[_dossier(d) for d in dossiers], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{dossier_id}", response_model=DossierDetail)
+async def lire(dossier_id: str, session: SessionDep, principal: Lecteur) -> DossierDetail:
+    dossier = await service.charger(session, principal, dossier_id)
+    decisions = await service.decisions_de(session, dossier.id)
+    courantes = {d.objet: d.decision for d in decisions}
+    evaluation = await service.evaluer(session, dossier, charger_programme_phase1())
+    return DossierDetail(
+        **_dossier(dossier).model_dump(),
+        evaluation=[_evaluation(e, courantes.get(e.objectif)) for e in evaluation],
+        decisions=[_decision(d) for d in decisions],
+    )
+
+
+@router.post("/{dossier_id}/decision", status_code=201, response_model=DecisionLue)
+async def decider(dossier_id: str, demande: DecisionCandidatureDemande, session: SessionDep,
+                  principal: Instructeur, request: Request) -> DecisionLue:
+    """ARS of the region: validates (CandidatureValidee) or refuses (CandidatureRefusee)."""
+    decision = await service.decider_candidature(
+        session, principal, dossier_id, demande, charger_programme_phase1(), aujourd_hui_paris(),
+        request.app.state.settings.calendrier_ouvert, datetime.now(UTC),
+    )
+    return _decision(decision)
+
+
+class DecisionObjectifLue(DecisionLue):
+    evaluation: ObjectifEvalue
+
+
+@router.post("/{dossier_id}/objectifs/{objectif}/decision", status_code=201,
+             response_model=DecisionObjectifLue)
+async def decider_objectif(dossier_id: str, objectif: str, demande: DecisionObjectifDemande,
+                           session: SessionDep, principal: Instructeur) -> DecisionObjectifLue:
+    """ARS of the region: objective reached or not, shown against the ES's target."""
+    decision, evaluation = await service.decider_objectif(
+        session, principal, dossier_id, objectif, demande, charger_programme_phase1(),
+        datetime.now(UTC),
+    )
+    return DecisionObjectifLue(**_decision(decision).model_dump(),
+                               evaluation=_evaluation(evaluation, decision.decision))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DecisionCandidatureDemande(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["validee", "refusee"]
+    motivation: str = Field(min_length=3, max_length=5000)
+
+
+class DecisionObjectifDemande(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["atteint", "non_atteint"]
+    motivation: str = Field(min_length=3, max_length=5000)
+
+
+class IndicateurEvalue(BaseModel):
+    indicateur: str
+    cible: Decimal
+    cible_sun_es: bool
+    numerateur: int | None
+    denominateur: int | None
+    taux: Decimal | None
+    atteint: bool
+
+
+class ObjectifEvalue(BaseModel):
+    objectif: str
+    indicateurs: list[IndicateurEvalue]
+    cible_atteinte: bool
+    decision: str | None
+
+
+class DecisionLue(BaseModel):
+    id: str
+    dossier_id: str
+    objet: str
+    decision: str
+    motivation: str
+    decide_par: str
+    decide_le: datetime
+    elements: dict[str, object]
+    remplace: str | None
+
+
+class DossierLu(BaseModel):
+    id: str
+    candidature_id: str
+    dispositif: str
+    finess: str
+    raison_sociale: str
+    region: str
+    statut: str
+    objectifs: list[str]
+    deposee_le: datetime
+
+
+class DossierDetail(DossierLu):
+    evaluation: list[ObjectifEvalue]
+    decisions: list[DecisionLue]
+
+
+class PageDossiers(BaseModel):
+    items: list[DossierLu]
+    total: int
+    limit: int
+    offset: int

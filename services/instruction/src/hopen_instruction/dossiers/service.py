@@ -1,0 +1,167 @@
+"""ARS instruction use cases: decisions are immutable, carry who/when/why, and publish an event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.auth import Principal, Role
+from hopen_common.contracts import (
+    CandidatureRefusee,
+    CandidatureValidee,
+    ObjectifAtteint,
+    ObjectifNonAtteint,
+    Topics,
+)
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.errors import ProblemError, introuvable
+from hopen_common.events import nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.phase1 import ProgrammePhase1
+from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
+from hopen_instruction.models import Decision, Dossier, IndicateurRecu
+from hopen_instruction.objectifs.rules import EvaluationObjectif, Mesure, evaluer_objectif
+
+SOURCE = "/hopen/instruction"
+
+
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
+                 ) -> tuple[list[Dossier], int]:
+    query = select(Dossier)
+    if principal.role is Role.ARS:
+        query = query.where(Dossier.region == principal.region)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(Dossier.deposee_le, Dossier.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def charger(session: AsyncSession, principal: Principal, dossier_id: str,
+                  *, verrou: bool = False) -> Dossier:
+    query = select(Dossier).where(Dossier.id == dossier_id)
+    if verrou:
+        query = query.with_for_update()
+    dossier = await session.scalar(query)
+    # Another region's file answers 404 exactly like a missing one.
+    if dossier is None or not principal.voit_region(dossier.region):
+        raise introuvable("dossier", dossier_id)
+    return dossier
+
+
+async def decisions_de(session: AsyncSession, dossier_id: str) -> list[Decision]:
+    rows = await session.scalars(
+        select(Decision).where(Decision.dossier_id == dossier_id).order_by(Decision.decide_le)
+    )
+    return list(rows)
+
+
+async def evaluer(session: AsyncSession, dossier: Dossier, programme: ProgrammePhase1
+                  ) -> list[EvaluationObjectif]:
+    rows = await session.scalars(
+        select(IndicateurRecu).where(IndicateurRecu.dossier_id == dossier.id)
+        .order_by(IndicateurRecu.depose_le, IndicateurRecu.id)
+    )
+    mesures: dict[str, dict[str, Mesure]] = {}
+    for r in rows:  # the latest deposit of an indicator is the one instructed
+        mesures.setdefault(r.objectif, {})[r.indicateur] = Mesure(r.numerateur, r.denominateur)
+    return [
+        evaluer_objectif(programme.objectifs[o], mesures.get(o, {}), set(dossier.domaines_sun_es))
+        for o in dossier.objectifs
+    ]
+
+
+def _verifier_fenetre_instruction(programme: ProgrammePhase1, jour: date, ouvert: bool) -> None:
+    fin = programme.calendrier.fin_instruction
+    if not ouvert and jour > fin:
+        raise RegleMetierError(f"l'instruction des candidatures de la phase 1 est close depuis le"
+                               f" {fin.isoformat()}", "date")
+
+
+def _verifier_instructeur(principal: Principal) -> None:
+    if principal.role is not Role.ARS:
+        raise ProblemError(403, "role-interdit", "Rôle non autorisé", "seule l'ARS décide")
+
+
+async def decider_candidature(
+    session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
+    programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
+) -> Decision:
+    _verifier_instructeur(principal)
+    dossier = await charger(session, principal, dossier_id, verrou=True)
+    if dossier.statut != "a_instruire":
+        raise ProblemError(409, "deja-decidee", "Candidature déjà décidée",
+                           f"la candidature est {dossier.statut} ; une correction est une nouvelle"
+                           " décision qui remplace la première")
+    _verifier_fenetre_instruction(programme, jour, ouvert)
+    decision = Decision(
+        id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
+        motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
+        elements={"objectifs": dossier.objectifs},
+    )
+    session.add(decision)
+    dossier.statut = demande.decision
+    commun = {
+        "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
+        "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
+        "motivation": demande.motivation, "dispositif": dossier.dispositif,
+    }
+    payload = (CandidatureValidee(objectifs=dossier.objectifs, **commun)
+               if demande.decision == "validee" else CandidatureRefusee(**commun))
+    evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
+    await publier(session, Topics.DOSSIER, dossier.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role,
+                             action=f"candidature_{demande.decision}", objet_type="candidature",
+                             objet_id=dossier.id, motivation=demande.motivation,
+                             details={"decision_id": decision.id, "event_id": evenement.id}))
+    await session.flush()
+    return decision
+
+
+async def decider_objectif(
+    session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
+    demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
+) -> tuple[Decision, EvaluationObjectif]:
+    _verifier_instructeur(principal)
+    dossier = await charger(session, principal, dossier_id, verrou=True)
+    if objectif not in dossier.objectifs:
+        raise RegleMetierError(f"l'objectif {objectif} ne fait pas partie de la candidature", "objectif")
+    if dossier.statut != "validee":
+        raise ProblemError(409, "candidature-non-validee", "Candidature non validée",
+                           "l'atteinte des objectifs se décide sur une candidature validée")
+    deja = await session.scalar(select(Decision).where(
+        Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None)))
+    if deja is not None:
+        raise ProblemError(409, "deja-decide", "Objectif déjà décidé",
+                           f"{objectif} : {deja.decision} le {deja.decide_le.isoformat()}")
+    evaluation = next(e for e in await evaluer(session, dossier, programme) if e.objectif == objectif)
+    if demande.decision == "atteint" and not evaluation.atteint:
+        manquants = [i.indicateur for i in evaluation.indicateurs if not i.atteint]
+        raise RegleMetierError(
+            f"{objectif} ne peut être déclaré atteint : indicateur(s) absent(s) ou sous la cible :"
+            f" {', '.join(manquants)}", "decision")
+    decision = Decision(
+        id=str(uuid.uuid4()), dossier_id=dossier.id, objet=objectif, decision=demande.decision,
+        motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
+        elements={"indicateurs": [
+            {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
+             "taux": str(i.taux) if i.taux is not None else None, "cible": str(i.cible),
+             "atteint": i.atteint} for i in evaluation.indicateurs]},
+    )
+    session.add(decision)
+    commun = {
+        "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
+        "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
+        "motivation": demande.motivation, "objectif": objectif, "objectifs_candidature": dossier.objectifs,
+    }
+    payload = ObjectifAtteint(**commun) if demande.decision == "atteint" else ObjectifNonAtteint(**commun)
+    evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
+    await publier(session, Topics.DOSSIER, dossier.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role,
+                             action=f"objectif_{demande.decision}", objet_type="objectif",
+                             objet_id=f"{dossier.id}/{objectif}", motivation=demande.motivation,
+                             details={"decision_id": decision.id, "event_id": evenement.id}))
+    await session.flush()
+    return decision, evaluation

@@ -1,0 +1,21 @@
+from fastapi import FastAPI
+
+from hopen_common.service import ServiceSpec, create_service_app
+from hopen_instruction.consumers import HANDLERS, TOPICS
+from hopen_instruction.dossiers.router import router as dossiers_router
+from hopen_instruction.settings import InstructionSettings
+
+
+def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
+    return ServiceSpec(
+        name="instruction",
+        title="HOP'EN 2 — instruction ARS",
+        settings=settings or InstructionSettings(),
+        routers=[dossiers_router],
+        handlers=HANDLERS,
+        topics=TOPICS,
+    )
+
+
+def create_app(settings: InstructionSettings | None = None) -> FastAPI:
+    return create_service_app(spec(settings))

@@ -22,7 +22,7 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await stop_with_timeout(p)
 
 
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
+async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 30.0) -> list:
     """Read a topic from the beginning until `expected` records are there (or time runs out)."""
     import asyncio
 
@@ -32,7 +32,7 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
     records: list = []
     try:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while len(records) < expected and loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for recs in batch.values():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 
@@ -45,10 +44,12 @@ WRITER = textwrap.dedent("""
 async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka_bootstrap,
                                                            producer, topic):
     url = fresh_database("candidature")
-    proc = subprocess.run([sys.executable, "-c", WRITER, url, topic], capture_output=True,
-                          text=True, timeout=60, env=os.environ.copy())
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    event_id = proc.stdout.strip()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITER, url, topic, env=os.environ.copy(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == -signal.SIGKILL, stderr.decode()
+    event_id = stdout.decode().strip()
     assert event_id
 
     relay = OutboxRelay(database_url=url, producer=producer, lock_key=4242, poll_interval=0.2)

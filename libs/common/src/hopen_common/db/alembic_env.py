@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def run_migrations(service_metadata: MetaData, database_url: str) -> None:
-    from hopen_common.db.messaging import MessagingBase
+    from hopen_common.db import messaging  # noqa: F401  (registers the shared tables)
+    from hopen_common.db.base import MessagingBase
 
     target_metadata = [service_metadata, MessagingBase.metadata]
     if context.is_offline_mode():

@@ -1,7 +1,8 @@
-"""Tables every service has: outbox, inbox, dead letters, audit journal.
+"""Tables every service has: outbox, inbox, dead letters, audit journal, idempotency keys.
 
-They live on the shared declarative Base; each service's first migration
-creates them with ``creer_tables_messagerie``.
+They live on the shared declarative Base; each service's first migration creates
+them with ``hopen_common.db.migrations.creer_tables_communes`` (explicit DDL, so a
+later change to these models is a new migration, never a silent create_all).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +20,8 @@ from hopen_common.db.base import MessagingBase
 
 class OutboxMessage(MessagingBase):
     __tablename__ = "outbox"
+    # The relay only ever reads unsent rows in id order: keep that index small.
+    __table_args__ = (Index("ix_outbox_a_envoyer", "id", postgresql_where=text("sent_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
@@ -31,7 +34,7 @@ class OutboxMessage(MessagingBase):
         BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InboxMessage(MessagingBase):
@@ -79,10 +82,16 @@ class JournalAudit(MessagingBase):
     horodatage: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-def creer_tables_messagerie(op: Any) -> None:
-    """Alembic helper: create the shared tables in a service's first migration."""
-    MessagingBase.metadata.create_all(op.get_bind())
+class RequeteIdempotente(MessagingBase):
+    """A POST replayed with the same Idempotency-Key gets the first answer back, not a second effect."""
 
+    __tablename__ = "requete_idempotente"
 
-def supprimer_tables_messagerie(op: Any) -> None:
-    MessagingBase.metadata.drop_all(op.get_bind())
+    cle: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The key is scoped to its caller: two callers may pick the same key.
+    appelant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    route: Mapped[str] = mapped_column(String(300))
+    empreinte: Mapped[str] = mapped_column(String(64))  # sha256 of the request body
+    statut: Mapped[int] = mapped_column(Integer)
+    reponse: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,100 @@
+"""Explicit DDL of the tables every service shares (outbox, inbox, dead letters, audit, idempotency).
+
+Each service's first migration calls ``creer_tables_communes``; a later change to
+``hopen_common.db.messaging`` comes with a new function here, called by a new
+revision of every service. Written out (not ``create_all``) so that a migration
+always creates what it created the day it was written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+
+def creer_tables_communes(op: Any) -> None:
+    op.create_table(
+        "dead_letter",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("event_id", sa.String(length=100), nullable=True),
+        sa.Column("event_type", sa.String(length=100), nullable=True),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
+    )
+    op.create_index(op.f("ix_dead_letter_key"), "dead_letter", ["key"], unique=False)
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
+    )
+    op.create_table(
+        "journal_audit",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("acteur", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=50), nullable=False),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("objet_type", sa.String(length=100), nullable=False),
+        sa.Column("objet_id", sa.String(length=200), nullable=False),
+        sa.Column("motivation", sa.Text(), nullable=True),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("horodatage", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_audit")),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.UUID(), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("envelope", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "txid",
+            sa.BigInteger(),
+            server_default=sa.text("(pg_current_xact_id()::text)::bigint"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
+    )
+    op.create_index(
+        "ix_outbox_a_envoyer", "outbox", ["id"], unique=False, postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.create_table(
+        "requete_idempotente",
+        sa.Column("cle", sa.String(length=200), nullable=False),
+        sa.Column("appelant", sa.String(length=200), nullable=False),
+        sa.Column("route", sa.String(length=300), nullable=False),
+        sa.Column("empreinte", sa.String(length=64), nullable=False),
+        sa.Column("statut", sa.Integer(), nullable=False),
+        sa.Column("reponse", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("cree_le", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("cle", "appelant", name=op.f("pk_requete_idempotente")),
+    )
+
+
+def supprimer_tables_communes(op: Any) -> None:
+    op.drop_table("requete_idempotente")
+    op.drop_index("ix_outbox_a_envoyer", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL"))
+    op.drop_table("outbox")
+    op.drop_table("journal_audit")
+    op.drop_table("inbox")
+    op.drop_index(op.f("ix_dead_letter_key"), table_name="dead_letter")
+    op.drop_table("dead_letter")

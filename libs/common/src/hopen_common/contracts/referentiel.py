@@ -8,21 +8,26 @@ from hopen_common.events.registry import enregistrer
 
 @enregistrer("EtablissementPublie", 1)
 class EtablissementPublie(Payload):
-    """Snapshot of an establishment as the referentiel knows it (state transfer)."""
+    """Snapshot of one FINESS (EJ or EG) as the referentiel computes it (event-carried state transfer).
+
+    Published when the snapshot changes; consumers keep a local copy and never call the
+    referentiel on their hot paths.
+    """
 
     finess: str
     finess_ej: str
     raison_sociale: str
-    region: str
-    departement: str
-    secteur: str
-    categorie: str
+    region: str  # INSEE region code (the ARS that instructs it)
+    departement: str  # FINESS coding (2A, 9A...)
+    secteur: str  # public | prive_lucratif | prive_non_lucratif
+    categorie: str | None  # EG: catégorie (TRE_R66); EJ: None
     niveau: str  # "EJ" or "EG"
     ght_code: str | None
-    ght_role: str | None
-    finess_pmsi: str
-    activite_combinee: Decimal | None
+    ght_role: str | None  # "S" support, "M" member
+    finess_pmsi: str  # phase 1: the FINESS the activity and the funding attach to
+    activite_combinee: Decimal | None  # AC 2022 of finess_pmsi
     eligible_phase1: bool
-    maille_phase1: str | None  # the FINESS that applies for phase 1 (None when ineligible)
+    maille_phase1: str | None  # the FINESS that applies in phase 1 for this one (None: each EG applies)
     domaines_sun_es: list[str]
     ferme: bool
+    effectifs: int | None = None  # staff for HospiConnect (EJ: sum of its EG with the year fallback)

@@ -3,29 +3,52 @@
 Importing this package registers every payload in the event registry.
 """
 
+from hopen_common.contracts.aap import (
+    AtteinteProjetAapDecidee,
+    ParticipantAap,
+    ProjetAapSelectionne,
+)
 from hopen_common.contracts.candidature import (
     CandidatureDeposee,
     IndicateurDepose,
 )
+from hopen_common.contracts.enveloppe import (
+    EnveloppeConsommee,
+    EnveloppeDesengagee,
+    EnveloppeEngagee,
+    EnveloppeTransferee,
+)
 from hopen_common.contracts.financement import FinancementNotifie, LigneFinancement
+from hopen_common.contracts.hospiconnect import DepensesDeclarees, HospiconnectAnneeDecidee
 from hopen_common.contracts.instruction import (
     CandidatureRefusee,
     CandidatureValidee,
     ObjectifAtteint,
     ObjectifNonAtteint,
+    PerimetreEj,
 )
 from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
     "CandidatureRefusee",
     "CandidatureValidee",
+    "DepensesDeclarees",
+    "EnveloppeConsommee",
+    "EnveloppeDesengagee",
+    "EnveloppeEngagee",
+    "EnveloppeTransferee",
     "EtablissementPublie",
     "FinancementNotifie",
+    "HospiconnectAnneeDecidee",
     "IndicateurDepose",
     "LigneFinancement",
     "ObjectifAtteint",
     "ObjectifNonAtteint",
+    "ParticipantAap",
+    "PerimetreEj",
+    "ProjetAapSelectionne",
     "Topics",
 ]

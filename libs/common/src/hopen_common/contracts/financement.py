@@ -9,9 +9,11 @@ from hopen_common.events.registry import enregistrer
 
 class LigneFinancement(Payload):
     objectif: str
-    nature: str  # amorcage | solde | reprise
+    nature: str  # amorcage | solde | reprise | hospiconnect | aap_acceptation | aap_atteinte
     montant: Decimal
     forfait: Decimal
+    # GHT: the member EJ this forfait was computed on (the notification pays the support ES).
+    finess_ej: str | None = None
 
 
 @enregistrer("FinancementNotifie", 1)
@@ -21,9 +23,15 @@ class FinancementNotifie(Payload):
     finess: str
     region: str
     dispositif: str
-    nature: str  # amorcage | solde: which decision this notification carries
+    # amorcage | solde (phase 1), hospiconnect (yearly), aap_acceptation | aap_atteinte (AAP tranches)
+    nature: str
     lignes: list[LigneFinancement]
     montant_net: Decimal  # sum of the lines, reprises counted negative
     decision_id: str
     notifie_le: datetime
     remplace: str | None = None
+    # The EJ (GHT member, AP-HP GHU) the amounts were computed for, when it is not `finess`.
+    finess_ej: str | None = None
+    annee: int | None = None  # HospiConnect year, AAP tranche year
+    decide_par: str | None = None  # who decided the amount (ARS agent, or "financement" when computed)
+    motif: str | None = None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
@@ -16,10 +17,23 @@ class _Decision(Payload):
     motivation: str
 
 
+class PerimetreEj(Payload):
+    """One member EJ of a GHT candidature (phase 1): the objectives it applies to, and its AC as the
+    producer knew it (financement prefers its own referentiel copy and falls back to this value)."""
+
+    finess_ej: str
+    raison_sociale: str
+    activite_combinee: Decimal | None
+    objectifs: list[str]
+
+
 @enregistrer("CandidatureValidee", 1)
 class CandidatureValidee(_Decision):
     dispositif: str
     objectifs: list[str]
+    # GHT candidature by its support ES: the member EJ and their objectives.
+    # None: the candidature's own FINESS with the candidature's objectives.
+    perimetre: list[PerimetreEj] | None = None
 
 
 @enregistrer("CandidatureRefusee", 1)
@@ -31,9 +45,13 @@ class CandidatureRefusee(_Decision):
 class ObjectifAtteint(_Decision):
     objectif: str
     objectifs_candidature: list[str]
+    # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
+    finess_ej: str | None = None
 
 
 @enregistrer("ObjectifNonAtteint", 1)
 class ObjectifNonAtteint(_Decision):
     objectif: str
     objectifs_candidature: list[str]
+    # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
+    finess_ej: str | None = None

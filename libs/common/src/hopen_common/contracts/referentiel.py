@@ -30,4 +30,6 @@ class EtablissementPublie(Payload):
     maille_phase1: str | None  # the FINESS that applies in phase 1 for this one (None: each EG applies)
     domaines_sun_es: list[str]
     ferme: bool
-    effectifs: int | None = None  # staff for HospiConnect (EJ: sum of its EG with the year fallback)
+    # Staff (domain.md 2.4): on an EJ row the sum over its EG (2024, else 2023, else 2022, per EG);
+    # on an AP-HP GHU row, the GHU's. Drives the HospiConnect ceiling. None: not known.
+    effectifs: int | None = None

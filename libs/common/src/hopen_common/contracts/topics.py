@@ -8,6 +8,8 @@ class Topics(StrEnum):
     CANDIDATURE = "hopen.candidature.candidature"
     DOSSIER = "hopen.instruction.dossier"
     FINANCEMENT = "hopen.financement.financement"
+    PROJET = "hopen.instruction.projet"  # AAP project decisions, key projet_id
+    ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
 
 
 def topic_dead_letter(consumer: str) -> str:

@@ -1,0 +1,56 @@
+"""HospiConnect/HOP'EN 2 facts financement needs (domain.md 4.2).
+
+Producers: instruction (the ARS yearly decision per EJ) and candidature (the eligible
+expenses an establishment declares for a year). Financement pays, for one EJ (one GHU
+for AP-HP) and one year, min(ceiling x rate, eligible expenses declared that year) to
+the applicant (the support ES for a GHT), once it knows both facts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from hopen_common.contracts.base import Payload
+from hopen_common.events.registry import enregistrer
+
+
+@enregistrer("HospiconnectAnneeDecidee", 1)
+class HospiconnectAnneeDecidee(Payload):
+    """The ARS decision on one EJ's objectives for one year: which objectives it validated.
+
+    Kafka key: candidature_id (topic hopen.instruction.dossier)."""
+
+    decision_id: str
+    candidature_id: str  # the HospiConnect candidature
+    finess: str  # the applicant, who is paid: the EJ, the GHT's support ES, or the AP-HP GHU
+    finess_ej: str  # the EJ (GHU for AP-HP) whose attainment is judged
+    region: str
+    annee: int  # 2026, 2027 or 2028
+    objectifs_atteints: list[str]  # e.g. ["1.0", "1.1"]; those not listed are not reached
+    decide_par: str
+    decide_le: datetime
+    motivation: str
+    # decision_id of the earlier decision for the same (finess_ej, annee) this one corrects.
+    remplace: str | None = None
+    # Staff of finess_ej as the producer knew it; financement prefers its referentiel copy.
+    effectifs: int | None = None
+
+
+@enregistrer("DepensesDeclarees", 1)
+class DepensesDeclarees(Payload):
+    """Eligible expenses an establishment declares to its ARS for one EJ and one year.
+
+    Several declarations add up; a correction names the declaration it replaces.
+    Kafka key: candidature_id (topic hopen.candidature.candidature)."""
+
+    declaration_id: str
+    candidature_id: str
+    finess: str  # the applicant
+    finess_ej: str
+    region: str
+    annee: int
+    montant: Decimal  # euros, at most two decimals, >= 0
+    declare_par: str
+    declare_le: datetime
+    remplace: str | None = None  # declaration_id this one corrects

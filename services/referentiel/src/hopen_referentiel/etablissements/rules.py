@@ -196,6 +196,21 @@ def cle_finess_valide(finess: str) -> bool:
     return (10 - total % 10) % 10 == int(chiffres[8])
 
 
+# Overseas FINESS numbers carry the INSEE code on 4 characters; FINESS writes the departement
+# itself as 9A..9F (domain 2).
+_OUTRE_MER = {"9701": "9A", "9702": "9B", "9703": "9C", "9704": "9D", "9805": "9F"}
+
+
+def departement_du_finess(finess: str) -> str:
+    """The departement (FINESS coding) a FINESS number was issued in: its leading characters."""
+    if finess[:2] in ("97", "98"):
+        try:
+            return _OUTRE_MER[finess[:4]]
+        except KeyError:
+            raise DepartementInconnu(f"FINESS {finess!r} : territoire {finess[:4]} inconnu") from None
+    return finess[:2]
+
+
 def verifier_finess(finess: str) -> str:
     """Return `finess` unchanged when valid, else raise FinessInvalide with the reason."""
     if len(finess) != 9:

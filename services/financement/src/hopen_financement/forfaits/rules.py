@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
+from math import floor, gcd
 from typing import Literal
 
 from hopen_common.programme.erreurs import RegleMetierError
@@ -44,28 +44,34 @@ def arrondir_au_centime(valeur: Fraction | Decimal | int) -> Decimal:
     return Decimal(centimes if exacte >= 0 else -centimes).scaleb(-2)
 
 
-def _en_texte(valeur: Fraction) -> str:
-    """Exact rational as text readable by Fraction(): a decimal when it terminates, else "p/q"."""
-    reste = valeur.denominator
-    for p in (2, 5):
-        while reste % p == 0:
-            reste //= p
-    if reste != 1:
-        return f"{valeur.numerator}/{valeur.denominator}"
-    chiffres = 0
-    while (valeur * 10**chiffres).denominator != 1:
-        chiffres += 1
-    return str(Decimal((valeur * 10**chiffres).numerator).scaleb(-chiffres))
-
-
-def _activite(valeur: Decimal, champ: str) -> Fraction:
+def _activite(valeur: Decimal, champ: str) -> Decimal:
     if not isinstance(valeur, Decimal | int) or isinstance(valeur, bool):
         raise RegleMetierError(f"{champ} doit être un décimal exact", champ)
     if isinstance(valeur, Decimal) and not valeur.is_finite():
         raise RegleMetierError(f"{champ} doit être fini", champ)
     if valeur < 0:
         raise RegleMetierError(f"{champ} ne peut pas être négative ({valeur})", champ)
-    return Fraction(valeur)
+    return Decimal(valeur)
+
+
+def _centimes_demi_superieur(numerateur: int, denominateur: int) -> int:
+    """round_half_up(100 x n / d) for n >= 0, d > 0, in integers (the hot path of the benchmark)."""
+    return (200 * numerateur + denominateur) // (2 * denominateur)
+
+
+def _texte_exact(numerateur: int, denominateur: int) -> str:
+    """n/d (reduced, d > 0) as text Fraction() reads back: a decimal when it terminates, else "n/d"."""
+    reste, deux, cinq = denominateur, 0, 0
+    while reste % 2 == 0:
+        reste //= 2
+        deux += 1
+    while reste % 5 == 0:
+        reste //= 5
+        cinq += 1
+    if reste != 1:
+        return f"{numerateur}/{denominateur}"
+    chiffres = max(deux, cinq)
+    return str(Decimal(numerateur * 10**chiffres // denominateur).scaleb(-chiffres))
 
 
 def _montant(valeur: Decimal, champ: str) -> Decimal:
@@ -113,7 +119,12 @@ def tranche_de(activite_combinee: Decimal, programme: ProgrammePhase1) -> Tranch
 def calculer_forfait_phase1(
     activite_combinee: Decimal, objectif: str, activite_combinee_max: Decimal, programme: ProgrammePhase1
 ) -> CalculForfait:
-    """Forfait of an ES (AC 2022) for one objective; raises RegleMetierError on a refused input."""
+    """Forfait of an ES (AC 2022) for one objective; raises RegleMetierError on a refused input.
+
+    Exact rational arithmetic on integer (numerator, denominator) pairs: Decimal.as_integer_ratio()
+    is exact, so this is the formula of the instruction with no intermediate rounding, computed fast
+    enough for a national base (bench/bench_financement.py).
+    """
     bareme = programme.objectif(objectif).bareme
     ac = _activite(activite_combinee, "activite_combinee")
     ac_max = _activite(activite_combinee_max, "activite_combinee_max")
@@ -124,37 +135,54 @@ def calculer_forfait_phase1(
             f"activité combinée {activite_combinee} supérieure au maximum national {activite_combinee_max}",
             "activite_combinee",
         )
-    tranche = tranche_de(activite_combinee, programme)
-    rang = programme.tranches.index(tranche)
-    suivante = (programme.tranches[rang + 1].borne_inferieure if rang + 1 < len(programme.tranches)
-                else Decimal(activite_combinee_max))
+    tranches = programme.tranches
+    rang = 0
+    for i, t in enumerate(tranches):
+        if ac >= t.borne_inferieure:
+            rang = i
+    tranche = tranches[rang]
+    suivante = tranches[rang + 1].borne_inferieure if rang + 1 < len(tranches) else ac_max
     fourchette = bareme[tranche.lettre]
-    lo, next_lo = Fraction(tranche.borne_inferieure), Fraction(suivante)
-    minimum, maximum = Fraction(fourchette.minimum), Fraction(fourchette.maximum)
-    if next_lo == lo:
+    mn_n, mn_d = fourchette.minimum.as_integer_ratio()
+    if suivante == tranche.borne_inferieure:
         # Last tranche whose upper bound equals its lower bound (national max AC == 230 000):
         # AC == lo, so the amount is the tranche's min (domain.md 3.4 [reading]).
-        exact = minimum
+        num, den = mn_n, mn_d
     else:
-        exact = minimum + (maximum - minimum) * (ac - lo) / (next_lo - lo)
-    forfait = arrondir_au_centime(exact)
-    amorcage = arrondir_au_centime(Fraction(forfait) * Fraction(programme.taux_amorcage))
+        a_n, a_d = ac.as_integer_ratio()
+        l_n, l_d = tranche.borne_inferieure.as_integer_ratio()
+        s_n, s_d = suivante.as_integer_ratio()
+        mx_n, mx_d = fourchette.maximum.as_integer_ratio()
+        # min + (max - min) * (AC - lo) / (next_lo - lo), over a common denominator.
+        ecart_n, ecart_d = mx_n * mn_d - mn_n * mx_d, mx_d * mn_d  # max - min
+        pos_n, pos_d = (a_n * l_d - l_n * a_d) * (s_d * l_d), (a_d * l_d) * (s_n * l_d - l_n * s_d)
+        num = mn_n * ecart_d * pos_d + ecart_n * pos_n * mn_d
+        den = mn_d * ecart_d * pos_d
+        if den < 0:
+            num, den = -num, -den
+        commun = gcd(num, den)
+        num, den = num // commun, den // commun
+    forfait_c = _centimes_demi_superieur(num, den)
+    t_n, t_d = programme.taux_amorcage.as_integer_ratio()
+    amorcage_c = (2 * forfait_c * t_n + t_d) // (2 * t_d)  # cents x rate, half up
+    forfait = Decimal(forfait_c).scaleb(-2)
+    amorcage = Decimal(amorcage_c).scaleb(-2)
     return CalculForfait(
         programme_version=programme.version,
         objectif=objectif,
         tranche=tranche.lettre,
-        activite_combinee=Decimal(activite_combinee),
-        activite_combinee_max=Decimal(activite_combinee_max),
+        activite_combinee=ac,
+        activite_combinee_max=ac_max,
         borne_inferieure=tranche.borne_inferieure,
         borne_suivante=suivante,
         minimum=fourchette.minimum,
         maximum=fourchette.maximum,
         formule=FORMULE,
-        montant_exact=_en_texte(exact),
+        montant_exact=_texte_exact(num, den),
         forfait=forfait,
         taux_amorcage=programme.taux_amorcage,
         amorcage=amorcage,
-        solde=forfait - amorcage,
+        solde=Decimal(forfait_c - amorcage_c).scaleb(-2),
     )
 
 

@@ -1,4 +1,4 @@
-"""initial schema
+"""initial
 
 Revision ID: 0001
 Revises:
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=3), nullable=False),
         sa.Column("statut", sa.String(length=20), nullable=False),
         sa.Column("objectifs", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("perimetre", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("cree_par", sa.String(length=200), nullable=False),
         sa.Column("cree_le", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deposee_par", sa.String(length=200), nullable=True),
@@ -62,6 +63,7 @@ def upgrade() -> None:
         "indicateur_declare",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("candidature_id", sa.String(length=36), nullable=False),
+        sa.Column("finess_ej", sa.String(length=9), nullable=False),
         sa.Column("objectif", sa.String(length=10), nullable=False),
         sa.Column("indicateur", sa.String(length=20), nullable=False),
         sa.Column("numerateur", sa.BigInteger(), nullable=False),

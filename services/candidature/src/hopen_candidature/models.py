@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, func
 from sqlalchemy.dialects.postgresql import JSONB
@@ -49,6 +50,8 @@ class Candidature(Base):
     region: Mapped[str] = mapped_column(String(3), index=True)
     statut: Mapped[str] = mapped_column(String(20))  # brouillon | deposee
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
+    # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
+    perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     cree_par: Mapped[str] = mapped_column(String(200))
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deposee_par: Mapped[str | None] = mapped_column(String(200))
@@ -62,6 +65,7 @@ class IndicateurDeclare(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)
+    finess_ej: Mapped[str] = mapped_column(String(9))  # the EJ measured (GHT member or the applicant)
     objectif: Mapped[str] = mapped_column(String(10))
     indicateur: Mapped[str] = mapped_column(String(20))
     numerateur: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,4 @@
-"""initial schema
+"""initial
 
 Revision ID: 0001
 Revises:
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=3), nullable=False),
         sa.Column("objectifs", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("domaines_sun_es", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("perimetre", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("statut", sa.String(length=20), nullable=False),
         sa.Column("deposee_le", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dossier")),
@@ -38,6 +39,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("dossier_id", sa.String(length=36), nullable=False),
         sa.Column("objet", sa.String(length=20), nullable=False),
+        sa.Column("finess_ej", sa.String(length=9), nullable=True),
         sa.Column("decision", sa.String(length=20), nullable=False),
         sa.Column("motivation", sa.Text(), nullable=False),
         sa.Column("decide_par", sa.String(length=200), nullable=False),
@@ -51,14 +53,16 @@ def upgrade() -> None:
     op.create_index(
         "uq_decision_initiale",
         "decision",
-        ["dossier_id", "objet"],
+        ["dossier_id", "objet", "finess_ej"],
         unique=True,
         postgresql_where=sa.text("remplace IS NULL"),
+        postgresql_nulls_not_distinct=True,
     )
     op.create_table(
         "indicateur_recu",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("dossier_id", sa.String(length=36), nullable=False),
+        sa.Column("finess_ej", sa.String(length=9), nullable=False),
         sa.Column("objectif", sa.String(length=10), nullable=False),
         sa.Column("indicateur", sa.String(length=20), nullable=False),
         sa.Column("numerateur", sa.BigInteger(), nullable=False),
@@ -79,7 +83,12 @@ def downgrade() -> None:
     supprimer_tables_communes(op)
     op.drop_index(op.f("ix_indicateur_recu_dossier_id"), table_name="indicateur_recu")
     op.drop_table("indicateur_recu")
-    op.drop_index("uq_decision_initiale", table_name="decision", postgresql_where=sa.text("remplace IS NULL"))
+    op.drop_index(
+        "uq_decision_initiale",
+        table_name="decision",
+        postgresql_where=sa.text("remplace IS NULL"),
+        postgresql_nulls_not_distinct=True,
+    )
     op.drop_index(op.f("ix_decision_dossier_id"), table_name="decision")
     op.drop_table("decision")
     op.drop_index(op.f("ix_dossier_region"), table_name="dossier")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hopen_common.contracts.base import Payload
+from hopen_common.contracts.instruction import PerimetreEj
 from hopen_common.events.registry import enregistrer
 
 
@@ -17,6 +18,9 @@ class CandidatureDeposee(Payload):
     domaines_sun_es: list[str]
     deposee_le: datetime
     deposee_par: str
+    # GHT candidature by its support ES: the member EJ, their objectives, AC and SUN-ES domains
+    # (targets are measured per EJ). None: the candidature's own FINESS.
+    perimetre: list[PerimetreEj] | None = None
 
 
 @enregistrer("IndicateurDepose", 1)
@@ -30,3 +34,5 @@ class IndicateurDepose(Payload):
     denominateur: int
     depose_le: datetime
     depose_par: str
+    # GHT candidature: the member EJ the measure is for. None: the candidature's FINESS.
+    finess_ej: str | None = None

@@ -25,6 +25,8 @@ class PerimetreEj(Payload):
     raison_sociale: str
     activite_combinee: Decimal | None
     objectifs: list[str]
+    # SUN-ES domains the EJ reached: which target each of its indicators must meet.
+    domaines_sun_es: list[str] | None = None
 
 
 @enregistrer("CandidatureValidee", 1)

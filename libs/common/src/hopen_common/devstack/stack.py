@@ -24,7 +24,7 @@ import httpx
 from rich.console import Console
 
 from hopen_common.devstack._util import pid_alive, port_in_use, run_async, stop_process_group, tail
-from hopen_common.devstack.kafka import KafkaBroker
+from hopen_common.devstack.kafka import KafkaBroker, ensure_topics_async
 from hopen_common.devstack.postgres import (
     PostgresCluster,
     ensure_database_async,
@@ -236,6 +236,13 @@ class Stack:
             with self.step(f"Kafka on {cfg.bootstrap}"):
                 self.kafka.start()
 
+    def create_topics(self) -> None:
+        """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
+        from hopen_common.contracts.topics import Topics
+
+        with self.step("Kafka topics"):
+            run_async(ensure_topics_async(self.config.bootstrap, [t.value for t in Topics]))
+
     def create_databases(self) -> None:
         async def _create() -> None:
             await ensure_role_async(self.admin_dsn, DB_USER, DB_PASSWORD)
@@ -365,6 +372,7 @@ class Stack:
         """Everything, in order. On failure, whatever was started is stopped again."""
         try:
             self.start_infra()
+            self.create_topics()
             self.create_databases()
             self.migrate()
             self.seed()

@@ -179,6 +179,7 @@ def running_stack(
         admin_dsn=postgres_server.admin_dsn,
     )
     try:
+        stack.create_topics()
         stack.create_databases()
         stack.migrate()
         stack.seed()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from hopen_common.programme.erreurs import RegleMetierError
 
@@ -19,6 +21,25 @@ class EtablissementVu:
     maille_phase1: str | None
     ferme: bool
     ght_code: str | None
+    ght_role: str | None = None
+
+
+@dataclass(frozen=True)
+class MembreGht:
+    """A member EJ of the applicant's GHT, as the local copy of the referentiel knows it."""
+
+    finess_ej: str
+    raison_sociale: str
+    eligible_phase1: bool
+    ferme: bool
+    activite_combinee: Decimal | None
+    domaines_sun_es: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MembreRetenu:
+    membre: MembreGht
+    objectifs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -44,14 +65,14 @@ def verifier_fenetre(fenetre: Fenetre, jour: date, *, ouvert: bool, quoi: str) -
         )
 
 
-def verifier_objectifs(objectifs: list[str], connus: set[str]) -> None:
+def verifier_objectifs(objectifs: Sequence[str], connus: set[str], champ: str = "objectifs") -> None:
     if not objectifs:
-        raise RegleMetierError("au moins un objectif est requis", "objectifs")
+        raise RegleMetierError("au moins un objectif est requis", champ)
     inconnus = [o for o in objectifs if o not in connus]
     if inconnus:
-        raise RegleMetierError(f"objectif(s) inconnu(s) : {', '.join(inconnus)}", "objectifs")
+        raise RegleMetierError(f"objectif(s) inconnu(s) : {', '.join(inconnus)}", champ)
     if len(set(objectifs)) != len(objectifs):
-        raise RegleMetierError("un objectif figure deux fois", "objectifs")
+        raise RegleMetierError("un objectif figure deux fois", champ)
 
 
 def verifier_eligibilite_et_maille(etab: EtablissementVu) -> None:
@@ -59,12 +80,66 @@ def verifier_eligibilite_et_maille(etab: EtablissementVu) -> None:
         raise RegleMetierError(f"l'établissement {etab.finess} est fermé", "finess")
     if not etab.eligible_phase1:
         raise RegleMetierError(f"l'établissement {etab.finess} n'est pas éligible à la phase 1", "finess")
+    if etab.maille_phase1 is None:
+        raise RegleMetierError(
+            f"maille de candidature : l'entité {etab.finess} est privée, chacun de ses établissements"
+            " géographiques candidate sous son propre FINESS", "finess")
     if etab.maille_phase1 != etab.finess:
         raise RegleMetierError(
             f"maille de candidature : pour {etab.finess}, la phase 1 se candidate au FINESS"
             f" {etab.maille_phase1}" + (f" (support du GHT {etab.ght_code})" if etab.ght_code else ""),
             "finess",
         )
+
+
+def perimetre_ght(
+    etab: EtablissementVu, membres: Sequence[MembreGht], demande: Sequence[tuple[str, Sequence[str]]] | None,
+    objectifs: Sequence[str],
+) -> list[MembreRetenu] | None:
+    """The member EJ a GHT candidature covers and the objectives of each (domain 3.3, annex 4).
+
+    Only the GHT's support applies for the GHT. Without an explicit perimeter, every open and
+    eligible member EJ applies to every objective of the candidature. With one, each listed EJ
+    must be an open, eligible member, with objectives taken from the candidature's, and every
+    objective of the candidature must be applied to by at least one EJ. None: not a GHT candidature.
+    """
+    support_de_ght = etab.ght_code is not None and etab.ght_role == "S"
+    if not support_de_ght:
+        if demande is not None:
+            raise RegleMetierError("le périmètre est réservé à l'établissement support d'un GHT", "perimetre")
+        return None
+    connus = {m.finess_ej: m for m in membres}
+    if demande is None:
+        tous = [MembreRetenu(m, tuple(objectifs)) for _, m in sorted(connus.items())
+                if m.eligible_phase1 and not m.ferme]
+        if not tous:
+            raise RegleMetierError(f"aucun membre éligible dans le GHT {etab.ght_code}", "perimetre")
+        return tous
+    if not demande:
+        raise RegleMetierError("le périmètre, s'il est donné, liste au moins une entité juridique",
+                               "perimetre")
+    retenus: list[MembreRetenu] = []
+    vus: set[str] = set()
+    couverts: set[str] = set()
+    for rang, (finess_ej, objectifs_ej) in enumerate(demande):
+        champ = f"perimetre.{rang}"
+        membre = connus.get(finess_ej)
+        if membre is None:
+            raise RegleMetierError(f"{finess_ej} n'est pas une entité juridique du GHT {etab.ght_code}",
+                                   f"{champ}.finess_ej")
+        if finess_ej in vus:
+            raise RegleMetierError(f"{finess_ej} figure deux fois dans le périmètre", f"{champ}.finess_ej")
+        if membre.ferme or not membre.eligible_phase1:
+            raise RegleMetierError(f"{finess_ej} n'est pas éligible à la phase 1", f"{champ}.finess_ej")
+        verifier_objectifs(objectifs_ej, set(objectifs), f"{champ}.objectifs")
+        vus.add(finess_ej)
+        couverts |= set(objectifs_ej)
+        retenus.append(MembreRetenu(membre, tuple(objectifs_ej)))
+    orphelins = [o for o in objectifs if o not in couverts]
+    if orphelins:
+        raise RegleMetierError(
+            f"objectif(s) sans entité juridique dans le périmètre : {', '.join(orphelins)}", "objectifs")
+    return retenus
 
 
 def indicateur_vise(objectif: str, indicateur: str | None, indicateurs: list[str],

@@ -9,10 +9,21 @@ class Requete(BaseModel):
     model_config = ConfigDict(extra="forbid")  # unknown input is rejected, not guessed
 
 
+FINESS = r"^[0-9][0-9AB][0-9]{7}$"
+
+
+class MembreDemande(Requete):
+    finess_ej: str = Field(pattern=FINESS, examples=["520780032"])
+    objectifs: list[str] = Field(examples=[["P1.O3"]])
+
+
 class CandidatureCreation(Requete):
     dispositif: str = Field(examples=["phase1"])
-    finess: str = Field(pattern=r"^[0-9][0-9AB][0-9]{7}$", examples=["010780054"])
+    finess: str = Field(pattern=FINESS, examples=["010780054"])
     objectifs: list[str] = Field(examples=[["P1.O1", "P1.O3"]])
+    # GHT support only: the member EJ and the objectives each applies to. Left out: every
+    # eligible member applies to every objective of the candidature.
+    perimetre: list[MembreDemande] | None = None
 
 
 class IndicateurDepot(Requete):
@@ -20,6 +31,14 @@ class IndicateurDepot(Requete):
     indicateur: str | None = None
     numerateur: int
     denominateur: int
+    finess_ej: str | None = Field(default=None, pattern=FINESS,
+                                  description="GHT candidature: the member EJ measured")
+
+
+class MembreLu(BaseModel):
+    finess_ej: str
+    raison_sociale: str
+    objectifs: list[str]
 
 
 class CandidatureLue(BaseModel):
@@ -29,6 +48,7 @@ class CandidatureLue(BaseModel):
     region: str
     statut: str
     objectifs: list[str]
+    perimetre: list[MembreLu] | None
     cree_par: str
     cree_le: datetime
     deposee_par: str | None
@@ -38,6 +58,7 @@ class CandidatureLue(BaseModel):
 class IndicateurLu(BaseModel):
     id: int
     candidature_id: str
+    finess_ej: str
     objectif: str
     indicateur: str
     numerateur: int

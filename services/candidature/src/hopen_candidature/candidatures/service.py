@@ -12,12 +12,13 @@ from hopen_candidature.candidatures import rules
 from hopen_candidature.candidatures.schemas import CandidatureCreation, IndicateurDepot
 from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
 from hopen_common.auth import Principal, Role
-from hopen_common.contracts import CandidatureDeposee, IndicateurDepose, Topics
+from hopen_common.contracts import CandidatureDeposee, IndicateurDepose, PerimetreEj, Topics
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.perimetre import membre_vise
 from hopen_common.programme.phase1 import ProgrammePhase1
 
 SOURCE = "/hopen/candidature"
@@ -51,14 +52,20 @@ async def creer_candidature(
     etab = await session.get(EtablissementConnu, demande.finess)
     if etab is None:
         raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
-    rules.verifier_eligibilite_et_maille(
-        rules.EtablissementVu(etab.finess, etab.eligible_phase1, etab.maille_phase1, etab.ferme,
-                              etab.ght_code)
+    vu = rules.EtablissementVu(etab.finess, etab.eligible_phase1, etab.maille_phase1, etab.ferme,
+                               etab.ght_code, etab.ght_role)
+    rules.verifier_eligibilite_et_maille(vu)
+    membres = await _membres_du_ght(session, etab.ght_code)
+    perimetre = rules.perimetre_ght(
+        vu, membres,
+        None if demande.perimetre is None else [(m.finess_ej, m.objectifs) for m in demande.perimetre],
+        demande.objectifs,
     )
     candidature = Candidature(
         id=str(uuid.uuid4()), dispositif=demande.dispositif, finess=etab.finess, region=etab.region,
         statut="brouillon", objectifs=list(demande.objectifs), cree_par=principal.subject,
         cree_le=maintenant,
+        perimetre=None if perimetre is None else [_membre_stocke(m) for m in perimetre],
     )
     session.add(candidature)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
@@ -66,6 +73,22 @@ async def creer_candidature(
                              details={"objectifs": demande.objectifs}))
     await session.flush()
     return candidature
+
+
+async def _membres_du_ght(session: AsyncSession, ght_code: str | None) -> list[rules.MembreGht]:
+    if ght_code is None:
+        return []
+    rows = await session.scalars(select(EtablissementConnu).where(
+        EtablissementConnu.ght_code == ght_code, EtablissementConnu.niveau == "EJ"))
+    return [rules.MembreGht(e.finess, e.raison_sociale, e.eligible_phase1, e.ferme, e.activite_combinee,
+                            tuple(e.domaines_sun_es)) for e in rows]
+
+
+def _membre_stocke(retenu: rules.MembreRetenu) -> dict[str, object]:
+    m = retenu.membre
+    return PerimetreEj(finess_ej=m.finess_ej, raison_sociale=m.raison_sociale,
+                       activite_combinee=m.activite_combinee, objectifs=list(retenu.objectifs),
+                       domaines_sun_es=list(m.domaines_sun_es)).model_dump(mode="json")
 
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
@@ -117,6 +140,8 @@ async def deposer(
             region=candidature.region, objectifs=candidature.objectifs,
             domaines_sun_es=list(etab.domaines_sun_es), deposee_le=maintenant,
             deposee_par=principal.subject,
+            perimetre=None if candidature.perimetre is None else [
+                PerimetreEj.model_validate(m) for m in candidature.perimetre],
         ),
         source=SOURCE, subject=f"candidature/{candidature.id}",
     )
@@ -144,9 +169,10 @@ async def deposer_indicateur(
         raise RegleMetierError(f"objectif inconnu : {depot.objectif}", "objectif")
     indicateur = rules.indicateur_vise(depot.objectif, depot.indicateur,
                                        [i.id for i in objectif.indicateurs], candidature.objectifs)
+    finess_ej = membre_vise(depot.finess_ej, depot.objectif, candidature.perimetre, candidature.finess)
     rules.verifier_mesure(depot.numerateur, depot.denominateur)
     declare = IndicateurDeclare(
-        candidature_id=candidature.id, objectif=depot.objectif, indicateur=indicateur,
+        candidature_id=candidature.id, finess_ej=finess_ej, objectif=depot.objectif, indicateur=indicateur,
         numerateur=depot.numerateur, denominateur=depot.denominateur,
         depose_par=principal.subject, depose_le=maintenant,
     )
@@ -156,6 +182,7 @@ async def deposer_indicateur(
             candidature_id=candidature.id, finess=candidature.finess, region=candidature.region,
             objectif=depot.objectif, indicateur=indicateur, numerateur=depot.numerateur,
             denominateur=depot.denominateur, depose_le=maintenant, depose_par=principal.subject,
+            finess_ej=finess_ej if candidature.perimetre is not None else None,
         ),
         source=SOURCE, subject=f"candidature/{candidature.id}",
     )

@@ -16,6 +16,7 @@ async def candidature_deposee(session: AsyncSession, _: Evenement, e: Candidatur
         id=e.candidature_id, dispositif=e.dispositif, finess=e.finess,
         raison_sociale=e.raison_sociale, region=e.region, objectifs=e.objectifs,
         domaines_sun_es=e.domaines_sun_es, statut="a_instruire", deposee_le=e.deposee_le,
+        perimetre=None if e.perimetre is None else [m.model_dump(mode="json") for m in e.perimetre],
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
@@ -25,7 +26,8 @@ async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: Indi
         # means an ordering bug, which must be parked for an operator, not silently dropped.
         raise LookupError(f"dossier {e.candidature_id} inconnu")
     await session.execute(insert(IndicateurRecu).values(
-        dossier_id=e.candidature_id, objectif=e.objectif, indicateur=e.indicateur,
+        dossier_id=e.candidature_id, finess_ej=e.finess_ej or e.finess, objectif=e.objectif,
+        indicateur=e.indicateur,
         numerateur=e.numerateur, denominateur=e.denominateur, depose_le=e.depose_le,
         event_id=evenement.id,
     ).on_conflict_do_nothing(index_elements=["event_id"]))

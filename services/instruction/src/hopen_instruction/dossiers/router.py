@@ -31,12 +31,12 @@ Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
 def _dossier(d: Dossier) -> DossierLu:
     return DossierLu(id=d.id, candidature_id=d.id, dispositif=d.dispositif, finess=d.finess,
                      raison_sociale=d.raison_sociale, region=d.region, statut=d.statut,
-                     objectifs=d.objectifs, deposee_le=d.deposee_le)
+                     objectifs=d.objectifs, perimetre=d.perimetre, deposee_le=d.deposee_le)
 
 
-def _evaluation(e: EvaluationObjectif, decision: str | None) -> ObjectifEvalue:
+def _evaluation(finess_ej: str, e: EvaluationObjectif, decision: str | None) -> ObjectifEvalue:
     return ObjectifEvalue(
-        objectif=e.objectif, cible_atteinte=e.atteint, decision=decision,
+        objectif=e.objectif, finess_ej=finess_ej, cible_atteinte=e.atteint, decision=decision,
         indicateurs=[IndicateurEvalue(**vars(i)) for i in e.indicateurs],
     )
 
@@ -58,11 +58,14 @@ async def lister(session: SessionDep, principal: Lecteur,
 async def lire(dossier_id: str, session: SessionDep, principal: Lecteur) -> DossierDetail:
     dossier = await service.charger(session, principal, dossier_id)
     decisions = await service.decisions_de(session, dossier.id)
-    courantes = {d.objet: d.decision for d in decisions}
+    # The current decision of each (objective, EJ): a correction replaces the one it names.
+    remplacees = {d.remplace for d in decisions if d.remplace}
+    courantes = {(d.objet, d.finess_ej or dossier.finess): d.decision for d in decisions
+                 if d.id not in remplacees}
     evaluation = await service.evaluer(session, dossier, charger_programme_phase1())
     return DossierDetail(
         **_dossier(dossier).model_dump(),
-        evaluation=[_evaluation(e, courantes.get(e.objectif)) for e in evaluation],
+        evaluation=[_evaluation(ej, e, courantes.get((e.objectif, ej))) for ej, e in evaluation],
         decisions=[_decision(d) for d in decisions],
     )
 
@@ -87,9 +90,9 @@ class DecisionObjectifLue(DecisionLue):
 async def decider_objectif(dossier_id: str, objectif: str, demande: DecisionObjectifDemande,
                            session: SessionDep, principal: Instructeur) -> DecisionObjectifLue:
     """ARS of the region: objective reached or not, shown against the ES's target."""
-    decision, evaluation = await service.decider_objectif(
+    decision, finess_ej, evaluation = await service.decider_objectif(
         session, principal, dossier_id, objectif, demande, charger_programme_phase1(),
         datetime.now(UTC),
     )
     return DecisionObjectifLue(**_decision(decision).model_dump(),
-                               evaluation=_evaluation(evaluation, decision.decision))
+                               evaluation=_evaluation(finess_ej, evaluation, decision.decision))

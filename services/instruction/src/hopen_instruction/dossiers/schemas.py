@@ -17,6 +17,8 @@ class DecisionObjectifDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["atteint", "non_atteint"]
     motivation: str = Field(min_length=3, max_length=5000)
+    finess_ej: str | None = Field(default=None, pattern=r"^[0-9][0-9AB][0-9]{7}$",
+                                  description="GHT candidature: the member EJ judged")
 
 
 class IndicateurEvalue(BaseModel):
@@ -31,6 +33,7 @@ class IndicateurEvalue(BaseModel):
 
 class ObjectifEvalue(BaseModel):
     objectif: str
+    finess_ej: str  # the EJ measured: a GHT member, or the candidature's FINESS
     indicateurs: list[IndicateurEvalue]
     cible_atteinte: bool
     decision: str | None
@@ -40,6 +43,7 @@ class DecisionLue(BaseModel):
     id: str
     dossier_id: str
     objet: str
+    finess_ej: str | None
     decision: str
     motivation: str
     decide_par: str
@@ -57,6 +61,7 @@ class DossierLu(BaseModel):
     region: str
     statut: str
     objectifs: list[str]
+    perimetre: list[dict[str, object]] | None
     deposee_le: datetime
 
 

@@ -14,6 +14,7 @@ from hopen_common.contracts import (
     CandidatureValidee,
     ObjectifAtteint,
     ObjectifNonAtteint,
+    PerimetreEj,
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
@@ -21,6 +22,7 @@ from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.perimetre import membre_vise
 from hopen_common.programme.phase1 import ProgrammePhase1
 from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
 from hopen_instruction.models import Decision, Dossier, IndicateurRecu
@@ -58,18 +60,27 @@ async def decisions_de(session: AsyncSession, dossier_id: str) -> list[Decision]
     return list(rows)
 
 
+def cibles(dossier: Dossier) -> list[tuple[str, str, set[str]]]:
+    """(EJ measured, objective, SUN-ES domains of that EJ) for every target of the file: per
+    member EJ for a GHT (annex 4), the candidature's FINESS otherwise."""
+    if dossier.perimetre is None:
+        return [(dossier.finess, o, set(dossier.domaines_sun_es)) for o in dossier.objectifs]
+    return [(m["finess_ej"], o, set(m.get("domaines_sun_es") or ()))
+            for m in dossier.perimetre for o in m["objectifs"]]
+
+
 async def evaluer(session: AsyncSession, dossier: Dossier, programme: ProgrammePhase1
-                  ) -> list[EvaluationObjectif]:
+                  ) -> list[tuple[str, EvaluationObjectif]]:
     rows = await session.scalars(
         select(IndicateurRecu).where(IndicateurRecu.dossier_id == dossier.id)
         .order_by(IndicateurRecu.depose_le, IndicateurRecu.id)
     )
-    mesures: dict[str, dict[str, Mesure]] = {}
+    mesures: dict[tuple[str, str], dict[str, Mesure]] = {}
     for r in rows:  # the latest deposit of an indicator is the one instructed
-        mesures.setdefault(r.objectif, {})[r.indicateur] = Mesure(r.numerateur, r.denominateur)
+        mesures.setdefault((r.finess_ej, r.objectif), {})[r.indicateur] = Mesure(r.numerateur, r.denominateur)
     return [
-        evaluer_objectif(programme.objectifs[o], mesures.get(o, {}), set(dossier.domaines_sun_es))
-        for o in dossier.objectifs
+        (finess_ej, evaluer_objectif(programme.objectifs[o], mesures.get((finess_ej, o), {}), domaines))
+        for finess_ej, o, domaines in cibles(dossier)
     ]
 
 
@@ -99,7 +110,7 @@ async def decider_candidature(
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"objectifs": dossier.objectifs},
+        elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre},
     )
     session.add(decision)
     dossier.statut = demande.decision
@@ -108,7 +119,9 @@ async def decider_candidature(
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "dispositif": dossier.dispositif,
     }
-    payload = (CandidatureValidee(objectifs=dossier.objectifs, **commun)
+    perimetre = (None if dossier.perimetre is None
+                 else [PerimetreEj.model_validate(m) for m in dossier.perimetre])
+    payload = (CandidatureValidee(objectifs=dossier.objectifs, perimetre=perimetre, **commun)
                if demande.decision == "validee" else CandidatureRefusee(**commun))
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
     await publier(session, Topics.DOSSIER, dossier.id, evenement)
@@ -123,7 +136,7 @@ async def decider_candidature(
 async def decider_objectif(
     session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
     demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
-) -> tuple[Decision, EvaluationObjectif]:
+) -> tuple[Decision, str, EvaluationObjectif]:
     _verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if objectif not in dossier.objectifs:
@@ -131,19 +144,24 @@ async def decider_objectif(
     if dossier.statut != "validee":
         raise ProblemError(409, "candidature-non-validee", "Candidature non validée",
                            "l'atteinte des objectifs se décide sur une candidature validée")
+    finess_ej = membre_vise(demande.finess_ej, objectif, dossier.perimetre, dossier.finess)
+    membre = finess_ej if dossier.perimetre is not None else None
     deja = await session.scalar(select(Decision).where(
-        Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None)))
+        Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None),
+        Decision.finess_ej.is_(None) if membre is None else Decision.finess_ej == membre))
     if deja is not None:
         raise ProblemError(409, "deja-decide", "Objectif déjà décidé",
-                           f"{objectif} : {deja.decision} le {deja.decide_le.isoformat()}")
-    evaluation = next(e for e in await evaluer(session, dossier, programme) if e.objectif == objectif)
+                           f"{objectif} ({finess_ej}) : {deja.decision} le {deja.decide_le.isoformat()}")
+    evaluation = next(e for ej, e in await evaluer(session, dossier, programme)
+                      if e.objectif == objectif and ej == finess_ej)
     if demande.decision == "atteint" and not evaluation.atteint:
         manquants = [i.indicateur for i in evaluation.indicateurs if not i.atteint]
         raise RegleMetierError(
             f"{objectif} ne peut être déclaré atteint : indicateur(s) absent(s) ou sous la cible :"
             f" {', '.join(manquants)}", "decision")
     decision = Decision(
-        id=str(uuid.uuid4()), dossier_id=dossier.id, objet=objectif, decision=demande.decision,
+        id=str(uuid.uuid4()), dossier_id=dossier.id, objet=objectif, finess_ej=membre,
+        decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
         elements={"indicateurs": [
             {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
@@ -155,13 +173,14 @@ async def decider_objectif(
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "objectif": objectif, "objectifs_candidature": dossier.objectifs,
+        "finess_ej": membre,
     }
     payload = ObjectifAtteint(**commun) if demande.decision == "atteint" else ObjectifNonAtteint(**commun)
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
     await publier(session, Topics.DOSSIER, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"objectif_{demande.decision}", objet_type="objectif",
-                             objet_id=f"{dossier.id}/{objectif}", motivation=demande.motivation,
+                             objet_id=f"{dossier.id}/{objectif}/{finess_ej}", motivation=demande.motivation,
                              details={"decision_id": decision.id, "event_id": evenement.id}))
     await session.flush()
-    return decision, evaluation
+    return decision, finess_ej, evaluation

@@ -1,0 +1,34 @@
+"""Small helpers for tests that drive running services: tokens, and waiting for what events do."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from hopen_common.auth.tokens import mint_dev_token
+from hopen_common.settings import DEV_JWT_SECRET
+
+T = TypeVar("T")
+
+
+def jeton(role: str, *, finess: list[str] | None = None, region: str | None = None,
+          sujet: str | None = None) -> dict[str, str]:
+    """Authorization header of a development token, as `hopen token` prints it."""
+    token = mint_dev_token(role=role, finess=finess or [], region=region,
+                           subject=sujet or f"test-{role}", secret=DEV_JWT_SECRET)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def finalement(obtenir: Callable[[], T | None], *, en: float = 30.0, pas: float = 0.2,
+               quoi: str = "condition") -> T:
+    """Poll `obtenir` until it returns something other than None/False: events are asynchronous,
+    so a test waits for their effect, with a deadline that fails loudly."""
+    limite = time.monotonic() + en
+    while True:
+        valeur = obtenir()
+        if valeur is not None and valeur is not False:
+            return valeur
+        if time.monotonic() > limite:
+            raise AssertionError(f"{quoi}: not reached within {en:.0f} s")
+        time.sleep(pas)

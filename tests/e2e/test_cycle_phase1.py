@@ -1,0 +1,187 @@
+"""The phase-1 cycle through the five running services, over the real Kafka broker.
+
+An establishment applies, its ARS validates, financement computes and notifies the amorçage,
+evidence comes in, objectives are decided, the solde and the reprise are notified, and the
+regional synthesis shows them. Expected amounts are computed here, independently, from the
+instruction's annex 2 (linear interpolation inside the tranche, rounded once to the cent).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+import httpx
+import pytest
+
+from hopen_common.testing import RunningStack, finalement, jeton
+
+pytestmark = pytest.mark.e2e
+
+# CH Calvi (2B, Corse, région 94): public EJ outside any GHT, AC 2022 = 18 530 (tranche B).
+CALVI = "2B0005342"
+REGION_CORSE = "94"
+
+
+def centimes(valeur: Fraction) -> Decimal:
+    return (Decimal(valeur.numerator) / Decimal(valeur.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def forfait_tranche_b(ac: int, minimum_keur: str, maximum_keur: str) -> Decimal:
+    """Annex 2, tranche B (7 000 - 22 499): min + (max - min) x (AC - 7 000) / (22 500 - 7 000)."""
+    mini, maxi = Fraction(minimum_keur) * 1000, Fraction(maximum_keur) * 1000
+    return centimes(mini + (maxi - mini) * Fraction(ac - 7000, 22500 - 7000))
+
+
+def amorcage(forfait: Decimal) -> Decimal:
+    return (forfait * Decimal("0.30")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.fixture(scope="module")
+def client() -> httpx.Client:
+    with httpx.Client(timeout=15) as c:
+        yield c
+
+
+def _creer_candidature(client: httpx.Client, url: str, corps: dict[str, Any],
+                       entete: dict[str, str]) -> dict[str, Any]:
+    """Create once the referentiel's EtablissementPublie has reached candidature's local copy."""
+    def essai() -> dict[str, Any] | None:
+        r = client.post(f"{url}/v1/candidatures", json=corps, headers=entete)
+        if r.status_code == 422 and "inconnu du référentiel" in r.text:
+            return None  # the referentiel's events are still on their way
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+    return finalement(essai, en=60, quoi="establishment known to candidature")
+
+
+def _lignes(client: httpx.Client, url: str, finess: str, entete: dict[str, str], nombre: int
+            ) -> list[dict[str, Any]]:
+    def essai() -> list[dict[str, Any]] | None:
+        r = client.get(f"{url}/v1/financements", params={"finess": finess}, headers=entete)
+        assert r.status_code == 200, r.text
+        lignes = r.json()
+        return lignes if len(lignes) >= nombre else None
+    return finalement(essai, en=60, quoi=f"{nombre} financement lines for {finess}")
+
+
+def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client) -> None:
+    urls = running_stack.urls
+    es = jeton("etablissement", finess=[CALVI], sujet="dsi-calvi")
+    ars = jeton("ars", region=REGION_CORSE, sujet="instructeur-corse")
+    dns = jeton("dns", sujet="dns")
+
+    fiche = client.get(f"{urls['referentiel']}/v1/etablissements/{CALVI}", headers=es).json()
+    assert fiche["region"] == REGION_CORSE
+    assert fiche["activite_combinee"] == "18530.00"
+    assert fiche["dispositifs"]["phase1"]["eligible"] is True
+
+    candidature = _creer_candidature(client, urls["candidature"], {
+        "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1", "P1.O3"]}, es)
+    cid = candidature["id"]
+    assert candidature["statut"] == "brouillon"
+    r = client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es)
+    assert r.status_code == 200, r.text
+
+    # The ARS of Corse finds it among its files; the dossier carries the candidature's id.
+    dossier = finalement(lambda: next((d for d in client.get(
+        f"{urls['instruction']}/v1/dossiers", headers=ars).json()["items"] if d["candidature_id"] == cid),
+        None), quoi="dossier in instruction")
+    assert dossier["region"] == REGION_CORSE
+    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+                    json={"decision": "validee", "motivation": "Prérequis d'identitovigilance fournis"})
+    assert r.status_code == 201, r.text
+    assert r.json()["decide_par"] == "instructeur-corse"
+
+    # Amorçage: 30 % of each objective's forfait, exactly.
+    forfait_o1 = forfait_tranche_b(18530, "6", "12")
+    forfait_o3 = forfait_tranche_b(18530, "1.2", "2.4")
+    lignes = _lignes(client, urls["financement"], CALVI, es, 2)
+    amorcages = {li["objectif"]: li for li in lignes if li["nature"] == "amorcage"}
+    assert amorcages["P1.O1"]["montant"] == str(amorcage(forfait_o1))
+    assert amorcages["P1.O3"]["montant"] == str(amorcage(forfait_o3))
+    assert amorcages["P1.O1"]["calcul"]["tranche"] == "B"
+    assert amorcages["P1.O1"]["forfait"] == str(forfait_o1)
+
+    # Evidence: P1.O1 at 85 % (target 80 %), P1.O3 at 50 % (target 55 %: Calvi has no DS1.3).
+    for objectif, num in (("P1.O1", 850), ("P1.O3", 500)):
+        r = client.post(f"{urls['candidature']}/v1/candidatures/{cid}/indicateurs", headers=es,
+                        json={"objectif": objectif, "numerateur": num, "denominateur": 1000})
+        assert r.status_code == 201, r.text
+
+    def evaluation_complete() -> dict[str, Any] | None:
+        d = client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).json()
+        return d if all(e["indicateurs"][0]["taux"] is not None for e in d["evaluation"]) else None
+    detail = finalement(evaluation_complete, quoi="evidence in instruction")
+    par_objectif = {e["objectif"]: e for e in detail["evaluation"]}
+    assert par_objectif["P1.O1"]["cible_atteinte"] is True
+    assert par_objectif["P1.O3"]["indicateurs"][0]["cible"] == "0.55"
+    assert par_objectif["P1.O3"]["cible_atteinte"] is False
+
+    # Declaring reached an objective under its target is refused, naming the field.
+    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O3/decision", headers=ars,
+                    json={"decision": "atteint", "motivation": "essai"})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["champ"] == "decision"
+
+    for objectif, decision in (("P1.O1", "atteint"), ("P1.O3", "non_atteint")):
+        r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
+                        headers=ars, json={"decision": decision, "motivation": "Mesure 2025 vérifiée"})
+        assert r.status_code == 201, r.text
+    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O1/decision", headers=ars,
+                    json={"decision": "atteint", "motivation": "deux fois"})
+    assert r.status_code == 409  # decisions are immutable: a correction is a new decision
+
+    lignes = _lignes(client, urls["financement"], CALVI, es, 4)
+    fin = {(li["objectif"], li["nature"]): li["montant"] for li in lignes}
+    assert fin[("P1.O1", "solde")] == str(forfait_o1 - amorcage(forfait_o1))
+    assert fin[("P1.O3", "reprise")] == str(amorcage(forfait_o3))
+    assert len(lignes) == 4
+
+    def synthese() -> dict[str, Any] | None:
+        s = client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=ars).json()
+        return s if Decimal(s["solde"]) > 0 else None
+    s = finalement(synthese, en=60, quoi="regional synthesis updated")
+    assert Decimal(s["amorcage"]) == amorcage(forfait_o1) + amorcage(forfait_o3)
+    assert Decimal(s["solde"]) == forfait_o1 - amorcage(forfait_o1)
+    assert Decimal(s["reprise"]) == amorcage(forfait_o3)
+    # The ministry follows every region.
+    assert client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=dns).status_code == 200
+
+
+def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: httpx.Client) -> None:
+    urls = running_stack.urls
+    sartene = "2A0002606"  # Corse too
+    es = jeton("etablissement", finess=[sartene])
+    candidature = _creer_candidature(client, urls["candidature"], {
+        "dispositif": "phase1", "finess": sartene, "objectifs": ["P1.O5"]}, es)
+    cid = candidature["id"]
+    assert client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es).status_code == 200
+    corse = jeton("ars", region=REGION_CORSE)
+    finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).status_code == 200,
+               quoi="dossier in instruction")
+
+    idf = jeton("ars", region="11")
+    assert all(d["region"] == "11" for d in client.get(
+        f"{urls['instruction']}/v1/dossiers", headers=idf).json()["items"])
+    for methode, chemin, corps in (
+        ("GET", f"/v1/dossiers/{cid}", None),
+        ("POST", f"/v1/dossiers/{cid}/decision", {"decision": "validee", "motivation": "hors region"}),
+        ("POST", f"/v1/dossiers/{cid}/objectifs/P1.O5/decision", {"decision": "atteint", "motivation": "x"}),
+    ):
+        r = client.request(methode, f"{urls['instruction']}{chemin}", headers=idf, json=corps)
+        assert r.status_code == 404, (chemin, r.text)  # not 403: no leak of another region's files
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get(f"{urls['candidature']}/v1/candidatures/{cid}", headers=idf).status_code == 404
+    assert client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=idf).status_code == 404
+    autre_es = jeton("etablissement", finess=["2B0005342"])
+    assert client.get(f"{urls['candidature']}/v1/candidatures/{cid}", headers=autre_es).status_code == 404
+    assert client.get(f"{urls['financement']}/v1/financements", params={"finess": sartene},
+                      headers=autre_es).status_code == 403
+    # Nothing was decided by the other region.
+    detail = client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).json()
+    assert detail["statut"] == "a_instruire"
+    assert detail["decisions"] == []

@@ -170,7 +170,7 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
     for methode, chemin, corps in (
         ("GET", f"/v1/dossiers/{cid}", None),
         ("POST", f"/v1/dossiers/{cid}/decision", {"decision": "validee", "motivation": "hors region"}),
-        ("POST", f"/v1/dossiers/{cid}/objectifs/P1.O5/decision", {"decision": "atteint", "motivation": "x"}),
+        ("POST", f"/v1/dossiers/{cid}/objectifs/P1.O5/decision", {"decision": "atteint", "motivation": "hors region"}),
     ):
         r = client.request(methode, f"{urls['instruction']}{chemin}", headers=idf, json=corps)
         assert r.status_code == 404, (chemin, r.text)  # not 403: no leak of another region's files

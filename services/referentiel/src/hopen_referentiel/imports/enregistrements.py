@@ -87,7 +87,7 @@ class EtablissementSae:
     raison_sociale: str
     statut_juridique: str
     secteur: Secteur | None
-    categorie: str
+    categorie: str | None  # None on the rows where an EJ answers for itself (SAE `cat` 999)
     agregat_categorie: str | None
     departement: str
     region: str

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from hopen_common.auth import Role
+from hopen_common.db import SessionDep
+from hopen_common.errors import introuvable
+from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
+from hopen_financement.aap.schemas import ProjetAapLu
+from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
+
+router = APIRouter(prefix="/v1/aap", tags=["aap"])
+
+
+@router.get("/projets", response_model=list[ProjetAapLu])
+async def lister_projets(session: SessionDep, principal: Lecteur, finess: str | None = None,
+                         region: str | None = None) -> list[ProjetAapLu]:
+    """Selected projects with the amount granted and its checks. Roles: etablissement (lead FINESS of
+    its token), ars (its region), dns."""
+    filtre_liste(principal, finess, region)
+    query = select(ProjetAap, AtteinteProjetAap.atteint).outerjoin(
+        AtteinteProjetAap, AtteinteProjetAap.projet_id == ProjetAap.projet_id)
+    if finess:
+        query = query.where(ProjetAap.finess == finess)
+    if principal.role is Role.ARS:
+        query = query.where(ProjetAap.region == principal.region)
+    elif region:
+        query = query.where(ProjetAap.region == region)
+    rows = (await session.execute(query.order_by(ProjetAap.decide_le, ProjetAap.projet_id))).tuples()
+    return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
+            for p, a in rows]
+
+
+@router.get("/projets/{projet_id}", response_model=ProjetAapLu)
+async def lire_projet(session: SessionDep, principal: Lecteur, projet_id: str) -> ProjetAapLu:
+    """One project. Roles: etablissement (its lead FINESS), ars (its region), dns; 404 otherwise."""
+    projet = await session.get(ProjetAap, projet_id)
+    if projet is None:
+        raise introuvable("Projet", projet_id)
+    exiger_ressource(principal, "Projet", projet_id, region=projet.region, finess=(projet.finess,))
+    atteinte = await session.get(AtteinteProjetAap, projet_id)
+    return ProjetAapLu.model_validate(projet, from_attributes=True).model_copy(
+        update={"atteint": atteinte.atteint if atteinte else None})

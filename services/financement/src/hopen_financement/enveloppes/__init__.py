@@ -1,0 +1,1 @@
+"""Regional envelope ledger (domain.md 5): allocated, engaged, consumed, available per region."""

@@ -1,0 +1,175 @@
+"""Writing to the envelope ledger: every writer locks the account row, reads the sums, checks the
+invariants (rules.apres) and appends one entry, in the caller's transaction (flush, never commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.contracts import (
+    EnveloppeConsommee,
+    EnveloppeDesengagee,
+    EnveloppeEngagee,
+    EnveloppeTransferee,
+    Topics,
+)
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.errors import introuvable
+from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_common.programme.erreurs import RegleMetierError
+from hopen_financement.enveloppes import repository
+from hopen_financement.enveloppes.donnees import charger_enveloppes_aap
+from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
+from hopen_financement.enveloppes.rules import Situation, apres, montant_valide, situation
+
+SOURCE = "/hopen/financement"
+
+
+async def situation_de(session: AsyncSession, dispositif: str, region: str) -> Situation:
+    return situation((await repository.totaux(session, dispositif, region)).get((dispositif, region), {}))
+
+
+async def _compte_verrouille(session: AsyncSession, dispositif: str, region: str) -> CompteEnveloppe:
+    compte = await repository.verrouiller(session, dispositif, region)
+    if compte is None:
+        raise RegleMetierError(f"aucune enveloppe {dispositif} pour la région {region}", "region")
+    return compte
+
+
+async def _ecrire(session: AsyncSession, compte: CompteEnveloppe, nature: str, montant: Decimal, *,
+                  cle_metier: str, motif: str, ecrit_par: str, role: str = "systeme",
+                  projet_id: str | None = None,
+                  transfert_id: str | None = None, decision_id: str | None = None,
+                  notification_id: str | None = None) -> tuple[EcritureEnveloppe, Situation]:
+    """Append one entry to a locked account, or refuse it. The caller holds the account's lock."""
+    avant = await situation_de(session, compte.dispositif, compte.region)
+    resultat = apres(avant, nature, montant)
+    ecriture = EcritureEnveloppe(
+        dispositif=compte.dispositif, region=compte.region, nature=nature, montant=montant,
+        cle_metier=cle_metier, projet_id=projet_id, transfert_id=transfert_id, decision_id=decision_id,
+        notification_id=notification_id, motif=motif, ecrit_par=ecrit_par,
+        ecrit_le=datetime.now(UTC),
+    )
+    session.add(ecriture)
+    await session.flush()
+    session.add(JournalAudit(acteur=ecrit_par, role=role,
+                             action=f"enveloppe_{nature}", objet_type="enveloppe",
+                             objet_id=f"{compte.dispositif}/{compte.region}", motivation=motif,
+                             details={"ecriture_id": ecriture.id, "montant": str(montant),
+                                      "cle_metier": cle_metier}))
+    return ecriture, resultat
+
+
+def _figures(s: Situation) -> dict[str, Decimal]:
+    return {"alloue": s.alloue, "engage": s.engage, "consomme": s.consomme, "disponible": s.disponible}
+
+
+async def engager(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
+                  montant: Decimal, projet_id: str, decision_id: str, motif: str,
+                  ecrit_par: str) -> EcritureEnveloppe:
+    """Engage a granted amount; refused (EnveloppeInsuffisante) when it would exceed the allocation."""
+    compte = await _compte_verrouille(session, dispositif, region)
+    ecriture, resultat = await _ecrire(
+        session, compte, "engagement", montant, cle_metier=f"engagement:{dispositif}:{projet_id}",
+        motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
+    await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeEngagee(
+        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
+        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
+        decision_id=decision_id, **_figures(resultat)),
+        source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
+    return ecriture
+
+
+async def desengager(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
+                     montant: Decimal, projet_id: str, decision_id: str, motif: str,
+                     ecrit_par: str) -> EcritureEnveloppe:
+    compte = await _compte_verrouille(session, dispositif, region)
+    ecriture, resultat = await _ecrire(
+        session, compte, "desengagement", montant, cle_metier=f"desengagement:{dispositif}:{projet_id}",
+        motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
+    await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeDesengagee(
+        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
+        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
+        decision_id=decision_id, **_figures(resultat)),
+        source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
+    return ecriture
+
+
+async def consommer(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
+                    montant: Decimal, projet_id: str, notification_id: str, tranche: str, motif: str,
+                    ecrit_par: str) -> EcritureEnveloppe:
+    """Record a payment of an engaged project (one per project and tranche)."""
+    compte = await _compte_verrouille(session, dispositif, region)
+    projet = await repository.totaux_projet(session, projet_id)
+    engage_projet = projet.get("engagement", Decimal(0)) - projet.get("desengagement", Decimal(0))
+    if projet.get("paiement", Decimal(0)) + montant_valide(montant) > engage_projet:
+        raise RegleMetierError(f"paiement de {montant} € au-delà de l'engagement du projet {projet_id}",
+                               "montant")
+    ecriture, resultat = await _ecrire(
+        session, compte, "paiement", montant, cle_metier=f"paiement:{dispositif}:{projet_id}:{tranche}",
+        motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, notification_id=notification_id)
+    await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeConsommee(
+        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
+        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
+        notification_id=notification_id, **_figures(resultat)),
+        source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
+    return ecriture
+
+
+async def transferer(
+    session: AsyncSession, *, source: tuple[str, str], destination: tuple[str, str], montant: Decimal,
+    motif: str, decide_par: str,
+) -> tuple[EcritureEnveloppe, EcritureEnveloppe]:
+    """DNS transfer of unspent (available) money between regions or dispositifs: two entries, one id."""
+    donnees = charger_enveloppes_aap()
+    for champ, (dispositif, region) in (("source", source), ("destination", destination)):
+        if dispositif not in donnees.dispositifs_de_transfert:
+            raise RegleMetierError(f"dispositif inconnu : {dispositif}", f"{champ}.dispositif")
+        if donnees.region(region) is None:
+            raise RegleMetierError(f"région inconnue : {region}", f"{champ}.region")
+    if source == destination:
+        raise RegleMetierError("la source et la destination d'un transfert diffèrent", "destination")
+    if not motif.strip():
+        raise RegleMetierError("un transfert est motivé", "motif")
+    montant = montant_valide(montant)
+    # Lock both accounts in one global order so that two opposite transfers cannot deadlock.
+    comptes: dict[tuple[str, str], CompteEnveloppe] = {}
+    for cle in sorted((source, destination)):
+        compte = await repository.verrouiller(session, *cle)
+        if compte is None:
+            if cle == source:
+                raise introuvable("Enveloppe", f"{cle[0]}/{cle[1]}")
+            # Money moved to a dispositif that has no envelope in that region yet opens one.
+            libelle = donnees.region(cle[1])
+            compte = CompteEnveloppe(dispositif=cle[0], region=cle[1],
+                                     libelle_region=libelle.libelle if libelle else cle[1],
+                                     ouvert_le=datetime.now(UTC))
+            session.add(compte)
+            await session.flush()
+            compte = await repository.verrouiller(session, *cle)
+            assert compte is not None
+        comptes[cle] = compte
+    transfert_id = str(uuid.uuid4())
+    sortie, apres_sortie = await _ecrire(
+        session, comptes[source], "transfert_sortant", montant,
+        cle_metier=f"transfert:{transfert_id}:sortant", motif=motif, ecrit_par=decide_par, role="dns",
+        transfert_id=transfert_id)
+    entree, apres_entree = await _ecrire(
+        session, comptes[destination], "transfert_entrant", montant,
+        cle_metier=f"transfert:{transfert_id}:entrant", motif=motif, ecrit_par=decide_par, role="dns",
+        transfert_id=transfert_id)
+    for ecriture, resultat, sens, autre in ((sortie, apres_sortie, "sortant", destination),
+                                           (entree, apres_entree, "entrant", source)):
+        await publier(session, Topics.ENVELOPPE, ecriture.region, nouvel_evenement(EnveloppeTransferee(
+            ecriture_id=ecriture.id, dispositif=ecriture.dispositif, region=ecriture.region,
+            montant=montant, motif=motif, ecrit_par=decide_par, ecrit_le=ecriture.ecrit_le,
+            transfert_id=transfert_id, sens=sens, contrepartie_dispositif=autre[0],
+            contrepartie_region=autre[1], **_figures(resultat)),
+            source=SOURCE, subject=f"enveloppe/{ecriture.dispositif}/{ecriture.region}"))
+    await session.flush()
+    return sortie, entree

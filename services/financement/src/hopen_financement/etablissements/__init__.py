@@ -1,0 +1,1 @@
+"""Financement's local copy of the referentiel (AC, eligibility, staff), fed by EtablissementPublie."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.contracts import EtablissementPublie
+from hopen_financement.etablissements.models import EtablissementConnu
+
+COLONNES = frozenset(EtablissementConnu.__table__.columns.keys())
+
+
+async def enregistrer(session: AsyncSession, e: EtablissementPublie) -> None:
+    valeurs = e.model_dump(include=set(COLONNES))
+    await session.execute(
+        insert(EtablissementConnu).values(**valeurs)
+        .on_conflict_do_update(index_elements=["finess"], set_=valeurs)
+    )
+
+
+async def activite_combinee_max_nationale(session: AsyncSession) -> Decimal | None:
+    """The largest AC of the eligible base (domain.md 3.4 [reading]): tranche D's upper bound."""
+    return await session.scalar(
+        select(func.max(EtablissementConnu.activite_combinee)).where(
+            EtablissementConnu.eligible_phase1.is_(True))
+    )
+
+
+async def raisons_sociales(session: AsyncSession, finess: set[str]) -> dict[str, str]:
+    if not finess:
+        return {}
+    rows = await session.execute(select(EtablissementConnu.finess, EtablissementConnu.raison_sociale)
+                                 .where(EtablissementConnu.finess.in_(finess)))
+    return dict(rows.tuples())

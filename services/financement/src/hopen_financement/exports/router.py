@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from hopen_common.auth import Role
+from hopen_common.db import SessionDep
+from hopen_financement.exports.rendu import en_csv, en_xlsx
+from hopen_financement.exports.service import circulaire
+from hopen_financement.portee import Pilote, exiger_ressource
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/circulaire", response_class=Response, responses={
+    200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the circular table"}})
+async def exporter_circulaire(
+    session: SessionDep, principal: Pilote,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="omit for national (dns)")] = None,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",  # noqa: A002 - the API's word
+) -> Response:
+    """Budget-circular table per ES/GHT: objectives, amorçage, solde, reprise, HospiConnect, AAP, totals
+    (per region and national). Roles: ars (its region, the default; another answers 404), dns (any
+    region, or national without `region`)."""
+    if principal.role is Role.ARS:
+        region = region or principal.region
+    if region is not None:
+        exiger_ressource(principal, "Export", region, region=region)
+    table = await circulaire(session, region)
+    nom = f"circulaire_{region or 'national'}"
+    if format == "xlsx":
+        return Response(en_xlsx(table, nom), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{nom}.xlsx"'})
+    return Response(en_csv(table), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{nom}.csv"'})

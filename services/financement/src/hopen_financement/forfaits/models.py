@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, ForeignKeyConstraint, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hopen_financement.db import Activite, Base
+
+
+class CandidatureFinancee(Base):
+    """A validated phase-1 candidature, with the national maximum AC frozen at validation."""
+
+    __tablename__ = "candidature_financee"
+
+    candidature_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dispositif: Mapped[str] = mapped_column(String(20))
+    finess: Mapped[str] = mapped_column(String(9), index=True)  # who applies and is paid
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    objectifs: Mapped[list[str]] = mapped_column(JSONB)
+    ght: Mapped[bool] = mapped_column(Boolean)  # applied by a GHT support ES for its member EJ
+    activite_combinee_max: Mapped[Decimal] = mapped_column(Activite)
+    programme_version: Mapped[str] = mapped_column(String(20))
+    decision_id: Mapped[str] = mapped_column(String(36))
+    validee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PerimetreFinance(Base):
+    """One EJ of a candidature (the candidature's own FINESS outside a GHT): its frozen AC and objectives."""
+
+    __tablename__ = "perimetre_finance"
+
+    candidature_id: Mapped[str] = mapped_column(
+        ForeignKey("candidature_financee.candidature_id"), primary_key=True)
+    finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
+    raison_sociale: Mapped[str] = mapped_column(String(300))
+    activite_combinee: Mapped[Decimal] = mapped_column(Activite)
+    source_activite: Mapped[str] = mapped_column(String(20))  # referentiel | candidature
+    objectifs: Mapped[list[str]] = mapped_column(JSONB)
+
+
+class ObjectifDecide(Base):
+    """The ARS decision on one (EJ, objective) of a candidature; immutable."""
+
+    __tablename__ = "objectif_decide"
+    __table_args__ = (ForeignKeyConstraint(
+        ["candidature_id", "finess_ej"], ["perimetre_finance.candidature_id", "perimetre_finance.finess_ej"],
+        name="fk_objectif_decide_perimetre"),)
+
+    candidature_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
+    objectif: Mapped[str] = mapped_column(String(10), primary_key=True)
+    atteint: Mapped[bool] = mapped_column(Boolean)
+    decision_id: Mapped[str] = mapped_column(String(36))
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,171 @@
+"""HospiConnect yearly amounts (domain.md 4.2), from two facts that arrive in any order: the ARS
+decision on one EJ's year and the eligible expenses declared for that year. The amount is computed
+once both are known, and recomputed when either is corrected; a recomputation that changes an input
+supersedes the previous notification (never edits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
+from hopen_common.events import Evenement
+from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
+from hopen_financement.erreurs import DonneeManquante
+from hopen_financement.etablissements.models import EtablissementConnu
+from hopen_financement.hospiconnect.models import (
+    DecisionHospiconnect,
+    DeclarationDepenses,
+    MontantHospiconnect,
+)
+from hopen_financement.hospiconnect.rules import montant_annuel
+from hopen_financement.notifications.models import LigneFinancement, Notification
+from hopen_financement.notifications.service import notifier
+
+DISPOSITIF = "hospiconnect"
+CENTIME = Decimal("0.01")
+
+
+def objectif_ligne(annee: int) -> str:
+    return f"HC.{annee}"
+
+
+async def decision_courante(session: AsyncSession, finess_ej: str, annee: int) -> DecisionHospiconnect | None:
+    remplacees = select(DecisionHospiconnect.remplace).where(DecisionHospiconnect.remplace.is_not(None))
+    decision: DecisionHospiconnect | None = await session.scalar(
+        select(DecisionHospiconnect).where(
+            DecisionHospiconnect.finess_ej == finess_ej, DecisionHospiconnect.annee == annee,
+            DecisionHospiconnect.decision_id.not_in(remplacees.scalar_subquery())))
+    return decision
+
+
+async def declarations_courantes(session: AsyncSession, finess_ej: str,
+                                 annee: int) -> Sequence[DeclarationDepenses]:
+    remplacees = select(DeclarationDepenses.remplace).where(DeclarationDepenses.remplace.is_not(None))
+    return (await session.scalars(
+        select(DeclarationDepenses).where(
+            DeclarationDepenses.finess_ej == finess_ej, DeclarationDepenses.annee == annee,
+            DeclarationDepenses.declaration_id.not_in(remplacees.scalar_subquery()))
+        .order_by(DeclarationDepenses.declare_le, DeclarationDepenses.declaration_id))).all()
+
+
+def regressions(annee_precedente: Sequence[str] | None, cette_annee: Sequence[str]) -> list[str]:
+    """Objectives reached the year before and not this year (domain.md 4.2): reported, not paid."""
+    if annee_precedente is None:
+        return []
+    return sorted(set(annee_precedente) - set(cette_annee))
+
+
+async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: HospiconnectAnneeDecidee) -> None:
+    programme = charger_programme_hospiconnect()
+    programme.objectifs_de(e.annee)  # a year outside the dispositif is refused, naming "annee"
+    courante = await decision_courante(session, e.finess_ej, e.annee)
+    if e.remplace is None and courante is not None:
+        raise RegleMetierError(
+            f"{e.finess_ej} {e.annee} déjà décidée ({courante.decision_id}) : une correction nomme la"
+            " décision qu'elle remplace", "remplace")
+    if e.remplace is not None:
+        ancienne = await session.get(DecisionHospiconnect, e.remplace)
+        if ancienne is None:
+            # The correction overtook its decision: wait for it (retried, then parked).
+            raise DonneeManquante(f"décision remplacée {e.remplace} inconnue")
+        if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
+            raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
+    session.add(DecisionHospiconnect(
+        decision_id=e.decision_id, candidature_id=e.candidature_id, finess=e.finess, finess_ej=e.finess_ej,
+        region=e.region, annee=e.annee, objectifs_atteints=sorted(set(e.objectifs_atteints)),
+        effectifs=e.effectifs, decide_par=e.decide_par, decide_le=e.decide_le, motivation=e.motivation,
+        remplace=e.remplace))
+    await session.flush()
+    await recalculer(session, cause, e.finess_ej, e.annee)
+
+
+async def sur_depenses_declarees(session: AsyncSession, cause: Evenement, e: DepensesDeclarees) -> None:
+    programme = charger_programme_hospiconnect()
+    programme.objectifs_de(e.annee)
+    if not e.montant.is_finite() or e.montant < 0 or e.montant != e.montant.quantize(CENTIME):
+        raise RegleMetierError(f"dépenses déclarées : montant au centime positif attendu ({e.montant})",
+                               "montant")
+    if e.remplace is not None:
+        ancienne = await session.get(DeclarationDepenses, e.remplace)
+        if ancienne is None:
+            raise DonneeManquante(f"déclaration remplacée {e.remplace} inconnue")
+        if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
+            raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
+    session.add(DeclarationDepenses(
+        declaration_id=e.declaration_id, candidature_id=e.candidature_id, finess=e.finess,
+        finess_ej=e.finess_ej, region=e.region, annee=e.annee, montant=e.montant.quantize(CENTIME),
+        declare_par=e.declare_par, declare_le=e.declare_le, remplace=e.remplace))
+    await session.flush()
+    await recalculer(session, cause, e.finess_ej, e.annee)
+
+
+async def _effectifs(session: AsyncSession, decision: DecisionHospiconnect) -> tuple[int, str]:
+    etab = await session.get(EtablissementConnu, decision.finess_ej)
+    if etab is not None and etab.effectifs is not None:
+        return etab.effectifs, "referentiel"
+    if decision.effectifs is not None:
+        return decision.effectifs, "decision"
+    raise DonneeManquante(f"effectifs inconnus pour {decision.finess_ej}")
+
+
+async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, annee: int) -> None:
+    """(Re)decide the amount of (finess_ej, annee) from the current decision and declarations."""
+    decision = await decision_courante(session, finess_ej, annee)
+    declarations = await declarations_courantes(session, finess_ej, annee)
+    if decision is None or not declarations:
+        return  # both facts are needed: the amount is decided when the second one arrives
+    effectifs, source_effectifs = await _effectifs(session, decision)
+    depenses = sum((d.montant for d in declarations), Decimal("0.00"))
+    programme = charger_programme_hospiconnect()
+    calcul = montant_annuel(effectifs, decision.objectifs_atteints, depenses, programme, annee)
+    precedente = await decision_courante(session, finess_ej, annee - 1)
+    perdus = regressions(precedente.objectifs_atteints if precedente else None, decision.objectifs_atteints)
+    dernier: MontantHospiconnect | None = await session.scalar(
+        select(MontantHospiconnect).where(MontantHospiconnect.finess_ej == finess_ej,
+                                          MontantHospiconnect.annee == annee)
+        .order_by(MontantHospiconnect.rang.desc()).limit(1))
+    ids = [d.declaration_id for d in declarations]
+    if (dernier is not None and dernier.decision_id == decision.decision_id and dernier.declarations == ids
+            and dernier.effectifs == effectifs):
+        return  # nothing the amount depends on changed
+    explication: dict[str, Any] = {
+        k: (str(v) if isinstance(v, Decimal) else list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(calcul).items()}
+    explication.update({
+        "annee": annee, "finess_ej": finess_ej, "source_effectifs": source_effectifs,
+        "decision_id": decision.decision_id, "declarations": ids, "regressions": perdus,
+        "formule": "min(plafond(effectifs) x taux(nombre d'objectifs atteints, 1.0 obligatoire),"
+                   " dépenses éligibles déclarées pour l'année)",
+    })
+    rang = 1 if dernier is None else dernier.rang + 1
+    remplace = None if dernier is None else await session.get(Notification, dernier.notification_id)
+    ligne = LigneFinancement(finess_ej=finess_ej, objectif=objectif_ligne(annee), nature=DISPOSITIF,
+                             version=rang, montant=calcul.montant, forfait=calcul.montant_theorique,
+                             calcul=explication)
+    motif = (f"HospiConnect {annee} : {calcul.nombre_objectifs} objectif(s) atteint(s), taux {calcul.taux},"
+             f" plafond {calcul.plafond} €, dépenses déclarées {depenses} €")
+    if perdus:
+        motif += f" ; régression : {', '.join(perdus)}"
+    notification = await notifier(
+        session, cause, dispositif=DISPOSITIF, candidature_id=decision.candidature_id, finess=decision.finess,
+        finess_ej=finess_ej, region=decision.region, nature=DISPOSITIF, annee=annee, lignes=[ligne],
+        decision_id=decision.decision_id, decide_par=decision.decide_par,
+        motif=motif if remplace is None else f"correction : {motif}", remplace=remplace)
+    session.add(MontantHospiconnect(
+        finess_ej=finess_ej, annee=annee, rang=rang, candidature_id=decision.candidature_id,
+        finess=decision.finess, region=decision.region, decision_id=decision.decision_id, declarations=ids,
+        effectifs=effectifs, objectifs_atteints=list(calcul.objectifs_atteints), plafond=calcul.plafond,
+        taux=calcul.taux, montant_theorique=calcul.montant_theorique, depenses_eligibles=depenses,
+        montant=calcul.montant, regressions=perdus, calcul=explication, notification_id=notification.id,
+        cree_le=datetime.now(UTC)))
+    await session.flush()
+

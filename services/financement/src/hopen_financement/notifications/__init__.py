@@ -1,0 +1,1 @@
+"""Amounts decided: immutable notifications and their lines, published as FinancementNotifie."""

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from hopen_common.auth import Role
+from hopen_common.db import SessionDep
+from hopen_common.errors import introuvable
+from hopen_financement.notifications.models import LigneFinancement, Notification
+from hopen_financement.notifications.schemas import LigneLue, NotificationLue
+from hopen_financement.notifications.service import non_remplacees
+from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
+
+router = APIRouter(prefix="/v1", tags=["financements"])
+
+FinessQuery = Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{7}$")]
+Limite = Annotated[int, Query(ge=1, le=5000, description="page size (lines in id order)")]
+
+
+@router.get("/financements", response_model=list[LigneLue])
+async def lister_lignes(
+    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: str | None = None,
+    dispositif: str | None = None, historique: bool = False, limite: Limite = 1000,
+    apres: Annotated[int | None, Query(description="id of the last line of the previous page")] = None,
+) -> list[LigneLue]:
+    """Amount lines with how each was computed. Roles: etablissement (a FINESS of its token: paid to
+    it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
+    filtre_liste(principal, finess, region)
+    query = select(LigneFinancement, Notification.id.in_(
+        select(Notification.remplace).where(Notification.remplace.is_not(None)))).join(
+        Notification, Notification.id == LigneFinancement.notification_id)
+    if finess:
+        query = query.where(or_(LigneFinancement.finess == finess, LigneFinancement.finess_ej == finess))
+    if principal.role is Role.ARS:
+        query = query.where(LigneFinancement.region == principal.region)
+    elif region:
+        query = query.where(LigneFinancement.region == region)
+    if dispositif:
+        query = query.where(LigneFinancement.dispositif == dispositif)
+    if not historique:
+        query = query.where(non_remplacees())
+    if apres is not None:
+        query = query.where(LigneFinancement.id > apres)
+    rows = (await session.execute(query.order_by(LigneFinancement.id).limit(limite))).tuples()
+    return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": bool(r)})
+            for ligne, r in rows]
+
+
+@router.get("/notifications", response_model=list[NotificationLue])
+async def lister_notifications(
+    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: str | None = None,
+    dispositif: str | None = None, limite: Limite = 1000,
+) -> list[NotificationLue]:
+    """Notifications (superseded ones included, with who supersedes them). Roles as /v1/financements."""
+    filtre_liste(principal, finess, region)
+    remplacante = aliased(Notification)
+    query = select(Notification, remplacante.id).outerjoin(
+        remplacante, remplacante.remplace == Notification.id)
+    if finess:
+        query = query.where(or_(Notification.finess == finess, Notification.finess_ej == finess))
+    if principal.role is Role.ARS:
+        query = query.where(Notification.region == principal.region)
+    elif region:
+        query = query.where(Notification.region == region)
+    if dispositif:
+        query = query.where(Notification.dispositif == dispositif)
+    query = query.order_by(Notification.notifie_le, Notification.id).limit(limite)
+    rows = (await session.execute(query)).tuples()
+    return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
+            for n, par in rows]
+
+
+@router.get("/notifications/{notification_id}", response_model=NotificationLue)
+async def lire_notification(session: SessionDep, principal: Lecteur, notification_id: str) -> NotificationLue:
+    """One notification and its lines. Roles: etablissement (paid to it or computed for it), ars (its
+    region), dns; 404 outside the caller's scope."""
+    notification = await session.get(Notification, notification_id)
+    if notification is None:
+        raise introuvable("Notification", notification_id)
+    exiger_ressource(principal, "Notification", notification_id, region=notification.region,
+                     finess=(notification.finess, notification.finess_ej))
+    par = await session.scalar(select(Notification.id).where(Notification.remplace == notification_id))
+    lignes = await session.scalars(select(LigneFinancement).where(
+        LigneFinancement.notification_id == notification_id).order_by(LigneFinancement.id))
+    return NotificationLue.model_validate(notification, from_attributes=True).model_copy(update={
+        "remplacee_par": par,
+        "lignes": [LigneLue.model_validate(li, from_attributes=True).model_copy(
+            update={"remplacee": par is not None}) for li in lignes]})

@@ -1,0 +1,80 @@
+"""Every amount decided becomes an immutable notification, published as FinancementNotifie in the
+same transaction (outbox), with its audit row. A correction is a new notification that `remplace`
+the previous one; nothing is ever edited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.contracts import FinancementNotifie, Topics
+from hopen_common.contracts import LigneFinancement as LigneEvenement
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_financement.notifications.models import LigneFinancement, Notification
+
+SOURCE = "/hopen/financement"
+
+
+def montant_net(lignes: list[LigneFinancement]) -> Decimal:
+    # A reprise is owed back by the ES: it counts negative in the net.
+    return sum((-ligne.montant if ligne.nature == "reprise" else ligne.montant for ligne in lignes),
+               Decimal("0.00"))
+
+
+async def notifier(
+    session: AsyncSession, cause: Evenement, *, dispositif: str, candidature_id: str, finess: str,
+    finess_ej: str, region: str, nature: str, lignes: list[LigneFinancement], decision_id: str,
+    decide_par: str, motif: str, annee: int | None = None, remplace: Notification | None = None,
+) -> Notification:
+    """Store the notification and its lines, publish FinancementNotifie, audit; flush only."""
+    maintenant = datetime.now(UTC)
+    net = montant_net(lignes)
+    notification = Notification(
+        id=str(uuid.uuid4()), dispositif=dispositif, candidature_id=candidature_id, finess=finess,
+        finess_ej=finess_ej, region=region, nature=nature, annee=annee, montant_net=net,
+        decision_id=decision_id, decide_par=decide_par, motif=motif[:500], cause_evenement=cause.id,
+        notifie_le=maintenant, remplace=remplace.id if remplace else None,
+    )
+    session.add(notification)
+    await session.flush()
+    for ligne in lignes:
+        ligne.notification_id = notification.id
+        ligne.dispositif = dispositif
+        ligne.candidature_id = candidature_id
+        ligne.finess = finess
+        ligne.region = region
+        ligne.annee = annee
+        ligne.cree_le = maintenant
+        session.add(ligne)
+    evenement = nouvel_evenement(
+        FinancementNotifie(
+            notification_id=notification.id, candidature_id=candidature_id, finess=finess, region=region,
+            dispositif=dispositif, nature=nature, montant_net=net, decision_id=decision_id,
+            notifie_le=maintenant, remplace=notification.remplace, finess_ej=finess_ej, annee=annee,
+            decide_par=decide_par, motif=notification.motif,
+            lignes=[LigneEvenement(objectif=ligne.objectif, nature=ligne.nature, montant=ligne.montant,
+                                   forfait=ligne.forfait, finess_ej=ligne.finess_ej) for ligne in lignes],
+        ),
+        source=SOURCE, subject=f"candidature/{candidature_id}", causation=cause,
+    )
+    await publier(session, Topics.FINANCEMENT, candidature_id, evenement)
+    session.add(JournalAudit(acteur="financement", role="systeme", action=f"notifier_{nature}",
+                             objet_type=dispositif, objet_id=candidature_id, motivation=motif,
+                             details={"notification_id": notification.id, "montant_net": str(net),
+                                      "finess_ej": finess_ej, "remplace": notification.remplace,
+                                      "decide_par": decide_par, "decision_id": decision_id,
+                                      "cause": cause.id, "event_id": evenement.id}))
+    await session.flush()
+    return notification
+
+
+def non_remplacees() -> ColumnElement[bool]:
+    """WHERE clause: notifications no later notification supersedes."""
+    remplacantes = select(Notification.remplace).where(Notification.remplace.is_not(None))
+    return Notification.id.not_in(remplacantes.scalar_subquery())

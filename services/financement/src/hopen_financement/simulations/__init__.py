@@ -1,0 +1,1 @@
+"""Simulators for the front end: phase-1 forfaits and HospiConnect yearly amounts, nothing stored."""

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from hopen_candidature.candidatures import service
@@ -17,6 +18,7 @@ from hopen_candidature.models import IndicateurDeclare
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
 from hopen_common.programme.phase1 import charger_programme_phase1
 
 router = APIRouter(prefix="/v1/candidatures", tags=["candidatures"])
@@ -29,13 +31,16 @@ def _ouvert(request: Request) -> bool:
 
 @router.post("", status_code=201, response_model=CandidatureLue)
 async def creer(demande: CandidatureCreation, session: SessionDep, principal: Etablissement,
-                request: Request) -> CandidatureLue:
-    """Role etablissement, for a FINESS of its token. The candidature starts as a draft."""
-    candidature = await service.creer_candidature(
-        session, principal, demande, charger_programme_phase1(), aujourd_hui_paris(),
-        _ouvert(request), datetime.now(UTC),
-    )
-    return CandidatureLue.model_validate(candidature, from_attributes=True)
+                request: Request) -> JSONResponse:
+    """Role etablissement, for a FINESS of its token. The candidature starts as a draft.
+    Accepts an Idempotency-Key."""
+    async def executer() -> CandidatureLue:
+        candidature = await service.creer_candidature(
+            session, principal, demande, charger_programme_phase1(), aujourd_hui_paris(),
+            _ouvert(request), datetime.now(UTC),
+        )
+        return CandidatureLue.model_validate(candidature, from_attributes=True)
+    return await idempotent(session, request, principal.subject, executer)
 
 
 @router.get("", response_model=list[CandidatureLue])
@@ -56,24 +61,30 @@ async def lire(candidature_id: str, session: SessionDep, principal: CurrentPrinc
 
 @router.post("/{candidature_id}/depot", response_model=CandidatureLue)
 async def deposer(candidature_id: str, session: SessionDep, principal: Etablissement,
-                  request: Request) -> CandidatureLue:
-    """Submits the draft: publishes CandidatureDeposee to the ARS of the region."""
-    candidature = await service.deposer(
-        session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
-        _ouvert(request), datetime.now(UTC),
-    )
-    return CandidatureLue.model_validate(candidature, from_attributes=True)
+                  request: Request) -> JSONResponse:
+    """Submits the draft: publishes CandidatureDeposee to the ARS of the region.
+    Accepts an Idempotency-Key."""
+    async def executer() -> CandidatureLue:
+        candidature = await service.deposer(
+            session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
+            _ouvert(request), datetime.now(UTC),
+        )
+        return CandidatureLue.model_validate(candidature, from_attributes=True)
+    return await idempotent(session, request, principal.subject, executer, statut=200)
 
 
 @router.post("/{candidature_id}/indicateurs", status_code=201, response_model=IndicateurLu)
 async def deposer_indicateur(candidature_id: str, depot: IndicateurDepot, session: SessionDep,
-                             principal: Etablissement, request: Request) -> IndicateurLu:
-    """Evidence: an indicator's numerator and denominator (IndicateurDepose)."""
-    declare = await service.deposer_indicateur(
-        session, principal, candidature_id, depot, charger_programme_phase1(),
-        aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
-    )
-    return IndicateurLu.model_validate(declare, from_attributes=True)
+                             principal: Etablissement, request: Request) -> JSONResponse:
+    """Evidence: an indicator's numerator and denominator (IndicateurDepose). A later deposit
+    of the same indicator supersedes the earlier one. Accepts an Idempotency-Key."""
+    async def executer() -> IndicateurLu:
+        declare = await service.deposer_indicateur(
+            session, principal, candidature_id, depot, charger_programme_phase1(),
+            aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
+        )
+        return IndicateurLu.model_validate(declare, from_attributes=True)
+    return await idempotent(session, request, principal.subject, executer)
 
 
 @router.get("/{candidature_id}/indicateurs", response_model=list[IndicateurLu])

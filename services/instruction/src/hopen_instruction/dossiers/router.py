@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
 from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_instruction.dossiers import service
 from hopen_instruction.dossiers.schemas import (
@@ -72,13 +74,16 @@ async def lire(dossier_id: str, session: SessionDep, principal: Lecteur) -> Doss
 
 @router.post("/{dossier_id}/decision", status_code=201, response_model=DecisionLue)
 async def decider(dossier_id: str, demande: DecisionCandidatureDemande, session: SessionDep,
-                  principal: Instructeur, request: Request) -> DecisionLue:
-    """ARS of the region: validates (CandidatureValidee) or refuses (CandidatureRefusee)."""
-    decision = await service.decider_candidature(
-        session, principal, dossier_id, demande, charger_programme_phase1(), aujourd_hui_paris(),
-        request.app.state.settings.calendrier_ouvert, datetime.now(UTC),
-    )
-    return _decision(decision)
+                  principal: Instructeur, request: Request) -> JSONResponse:
+    """ARS of the region: validates (CandidatureValidee) or refuses (CandidatureRefusee).
+    Accepts an Idempotency-Key."""
+    async def executer() -> DecisionLue:
+        decision = await service.decider_candidature(
+            session, principal, dossier_id, demande, charger_programme_phase1(), aujourd_hui_paris(),
+            request.app.state.settings.calendrier_ouvert, datetime.now(UTC),
+        )
+        return _decision(decision)
+    return await idempotent(session, request, principal.subject, executer)
 
 
 class DecisionObjectifLue(DecisionLue):
@@ -88,11 +93,14 @@ class DecisionObjectifLue(DecisionLue):
 @router.post("/{dossier_id}/objectifs/{objectif}/decision", status_code=201,
              response_model=DecisionObjectifLue)
 async def decider_objectif(dossier_id: str, objectif: str, demande: DecisionObjectifDemande,
-                           session: SessionDep, principal: Instructeur) -> DecisionObjectifLue:
-    """ARS of the region: objective reached or not, shown against the ES's target."""
-    decision, finess_ej, evaluation = await service.decider_objectif(
-        session, principal, dossier_id, objectif, demande, charger_programme_phase1(),
-        datetime.now(UTC),
-    )
-    return DecisionObjectifLue(**_decision(decision).model_dump(),
-                               evaluation=_evaluation(finess_ej, evaluation, decision.decision))
+                           session: SessionDep, principal: Instructeur, request: Request) -> JSONResponse:
+    """ARS of the region: objective reached or not, shown against the ES's target (for a GHT,
+    per member EJ: `finess_ej`). Accepts an Idempotency-Key."""
+    async def executer() -> DecisionObjectifLue:
+        decision, finess_ej, evaluation = await service.decider_objectif(
+            session, principal, dossier_id, objectif, demande, charger_programme_phase1(),
+            datetime.now(UTC),
+        )
+        return DecisionObjectifLue(**_decision(decision).model_dump(),
+                                   evaluation=_evaluation(finess_ej, evaluation, decision.decision))
+    return await idempotent(session, request, principal.subject, executer)

@@ -1,0 +1,57 @@
+"""Idempotency-Key on the POSTs that create or decide (architecture.md, HTTP conventions).
+
+A client that did not get an answer (timeout, dropped connection) sends the same request
+again with the same key: it gets the first answer back and nothing happens twice. The stored
+answer commits in the same transaction as the effect, so either both exist or neither does;
+a failed request stores nothing and may be retried. A key is scoped to its caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.db.messaging import RequeteIdempotente
+from hopen_common.errors import ProblemError
+
+ENTETE = "Idempotency-Key"
+LONGUEUR_MAX = 200
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request,
+    appelant: str,
+    executer: Callable[[], Awaitable[BaseModel]],
+    statut: int = 201,
+) -> JSONResponse:
+    """Run `executer` once per (caller, key); replay its stored answer for the same key."""
+    cle = request.headers.get(ENTETE)
+    if cle is None:
+        return JSONResponse((await executer()).model_dump(mode="json"), status_code=statut)
+    if not 0 < len(cle) <= LONGUEUR_MAX or not cle.isprintable():
+        raise ProblemError(400, "idempotency-key-invalide", "Clé d'idempotence invalide",
+                           f"1 à {LONGUEUR_MAX} caractères imprimables attendus", champ=ENTETE)
+    route = f"{request.method} {request.url.path}"
+    empreinte = hashlib.sha256(route.encode() + b"\n" + await request.body()).hexdigest()
+    # Two concurrent requests with the same key: the second waits for the first to commit,
+    # then finds its answer, instead of executing a second time.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                          {"k": f"{appelant}\n{cle}"})
+    deja = await session.get(RequeteIdempotente, (cle, appelant))
+    if deja is not None:
+        if deja.empreinte != empreinte:
+            raise ProblemError(422, "idempotency-key-reutilisee", "Clé d'idempotence déjà utilisée",
+                               "cette clé a servi à une autre requête", champ=ENTETE)
+        return JSONResponse(deja.reponse, status_code=deja.statut, headers={"Idempotent-Replayed": "true"})
+    corps = (await executer()).model_dump(mode="json")
+    session.add(RequeteIdempotente(cle=cle, appelant=appelant, route=route, empreinte=empreinte,
+                                   statut=statut, reponse=corps))
+    await session.flush()
+    return JSONResponse(corps, status_code=statut)

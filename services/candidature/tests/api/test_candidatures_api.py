@@ -1,0 +1,246 @@
+"""The candidature API on its real database (and the real Kafka its lifespan connects to):
+refusals are problem+json naming the field and write nothing; Idempotency-Key replays;
+GHT perimeters. The local copy of the referentiel is seeded directly here; in production it
+comes from EtablissementPublie events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hopen_candidature.main import create_app
+from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
+from hopen_candidature.settings import CandidatureSettings
+from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
+from hopen_common.testing import jeton
+
+CALVI, CALVI_EG = "2B0005342", "2B0005359"
+SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
+RADIOTHERAPIE = "830100582"
+
+
+def _etab(finess: str, **champs: Any) -> dict[str, Any]:
+    valeurs: dict[str, Any] = {
+        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
+        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
+        "activite_combinee": Decimal("18530"), "eligible_phase1": True, "maille_phase1": finess,
+        "domaines_sun_es": [], "ferme": False,
+    }
+    valeurs.update(champs)
+    return valeurs
+
+
+ETABLISSEMENTS = [
+    _etab(CALVI),
+    _etab(CALVI_EG, finess_ej=CALVI, niveau="EG", maille_phase1=CALVI),
+    _etab(RADIOTHERAPIE, region="93", secteur="prive_non_lucratif", niveau="EG", eligible_phase1=False),
+    *[_etab(f, region="27", ght_code="BFC-03", ght_role="S" if f == SUPPORT else "M",
+            maille_phase1=SUPPORT, domaines_sun_es=["DS1.3"] if f == CHAUMONT else [])
+      for f in (SUPPORT, CHAUMONT, LANGRES)],
+    _etab(FERME, region="27", ght_code="BFC-03", ght_role="M", maille_phase1=SUPPORT, ferme=True),
+]
+
+@pytest.fixture(scope="module")
+async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(fresh_database("candidature"))
+    async with engine.begin() as conn:
+        await conn.execute(insert(EtablissementConnu), ETABLISSEMENTS)
+    yield engine
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
+    settings = CandidatureSettings(
+        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
+        calendrier_ouvert=ouvert, workers_in_process=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://candidature") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
+        yield client
+
+
+async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
+
+
+@asynccontextmanager
+async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Every table a request could write holds exactly as many rows after it as before."""
+    tables = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
+    avant = [await _compter(engine, t) for t in tables]
+    yield
+    assert [await _compter(engine, t) for t in tables] == avant
+
+
+def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
+    assert r.status_code == statut, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    corps: dict[str, Any] = r.json()
+    assert corps["champ"] == champ, corps
+    assert corps["type"].startswith("https://")
+    return corps
+
+
+async def test_hors_fenetre_de_candidature(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+        r = await client.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
+                              json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
+    corps = _probleme(r, 422, "date")
+    assert "2024-07-25" in corps["detail"]
+    assert "2024-10-04" in corps["detail"]
+
+
+@pytest.mark.parametrize(("finess", "objectifs", "champ", "extrait"), [
+    ("010000024", ["P1.O1"], "finess", "inconnu du référentiel"),
+    (RADIOTHERAPIE, ["P1.O1"], "finess", "n'est pas éligible"),
+    (CALVI_EG, ["P1.O1"], "finess", "maille de candidature"),
+    (CHAUMONT, ["P1.O1"], "finess", "support du GHT BFC-03"),
+    (CALVI, ["P1.O9"], "objectifs", "inconnu"),
+    (CALVI, [], "objectifs", "au moins un objectif"),
+    (CALVI, ["P1.O1", "P1.O1"], "objectifs", "deux fois"),
+])
+async def test_refus_metier(api: httpx.AsyncClient, moteur: AsyncEngine, finess: str, objectifs: list[str],
+                            champ: str, extrait: str) -> None:
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[finess]),
+                           json={"dispositif": "phase1", "finess": finess, "objectifs": objectifs})
+    assert extrait in _probleme(r, 422, champ)["detail"]
+
+
+async def test_jeton_d_un_autre_etablissement(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[SUPPORT]),
+                           json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
+        _probleme(r, 403, "finess")
+        r = await api.post("/v1/candidatures", headers=jeton("ars", region="94"),
+                           json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
+        assert r.status_code == 403
+        r = await api.post("/v1/candidatures", json={"dispositif": "phase1", "finess": CALVI,
+                                                     "objectifs": ["P1.O1"]})
+        assert r.status_code == 401
+
+
+async def test_champ_inconnu_et_format(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    es = jeton("etablissement", finess=[CALVI])
+    r = await api.post("/v1/candidatures", headers=es, json={
+        "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"], "montant": "1000"})
+    _probleme(r, 422, "montant")
+    r = await api.post("/v1/candidatures", headers=es, json={
+        "dispositif": "phase1", "finess": "2B000534", "objectifs": ["P1.O1"]})
+    _probleme(r, 422, "finess")
+    r = await api.post("/v1/candidatures", headers=es, json={"dispositif": "hospiconnect",
+                                                            "finess": CALVI, "objectifs": ["1.0"]})
+    _probleme(r, 422, "dispositif")
+
+
+async def test_idempotency_key(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    es = {**jeton("etablissement", finess=[CALVI], sujet="dsi-calvi"), "Idempotency-Key": "cand-001"}
+    corps = {"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1", "P1.O3"]}
+    premiere = await api.post("/v1/candidatures", headers=es, json=corps)
+    assert premiere.status_code == 201, premiere.text
+    rejouee = await api.post("/v1/candidatures", headers=es, json=corps)
+    assert rejouee.status_code == 201
+    assert rejouee.json() == premiere.json()
+    assert rejouee.headers["Idempotent-Replayed"] == "true"
+    assert await _compter(moteur, Candidature, Candidature.id == premiere.json()["id"]) == 1
+    assert await _compter(moteur, Candidature, Candidature.cree_par == "dsi-calvi") == 1
+    autre = await api.post("/v1/candidatures", headers=es, json={**corps, "objectifs": ["P1.O2"]})
+    _probleme(autre, 422, "Idempotency-Key")
+
+    # The deposit publishes once, even when the client retries it.
+    cid = premiere.json()["id"]
+    for _ in range(2):
+        r = await api.post(f"/v1/candidatures/{cid}/depot",
+                           headers={**es, "Idempotency-Key": "depot-001"})
+        assert r.status_code == 200, r.text
+    assert await _compter(moteur, OutboxMessage, OutboxMessage.key == cid) == 1
+    r = await api.post(f"/v1/candidatures/{cid}/depot", headers=jeton("etablissement", finess=[CALVI]))
+    assert r.status_code == 409  # a second deposit without the key is a real conflict
+
+
+async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    es = jeton("etablissement", finess=[CALVI])
+    cid = (await api.post("/v1/candidatures", headers=es, json={
+        "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O2"]})).json()["id"]
+    preuve = {"objectif": "P1.O2", "indicateur": "P1.O2.a", "numerateur": 7, "denominateur": 10}
+    async with rien_ecrit(moteur):
+        r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es, json=preuve)
+    assert r.status_code == 409  # evidence goes on a deposited candidature
+    assert (await api.post(f"/v1/candidatures/{cid}/depot", headers=es)).status_code == 200
+    autre = jeton("etablissement", finess=[SUPPORT])
+    r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=autre, json=preuve)
+    assert r.status_code == 404
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
+                             json={**preuve, "indicateur": None}), 422, "indicateur")  # P1.O2 has two
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
+                             json={**preuve, "numerateur": 11}), 422, "numerateur")
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
+                             json={**preuve, "denominateur": 0}), 422, "denominateur")
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
+                             json={**preuve, "numerateur": "7.5"}), 422, "numerateur")
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
+                             json={**preuve, "objectif": "P1.O1"}), 422, "objectif")
+    assert await _compter(moteur, IndicateurDeclare, IndicateurDeclare.candidature_id == cid) == 0
+    r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es, json=preuve)
+    assert r.status_code == 201, r.text
+    assert r.json()["finess_ej"] == CALVI
+
+
+async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    support = jeton("etablissement", finess=[SUPPORT])
+    r = await api.post("/v1/candidatures", headers=support, json={
+        "dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O3"]})
+    assert r.status_code == 201, r.text
+    # Without a perimeter: every open, eligible member (the closed one is left out).
+    assert [m["finess_ej"] for m in r.json()["perimetre"]] == [SUPPORT, CHAUMONT, LANGRES]
+
+    corps = {"dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O1", "P1.O3"], "perimetre": [
+        {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}]}
+    r = await api.post("/v1/candidatures", headers=support, json=corps)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert {m["finess_ej"]: m["objectifs"] for m in r.json()["perimetre"]} == {
+        CHAUMONT: ["P1.O3"], LANGRES: ["P1.O1"]}
+    for perimetre, champ in (
+        ([{"finess_ej": CALVI, "objectifs": ["P1.O3"]}], "perimetre.0.finess_ej"),
+        ([{"finess_ej": FERME, "objectifs": ["P1.O3"]}], "perimetre.0.finess_ej"),
+        ([{"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": CHAUMONT, "objectifs": ["P1.O1"]}],
+         "perimetre.1.finess_ej"),
+        ([{"finess_ej": CHAUMONT, "objectifs": ["P1.O5"]}], "perimetre.0.objectifs"),
+        ([{"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}], "objectifs"),  # P1.O1 left without an EJ
+    ):
+        async with rien_ecrit(moteur):
+            _probleme(await api.post("/v1/candidatures", headers=support,
+                                     json={**corps, "perimetre": perimetre}), 422, champ)
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]), json={
+            "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O3"],
+            "perimetre": [{"finess_ej": CALVI, "objectifs": ["P1.O3"]}]})
+    _probleme(r, 422, "perimetre")
+
+    # Evidence of a GHT is per member EJ, for the objectives that EJ applies to.
+    assert (await api.post(f"/v1/candidatures/{cid}/depot", headers=support)).status_code == 200
+    preuve = {"objectif": "P1.O3", "numerateur": 6, "denominateur": 10}
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=support, json=preuve),
+              422, "finess_ej")
+    _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=support,
+                             json={**preuve, "finess_ej": LANGRES}), 422, "objectif")
+    r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=support,
+                       json={**preuve, "finess_ej": CHAUMONT})
+    assert r.status_code == 201, r.text
+    assert r.json()["finess_ej"] == CHAUMONT

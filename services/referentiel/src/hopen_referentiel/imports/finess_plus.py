@@ -364,6 +364,7 @@ class _Lecteur:
     def pmej(self, rang: int, objet: object) -> Iterator[ElementFinessPlus]:
         position = Position(chemin=f"pmej[{rang}]")
         finess: str | None = None
+        brut: str | None = None
         entite: EntiteJuridique | None = None
         avertissement: Avertissement | None = None
         try:
@@ -375,10 +376,12 @@ class _Lecteur:
                     valeur=None,
                 )
             infos = objet["informationsGeneralesPMEJ"]
-            finess = controler_finess(_texte(infos, "numFinessPm", position), "numFinessPm")
+            brut = _texte(infos, "numFinessPm", position)
+            finess = controler_finess(brut, "numFinessPm")
             entite, avertissement = self._entite(objet, infos, finess, position)
         except ProblemeChamp as probleme:
-            yield probleme.rejet(position, finess)
+            # An invalid number is still the record's FINESS as written: keep it for the report.
+            yield probleme.rejet(position, finess or (brut.strip() if brut else None))
         if entite is not None:
             if avertissement is not None:
                 yield avertissement
@@ -441,6 +444,7 @@ class _Lecteur:
         self, position: Position, objet: object, entite: EntiteJuridique | None, finess_ej: str | None
     ) -> Iterator[ElementFinessPlus]:
         finess: str | None = None
+        brut: str | None = None
         try:
             if not isinstance(objet, dict) or not isinstance(objet.get("informationsGeneralesEGE"), dict):
                 raise ProblemeChamp(
@@ -450,7 +454,8 @@ class _Lecteur:
                     valeur=None,
                 )
             infos = objet["informationsGeneralesEGE"]
-            finess = controler_finess(_texte(infos, "numFinessEge", position), "numFinessEge")
+            brut = _texte(infos, "numFinessEge", position)
+            finess = controler_finess(brut, "numFinessEge")
             if entite is None:
                 raise ProblemeChamp(
                     CodeRejet.EJ_ABSENTE,
@@ -461,7 +466,7 @@ class _Lecteur:
                 )
             etablissement, avertissement = self._etablissement(objet, infos, finess, entite, position)
         except ProblemeChamp as probleme:
-            yield probleme.rejet(position, finess)
+            yield probleme.rejet(position, finess or (brut.strip() if brut else None))
             return
         if avertissement is not None:
             yield avertissement

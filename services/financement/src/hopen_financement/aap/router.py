@@ -27,7 +27,7 @@ async def lister_projets(session: SessionDep, principal: Lecteur, finess: str | 
         query = query.where(ProjetAap.region == principal.region)
     elif region:
         query = query.where(ProjetAap.region == region)
-    rows = (await session.execute(query.order_by(ProjetAap.decide_le, ProjetAap.projet_id))).tuples()
+    rows = (await session.execute(query.order_by(ProjetAap.decide_le, ProjetAap.projet_id))).all()
     return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
             for p, a in rows]
 

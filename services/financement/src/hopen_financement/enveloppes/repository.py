@@ -46,7 +46,7 @@ async def totaux(session: AsyncSession, dispositif: str,
     if region is not None:
         query = query.where(EcritureEnveloppe.region == region)
     resultat: dict[tuple[str, str], dict[str, Decimal]] = {}
-    for d, r, nature, somme in (await session.execute(query)).tuples():
+    for d, r, nature, somme in (await session.execute(query)).all():
         resultat.setdefault((d, r), {})[nature] = somme
     return resultat
 
@@ -55,7 +55,7 @@ async def totaux_projet(session: AsyncSession, projet_id: str) -> dict[str, Deci
     rows = await session.execute(
         select(EcritureEnveloppe.nature, func.sum(EcritureEnveloppe.montant))
         .where(EcritureEnveloppe.projet_id == projet_id).group_by(EcritureEnveloppe.nature))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 async def ecritures(session: AsyncSession, dispositif: str, region: str, *, limite: int,

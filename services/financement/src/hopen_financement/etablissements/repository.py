@@ -33,4 +33,4 @@ async def raisons_sociales(session: AsyncSession, finess: set[str]) -> dict[str,
         return {}
     rows = await session.execute(select(EtablissementConnu.finess, EtablissementConnu.raison_sociale)
                                  .where(EtablissementConnu.finess.in_(finess)))
-    return dict(rows.tuples())
+    return dict(rows.all())

@@ -44,7 +44,7 @@ async def lister_lignes(
         query = query.where(non_remplacees())
     if apres is not None:
         query = query.where(LigneFinancement.id > apres)
-    rows = (await session.execute(query.order_by(LigneFinancement.id).limit(limite))).tuples()
+    rows = (await session.execute(query.order_by(LigneFinancement.id).limit(limite))).all()
     return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": bool(r)})
             for ligne, r in rows]
 
@@ -68,7 +68,7 @@ async def lister_notifications(
     if dispositif:
         query = query.where(Notification.dispositif == dispositif)
     query = query.order_by(Notification.notifie_le, Notification.id).limit(limite)
-    rows = (await session.execute(query)).tuples()
+    rows = (await session.execute(query)).all()
     return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
             for n, par in rows]
 

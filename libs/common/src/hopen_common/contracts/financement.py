@@ -12,7 +12,8 @@ class LigneFinancement(Payload):
     nature: str  # amorcage | solde | reprise | hospiconnect | aap_acceptation | aap_atteinte
     montant: Decimal
     forfait: Decimal
-    # GHT: the member EJ this forfait was computed on (the notification pays the support ES).
+    # The EJ this amount was computed for: a GHT member EJ (paid to the support ES), an AP-HP GHU,
+    # or the notification's FINESS itself.
     finess_ej: str | None = None
 
 
@@ -30,7 +31,7 @@ class FinancementNotifie(Payload):
     decision_id: str
     notifie_le: datetime
     remplace: str | None = None
-    # The EJ (GHT member, AP-HP GHU) the amounts were computed for, when it is not `finess`.
+    # The EJ the amounts were computed for (GHT member, AP-HP GHU, or `finess` itself).
     finess_ej: str | None = None
     annee: int | None = None  # HospiConnect year, AAP tranche year
     decide_par: str | None = None  # who decided the amount (ARS agent, or "financement" when computed)

@@ -104,6 +104,16 @@ async def test_transfert_dns_audite(api):
     assert r.json()["sortie"]["transfert_id"] == r.json()["entree"]["transfert_id"]
     corse = (await api.client.get(f"/v1/enveloppes/{CORSE}", headers=DNS)).json()
     assert corse["alloue"] == "400000.00"
+    # Sent again with the same Idempotency-Key: the first answer, nothing moved twice.
+    cle = {**DNS, "Idempotency-Key": "transfert-corse-1"}
+    cent = {**corps, "montant": "100.00"}
+    premier = await api.client.post("/v1/enveloppes/transferts", headers=cle, json=cent)
+    rejoue = await api.client.post("/v1/enveloppes/transferts", headers=cle, json=cent)
+    assert premier.status_code == rejoue.status_code == 201
+    assert rejoue.json() == premier.json()
+    assert rejoue.headers["Idempotent-Replayed"] == "true"
+    corse = (await api.client.get(f"/v1/enveloppes/{CORSE}", headers=DNS)).json()
+    assert corse["alloue"] == "399900.00"
     # Towards another dispositif: an envelope opens there.
     r = await api.client.post(
         "/v1/enveloppes/transferts",
@@ -126,7 +136,7 @@ async def test_transfert_dns_audite(api):
         audits = await s.scalar(
             text("SELECT count(*) FROM journal_audit WHERE action LIKE 'enveloppe_transfert%'")
         )
-    assert audits == 4
+    assert audits == 6
 
 
 async def test_financements_portee(api):

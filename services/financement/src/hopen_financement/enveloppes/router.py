@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Role
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
+from hopen_common.idempotence import idempotent
 from hopen_financement.enveloppes import repository
 from hopen_financement.enveloppes.models import CompteEnveloppe
 from hopen_financement.enveloppes.rules import situation
@@ -67,16 +69,20 @@ async def ecritures(
 
 
 @router.post("/transferts", response_model=TransfertLu, status_code=201)
-async def creer_transfert(session: SessionDep, principal: Dns, demande: DemandeTransfert) -> TransfertLu:
+async def creer_transfert(session: SessionDep, principal: Dns, demande: DemandeTransfert,
+                          request: Request) -> JSONResponse:
     """DNS reallocation of unspent (available) money to another region or dispositif: two audited
-    entries sharing one transfert_id. Roles: dns only.
+    entries sharing one transfert_id. Roles: dns only. Accepts an Idempotency-Key: a replay with the
+    same key answers the first transfer and moves nothing twice."""
 
-    TODO(idempotence): accept an Idempotency-Key once hopen_common.idempotence exists."""
-    sortie, entree = await transferer(
-        session, source=(demande.source.dispositif, demande.source.region),
-        destination=(demande.destination.dispositif, demande.destination.region),
-        montant=demande.montant, motif=demande.motif, decide_par=principal.subject)
-    assert sortie.transfert_id is not None
-    return TransfertLu(transfert_id=sortie.transfert_id,
-                       sortie=EcritureLue.model_validate(sortie, from_attributes=True),
-                       entree=EcritureLue.model_validate(entree, from_attributes=True))
+    async def executer() -> TransfertLu:
+        sortie, entree = await transferer(
+            session, source=(demande.source.dispositif, demande.source.region),
+            destination=(demande.destination.dispositif, demande.destination.region),
+            montant=demande.montant, motif=demande.motif, decide_par=principal.subject)
+        assert sortie.transfert_id is not None
+        return TransfertLu(transfert_id=sortie.transfert_id,
+                           sortie=EcritureLue.model_validate(sortie, from_attributes=True),
+                           entree=EcritureLue.model_validate(entree, from_attributes=True))
+
+    return await idempotent(session, request, principal.subject, executer)

@@ -149,7 +149,8 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
     assert Decimal(s["solde"]) == forfait_o1 - amorcage(forfait_o1)
     assert Decimal(s["reprise"]) == amorcage(forfait_o3)
     # The ministry follows every region.
-    assert client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=dns).status_code == 200
+    r = client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=dns)
+    assert r.status_code == 200
 
 
 def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: httpx.Client) -> None:
@@ -161,7 +162,7 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
     cid = candidature["id"]
     assert client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es).status_code == 200
     corse = jeton("ars", region=REGION_CORSE)
-    finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).status_code == 200,
+    finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).is_success,
                quoi="dossier in instruction")
 
     idf = jeton("ars", region="11")
@@ -170,13 +171,15 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
     for methode, chemin, corps in (
         ("GET", f"/v1/dossiers/{cid}", None),
         ("POST", f"/v1/dossiers/{cid}/decision", {"decision": "validee", "motivation": "hors region"}),
-        ("POST", f"/v1/dossiers/{cid}/objectifs/P1.O5/decision", {"decision": "atteint", "motivation": "hors region"}),
+        ("POST", f"/v1/dossiers/{cid}/objectifs/P1.O5/decision",
+         {"decision": "atteint", "motivation": "hors region"}),
     ):
         r = client.request(methode, f"{urls['instruction']}{chemin}", headers=idf, json=corps)
         assert r.status_code == 404, (chemin, r.text)  # not 403: no leak of another region's files
         assert r.headers["content-type"].startswith("application/problem+json")
     assert client.get(f"{urls['candidature']}/v1/candidatures/{cid}", headers=idf).status_code == 404
-    assert client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=idf).status_code == 404
+    r = client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=idf)
+    assert r.status_code == 404
     autre_es = jeton("etablissement", finess=["2B0005342"])
     assert client.get(f"{urls['candidature']}/v1/candidatures/{cid}", headers=autre_es).status_code == 404
     assert client.get(f"{urls['financement']}/v1/financements", params={"finess": sartene},
@@ -185,3 +188,122 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
     detail = client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).json()
     assert detail["statut"] == "a_instruire"
     assert detail["decisions"] == []
+
+
+async def _sql(url: str, requete: str, *args: Any) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return list(await conn.fetch(requete, *args))
+    finally:
+        await conn.close()
+
+
+async def _renvoyer(bootstrap: str, topic: str, cle: str, valeur: bytes, fois: int) -> None:
+    from hopen_common.kafka import build_producer, stop_with_timeout
+
+    producteur = build_producer(bootstrap, client_id="test-redelivery")
+    await producteur.start()
+    try:
+        for _ in range(fois):
+            await producteur.send_and_wait(topic, valeur, key=cle.encode())
+    finally:
+        await stop_with_timeout(producteur)
+
+
+def _valider(client: httpx.Client, urls: dict[str, str], finess: str, region: str,
+             objectifs: list[str]) -> str:
+    es, ars = jeton("etablissement", finess=[finess]), jeton("ars", region=region)
+    cid = _creer_candidature(client, urls["candidature"], {
+        "dispositif": "phase1", "finess": finess, "objectifs": objectifs}, es)["id"]
+    assert client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es).status_code == 200
+    finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
+               quoi="dossier in instruction")
+    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+                    json={"decision": "validee", "motivation": "dossier complet"})
+    assert r.status_code == 201, r.text
+    return str(cid)
+
+
+def _validation_publiee(running_stack: RunningStack, cid: str) -> Any:
+    from hopen_common.devstack._util import run_async
+
+    (validation,) = run_async(_sql(
+        running_stack.env["instruction"]["INSTRUCTION_DATABASE_URL"],
+        "SELECT event_id::text AS id, envelope::text AS env FROM outbox"
+        " WHERE key = $1 AND envelope->>'type' = 'CandidatureValidee'", cid))
+    return validation
+
+
+def _decider(client: httpx.Client, url: str, region: str, cid: str, objectifs: list[str]) -> None:
+    for objectif in objectifs:
+        r = client.post(f"{url}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
+                        headers=jeton("ars", region=region),
+                        json={"decision": "non_atteint", "motivation": "cible non atteinte"})
+        assert r.status_code == 201, r.text
+
+
+def test_evenement_redelivre_ne_change_rien(running_stack: RunningStack, client: httpx.Client) -> None:
+    """The broker delivers the ARS's validation three more times: the inbox drops them."""
+    from hopen_common.contracts import Topics
+    from hopen_common.devstack._util import run_async
+
+    urls, butler = running_stack.urls, "800009920"  # private clinic, applies as an EG, region 32
+    es = jeton("etablissement", finess=[butler])
+    cid = _valider(client, urls, butler, "32", ["P1.O7", "P1.O8"])
+    avant = _lignes(client, urls["financement"], butler, es, 2)
+    validation = _validation_publiee(running_stack, cid)
+    run_async(_renvoyer(running_stack.config.bootstrap, Topics.DOSSIER, cid, validation["env"].encode(), 3))
+    # Later events of the same key (same partition) are consumed after the duplicates.
+    _decider(client, urls["instruction"], "32", cid, ["P1.O7", "P1.O8"])
+    apres = _lignes(client, urls["financement"], butler, es, 4)
+    assert sorted(li["nature"] for li in apres) == ["amorcage", "amorcage", "reprise", "reprise"]
+    assert [li for li in apres if li["nature"] == "amorcage"] == avant
+    (applique,) = run_async(_sql(running_stack.env["financement"]["FINANCEMENT_DATABASE_URL"],
+                                 "SELECT count(*) AS n FROM inbox WHERE event_id = $1", validation["id"]))
+    assert applique["n"] == 1
+
+
+def test_meme_sans_inbox_un_montant_n_est_pas_paye_deux_fois(running_stack: RunningStack,
+                                                              client: httpx.Client) -> None:
+    """A dedup bug (the inbox row is gone) lets the validation through again: the unique
+    business key of each amount refuses it, the candidature's events are parked behind it
+    until an operator discards the duplicate and replays the rest."""
+    from hopen_common.contracts import Topics
+    from hopen_common.devstack._util import run_async
+
+    urls, corbie = running_stack.urls, "800012528"  # SSR Pauchet Corbie, private EG, region 32
+    es, ops = jeton("etablissement", finess=[corbie]), jeton("ops", sujet="astreinte")
+    financement_db = running_stack.env["financement"]["FINANCEMENT_DATABASE_URL"]
+    cid = _valider(client, urls, corbie, "32", ["P1.O1"])
+    avant = _lignes(client, urls["financement"], corbie, es, 1)
+    validation = _validation_publiee(running_stack, cid)
+    run_async(_sql(financement_db, "DELETE FROM inbox WHERE event_id = $1", validation["id"]))
+    run_async(_renvoyer(running_stack.config.bootstrap, Topics.DOSSIER, cid, validation["env"].encode(), 1))
+
+    def garee() -> dict[str, Any] | None:
+        r = client.get(f"{urls['financement']}/v1/operations/lettres-mortes", headers=ops)
+        lettres = r.json()["items"]
+        return next((lettre for lettre in lettres if lettre["key"] == cid), None)
+    lettre = finalement(garee, en=60, quoi="duplicate parked in financement")
+    assert lettre["event_id"] == validation["id"]
+    assert "IntegrityError" in lettre["error"] or "unique" in lettre["error"].lower()
+
+    _decider(client, urls["instruction"], "32", cid, ["P1.O1"])  # parked behind the duplicate
+    finalement(lambda: len([x for x in client.get(f"{urls['financement']}/v1/operations/lettres-mortes",
+                                                   headers=ops).json()["items"] if x["key"] == cid]) == 2,
+               quoi="later event parked behind")
+    assert _lignes(client, urls["financement"], corbie, es, 1) == avant
+
+    assert client.post(f"{urls['financement']}/v1/operations/lettres-mortes/{lettre['id']}/abandon",
+                       headers=jeton("ars", region="32"), json={"motivation": "doublon"}).status_code == 403
+    r = client.post(f"{urls['financement']}/v1/operations/lettres-mortes/{lettre['id']}/abandon", headers=ops,
+                    json={"motivation": "doublon d'une validation déjà appliquée"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"{urls['financement']}/v1/operations/cles/{cid}/rejeu", headers=ops)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"rejoues": 1}
+    lignes = _lignes(client, urls["financement"], corbie, es, 2)
+    assert [li["nature"] for li in lignes].count("amorcage") == 1
+    assert [li["nature"] for li in lignes].count("reprise") == 1

@@ -17,6 +17,7 @@ from hopen_common.errors import install_problem_handlers
 from hopen_common.health import router as health_router
 from hopen_common.inbox.consumer import EventConsumer, Handler
 from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.operations import router as operations_router
 from hopen_common.outbox.relay import OutboxRelay
 from hopen_common.settings import ServiceSettings
 
@@ -114,8 +115,10 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.spec = spec
     install_problem_handlers(app)
     app.include_router(health_router)
+    app.include_router(operations_router)
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -10,8 +10,13 @@ from hopen_common.kafka import build_producer, stop_with_timeout
 
 
 @pytest.fixture
-def topic() -> str:
-    return f"test.{uuid.uuid4().hex[:12]}"
+async def topic(kafka_bootstrap: str) -> str:
+    """A fresh topic, created before any consumer subscribes (as the dev stack does)."""
+    from hopen_common.devstack.kafka import ensure_topics_async
+
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    await ensure_topics_async(kafka_bootstrap, [name])
+    return name
 
 
 @pytest.fixture

@@ -39,6 +39,8 @@ async def run_until(consumer: EventConsumer, condition, within: float = 40.0) ->
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not await condition():
+            if task.done():  # the loop died: show why instead of waiting for the deadline
+                task.result()
             assert loop.time() < deadline, "condition not reached in time"
             await asyncio.sleep(0.2)
     finally:
@@ -46,6 +48,9 @@ async def run_until(consumer: EventConsumer, condition, within: float = 40.0) ->
 
 
 async def _setup(fresh_database, kafka_bootstrap, producer, topic, name):
+    from hopen_common.devstack.kafka import ensure_topics_async
+
+    await ensure_topics_async(kafka_bootstrap, [topic_dead_letter(name)])
     url = fresh_database("candidature")
     engine = build_engine(url)
     sessions = build_sessionmaker(engine)

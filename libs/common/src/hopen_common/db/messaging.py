@@ -11,7 +11,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +61,9 @@ class DeadLetter(MessagingBase):
     """An event that could not be applied; its key stays parked until an operator acts."""
 
     __tablename__ = "dead_letter"
+    # A record is parked once, even when a crash makes the consumer see it again.
+    __table_args__ = (UniqueConstraint("consumer", "topic", "partition", "offset",
+                                       name="uq_dead_letter_position"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     consumer: Mapped[str] = mapped_column(String(100))
@@ -59,10 +73,10 @@ class DeadLetter(MessagingBase):
     key: Mapped[str | None] = mapped_column(String(200), index=True)
     event_id: Mapped[str | None] = mapped_column(String(100))
     event_type: Mapped[str | None] = mapped_column(String(100))
-    raw: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # as received: a poison may not even be text
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="parked")  # parked | replayed | discarded
+    status: Mapped[str] = mapped_column(String(20), server_default="parked")  # parked | replayed | discarded
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

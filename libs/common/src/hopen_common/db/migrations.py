@@ -25,12 +25,13 @@ def creer_tables_communes(op: Any) -> None:
         sa.Column("key", sa.String(length=200), nullable=True),
         sa.Column("event_id", sa.String(length=100), nullable=True),
         sa.Column("event_type", sa.String(length=100), nullable=True),
-        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), server_default="parked", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
+        sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_dead_letter_position"),
     )
     op.create_index(op.f("ix_dead_letter_key"), "dead_letter", ["key"], unique=False)
     op.create_table(

@@ -238,10 +238,11 @@ class Stack:
 
     def create_topics(self) -> None:
         """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
-        from hopen_common.contracts.topics import Topics
+        from hopen_common.contracts.topics import Topics, topic_dead_letter
 
+        noms = [t.value for t in Topics] + [topic_dead_letter(s) for s in self.config.services]
         with self.step("Kafka topics"):
-            run_async(ensure_topics_async(self.config.bootstrap, [t.value for t in Topics]))
+            run_async(ensure_topics_async(self.config.bootstrap, noms))
 
     def create_databases(self) -> None:
         async def _create() -> None:

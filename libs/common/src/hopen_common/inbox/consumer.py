@@ -54,10 +54,16 @@ class EventConsumer:
     async def run_forever(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
-            for tp, records in batches.items():
-                for record in records:
-                    await self.process(record)
-                    await self._consumer.commit({tp: record.offset + 1})
+            try:
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.process(record)
+                        await self._consumer.commit({tp: record.offset + 1})
+            except BaseException:
+                # The fetch position is past records we did not finish: go back to the last
+                # committed offsets so that whoever runs the loop next starts from there.
+                await self._consumer.seek_to_committed()
+                raise
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = record.key.decode() if record.key else None
@@ -102,16 +108,7 @@ class EventConsumer:
     async def apply(self, evenement: Evenement, payload: BaseModel, handler: Handler) -> bool:
         """Apply once: returns False when the event was already applied (redelivery)."""
         async with session_scope(self._sessionmaker) as session:
-            inserted = await session.execute(
-                insert(InboxMessage)
-                .values(consumer=self.name, event_id=evenement.id, event_type=evenement.type)
-                .on_conflict_do_nothing()
-                .returning(InboxMessage.event_id)
-            )
-            if inserted.first() is None:
-                return False
-            await handler(session, evenement, payload)
-            return True
+            return await _appliquer(session, self.name, evenement, payload, handler)
 
     async def _key_parked(self, key: str) -> bool:
         async with self._sessionmaker() as session:
@@ -137,22 +134,8 @@ class EventConsumer:
     ) -> None:
         log.error("%s: parking event at %s[%d]@%d: %s", self.name, record.topic,
                   record.partition, record.offset, error)
-        async with session_scope(self._sessionmaker) as session:
-            session.add(
-                DeadLetter(
-                    consumer=self.name,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    key=key,
-                    event_id=evenement.id if evenement else None,
-                    event_type=evenement.type if evenement else None,
-                    raw=record.value.decode(errors="replace"),
-                    error=error,
-                    attempts=attempts,
-                    status="parked",
-                )
-            )
+        # Topic first, table second, offset commit last: a crash in between parks the same
+        # record again on redelivery, which the table's unique position absorbs (at least once).
         await asyncio.wait_for(
             self._producer.send_and_wait(
                 topic_dead_letter(self.name),
@@ -162,25 +145,68 @@ class EventConsumer:
             ),
             15,
         )
+        async with session_scope(self._sessionmaker) as session:
+            await session.execute(
+                insert(DeadLetter).values(
+                    consumer=self.name,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=key,
+                    event_id=evenement.id if evenement else None,
+                    event_type=evenement.type if evenement else None,
+                    raw=record.value or b"",  # a tombstone has no value
+                    error=error,
+                    attempts=attempts,
+                    status="parked",
+                ).on_conflict_do_nothing(constraint="uq_dead_letter_position")
+            )
 
     async def replay_parked(self, key: str | None = None) -> int:
         """Operator action: re-apply parked events in arrival order; returns how many took."""
-        async with self._sessionmaker() as session:
-            query = select(DeadLetter).where(
-                DeadLetter.consumer == self.name, DeadLetter.status == "parked"
-            )
-            if key is not None:
-                query = query.where(DeadLetter.key == key)
-            letters = list((await session.scalars(query.order_by(DeadLetter.id))).all())
-        replayed = 0
-        for letter in letters:
-            evenement = Evenement.model_validate_json(letter.raw)
-            handler = self._handlers[evenement.type]
-            await self.apply(evenement, decoder_payload(evenement), handler)
-            async with session_scope(self._sessionmaker) as session:
-                dl = await session.get(DeadLetter, letter.id)
-                assert dl is not None
-                dl.status = "replayed"
-            replayed += 1
-        return replayed
+        return await rejouer_lettres(self.name, self._sessionmaker, self._handlers, key)
 
+
+async def rejouer_lettres(
+    consumer: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    handlers: Mapping[str, Handler],
+    key: str | None = None,
+) -> int:
+    """Re-apply the parked events of `consumer` (of one key, or all), oldest first.
+
+    Stops at the first one that fails again: it and those behind it stay parked, so order
+    within an aggregate is kept. The inbox still guards against applying one twice.
+    """
+    async with sessionmaker() as session:
+        query = select(DeadLetter).where(DeadLetter.consumer == consumer, DeadLetter.status == "parked")
+        if key is not None:
+            query = query.where(DeadLetter.key == key)
+        letters = list((await session.scalars(query.order_by(DeadLetter.id))).all())
+    replayed = 0
+    for letter in letters:
+        evenement = Evenement.model_validate_json(letter.raw)
+        handler = handlers[evenement.type]
+        payload = decoder_payload(evenement)
+        async with session_scope(sessionmaker) as session:
+            await _appliquer(session, consumer, evenement, payload, handler)
+            dl = await session.get(DeadLetter, letter.id)
+            assert dl is not None
+            dl.status = "replayed"
+        replayed += 1
+    return replayed
+
+
+async def _appliquer(session: AsyncSession, consumer: str, evenement: Evenement, payload: BaseModel,
+                     handler: Handler) -> bool:
+    """Inbox row and effect in the caller's transaction; False when already applied."""
+    inserted = await session.execute(
+        insert(InboxMessage)
+        .values(consumer=consumer, event_id=evenement.id, event_type=evenement.type)
+        .on_conflict_do_nothing()
+        .returning(InboxMessage.event_id)
+    )
+    if inserted.first() is None:
+        return False
+    await handler(session, evenement, payload)
+    return True

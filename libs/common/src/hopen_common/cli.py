@@ -185,6 +185,26 @@ def kafka_jars() -> None:
 
 
 @app.command()
+def topics(
+    bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers")] = "127.0.0.1:19092",
+    partitions: Annotated[int, typer.Option(help="Partitions of a new topic")] = 3,
+    replication: Annotated[int, typer.Option(help="Replication factor of a new topic")] = 1,
+) -> None:
+    """Create every domain and dead-letter topic that does not exist yet (idempotent).
+
+    `hopen up` does it itself; docker-compose and deployments run this once before the services.
+    """
+    from hopen_common.contracts.topics import tous_les_topics
+    from hopen_common.devstack._util import run_async
+    from hopen_common.devstack.kafka import ensure_topics_async
+    from hopen_common.devstack.stack import SERVICES
+
+    noms = tous_les_topics(SERVICES)
+    run_async(ensure_topics_async(bootstrap, noms, partitions=partitions, replication=replication))
+    console.print(f"{len(noms)} topics present on {bootstrap}")
+
+
+@app.command()
 def token(
     role: Annotated[Role, typer.Option(help="Role carried by the token")],
     finess: Annotated[

@@ -1,5 +1,6 @@
 """Topic names: hopen.<producing service>.<aggregate>; the key is the aggregate id."""
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -14,3 +15,9 @@ class Topics(StrEnum):
 
 def topic_dead_letter(consumer: str) -> str:
     return f"hopen.dlq.{consumer}"
+
+
+def tous_les_topics(consommateurs: Iterable[str]) -> list[str]:
+    """Every domain topic and the dead-letter topic of each consumer: what a broker must hold
+    before the services start (so that no consumer subscribes to a topic not yet created)."""
+    return [t.value for t in Topics] + [topic_dead_letter(c) for c in consommateurs]

@@ -238,9 +238,9 @@ class Stack:
 
     def create_topics(self) -> None:
         """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
-        from hopen_common.contracts.topics import Topics, topic_dead_letter
+        from hopen_common.contracts.topics import tous_les_topics
 
-        noms = [t.value for t in Topics] + [topic_dead_letter(s) for s in self.config.services]
+        noms = tous_les_topics(SERVICES)
         with self.step("Kafka topics"):
             run_async(ensure_topics_async(self.config.bootstrap, noms))
 

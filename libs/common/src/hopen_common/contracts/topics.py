@@ -13,6 +13,28 @@ class Topics(StrEnum):
     ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
 
 
+# What travels where, and what the Kafka key is (one aggregate's events stay ordered).
+# The AsyncAPI document (docs/asyncapi.json) is generated from this table and the registry.
+EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
+    Topics.ETABLISSEMENT: ("EtablissementPublie",),
+    Topics.CANDIDATURE: ("CandidatureDeposee", "IndicateurDepose", "DepensesDeclarees"),
+    Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
+                     "HospiconnectAnneeDecidee"),
+    Topics.FINANCEMENT: ("FinancementNotifie",),
+    Topics.PROJET: ("ProjetAapSelectionne", "AtteinteProjetAapDecidee"),
+    Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
+                       "EnveloppeTransferee"),
+}
+CLE_PAR_TOPIC: dict[Topics, str] = {
+    Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
+    Topics.CANDIDATURE: "candidature id",
+    Topics.DOSSIER: "candidature id (the dossier's id)",
+    Topics.FINANCEMENT: "candidature id",
+    Topics.PROJET: "AAP project id",
+    Topics.ENVELOPPE: "INSEE region code",
+}
+
+
 def topic_dead_letter(consumer: str) -> str:
     return f"hopen.dlq.{consumer}"
 

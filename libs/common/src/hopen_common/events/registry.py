@@ -33,6 +33,11 @@ def enregistrer(type_: str, version: int) -> Callable[[M], M]:
     return decorateur
 
 
+def modeles_enregistres() -> dict[tuple[str, int], type[BaseModel]]:
+    """Every known (type, version) and its payload model (for the AsyncAPI document)."""
+    return dict(_MODELES)
+
+
 def schema_de(modele: type[BaseModel]) -> tuple[str, int]:
     return _SCHEMAS[modele]
 

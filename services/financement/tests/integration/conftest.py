@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hopen_common.contracts.topics import topic_dead_letter
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.devstack.kafka import ensure_topics_async
 from hopen_common.events import Evenement
@@ -43,7 +44,7 @@ class Bus:
         for sujet, cle, evenement in list(self.publies):
             await self.producer.send_and_wait(self.topics[sujet], evenement.to_bytes(), key=cle.encode())
 
-    async def attendre(self, condition: Callable[[AsyncSession], Awaitable[Any]], *, en: float = 60.0,
+    async def attendre(self, condition: Callable[[AsyncSession], Awaitable[Any]], *, en: float = 120.0,
                        quoi: str = "condition") -> Any:
         loop = asyncio.get_running_loop()
         limite = loop.time() + en
@@ -64,6 +65,17 @@ class Bus:
             return Decimal(await s.scalar(select(func.coalesce(func.sum(colonne), 0)).where(*where)))
 
 
+async def _superviser(consumer: EventConsumer) -> None:
+    """Restart the loop after a crash, as the service's supervisor does (hopen_common.service)."""
+    while True:
+        try:
+            await consumer.run_forever()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged by aiokafka/the consumer; the loop goes on
+            await asyncio.sleep(0.5)
+
+
 @pytest.fixture
 async def bus(fresh_database: Callable[[str], str], kafka_bootstrap: str) -> AsyncIterator[Bus]:
     url = fresh_database("financement")
@@ -71,14 +83,15 @@ async def bus(fresh_database: Callable[[str], str], kafka_bootstrap: str) -> Asy
     sessions = build_sessionmaker(engine)
     suffixe = uuid.uuid4().hex[:10]
     topics = {s: f"test.{suffixe}.{s}" for s in SUJETS}
-    await ensure_topics_async(kafka_bootstrap, topics.values())
+    # The dead-letter topic too: parking must not wait for the broker to auto-create it.
+    await ensure_topics_async(kafka_bootstrap, [*topics.values(), topic_dead_letter("financement")])
     producer = build_producer(kafka_bootstrap, client_id=f"test-{suffixe}")
     await producer.start()
     kafka = build_consumer(kafka_bootstrap, *topics.values(), group_id=f"financement-{suffixe}")
     await kafka.start()
     consumer = EventConsumer(name="financement", consumer=kafka, producer=producer, sessionmaker=sessions,
                              handlers=HANDLERS, max_attempts=3, retry_backoff=0.05)
-    tache = asyncio.create_task(consumer.run_forever())
+    tache = asyncio.create_task(_superviser(consumer))
     try:
         yield Bus(producer, topics, sessions, consumer, [])
     finally:

@@ -61,6 +61,12 @@ async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: Pro
         raise RegleMetierError(f"région inconnue : {e.region}", "region")
     if not e.participants or e.finess not in {p.finess for p in e.participants}:
         raise RegleMetierError("le chef de file fait partie des participants", "participants")
+    for p in e.participants:
+        ac = p.activite_combinee
+        # Stored as NUMERIC(14, 2): refuse what the table would round silently.
+        if not ac.is_finite() or ac < 0 or ac != ac.quantize(Decimal("0.01")):
+            raise RegleMetierError(f"activité combinée de {p.finess} invalide ({ac})",
+                                   "participants.activite_combinee")
     cumul = sum((p.activite_combinee for p in e.participants), Decimal(0))
     decision = decider_montant(cumul, e.objectifs, e.theme, e.depenses_prevues, e.montant_accorde, parametres)
     calcul = _texte({

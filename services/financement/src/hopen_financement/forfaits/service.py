@@ -52,7 +52,12 @@ async def _activite(session: AsyncSession, membre: PerimetreEj) -> tuple[Decimal
     if etab is not None and etab.activite_combinee is not None:
         return etab.activite_combinee, "referentiel", etab.raison_sociale
     if membre.activite_combinee is not None:
-        return membre.activite_combinee, "candidature", membre.raison_sociale
+        ac = membre.activite_combinee
+        # Stored as NUMERIC(14, 2): a finer value would be rounded in the table but not in the forfait.
+        if not ac.is_finite() or ac != ac.quantize(Decimal("0.01")):
+            raise RegleMetierError(f"activité combinée {ac} de {membre.finess_ej} : deux décimales au plus",
+                                   "perimetre.activite_combinee")
+        return ac, "candidature", membre.raison_sociale
     raise DonneeManquante(f"activité combinée inconnue pour {membre.finess_ej}")
 
 

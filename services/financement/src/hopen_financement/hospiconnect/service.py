@@ -26,7 +26,7 @@ from hopen_financement.hospiconnect.models import (
     DeclarationDepenses,
     MontantHospiconnect,
 )
-from hopen_financement.hospiconnect.rules import montant_annuel
+from hopen_financement.hospiconnect.rules import montant_annuel, taux
 from hopen_financement.notifications.models import LigneFinancement, Notification
 from hopen_financement.notifications.service import notifier
 
@@ -67,6 +67,9 @@ def regressions(annee_precedente: Sequence[str] | None, cette_annee: Sequence[st
 async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: HospiconnectAnneeDecidee) -> None:
     programme = charger_programme_hospiconnect()
     programme.objectifs_de(e.annee)  # a year outside the dispositif is refused, naming "annee"
+    if len(set(e.objectifs_atteints)) != len(e.objectifs_atteints):
+        raise RegleMetierError("objectif présent deux fois", "objectifs_atteints")
+    taux(e.objectifs_atteints, programme, e.annee)  # unknown, or without a target that year: refused
     courante = await decision_courante(session, e.finess_ej, e.annee)
     if e.remplace is None and courante is not None:
         raise RegleMetierError(

@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# The pinned uv of the project, whatever else the machine has: the lock is read the same way.
+UV := .tools/bin/uv
 VENV := .venv
 
 .PHONY: help install up reset test lint bench
@@ -14,13 +15,13 @@ help:
 	@echo "make reset    wipe .hopen/ (refused while a stack runs)"
 	@echo "make test     the whole test suite against real PostgreSQL and Kafka"
 	@echo "make lint     ruff + mypy"
-	@echo "make bench    benchmarks (placeholder)"
+	@echo "make bench    the benchmarks of bench/ (figures in the README)"
 
 .tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install -q uv==$(UV_VERSION)
 
-install: $(if $(shell command -v uv 2>/dev/null),,.tools/bin/uv)
+install: $(UV)
 	@$(UV) sync --frozen --quiet
 	@$(VENV)/bin/hopen kafka-jars
 
@@ -37,7 +38,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy libs services
+	$(VENV)/bin/mypy libs/common/src $(wildcard services/*/src)
 
 bench: install
-	@echo "bench: no benchmark yet (placeholder)"
+	$(VENV)/bin/python bench/latence_amorcage.py --decisions 100

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from hopen_common.auth import Role
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
+from hopen_financement.aap import repository
 from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
 from hopen_financement.aap.schemas import ProjetAapLu
 from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
@@ -19,15 +19,8 @@ async def lister_projets(session: SessionDep, principal: Lecteur, finess: str | 
     """Selected projects with the amount granted and its checks. Roles: etablissement (lead FINESS of
     its token), ars (its region), dns."""
     filtre_liste(principal, finess, region)
-    query = select(ProjetAap, AtteinteProjetAap.atteint).outerjoin(
-        AtteinteProjetAap, AtteinteProjetAap.projet_id == ProjetAap.projet_id)
-    if finess:
-        query = query.where(ProjetAap.finess == finess)
-    if principal.role is Role.ARS:
-        query = query.where(ProjetAap.region == principal.region)
-    elif region:
-        query = query.where(ProjetAap.region == region)
-    rows = (await session.execute(query.order_by(ProjetAap.decide_le, ProjetAap.projet_id))).all()
+    rows = await repository.projets(session, finess=finess,
+                                    region=principal.region if principal.role is Role.ARS else region)
     return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
             for p, a in rows]
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
@@ -21,6 +20,7 @@ from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.etablissements.models import EtablissementConnu
+from hopen_financement.hospiconnect import repository
 from hopen_financement.hospiconnect.models import (
     DecisionHospiconnect,
     DeclarationDepenses,
@@ -38,25 +38,6 @@ def objectif_ligne(annee: int) -> str:
     return f"HC.{annee}"
 
 
-async def decision_courante(session: AsyncSession, finess_ej: str, annee: int) -> DecisionHospiconnect | None:
-    remplacees = select(DecisionHospiconnect.remplace).where(DecisionHospiconnect.remplace.is_not(None))
-    decision: DecisionHospiconnect | None = await session.scalar(
-        select(DecisionHospiconnect).where(
-            DecisionHospiconnect.finess_ej == finess_ej, DecisionHospiconnect.annee == annee,
-            DecisionHospiconnect.decision_id.not_in(remplacees.scalar_subquery())))
-    return decision
-
-
-async def declarations_courantes(session: AsyncSession, finess_ej: str,
-                                 annee: int) -> Sequence[DeclarationDepenses]:
-    remplacees = select(DeclarationDepenses.remplace).where(DeclarationDepenses.remplace.is_not(None))
-    return (await session.scalars(
-        select(DeclarationDepenses).where(
-            DeclarationDepenses.finess_ej == finess_ej, DeclarationDepenses.annee == annee,
-            DeclarationDepenses.declaration_id.not_in(remplacees.scalar_subquery()))
-        .order_by(DeclarationDepenses.declare_le, DeclarationDepenses.declaration_id))).all()
-
-
 def regressions(annee_precedente: Sequence[str] | None, cette_annee: Sequence[str]) -> list[str]:
     """Objectives reached the year before and not this year (domain.md 4.2): reported, not paid."""
     if annee_precedente is None:
@@ -70,7 +51,7 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
     if len(set(e.objectifs_atteints)) != len(e.objectifs_atteints):
         raise RegleMetierError("objectif présent deux fois", "objectifs_atteints")
     taux(e.objectifs_atteints, programme, e.annee)  # unknown, or without a target that year: refused
-    courante = await decision_courante(session, e.finess_ej, e.annee)
+    courante = await repository.decision_courante(session, e.finess_ej, e.annee)
     if e.remplace is None and courante is not None:
         raise RegleMetierError(
             f"{e.finess_ej} {e.annee} déjà décidée ({courante.decision_id}) : une correction nomme la"
@@ -122,20 +103,17 @@ async def _effectifs(session: AsyncSession, decision: DecisionHospiconnect) -> t
 
 async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, annee: int) -> None:
     """(Re)decide the amount of (finess_ej, annee) from the current decision and declarations."""
-    decision = await decision_courante(session, finess_ej, annee)
-    declarations = await declarations_courantes(session, finess_ej, annee)
+    decision = await repository.decision_courante(session, finess_ej, annee)
+    declarations = await repository.declarations_courantes(session, finess_ej, annee)
     if decision is None or not declarations:
         return  # both facts are needed: the amount is decided when the second one arrives
     effectifs, source_effectifs = await _effectifs(session, decision)
     depenses = sum((d.montant for d in declarations), Decimal("0.00"))
     programme = charger_programme_hospiconnect()
     calcul = montant_annuel(effectifs, decision.objectifs_atteints, depenses, programme, annee)
-    precedente = await decision_courante(session, finess_ej, annee - 1)
+    precedente = await repository.decision_courante(session, finess_ej, annee - 1)
     perdus = regressions(precedente.objectifs_atteints if precedente else None, decision.objectifs_atteints)
-    dernier: MontantHospiconnect | None = await session.scalar(
-        select(MontantHospiconnect).where(MontantHospiconnect.finess_ej == finess_ej,
-                                          MontantHospiconnect.annee == annee)
-        .order_by(MontantHospiconnect.rang.desc()).limit(1))
+    dernier = await repository.dernier_montant(session, finess_ej, annee)
     ids = [d.declaration_id for d in declarations]
     if (dernier is not None and dernier.decision_id == decision.decision_id and dernier.declarations == ids
             and dernier.effectifs == effectifs):

@@ -3,21 +3,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
 
-from hopen_common.auth import Role
+from hopen_common.auth import Principal, Role
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
-from hopen_financement.notifications.models import LigneFinancement, Notification
+from hopen_financement.notifications import repository
+from hopen_financement.notifications.models import Notification
 from hopen_financement.notifications.schemas import LigneLue, NotificationLue
-from hopen_financement.notifications.service import non_remplacees
 from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
 
 router = APIRouter(prefix="/v1", tags=["financements"])
 
 FinessQuery = Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{7}$")]
-Limite = Annotated[int, Query(ge=1, le=5000, description="page size (lines in id order)")]
+Limite = Annotated[int, Query(ge=1, le=5000, description="page size (in id order)")]
+
+
+def _region(principal: Principal, region: str | None) -> str | None:
+    return principal.region if principal.role is Role.ARS else region
 
 
 @router.get("/financements", response_model=list[LigneLue])
@@ -29,23 +31,9 @@ async def lister_lignes(
     """Amount lines with how each was computed. Roles: etablissement (a FINESS of its token: paid to
     it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
     filtre_liste(principal, finess, region)
-    query = select(LigneFinancement, Notification.id.in_(
-        select(Notification.remplace).where(Notification.remplace.is_not(None)))).join(
-        Notification, Notification.id == LigneFinancement.notification_id)
-    if finess:
-        query = query.where(or_(LigneFinancement.finess == finess, LigneFinancement.finess_ej == finess))
-    if principal.role is Role.ARS:
-        query = query.where(LigneFinancement.region == principal.region)
-    elif region:
-        query = query.where(LigneFinancement.region == region)
-    if dispositif:
-        query = query.where(LigneFinancement.dispositif == dispositif)
-    if not historique:
-        query = query.where(non_remplacees())
-    if apres is not None:
-        query = query.where(LigneFinancement.id > apres)
-    rows = (await session.execute(query.order_by(LigneFinancement.id).limit(limite))).all()
-    return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": bool(r)})
+    rows = await repository.lignes(session, finess=finess, region=_region(principal, region),
+                                   dispositif=dispositif, historique=historique, apres=apres, limite=limite)
+    return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": r})
             for ligne, r in rows]
 
 
@@ -56,19 +44,8 @@ async def lister_notifications(
 ) -> list[NotificationLue]:
     """Notifications (superseded ones included, with who supersedes them). Roles as /v1/financements."""
     filtre_liste(principal, finess, region)
-    remplacante = aliased(Notification)
-    query = select(Notification, remplacante.id).outerjoin(
-        remplacante, remplacante.remplace == Notification.id)
-    if finess:
-        query = query.where(or_(Notification.finess == finess, Notification.finess_ej == finess))
-    if principal.role is Role.ARS:
-        query = query.where(Notification.region == principal.region)
-    elif region:
-        query = query.where(Notification.region == region)
-    if dispositif:
-        query = query.where(Notification.dispositif == dispositif)
-    query = query.order_by(Notification.notifie_le, Notification.id).limit(limite)
-    rows = (await session.execute(query)).all()
+    rows = await repository.notifications(session, finess=finess, region=_region(principal, region),
+                                          dispositif=dispositif, limite=limite)
     return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
             for n, par in rows]
 
@@ -82,9 +59,8 @@ async def lire_notification(session: SessionDep, principal: Lecteur, notificatio
         raise introuvable("Notification", notification_id)
     exiger_ressource(principal, "Notification", notification_id, region=notification.region,
                      finess=(notification.finess, notification.finess_ej))
-    par = await session.scalar(select(Notification.id).where(Notification.remplace == notification_id))
-    lignes = await session.scalars(select(LigneFinancement).where(
-        LigneFinancement.notification_id == notification_id).order_by(LigneFinancement.id))
+    par = await repository.remplacee_par(session, notification_id)
+    lignes = await repository.lignes_de(session, notification_id)
     return NotificationLue.model_validate(notification, from_attributes=True).model_copy(update={
         "remplacee_par": par,
         "lignes": [LigneLue.model_validate(li, from_attributes=True).model_copy(

@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import FinancementNotifie, Topics
@@ -73,8 +72,3 @@ async def notifier(
     await session.flush()
     return notification
 
-
-def non_remplacees() -> ColumnElement[bool]:
-    """WHERE clause: notifications no later notification supersedes."""
-    remplacantes = select(Notification.remplace).where(Notification.remplace.is_not(None))
-    return Notification.id.not_in(remplacantes.scalar_subquery())

@@ -1,0 +1,74 @@
+"""Every query on HospiConnect decisions, declarations and amounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hopen_financement.hospiconnect.models import (
+    DecisionHospiconnect,
+    DeclarationDepenses,
+    MontantHospiconnect,
+)
+
+
+def _non_remplacees() -> ColumnElement[bool]:
+    remplacees = select(DecisionHospiconnect.remplace).where(DecisionHospiconnect.remplace.is_not(None))
+    return DecisionHospiconnect.decision_id.not_in(remplacees.scalar_subquery())
+
+
+async def decision_courante(session: AsyncSession, finess_ej: str, annee: int) -> DecisionHospiconnect | None:
+    decision: DecisionHospiconnect | None = await session.scalar(select(DecisionHospiconnect).where(
+        DecisionHospiconnect.finess_ej == finess_ej, DecisionHospiconnect.annee == annee, _non_remplacees()))
+    return decision
+
+
+async def declarations_courantes(session: AsyncSession, finess_ej: str,
+                                 annee: int) -> Sequence[DeclarationDepenses]:
+    remplacees = select(DeclarationDepenses.remplace).where(DeclarationDepenses.remplace.is_not(None))
+    return (await session.scalars(
+        select(DeclarationDepenses).where(
+            DeclarationDepenses.finess_ej == finess_ej, DeclarationDepenses.annee == annee,
+            DeclarationDepenses.declaration_id.not_in(remplacees.scalar_subquery()))
+        .order_by(DeclarationDepenses.declare_le, DeclarationDepenses.declaration_id))).all()
+
+
+async def dernier_montant(session: AsyncSession, finess_ej: str, annee: int) -> MontantHospiconnect | None:
+    montant: MontantHospiconnect | None = await session.scalar(
+        select(MontantHospiconnect).where(MontantHospiconnect.finess_ej == finess_ej,
+                                          MontantHospiconnect.annee == annee)
+        .order_by(MontantHospiconnect.rang.desc()).limit(1))
+    return montant
+
+
+def _portee(finess: str | None, region: str | None, col_finess: InstrumentedAttribute[str],
+            col_ej: InstrumentedAttribute[str],
+            col_region: InstrumentedAttribute[str]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if finess:
+        conditions.append(or_(col_finess == finess, col_ej == finess))
+    if region:
+        conditions.append(col_region == region)
+    return conditions
+
+
+async def montants(session: AsyncSession, *, finess: str | None, region: str | None,
+                   annee: int | None) -> Sequence[MontantHospiconnect]:
+    """Every rank, ordered by (EJ, year, rank)."""
+    query = select(MontantHospiconnect).where(*_portee(
+        finess, region, MontantHospiconnect.finess, MontantHospiconnect.finess_ej,
+        MontantHospiconnect.region))
+    if annee is not None:
+        query = query.where(MontantHospiconnect.annee == annee)
+    return (await session.scalars(query.order_by(
+        MontantHospiconnect.finess_ej, MontantHospiconnect.annee, MontantHospiconnect.rang))).all()
+
+
+async def decisions_courantes(session: AsyncSession, *, finess: str | None,
+                              region: str | None) -> Sequence[DecisionHospiconnect]:
+    return (await session.scalars(select(DecisionHospiconnect).where(_non_remplacees(), *_portee(
+        finess, region, DecisionHospiconnect.finess, DecisionHospiconnect.finess_ej,
+        DecisionHospiconnect.region)))).all()

@@ -1,0 +1,86 @@
+"""Every query on notifications and their lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from hopen_financement.notifications.models import LigneFinancement, Notification
+
+
+def non_remplacees() -> ColumnElement[bool]:
+    """WHERE clause: notifications no later notification supersedes."""
+    remplacantes = select(Notification.remplace).where(Notification.remplace.is_not(None))
+    return Notification.id.not_in(remplacantes.scalar_subquery())
+
+
+async def lignes(session: AsyncSession, *, finess: str | None, region: str | None, dispositif: str | None,
+                 historique: bool, apres: int | None, limite: int) -> list[tuple[LigneFinancement, bool]]:
+    """Lines (paid to `finess` or computed for it), each with whether its notification is superseded."""
+    remplacee = Notification.id.in_(select(Notification.remplace).where(Notification.remplace.is_not(None)))
+    query = select(LigneFinancement, remplacee).join(
+        Notification, Notification.id == LigneFinancement.notification_id)
+    if finess:
+        query = query.where(or_(LigneFinancement.finess == finess, LigneFinancement.finess_ej == finess))
+    if region:
+        query = query.where(LigneFinancement.region == region)
+    if dispositif:
+        query = query.where(LigneFinancement.dispositif == dispositif)
+    if not historique:
+        query = query.where(non_remplacees())
+    if apres is not None:
+        query = query.where(LigneFinancement.id > apres)
+    rows = await session.execute(query.order_by(LigneFinancement.id).limit(limite))
+    return [(ligne, bool(r)) for ligne, r in rows.all()]
+
+
+async def notifications(session: AsyncSession, *, finess: str | None, region: str | None,
+                        dispositif: str | None, limite: int) -> list[tuple[Notification, str | None]]:
+    """Notifications, each with the id of the one that supersedes it (None: current)."""
+    remplacante = aliased(Notification)
+    query = select(Notification, remplacante.id).outerjoin(
+        remplacante, remplacante.remplace == Notification.id)
+    if finess:
+        query = query.where(or_(Notification.finess == finess, Notification.finess_ej == finess))
+    if region:
+        query = query.where(Notification.region == region)
+    if dispositif:
+        query = query.where(Notification.dispositif == dispositif)
+    rows = await session.execute(query.order_by(Notification.notifie_le, Notification.id).limit(limite))
+    return [(n, par) for n, par in rows.all()]
+
+
+async def remplacee_par(session: AsyncSession, notification_id: str) -> str | None:
+    par: str | None = await session.scalar(
+        select(Notification.id).where(Notification.remplace == notification_id))
+    return par
+
+
+async def lignes_de(session: AsyncSession, notification_id: str) -> Sequence[LigneFinancement]:
+    return (await session.scalars(select(LigneFinancement).where(
+        LigneFinancement.notification_id == notification_id).order_by(LigneFinancement.id))).all()
+
+
+async def lignes_courantes(session: AsyncSession, region: str | None) -> Sequence[LigneFinancement]:
+    """Every line no correction superseded, of a region (None: national)."""
+    query = (select(LigneFinancement).join(Notification, Notification.id == LigneFinancement.notification_id)
+             .where(non_remplacees()))
+    if region is not None:
+        query = query.where(LigneFinancement.region == region)
+    return (await session.scalars(query.order_by(LigneFinancement.id))).all()
+
+
+async def amorcages_sans_solde(session: AsyncSession, region: str | None) -> Sequence[LigneFinancement]:
+    """Phase-1 amorçage lines whose (candidature, EJ, objective) has no solde or reprise yet."""
+    solde = aliased(LigneFinancement)
+    query = (select(LigneFinancement).outerjoin(solde, and_(
+        solde.candidature_id == LigneFinancement.candidature_id,
+        solde.finess_ej == LigneFinancement.finess_ej, solde.objectif == LigneFinancement.objectif,
+        solde.nature.in_(("solde", "reprise"))))
+        .where(LigneFinancement.nature == "amorcage", solde.id.is_(None)))
+    if region is not None:
+        query = query.where(LigneFinancement.region == region)
+    return (await session.scalars(query.order_by(LigneFinancement.id))).all()

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact
 
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
-from hopen_financement.forfaits.rules import arrondir_au_centime
 
 __all__ = ["CalculHospiconnect", "montant_annuel", "plafond_annuel", "taux"]
+
+CENTIME = Decimal("0.01")
+_EXACT = Context(prec=60, traps=[Inexact])
 
 
 def _effectifs(effectifs: int) -> int:
@@ -105,7 +107,9 @@ def montant_annuel(
                                "depenses_eligibles")
     plafond = plafond_annuel(effectifs, programme)
     t = taux(atteints, programme)
-    theorique = arrondir_au_centime(plafond * t)
+    # ceiling (cents) x rate (a few decimals) is exact in a 60-digit context (Inexact would trap),
+    # then rounded once to the cent, half up.
+    theorique = _EXACT.multiply(plafond, t).quantize(CENTIME, rounding=ROUND_HALF_UP)
     depenses = depenses_eligibles.quantize(Decimal("0.01"))
     return CalculHospiconnect(
         effectifs=effectifs,

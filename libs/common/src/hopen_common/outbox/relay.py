@@ -35,6 +35,10 @@ LIMIT $1
 """
 
 
+_RETENUES = "SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL)"
+_PEU = 0.02  # seconds
+
+
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -80,13 +84,18 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             while True:
+                # Clear before draining: a NOTIFY arriving while we drain must wake us again.
+                self._wake.clear()
                 sent = await self.drain(conn)
-                if sent == 0:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                    except TimeoutError:
-                        pass
+                if sent:
+                    continue
+                # Rows committed but still above the xmin horizon (another transaction was
+                # open) get no second NOTIFY: look again soon rather than at the next poll.
+                attente = _PEU if await conn.fetchval(_RETENUES) else self._poll_interval
+                try:
+                    await asyncio.wait_for(self._wake.wait(), attente)
+                except TimeoutError:
+                    pass
         finally:
             await conn.close()
 

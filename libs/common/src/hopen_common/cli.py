@@ -228,5 +228,22 @@ def token(
                          subject=subject, secret=secret))
 
 
+def _commandes_des_services() -> None:
+    """Sub-commands declared by the installed services (entry-point group ``hopen.commandes``,
+    each a ``typer.Typer``): ``hopen import ...`` comes from the referentiel. libs/common never
+    imports a service; a service that fails to load is reported, the other commands still work."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="hopen.commandes"):
+        try:
+            sous_app = point.load()
+        except Exception as exc:  # one broken plug-in must not break the other commands
+            console.print(f"[yellow]hopen {point.name}: unavailable ({exc})[/yellow]")
+            continue
+        app.add_typer(sous_app, name=point.name)
+
+
+_commandes_des_services()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -79,13 +79,13 @@ def faits_demo(repertoire: Path | None = None) -> FaitsDemo:
         for etab in egs:
             if etab.ght_code and etab.ght_role:
                 membres[finess_ej] = {"finess_ej": finess_ej, "ght_code": etab.ght_code,
-                                      "role": etab.ght_role.value}
+                                      "role": etab.ght_role.value, "source": SOURCE}
             pmsi = finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=dialyse,
                                exceptions=donnees.exceptions_finess_pmsi()).finess
             if etab.activite_combinee_2022 is not None:
                 activites.append({"finess_pmsi": pmsi, "campagne": CAMPAGNE_PHASE1,
-                                  "valeur": etab.activite_combinee_2022, "composantes": None,
-                                  "source": SOURCE})
+                                  "valeur": etab.activite_combinee_2022, "origine": "importee",
+                                  "composantes": None, "source": SOURCE})
             domaines += [{"finess": pmsi, "domaine": d, "source": SOURCE} for d in etab.domaines_sun_es]
     return FaitsDemo(
         entites=entites,
@@ -93,7 +93,8 @@ def faits_demo(repertoire: Path | None = None) -> FaitsDemo:
                          "categorie": e.categorie, "agregat_categorie": e.agregat_categorie,
                          "departement": e.departement, "date_fermeture": None, "ferme": e.ferme,
                          "source": SOURCE} for e in lignes],
-        ghts=[{"code": g["code"], "libelle": g["libelle"], "source": SOURCE} for g in _csv(base / "ght.csv")],
+        ghts=[{"code": g["code"], "libelle": g["libelle"], "actif": True, "source": SOURCE}
+              for g in _csv(base / "ght.csv")],
         membres=list(membres.values()),
         activites=activites,
         effectifs=[{"finess_eg": e.finess_eg, "annee": ANNEE_EFFECTIFS_DEMO, "effectif": e.effectifs_sae_2024,

@@ -27,10 +27,12 @@ from hopen_common.contracts.instruction import (
     ObjectifNonAtteint,
     PerimetreEj,
 )
+from hopen_common.contracts.programme import TOPIC_PROGRAMME, ProgrammePublie
 from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "TOPIC_PROGRAMME",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
     "CandidatureRefusee",
@@ -49,6 +51,7 @@ __all__ = [
     "ObjectifNonAtteint",
     "ParticipantAap",
     "PerimetreEj",
+    "ProgrammePublie",
     "ProjetAapSelectionne",
     "Topics",
 ]

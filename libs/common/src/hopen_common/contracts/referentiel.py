@@ -33,3 +33,12 @@ class EtablissementPublie(Payload):
     # Staff (domain.md 2.4): on an EJ row the sum over its EG (2024, else 2023, else 2022, per EG);
     # on an AP-HP GHU row, the GHU's. Drives the HospiConnect ceiling. None: not known.
     effectifs: int | None = None
+    # --- added in v1 (optional, default None: a payload without them is still v1) -------------
+    # Phase 2 (HospiConnect and AAP): the FINESS PMSI (AP-HP: the GHU's FINESS), eligibility,
+    # and who applies (HospiConnect: the EJ, the GHT support or the GHU; AAP: the FINESS PMSI).
+    finess_pmsi_phase2: str | None = None
+    activite_combinee_2024: Decimal | None = None  # AC 2024 of finess_pmsi_phase2
+    eligible_hospiconnect: bool | None = None
+    maille_hospiconnect: str | None = None
+    eligible_aap: bool | None = None
+    maille_aap: str | None = None

@@ -1,41 +1,52 @@
 """The published view of each FINESS (EJ and EG): identity, links, secteur, région, GHT, AC,
-staff, phase-1 FINESS PMSI, eligibility with its reasons, and maille. Pure: no I/O.
+staff, and per dispositif (phase 1, HospiConnect, AAP) the eligibility with its reasons, the
+FINESS PMSI and the maille. Pure: no I/O.
 
 The referentiel stores what the sources say (entities, establishments, GHT membership,
-activity, staff, SUN-ES domains); everything else is derived here, from those facts and the
-programme's tables, so that one recomputation after any import gives every consumer the same
-answer. A fiche is what other services receive (EtablissementPublie) and what the API shows.
+activity, staff, SUN-ES domains, AP-HP GHU, FINESS PMSI exceptions); everything else is derived
+here, from those facts and the programme's tables, so that one recomputation after any import
+gives every consumer the same answer. A fiche is what other services receive
+(EtablissementPublie) and what the API shows.
+
+Computation is per EJ (an EJ and its EG): an import recomputes only the EJ its changes touch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from hopen_referentiel.etablissements.rules import (
-    CodeRegle,
+    CODES_DISPOSITIF,
     CriteresEligibilitePhase1,
+    Dispositif,
     Etablissement,
+    FinessPmsi,
+    Maille,
     NiveauFiness,
+    Repechage,
     ResultatRegle,
     RoleGht,
     Secteur,
     TableGeographique,
     TypeMaille,
     Verdict,
-    eligibilite_phase1,
+    eligibilite,
     est_structure_dialyse,
     finess_pmsi,
+    finess_pmsi_phase2,
+    maille_aap,
     maille_candidature_phase1,
+    maille_hospiconnect,
     region_du_departement,
-    secteur,
-    supports_des_ght,
 )
 
 # HospiConnect staff: the latest of these years that is filled in, per EG (domain 2.4).
 ANNEES_EFFECTIFS = (2024, 2023, 2022)
+CAMPAGNE_PHASE1 = 2022
+CAMPAGNE_PHASE2 = 2024
 
 
 @dataclass(frozen=True)
@@ -49,14 +60,22 @@ class EntiteJuridique:
 
 @dataclass(frozen=True)
 class Parc:
-    """Every fact the sources gave, as plain values. `etablissements` carry their EJ's statut
-    and their GHT membership; activity and staff are given apart, keyed as the sources key them."""
+    """Every fact the sources gave about some EJ, as plain values. `etablissements` carry their
+    EJ's statut and their GHT membership; activity and staff are keyed as the sources key them."""
 
     entites: Mapping[str, EntiteJuridique]
     etablissements: Sequence[Etablissement]
     activites_2022: Mapping[str, Decimal]  # FINESS PMSI -> activité combinée 2022
     effectifs: Mapping[str, Mapping[int, int]]  # FINESS EG -> year -> SAE staff
     domaines_sun_es: Mapping[str, frozenset[str]]  # FINESS PMSI -> SUN-ES domains reached
+    activites_2024: Mapping[str, Decimal] = field(default_factory=dict)
+    ghu: Mapping[str, str] = field(default_factory=dict)  # AP-HP FINESS EG -> FINESS of its GHU
+    # Imported exceptions (FINESS EJ -> level); they win over the programme's data file.
+    exceptions_pmsi: Mapping[str, NiveauFiness] = field(default_factory=dict)
+    # GHT membership of the EJ (also those without EG) and every GHT's support, including
+    # supports outside the EJ being computed.
+    membres_ght: Mapping[str, tuple[str, RoleGht]] = field(default_factory=dict)
+    supports_ght: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,20 @@ class Tables:
 
 
 @dataclass(frozen=True)
+class VueDispositif:
+    verdict: Verdict
+    finess_pmsi: str | None  # None: each EG has its own (private EJ), or no secteur
+    niveau_pmsi: NiveauFiness | None
+    maille: Maille | None  # None: each EG (or GHU) applies on its own
+    activite_combinee: Decimal | None  # of the FINESS PMSI, for the dispositif's campaign
+    eligible_via: str | None = None  # an EJ eligible through this EG
+
+    @property
+    def eligible(self) -> bool:
+        return self.verdict.eligible
+
+
+@dataclass(frozen=True)
 class Fiche:
     finess: str
     niveau: NiveauFiness
@@ -76,29 +109,62 @@ class Fiche:
     raison_sociale: str
     departement: str
     region: str
-    secteur: Secteur
+    secteur: Secteur | None  # None: statut juridique outside the programme (not published)
     statut_juridique: str
     categorie: str | None
     agregat_categorie: str | None
     ght_code: str | None
     ght_role: RoleGht | None
-    finess_pmsi: str
-    niveau_pmsi: NiveauFiness
-    activite_combinee: Decimal | None
+    ght_support: str | None
     effectifs: int
     domaines_sun_es: tuple[str, ...]
     ferme: bool
-    eligibilite_phase1: Verdict
-    maille_phase1: str | None
-    type_maille_phase1: TypeMaille | None
+    dispositifs: Mapping[Dispositif, VueDispositif]
     # EJ: its EG; EG: its EJ.
-    liens: tuple[str, ...] = field(default=())
-    # EJ whose eligibility comes from one of its EG: which one.
-    eligible_via: str | None = None
+    liens: tuple[str, ...] = ()
+    ghu: str | None = None  # AP-HP EG: FINESS of its GHU
+
+    # Phase-1 shortcuts: the fields EtablissementPublie carried first.
+    @property
+    def phase1(self) -> VueDispositif:
+        return self.dispositifs[Dispositif.PHASE1]
+
+    @property
+    def eligibilite_phase1(self) -> Verdict:
+        return self.phase1.verdict
 
     @property
     def eligible_phase1(self) -> bool:
-        return self.eligibilite_phase1.eligible
+        return self.phase1.eligible
+
+    @property
+    def finess_pmsi(self) -> str | None:
+        return self.phase1.finess_pmsi
+
+    @property
+    def niveau_pmsi(self) -> NiveauFiness | None:
+        return self.phase1.niveau_pmsi
+
+    @property
+    def activite_combinee(self) -> Decimal | None:
+        return self.phase1.activite_combinee
+
+    @property
+    def maille_phase1(self) -> str | None:
+        return self.phase1.maille.finess if self.phase1.maille else None
+
+    @property
+    def type_maille_phase1(self) -> TypeMaille | None:
+        return self.phase1.maille.type if self.phase1.maille else None
+
+    @property
+    def eligible_via(self) -> str | None:
+        return self.phase1.eligible_via
+
+    @property
+    def dans_le_perimetre(self) -> bool:
+        """Published to the other services: the EJ's statut is in the programme's secteurs."""
+        return self.secteur is not None
 
 
 def effectif_retenu(par_annee: Mapping[int, int] | None) -> int:
@@ -110,146 +176,232 @@ def effectif_retenu(par_annee: Mapping[int, int] | None) -> int:
 
 
 def _verdict_entite(
-    entite: EntiteJuridique, verdicts: Sequence[tuple[str, Verdict]]
+    dispositif: Dispositif, entite: EntiteJuridique, verdicts: Sequence[tuple[str, Verdict]]
 ) -> tuple[Verdict, str | None]:
     """An EJ is eligible when it is open and one of its EG is: the reasons shown are that EG's
     (the first eligible one, else the one failing the fewest rules), plus the EJ's own opening."""
+    codes = CODES_DISPOSITIF[dispositif]
     ouverte = ResultatRegle(
-        CodeRegle.OUVERT,
+        codes.ouvert,
         "Autorisation en cours (fiche FINESS ouverte)",
         f"entite juridique {entite.finess} " + ("fermee" if entite.ferme else "ouverte"),
     )
     if not verdicts:
         absente = ResultatRegle(
-            CodeRegle.CATEGORIE_EG,
+            codes.categorie,
             "Categorie du FINESS geographique dans la liste",
             "aucun etablissement geographique connu",
         )
-        return Verdict((), (absente,)), None
+        if entite.ferme:
+            return Verdict((), (ouverte, absente)), None
+        return Verdict((ouverte,), (absente,)), None
     eligibles = [(f, v) for f, v in verdicts if v.eligible]
     via, choisi = eligibles[0] if eligibles else min(verdicts, key=lambda fv: len(fv[1].non_satisfaites))
-    autres = tuple(r for r in choisi.satisfaites if r.code is not CodeRegle.OUVERT)
-    echecs = tuple(r for r in choisi.non_satisfaites if r.code is not CodeRegle.OUVERT)
-    ouvert_eg = next(
-        (r for r in (*choisi.satisfaites, *choisi.non_satisfaites) if r.code is CodeRegle.OUVERT), None
-    )
-    ok_ouvert = not entite.ferme and (ouvert_eg is None or ouvert_eg in choisi.satisfaites)
+    autres = tuple(r for r in choisi.satisfaites if r.code is not codes.ouvert)
+    echecs = tuple(r for r in choisi.non_satisfaites if r.code is not codes.ouvert)
+    ok_ouvert = not entite.ferme and all(r.code is not codes.ouvert for r in choisi.non_satisfaites)
     if ok_ouvert:
         return Verdict((ouverte, *autres), echecs), via
     return Verdict(autres, (ouverte, *echecs)), via
 
 
+@dataclass
+class _Contexte:
+    """What the EG of one EJ share while their fiches are computed."""
+
+    entite: EntiteJuridique
+    egs: list[Etablissement]
+    secteur: Secteur | None
+    dialyse: bool
+    exceptions: Mapping[str, NiveauFiness]
+    effectifs_eg: dict[str, int]
+    effectifs_ej: int
+    effectifs_ghu: dict[str, int]
+
+
+def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
+    entite, egs, secteur_ej = ctx.entite, ctx.egs, ctx.secteur
+    finess_ej = entite.finess
+    membre = parc.membres_ght.get(finess_ej)
+    ght_code, ght_role = (membre[0], membre[1]) if membre else (None, None)
+    support = parc.supports_ght.get(ght_code) if ght_code else None
+    criteres = tables.criteres_phase1
+    verdicts: dict[Dispositif, list[tuple[str, Verdict]]] = {d: [] for d in Dispositif}
+    fiches_eg: list[Fiche] = []
+    region_ej = region_du_departement(entite.departement, tables.geo).code
+
+    for etab in egs:
+        vues: dict[Dispositif, VueDispositif] = {}
+        ghu = parc.ghu.get(etab.finess_eg)
+        if secteur_ej is None:
+            for d in Dispositif:
+                verdict = eligibilite(d, etab, etablissements_de_l_ej=egs, secteur_ej=None,
+                                      activite_combinee=None, criteres=criteres)
+                vues[d] = VueDispositif(verdict, None, None, None, None)
+        else:
+            p1 = finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
+                             exceptions=ctx.exceptions)
+            ac1 = parc.activites_2022.get(p1.finess)
+            v1 = eligibilite(Dispositif.PHASE1, etab, etablissements_de_l_ej=egs, secteur_ej=secteur_ej,
+                             activite_combinee=ac1, criteres=criteres)
+            m1 = maille_candidature_phase1(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
+                                           supports_ght=parc.supports_ght)
+            vues[Dispositif.PHASE1] = VueDispositif(v1, p1.finess, p1.niveau, m1, ac1)
+
+            p2 = finess_pmsi_phase2(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
+                                    exceptions=ctx.exceptions, ghu=parc.ghu)
+            effectifs_p2 = _effectifs_pmsi(p2, etab, ctx)
+            ac_hc = parc.activites_2024.get(p2.finess)
+            v_hc = eligibilite(Dispositif.HOSPICONNECT, etab, etablissements_de_l_ej=egs,
+                               secteur_ej=secteur_ej, activite_combinee=ac_hc, criteres=criteres,
+                               repechage=Repechage(v1.eligible, effectifs_p2))
+            m_hc = maille_hospiconnect(etab, secteur_ej=secteur_ej, supports_ght=parc.supports_ght,
+                                       ghu=parc.ghu)
+            vues[Dispositif.HOSPICONNECT] = VueDispositif(v_hc, p2.finess, p2.niveau, m_hc, ac_hc)
+
+            ac_aap = parc.activites_2022.get(p2.finess)
+            v_aap = eligibilite(Dispositif.AAP, etab, etablissements_de_l_ej=egs, secteur_ej=secteur_ej,
+                                activite_combinee=ac_aap, criteres=criteres)
+            vues[Dispositif.AAP] = VueDispositif(v_aap, p2.finess, p2.niveau,
+                                                 maille_aap(p2, ghu=ghu is not None), ac_aap)
+        for d, vue in vues.items():
+            verdicts[d].append((etab.finess_eg, vue.verdict))
+        pmsi_p1 = vues[Dispositif.PHASE1].finess_pmsi
+        # An AP-HP GHU is known by its FINESS geographique: that EG's fiche shows the GHU's staff.
+        effectifs = ctx.effectifs_ghu.get(etab.finess_eg, ctx.effectifs_eg[etab.finess_eg])
+        fiches_eg.append(
+            Fiche(
+                finess=etab.finess_eg,
+                niveau=NiveauFiness.EG,
+                finess_ej=finess_ej,
+                raison_sociale=etab.raison_sociale,
+                departement=etab.departement,
+                region=region_du_departement(etab.departement, tables.geo).code,
+                secteur=secteur_ej,
+                statut_juridique=entite.statut_juridique,
+                categorie=etab.categorie,
+                agregat_categorie=etab.agregat_categorie,
+                ght_code=ght_code,
+                ght_role=ght_role,
+                ght_support=support,
+                effectifs=effectifs,
+                domaines_sun_es=tuple(sorted(parc.domaines_sun_es.get(pmsi_p1, ()))) if pmsi_p1 else (),
+                ferme=etab.ferme or entite.ferme,
+                dispositifs=vues,
+                liens=(finess_ej,),
+                ghu=ghu,
+            )
+        )
+
+    vues_ej: dict[Dispositif, VueDispositif] = {}
+    premier = egs[0] if egs else None
+    aphp = any(e.finess_eg in parc.ghu for e in egs)
+    for d in Dispositif:
+        verdict, via = _verdict_entite(d, entite, verdicts[d])
+        via = via if verdict.eligible and via != finess_ej else None
+        if secteur_ej is None:
+            vues_ej[d] = VueDispositif(verdict, None, None, None, None, via)
+            continue
+        niveau = NiveauFiness.EJ
+        if premier is not None:
+            niveau = finess_pmsi(premier, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
+                                 exceptions=ctx.exceptions).niveau
+        pmsi = finess_ej if niveau is NiveauFiness.EJ else None
+        campagne = parc.activites_2024 if d is Dispositif.HOSPICONNECT else parc.activites_2022
+        ac = campagne.get(finess_ej) if pmsi else None
+        maille: Maille | None
+        if d is Dispositif.PHASE1:
+            if niveau is NiveauFiness.EG:
+                maille = None  # private EG apply one by one: the EJ itself is not an applicant
+            elif premier is not None:
+                maille = maille_candidature_phase1(premier, secteur_ej=secteur_ej,
+                                                   structure_dialyse=ctx.dialyse,
+                                                   supports_ght=parc.supports_ght)
+            else:
+                maille = _maille_sans_eg(secteur_ej, finess_ej, ght_code, support)
+        elif aphp:
+            maille, pmsi, ac = None, None, None  # AP-HP: each GHU applies (phase 2)
+        elif d is Dispositif.HOSPICONNECT:
+            maille = _maille_sans_eg(secteur_ej, finess_ej, ght_code, support)
+        else:
+            maille = Maille(TypeMaille.EJ, finess_ej) if pmsi else None
+        vues_ej[d] = VueDispositif(verdict, pmsi, niveau, maille, ac, via)
+
+    fiche_ej = Fiche(
+        finess=finess_ej,
+        niveau=NiveauFiness.EJ,
+        finess_ej=finess_ej,
+        raison_sociale=entite.raison_sociale,
+        departement=entite.departement,
+        region=region_ej,
+        secteur=secteur_ej,
+        statut_juridique=entite.statut_juridique,
+        categorie=None,
+        agregat_categorie=None,
+        ght_code=ght_code,
+        ght_role=ght_role,
+        ght_support=support,
+        effectifs=ctx.effectifs_ej,
+        domaines_sun_es=tuple(sorted(parc.domaines_sun_es.get(finess_ej, ()))),
+        ferme=entite.ferme,
+        dispositifs=vues_ej,
+        liens=tuple(sorted(e.finess_eg for e in egs)),
+    )
+    return [fiche_ej, *fiches_eg]
+
+
+def _maille_sans_eg(secteur_ej: Secteur, finess_ej: str, ght_code: str | None, support: str | None) -> Maille:
+    """The EJ applies for itself, or through its GHT's support when public and a member."""
+    if secteur_ej is Secteur.PUBLIC and ght_code is not None and support is not None:
+        return Maille(TypeMaille.GHT, support, ght_code)
+    return Maille(TypeMaille.EJ, finess_ej)
+
+
+def _effectifs_pmsi(pmsi: FinessPmsi, etab: Etablissement, ctx: _Contexte) -> int:
+    """Staff of the entity a phase-2 FINESS PMSI stands for: the EJ, the GHU or the EG."""
+    if pmsi.finess == etab.finess_ej:
+        return ctx.effectifs_ej
+    if pmsi.finess in ctx.effectifs_ghu:
+        return ctx.effectifs_ghu[pmsi.finess]
+    return ctx.effectifs_eg[etab.finess_eg]
+
+
 def calculer_fiches(parc: Parc, tables: Tables) -> list[Fiche]:
     """Every EJ and EG fiche of the parc. Raises ErreurReferentiel on data that contradict
-    the rules (unknown statut, unknown département, GHT without support): an import refuses
-    such a record before it gets here."""
+    the rules (unknown département, GHT without support): an import refuses such a record
+    before it gets here. A statut outside the secteur table gives a fiche outside the programme."""
     par_ej: dict[str, list[Etablissement]] = defaultdict(list)
     for etab in parc.etablissements:
         par_ej[etab.finess_ej].append(etab)
-    supports = supports_des_ght(parc.etablissements)
+    exceptions = {**tables.exceptions_pmsi, **parc.exceptions_pmsi}
+    effectifs_eg = {e.finess_eg: effectif_retenu(parc.effectifs.get(e.finess_eg)) for e in parc.etablissements}
+    effectifs_ghu: dict[str, int] = defaultdict(int)
+    for finess_eg, finess_ghu in parc.ghu.items():
+        effectifs_ghu[finess_ghu] += effectifs_eg.get(finess_eg, 0)
+    # Membership may come on the EG only (tests, demo rows): the EJ's then follows its EG's.
+    membres = dict(parc.membres_ght) or {
+        e.finess_ej: (e.ght_code, e.ght_role) for e in parc.etablissements if e.ght_code and e.ght_role
+    }
+    parc = replace(parc, membres_ght=membres, supports_ght={**supports_de(membres), **parc.supports_ght})
     fiches: list[Fiche] = []
-
     for finess_ej, entite in sorted(parc.entites.items()):
         egs = par_ej.get(finess_ej, [])
-        secteur_ej = secteur(entite.statut_juridique, tables.secteurs)
-        dialyse = est_structure_dialyse(egs, tables.categories_dialyse)
-        verdicts: list[tuple[str, Verdict]] = []
-        fiches_eg: list[Fiche] = []
-        for etab in egs:
-            pmsi = finess_pmsi(
-                etab, secteur_ej=secteur_ej, structure_dialyse=dialyse, exceptions=tables.exceptions_pmsi
-            )
-            ac = parc.activites_2022.get(pmsi.finess)
-            verdict = eligibilite_phase1(
-                etab, etablissements_de_l_ej=egs, activite_combinee_2022=ac, criteres=tables.criteres_phase1
-            )
-            verdicts.append((etab.finess_eg, verdict))
-            maille = maille_candidature_phase1(
-                etab, secteur_ej=secteur_ej, structure_dialyse=dialyse, supports_ght=supports
-            )
-            fiches_eg.append(
-                Fiche(
-                    finess=etab.finess_eg,
-                    niveau=NiveauFiness.EG,
-                    finess_ej=finess_ej,
-                    raison_sociale=etab.raison_sociale,
-                    departement=etab.departement,
-                    region=region_du_departement(etab.departement, tables.geo).code,
-                    secteur=secteur_ej,
-                    statut_juridique=entite.statut_juridique,
-                    categorie=etab.categorie,
-                    agregat_categorie=etab.agregat_categorie,
-                    ght_code=etab.ght_code,
-                    ght_role=etab.ght_role,
-                    finess_pmsi=pmsi.finess,
-                    niveau_pmsi=pmsi.niveau,
-                    activite_combinee=ac,
-                    effectifs=effectif_retenu(parc.effectifs.get(etab.finess_eg)),
-                    domaines_sun_es=tuple(sorted(parc.domaines_sun_es.get(pmsi.finess, ()))),
-                    ferme=etab.ferme or entite.ferme,
-                    eligibilite_phase1=verdict,
-                    maille_phase1=maille.finess,
-                    type_maille_phase1=maille.type,
-                    liens=(finess_ej,),
-                )
-            )
-
-        verdict_ej, via = _verdict_entite(entite, verdicts)
-        premier = egs[0] if egs else None
-        niveau_pmsi = NiveauFiness.EJ
-        if premier is not None:
-            niveau_pmsi = finess_pmsi(
-                premier, secteur_ej=secteur_ej, structure_dialyse=dialyse, exceptions=tables.exceptions_pmsi
-            ).niveau
-        ght_code = premier.ght_code if premier else None
-        ght_role = premier.ght_role if premier else None
-        maille_ej: str | None
-        type_maille_ej: TypeMaille | None
-        if niveau_pmsi is NiveauFiness.EG:
-            # Private EG apply one by one: the EJ itself is not a phase-1 applicant.
-            maille_ej, type_maille_ej = None, None
-        elif premier is not None:
-            m = maille_candidature_phase1(
-                premier, secteur_ej=secteur_ej, structure_dialyse=dialyse, supports_ght=supports
-            )
-            maille_ej, type_maille_ej = m.finess, m.type
-        else:
-            maille_ej, type_maille_ej = finess_ej, TypeMaille.EJ
-        ac_ej = parc.activites_2022.get(finess_ej) if niveau_pmsi is NiveauFiness.EJ else None
-        fiches.append(
-            Fiche(
-                finess=finess_ej,
-                niveau=NiveauFiness.EJ,
-                finess_ej=finess_ej,
-                raison_sociale=entite.raison_sociale,
-                departement=entite.departement,
-                region=region_du_departement(entite.departement, tables.geo).code,
-                secteur=secteur_ej,
-                statut_juridique=entite.statut_juridique,
-                categorie=None,
-                agregat_categorie=None,
-                ght_code=ght_code,
-                ght_role=ght_role,
-                # A private EJ has no PMSI identity of its own (niveau_pmsi EG: each EG carries it).
-                finess_pmsi=finess_ej,
-                niveau_pmsi=niveau_pmsi,
-                activite_combinee=ac_ej,
-                effectifs=sum(effectif_retenu(parc.effectifs.get(e.finess_eg)) for e in egs),
-                domaines_sun_es=tuple(sorted(parc.domaines_sun_es.get(finess_ej, ()))),
-                ferme=entite.ferme,
-                eligibilite_phase1=verdict_ej,
-                maille_phase1=maille_ej,
-                type_maille_phase1=type_maille_ej,
-                liens=tuple(sorted(e.finess_eg for e in egs)),
-                eligible_via=via if verdict_ej.eligible and via != finess_ej else None,
-            )
+        ctx = _Contexte(
+            entite=entite,
+            egs=egs,
+            secteur=tables.secteurs.get(entite.statut_juridique),
+            dialyse=est_structure_dialyse(egs, tables.categories_dialyse),
+            exceptions=exceptions,
+            effectifs_eg=effectifs_eg,
+            effectifs_ej=sum(effectifs_eg[e.finess_eg] for e in egs),
+            effectifs_ghu=effectifs_ghu,
         )
-        fiches.extend(fiches_eg)
+        fiches.extend(_fiches_ej(parc, tables, ctx))
     return fiches
 
 
 def avec_ght(
-    etablissements: Sequence[Etablissement], membres: Mapping[str, tuple[str, RoleGht]]
+    etablissements: Iterable[Etablissement], membres: Mapping[str, tuple[str, RoleGht]]
 ) -> list[Etablissement]:
     """Attach GHT membership (FINESS EJ -> (GHT code, role)) to each EG of a member EJ."""
     resultat = []
@@ -259,3 +411,8 @@ def avec_ght(
             replace(etab, ght_code=membre[0] if membre else None, ght_role=membre[1] if membre else None)
         )
     return resultat
+
+
+def supports_de(membres: Mapping[str, tuple[str, RoleGht]]) -> dict[str, str]:
+    """GHT code -> FINESS of its support, from a membership table."""
+    return {code: finess for finess, (code, role) in membres.items() if role is RoleGht.SUPPORT}

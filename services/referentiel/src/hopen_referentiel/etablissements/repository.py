@@ -1,37 +1,42 @@
-"""Every query of the establishments slice: facts in, parc out, fiches in and out."""
+"""Every query of the establishments slice: facts in, parc out, fiches in and out.
+
+Bulk paths (a national import reads and writes ~275 000 rows) go through the asyncpg
+connection under the session's transaction: `fetch` returns light records and COPY writes
+thousands of rows per round trip, where ORM objects would cost seconds.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+import asyncpg
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.outbox.writer import OUTBOX_CHANNEL
 from hopen_referentiel.etablissements import fiches as f
-from hopen_referentiel.etablissements.rules import Etablissement, RoleGht
-from hopen_referentiel.models import (
-    ActiviteCombinee,
-    Base,
-    DomaineSunEs,
-    EffectifSae,
-    EntiteJuridique,
-    EtablissementGeographique,
-    FicheEtablissement,
-    MembreGht,
-)
+from hopen_referentiel.etablissements.rules import Etablissement, NiveauFiness, RoleGht
+from hopen_referentiel.models import Base, FicheEtablissement, Ght, MembreGht
 
 # asyncpg caps a statement at 32 767 bind parameters: write in slices below that.
 TAILLE_LOT = 2000
 
 
+async def connexion(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection of the session's transaction (for COPY and bulk fetches)."""
+    brute = await (await session.connection()).get_raw_connection()
+    pilote: asyncpg.Connection = brute.driver_connection  # type: ignore[assignment]
+    return pilote
+
+
 async def upsert(
     session: AsyncSession, modele: type[Base], lignes: Sequence[dict[str, Any]], cles: Sequence[str]
 ) -> None:
-    """Insert or update rows of `modele` keyed on `cles`, in slices."""
+    """Insert or update rows of `modele` keyed on `cles`, in slices (small loads: demo, GHT)."""
     if not lignes:
         return
     colonnes = [c for c in lignes[0] if c not in cles]
@@ -43,60 +48,151 @@ async def upsert(
         await session.execute(stmt)
 
 
-async def charger_parc(session: AsyncSession, campagne_ac: int = 2022) -> f.Parc:
-    """Every fact, as the pure computation wants it (one query per table)."""
-    entites = {
-        e.finess: f.EntiteJuridique(e.finess, e.raison_sociale, e.statut_juridique, e.departement, e.ferme)
-        for e in await session.scalars(select(EntiteJuridique))
+def _filtre(colonne: str, entites: Collection[str] | None, rang: int = 1) -> str:
+    return "" if entites is None else f" WHERE {colonne} = ANY(${rang}::text[])"
+
+
+async def charger_parc(session: AsyncSession, entites: Collection[str] | None = None) -> f.Parc:
+    """The facts of `entites` (FINESS EJ; None: all), as the pure computation wants them.
+
+    Activity, staff and SUN-ES domains are read for every FINESS the EJ could be identified
+    by (the EJ, its EG, their GHU); GHT supports for every GHT, wherever the support is."""
+    cnx = await connexion(session)
+    args: list[Any] = [] if entites is None else [list(entites)]
+    entites_lues = {
+        r["finess"]: f.EntiteJuridique(
+            r["finess"], r["raison_sociale"], r["statut_juridique"], r["departement"], r["ferme"]
+        )
+        for r in await cnx.fetch(
+            "SELECT finess, raison_sociale, statut_juridique, departement, ferme FROM entite_juridique"
+            + _filtre("finess", entites), *args
+        )
     }
-    membres = {m.finess_ej: (m.ght_code, RoleGht(m.role)) for m in await session.scalars(select(MembreGht))}
-    statuts = {finess: e.statut_juridique for finess, e in entites.items()}
+    membres: dict[str, tuple[str, RoleGht]] = {}
+    supports: dict[str, str] = {}
+    for r in await cnx.fetch("SELECT finess_ej, ght_code, role FROM membre_ght"):
+        role = RoleGht(r["role"])
+        if r["finess_ej"] in entites_lues:
+            membres[r["finess_ej"]] = (r["ght_code"], role)
+        if role is RoleGht.SUPPORT:
+            supports[r["ght_code"]] = r["finess_ej"]
     etablissements = []
-    for eg in await session.scalars(
-        select(EtablissementGeographique).order_by(EtablissementGeographique.finess)
+    for r in await cnx.fetch(
+        "SELECT finess, finess_ej, raison_sociale, categorie, agregat_categorie, departement, ferme "
+        "FROM etablissement_geographique" + _filtre("finess_ej", entites) + " ORDER BY finess", *args
     ):
-        membre = membres.get(eg.finess_ej)
+        membre = membres.get(r["finess_ej"])
         etablissements.append(
             Etablissement(
-                finess_eg=eg.finess,
-                finess_ej=eg.finess_ej,
-                raison_sociale=eg.raison_sociale,
-                statut_juridique=statuts[eg.finess_ej],
-                categorie=eg.categorie,
-                agregat_categorie=eg.agregat_categorie,
-                departement=eg.departement,
+                finess_eg=r["finess"],
+                finess_ej=r["finess_ej"],
+                raison_sociale=r["raison_sociale"],
+                statut_juridique=entites_lues[r["finess_ej"]].statut_juridique,
+                categorie=r["categorie"],
+                agregat_categorie=r["agregat_categorie"],
+                departement=r["departement"],
                 region="",
                 ght_code=membre[0] if membre else None,
                 ght_role=membre[1] if membre else None,
-                ferme=eg.ferme,
+                ferme=r["ferme"],
             )
         )
-    activites: dict[str, Decimal] = {
-        a.finess_pmsi: a.valeur
-        for a in await session.scalars(
-            select(ActiviteCombinee).where(ActiviteCombinee.campagne == campagne_ac)
+    ghu: dict[str, str] = {}
+    for r in await cnx.fetch("SELECT finess_eg, finess_ghu FROM rattachement_ghu"):
+        ghu[r["finess_eg"]] = r["finess_ghu"]
+    connus = None if entites is None else [
+        *entites_lues, *(e.finess_eg for e in etablissements),
+        *{ghu[e.finess_eg] for e in etablissements if e.finess_eg in ghu},
+    ]
+    arg_connus: list[Any] = [] if connus is None else [connus]
+    activites: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for r in await cnx.fetch(
+        "SELECT finess_pmsi, campagne, valeur FROM activite_combinee" + _filtre("finess_pmsi", connus),
+        *arg_connus,
+    ):
+        activites[r["campagne"]][r["finess_pmsi"]] = r["valeur"]
+    effectifs: dict[str, dict[int, int]] = defaultdict(dict)
+    # A GHU's staff is the sum over its EG: read the staff of every EG of the GHU concerned.
+    egs_ghu = None
+    if connus is not None:
+        ensemble = set(connus)
+        egs_ghu = connus + [eg for eg, g in ghu.items() if g in ensemble]
+    for r in await cnx.fetch(
+        "SELECT finess_eg, annee, effectif FROM effectif_sae" + _filtre("finess_eg", egs_ghu),
+        *([] if egs_ghu is None else [egs_ghu]),
+    ):
+        effectifs[r["finess_eg"]][r["annee"]] = r["effectif"]
+    domaines: dict[str, set[str]] = defaultdict(set)
+    for r in await cnx.fetch(
+        "SELECT finess, domaine FROM domaine_sun_es" + _filtre("finess", connus), *arg_connus
+    ):
+        domaines[r["finess"]].add(r["domaine"])
+    exceptions = {
+        r["finess_ej"]: NiveauFiness(r["niveau_pmsi"])
+        for r in await cnx.fetch(
+            "SELECT finess_ej, niveau_pmsi FROM exception_finess_pmsi" + _filtre("finess_ej", entites), *args
         )
     }
-    effectifs: dict[str, dict[int, int]] = defaultdict(dict)
-    for e in await session.scalars(select(EffectifSae)):
-        effectifs[e.finess_eg][e.annee] = e.effectif
-    domaines: dict[str, set[str]] = defaultdict(set)
-    for d in await session.scalars(select(DomaineSunEs)):
-        domaines[d.finess].add(d.domaine)
     return f.Parc(
-        entites, etablissements, activites, effectifs, {k: frozenset(v) for k, v in domaines.items()}
+        entites=entites_lues,
+        etablissements=etablissements,
+        activites_2022=activites.get(f.CAMPAGNE_PHASE1, {}),
+        effectifs=effectifs,
+        domaines_sun_es={k: frozenset(v) for k, v in domaines.items()},
+        activites_2024=activites.get(f.CAMPAGNE_PHASE2, {}),
+        ghu=ghu,
+        exceptions_pmsi=exceptions,
+        membres_ght=membres,
+        supports_ght=supports,
     )
 
 
-async def empreintes(session: AsyncSession) -> dict[str, tuple[str, dict[str, Any]]]:
-    rows = await session.execute(
-        select(FicheEtablissement.finess, FicheEtablissement.empreinte, FicheEtablissement.detail)
+async def empreintes(session: AsyncSession, entites: Collection[str] | None = None) -> dict[str, str]:
+    cnx = await connexion(session)
+    rows = await cnx.fetch(
+        "SELECT finess, empreinte FROM fiche_etablissement" + _filtre("finess_ej", entites),
+        *([] if entites is None else [list(entites)]),
     )
-    return {finess: (empreinte, detail) for finess, empreinte, detail in rows.tuples()}
+    return {r["finess"]: r["empreinte"] for r in rows}
 
 
-async def enregistrer_fiches(session: AsyncSession, lignes: Iterable[dict[str, Any]]) -> None:
-    await upsert(session, FicheEtablissement, list(lignes), ["finess"])
+_COLONNES_FICHE = (
+    "finess", "niveau", "finess_ej", "raison_sociale", "departement", "region", "secteur", "categorie",
+    "ght_code", "finess_pmsi", "activite_combinee", "eligible_phase1", "eligible_hospiconnect",
+    "eligible_aap", "ferme", "detail", "empreinte", "calcule_le",
+)
+
+
+async def enregistrer_fiches(session: AsyncSession, lignes: Sequence[tuple[Any, ...]]) -> None:
+    """Write changed fiches: COPY into a staging table, then one upsert."""
+    if not lignes:
+        return
+    cnx = await connexion(session)
+    await cnx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS stg_fiche (LIKE fiche_etablissement) ON COMMIT DELETE ROWS"
+    )
+    await cnx.execute("TRUNCATE stg_fiche")
+    await cnx.copy_records_to_table("stg_fiche", records=lignes, columns=_COLONNES_FICHE)
+    miseajour = ", ".join(f"{c} = excluded.{c}" for c in _COLONNES_FICHE if c != "finess")
+    colonnes = ", ".join(_COLONNES_FICHE)
+    await cnx.execute(
+        f"INSERT INTO fiche_etablissement ({colonnes}) SELECT {colonnes} FROM stg_fiche "
+        f"ON CONFLICT (finess) DO UPDATE SET {miseajour}"
+    )
+
+
+async def publier_copie(session: AsyncSession, evenements: Sequence[tuple[Any, str, str, str]]) -> int:
+    """Write (event_id, topic, key, envelope JSON) to the outbox with COPY, in the caller's
+    transaction, and wake the relay: what `hopen_common.outbox.publier_lot` does, for the tens
+    of thousands of events of a national import (the outbox's defaults, txid included, apply)."""
+    if not evenements:
+        return 0
+    cnx = await connexion(session)
+    await cnx.copy_records_to_table(
+        "outbox", records=evenements, columns=("event_id", "topic", "key", "envelope")
+    )
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+    return len(evenements)
 
 
 async def fiche(session: AsyncSession, finess: str) -> FicheEtablissement | None:
@@ -112,6 +208,8 @@ def filtrer(
     secteur: str | None = None,
     ght: str | None = None,
     eligible_phase1: bool | None = None,
+    eligible_hospiconnect: bool | None = None,
+    eligible_aap: bool | None = None,
     niveau: str | None = None,
 ) -> Select[Any]:
     conditions = {
@@ -121,6 +219,8 @@ def filtrer(
         FicheEtablissement.secteur: secteur,
         FicheEtablissement.ght_code: ght,
         FicheEtablissement.eligible_phase1: eligible_phase1,
+        FicheEtablissement.eligible_hospiconnect: eligible_hospiconnect,
+        FicheEtablissement.eligible_aap: eligible_aap,
         FicheEtablissement.niveau: niveau,
     }
     for colonne, valeur in conditions.items():
@@ -131,8 +231,24 @@ def filtrer(
 
 async def lister_fiches(
     session: AsyncSession, limit: int, offset: int, **filtres: Any
-) -> tuple[list[FicheEtablissement], int]:
-    query = filtrer(select(FicheEtablissement), **filtres)
+) -> tuple[list[dict[str, Any]], int]:
+    query = filtrer(select(FicheEtablissement.detail), **filtres)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(FicheEtablissement.finess).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def ght(session: AsyncSession, code: str) -> tuple[Ght, list[MembreGht]] | None:
+    groupe = await session.get(Ght, code)
+    if groupe is None:
+        return None
+    membres = await session.scalars(
+        select(MembreGht).where(MembreGht.ght_code == code).order_by(MembreGht.role.desc(), MembreGht.finess_ej)
+    )
+    return groupe, list(membres)
+
+
+async def lister_ghts(session: AsyncSession, limit: int, offset: int) -> tuple[list[Ght], int]:
+    total = await session.scalar(select(func.count()).select_from(Ght)) or 0
+    rows = await session.scalars(select(Ght).order_by(Ght.code).limit(limit).offset(offset))
     return list(rows), total

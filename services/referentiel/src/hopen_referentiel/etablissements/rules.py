@@ -69,6 +69,13 @@ class TypeMaille(StrEnum):
     EG = "EG"
     EJ = "EJ"
     GHT = "GHT"
+    GHU = "GHU"  # AP-HP, phase 2: each GHU applies for its EG
+
+
+class Dispositif(StrEnum):
+    PHASE1 = "phase1"
+    HOSPICONNECT = "hospiconnect"
+    AAP = "aap"
 
 
 class CodeRegle(StrEnum):
@@ -76,13 +83,71 @@ class CodeRegle(StrEnum):
     ACTIVITE_2022 = "P1.E2"
     AGREGAT_EJ = "P1.E3"
     CATEGORIE_EG = "P1.E4"
+    SECTEUR = "P1.E0"
+    HC_OUVERT = "HC.E1"
+    HC_ACTIVITE = "HC.E2"
+    HC_AGREGAT_EJ = "HC.E3"
+    HC_CATEGORIE_EG = "HC.E4"
+    HC_SECTEUR = "HC.E0"
+    AAP_OUVERT = "AAP.E1"
+    AAP_ACTIVITE = "AAP.E2"
+    AAP_AGREGAT_EJ = "AAP.E3"
+    AAP_CATEGORIE_EG = "AAP.E4"
+    AAP_SECTEUR = "AAP.E0"
 
+
+@dataclass(frozen=True)
+class CodesDispositif:
+    """The rule codes of one dispositif, in the order of domain 2.1 (secteur first)."""
+
+    secteur: CodeRegle
+    ouvert: CodeRegle
+    activite: CodeRegle
+    agregat: CodeRegle
+    categorie: CodeRegle
+    annee_activite: int
+
+
+CODES_DISPOSITIF: Mapping[Dispositif, CodesDispositif] = {
+    Dispositif.PHASE1: CodesDispositif(
+        CodeRegle.SECTEUR, CodeRegle.OUVERT, CodeRegle.ACTIVITE_2022, CodeRegle.AGREGAT_EJ,
+        CodeRegle.CATEGORIE_EG, 2022,
+    ),
+    Dispositif.HOSPICONNECT: CodesDispositif(
+        CodeRegle.HC_SECTEUR, CodeRegle.HC_OUVERT, CodeRegle.HC_ACTIVITE, CodeRegle.HC_AGREGAT_EJ,
+        CodeRegle.HC_CATEGORIE_EG, 2024,
+    ),
+    # Domain 2.1: the AAP list of annex 3 is built on 2022 activity, like phase 1.
+    Dispositif.AAP: CodesDispositif(
+        CodeRegle.AAP_SECTEUR, CodeRegle.AAP_OUVERT, CodeRegle.AAP_ACTIVITE, CodeRegle.AAP_AGREGAT_EJ,
+        CodeRegle.AAP_CATEGORIE_EG, 2022,
+    ),
+}
+
+_LIBELLE_SECTEUR = "Statut juridique de l'EJ dans un secteur du programme (public, prive lucratif, EBNL)"
+_LIBELLE_OUVERT = "Autorisation en cours (fiche FINESS ouverte)"
+_LIBELLE_AGREGAT = "Categorie FINESS (agregat) du FINESS juridique dans la liste"
+_LIBELLE_CATEGORIE = "Categorie du FINESS geographique dans la liste"
 
 LIBELLES_REGLES: Mapping[CodeRegle, str] = {
-    CodeRegle.OUVERT: "Autorisation en cours (fiche FINESS ouverte)",
+    CodeRegle.SECTEUR: _LIBELLE_SECTEUR,
+    CodeRegle.OUVERT: _LIBELLE_OUVERT,
     CodeRegle.ACTIVITE_2022: "Activite PMSI non nulle en 2022",
-    CodeRegle.AGREGAT_EJ: "Categorie FINESS (agregat) du FINESS juridique dans la liste",
-    CodeRegle.CATEGORIE_EG: "Categorie du FINESS geographique dans la liste",
+    CodeRegle.AGREGAT_EJ: _LIBELLE_AGREGAT,
+    CodeRegle.CATEGORIE_EG: _LIBELLE_CATEGORIE,
+    CodeRegle.HC_SECTEUR: _LIBELLE_SECTEUR,
+    CodeRegle.HC_OUVERT: _LIBELLE_OUVERT,
+    CodeRegle.HC_ACTIVITE: (
+        "Activite PMSI non nulle en 2024, ou activite nulle mais dans la base eligible 2022 avec des "
+        "effectifs SAE"
+    ),
+    CodeRegle.HC_AGREGAT_EJ: _LIBELLE_AGREGAT,
+    CodeRegle.HC_CATEGORIE_EG: _LIBELLE_CATEGORIE,
+    CodeRegle.AAP_SECTEUR: _LIBELLE_SECTEUR,
+    CodeRegle.AAP_OUVERT: _LIBELLE_OUVERT,
+    CodeRegle.AAP_ACTIVITE: "Activite PMSI non nulle en 2022 (liste de l'annexe 3)",
+    CodeRegle.AAP_AGREGAT_EJ: _LIBELLE_AGREGAT,
+    CodeRegle.AAP_CATEGORIE_EG: _LIBELLE_CATEGORIE,
 }
 
 
@@ -130,7 +195,7 @@ class Etablissement:
     raison_sociale: str
     statut_juridique: str
     categorie: str
-    agregat_categorie: str
+    agregat_categorie: str | None
     departement: str
     region: str
     ght_code: str | None = None
@@ -181,19 +246,21 @@ def cle_finess_valide(finess: str) -> bool:
     """True when `finess` has 9 characters and a valid Luhn check digit (9th over the 8 first)."""
     if len(finess) != 9:
         return False
-    chiffres = _CORSE.get(finess[:2], finess[:2]) + finess[2:]
-    if not chiffres.isascii() or not chiffres.isdigit():
+    c = _CORSE.get(finess[:2], finess[:2]) + finess[2:]
+    # Luhn from the right of the 8-digit body: the last, 6th, 4th and 2nd digits are doubled.
+    # Unrolled over lookup tables: it runs once per record of a national import (275 000 times).
+    try:
+        total = (
+            _SIMPLE[c[0]] + _DOUBLE[c[1]] + _SIMPLE[c[2]] + _DOUBLE[c[3]]
+            + _SIMPLE[c[4]] + _DOUBLE[c[5]] + _SIMPLE[c[6]] + _DOUBLE[c[7]]
+        )
+        return (10 - total % 10) % 10 == _SIMPLE[c[8]]
+    except KeyError:  # not a digit
         return False
-    total = 0
-    # Luhn: from the right of the 8-digit body, double every other digit starting with the last.
-    for rang, caractere in enumerate(reversed(chiffres[:8])):
-        chiffre = int(caractere)
-        if rang % 2 == 0:
-            chiffre *= 2
-            if chiffre > 9:
-                chiffre -= 9
-        total += chiffre
-    return (10 - total % 10) % 10 == int(chiffres[8])
+
+
+_SIMPLE = {str(chiffre): chiffre for chiffre in range(10)}
+_DOUBLE = {str(chiffre): (2 * chiffre if chiffre < 5 else 2 * chiffre - 9) for chiffre in range(10)}
 
 
 # Overseas FINESS numbers carry the INSEE code on 4 characters; FINESS writes the departement
@@ -401,7 +468,9 @@ def eligibilite_phase1(
 
     entite = {e.finess_eg: e for e in etablissements_de_l_ej if e.finess_ej == etab.finess_ej}
     entite[etab.finess_eg] = etab
-    agregats = sorted({e.agregat_categorie for e in entite.values() if not e.ferme or e is etab})
+    agregats = sorted(
+        {e.agregat_categorie for e in entite.values() if (not e.ferme or e is etab) and e.agregat_categorie}
+    )
     retenus = [a for a in agregats if a in criteres.agregats_ej]
     noter(
         bool(retenus),
@@ -415,3 +484,130 @@ def eligibilite_phase1(
         f"categorie {etab.categorie}",
     )
     return Verdict(tuple(satisfaites), tuple(non_satisfaites))
+
+
+# --- phase 2 (HospiConnect, AAP) and every dispositif -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Repechage:
+    """HospiConnect (domain 2.1, item 2): zero 2024 activity is admitted for an ES that was in
+    the 2022 eligible base and has SAE staff."""
+
+    eligible_2022: bool
+    effectifs: int
+
+
+def eligibilite(
+    dispositif: Dispositif,
+    etab: Etablissement,
+    *,
+    etablissements_de_l_ej: Sequence[Etablissement],
+    secteur_ej: Secteur | None,
+    activite_combinee: Decimal | None,
+    criteres: CriteresEligibilitePhase1,
+    repechage: Repechage | None = None,
+) -> Verdict:
+    """Eligibility of one EG to `dispositif`, every rule evaluated and reported.
+
+    The four criteria of domain 2.1 are the same for every dispositif; what changes is the
+    activity year (2022 for phase 1 and the AAP, 2024 for HospiConnect, with its repechage) and
+    the FINESS PMSI whose activity is read (the caller passes that activity). A statut juridique
+    outside the programme's secteurs (social, medico-social) fails its own rule: no FINESS PMSI
+    or maille can be derived for it.
+    """
+    codes = CODES_DISPOSITIF[dispositif]
+    satisfaites: list[ResultatRegle] = []
+    non_satisfaites: list[ResultatRegle] = []
+
+    def noter(ok: bool, code: CodeRegle, detail: str) -> None:
+        (satisfaites if ok else non_satisfaites).append(ResultatRegle(code, LIBELLES_REGLES[code], detail))
+
+    noter(
+        secteur_ej is not None,
+        codes.secteur,
+        f"statut juridique {etab.statut_juridique} : "
+        + (secteur_ej.value if secteur_ej is not None else "hors des secteurs du programme"),
+    )
+    noter(not etab.ferme, codes.ouvert, "fiche FINESS fermee" if etab.ferme else "fiche FINESS ouverte")
+    annee = codes.annee_activite
+    if activite_combinee is not None and activite_combinee > 0:
+        noter(True, codes.activite, f"activite combinee {annee} = {activite_combinee}")
+    elif repechage is not None and repechage.eligible_2022 and repechage.effectifs > 0:
+        noter(
+            True,
+            codes.activite,
+            f"activite {annee} {'nulle' if activite_combinee is not None else 'inconnue'}, mais dans la "
+            f"base eligible 2022 avec {repechage.effectifs} agents SAE",
+        )
+    else:
+        detail = (
+            f"aucune activite {annee} connue" if activite_combinee is None
+            else f"activite combinee {annee} = {activite_combinee}"
+        )
+        if repechage is not None:
+            detail += (
+                ", hors base eligible 2022" if not repechage.eligible_2022 else ", sans effectifs SAE"
+            )
+        noter(False, codes.activite, detail)
+    agregats = sorted(
+        {
+            e.agregat_categorie
+            for e in etablissements_de_l_ej
+            if e.finess_ej == etab.finess_ej and e.agregat_categorie and (not e.ferme or e is etab)
+        }
+        | ({etab.agregat_categorie} if etab.agregat_categorie else set())
+    )
+    noter(
+        any(a in criteres.agregats_ej for a in agregats),
+        codes.agregat,
+        f"agregats des EG ouverts de l'EJ {etab.finess_ej} : {', '.join(agregats) or 'aucun'}",
+    )
+    noter(etab.categorie in criteres.categories_eg, codes.categorie, f"categorie {etab.categorie}")
+    return Verdict(tuple(satisfaites), tuple(non_satisfaites))
+
+
+def finess_pmsi_phase2(
+    etab: Etablissement,
+    *,
+    secteur_ej: Secteur,
+    structure_dialyse: bool,
+    exceptions: Mapping[str, NiveauFiness],
+    ghu: Mapping[str, str],
+) -> FinessPmsi:
+    """Domain 2.2 in phase 2: as in phase 1, except that an AP-HP EG's FINESS PMSI is the FINESS
+    geographique of its GHU (`ghu`: FINESS EG -> FINESS of its GHU)."""
+    finess_ghu = ghu.get(etab.finess_eg)
+    if finess_ghu is not None:
+        return FinessPmsi(NiveauFiness.EG, finess_ghu)
+    return finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=structure_dialyse, exceptions=exceptions)
+
+
+def maille_hospiconnect(
+    etab: Etablissement,
+    *,
+    secteur_ej: Secteur,
+    supports_ght: Mapping[str, str],
+    ghu: Mapping[str, str],
+) -> Maille:
+    """Who applies to HospiConnect for this EG (domain 4.2): AP-HP -> its GHU; private (lucratif
+    and EBNL) -> the EJ for all its EG; public in a GHT -> the support ES on behalf of every EJ;
+    public outside a GHT -> the EJ."""
+    finess_ghu = ghu.get(etab.finess_eg)
+    if finess_ghu is not None:
+        return Maille(TypeMaille.GHU, finess_ghu)
+    if secteur_ej is not Secteur.PUBLIC or etab.ght_code is None:
+        return Maille(TypeMaille.EJ, etab.finess_ej)
+    support = supports_ght.get(etab.ght_code)
+    if support is None:
+        raise DonneesIncoherentes(f"GHT {etab.ght_code} sans etablissement support connu")
+    return Maille(TypeMaille.GHT, support, etab.ght_code)
+
+
+def maille_aap(pmsi: FinessPmsi, *, ghu: bool) -> Maille:
+    """AAP (domain 5): an ES takes part, as lead or participant, by its FINESS PMSI (phase-2
+    reading, AP-HP -> GHU). [reading] A public GHT member still applies by its own FINESS PMSI;
+    the GHT-level validation it needs is checked with the project, not here."""
+    if ghu:
+        return Maille(TypeMaille.GHU, pmsi.finess)
+    return Maille(TypeMaille.EJ if pmsi.niveau is NiveauFiness.EJ else TypeMaille.EG, pmsi.finess)

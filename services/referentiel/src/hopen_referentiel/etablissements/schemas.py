@@ -16,15 +16,18 @@ class RegleLue(BaseModel):
 
 
 class MailleLue(BaseModel):
-    type: str  # EG | EJ | GHT
-    finess: str  # who applies: the EG, the EJ, or the GHT's support EJ
+    type: str  # EG | EJ | GHT | GHU
+    finess: str  # who applies: the EG, the EJ, the GHT's support EJ, or the AP-HP GHU
+    ght: str | None = None  # type GHT: the GHT applying
 
 
 class DispositifLu(BaseModel):
     eligible: bool
-    finess_pmsi: str
-    niveau_pmsi: str  # EJ | EG
-    maille: MailleLue | None  # None: each EG of this EJ applies on its own
+    finess_pmsi: str | None  # None: each EG has its own (private EJ), or statut outside the programme
+    niveau_pmsi: str | None  # EJ | EG
+    maille: MailleLue | None  # None: each EG (or GHU) of this EJ applies on its own
+    activite_combinee: Decimale | None = None  # AC of finess_pmsi for the dispositif's campaign
+    campagne_activite: int | None = None  # 2022 (phase 1, AAP) or 2024 (HospiConnect)
     regles_satisfaites: list[RegleLue]
     regles_non_satisfaites: list[RegleLue]
     eligible_via: str | None = None  # an EJ eligible through this EG
@@ -33,6 +36,7 @@ class DispositifLu(BaseModel):
 class GhtLu(BaseModel):
     code: str
     role: str  # S support | M member
+    support: str | None = None  # FINESS EJ of the GHT's support
 
 
 class FicheLue(BaseModel):
@@ -43,13 +47,27 @@ class FicheLue(BaseModel):
     etablissements: list[str]  # EJ: its EG; EG: empty
     departement: str
     region: str
-    secteur: str
+    secteur: str | None
     statut_juridique: str
     categorie: str | None
     agregat_categorie: str | None
     ght: GhtLu | None
     activite_combinee: Decimale | None  # AC 2022 of the phase-1 FINESS PMSI
-    effectifs: int  # HospiConnect staff (domain 2.4)
+    activite_combinee_2024: Decimale | None = None  # AC 2024 of the phase-2 FINESS PMSI
+    effectifs: int  # HospiConnect staff (domain 2.4; AP-HP GHU: the GHU's)
     domaines_sun_es: list[str]
     ferme: bool
-    dispositifs: dict[str, DispositifLu]
+    ghu: str | None = None  # AP-HP EG: FINESS of its GHU (phase 2)
+    dans_le_perimetre: bool = True  # False: statut juridique outside the programme's secteurs
+    dispositifs: dict[str, DispositifLu]  # phase1, hospiconnect, aap
+
+
+class GhtDetail(BaseModel):
+    code: str
+    libelle: str
+    type_groupement: str | None
+    numero_gcc: str | None
+    actif: bool
+    support: str | None
+    membres: list[str]  # FINESS EJ, support included
+    source: str

@@ -1,28 +1,49 @@
-"""Recompute every fiche from the stored facts and publish the ones that changed.
+"""Recompute fiches from the stored facts and publish the ones that changed.
 
 Called at the end of every load (demo seed, imports) in the load's transaction, so that
-facts, fiches and their events commit together (outbox).
+facts, fiches and their events commit together (outbox). An import passes the EJ its changes
+touched; only their fiches are recomputed (a national FINESS file re-imported unchanged touches
+none, so it computes and publishes nothing).
+
+The API detail and the event payload are built here as plain JSON-ready dicts rather than
+through Pydantic: a first national import writes 275 000 fiches and publishes the ones in the
+programme's perimeter, and model construction would cost seconds. Tests check that every dict
+validates against `FicheLue`, `EtablissementPublie` and `Evenement`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import EtablissementPublie, Topics
-from hopen_common.events import nouvel_evenement
-from hopen_common.outbox import publier_lot
+from hopen_common.events.registry import schema_de
 from hopen_referentiel.etablissements import donnees, repository
-from hopen_referentiel.etablissements.fiches import Fiche, Tables, calculer_fiches
-from hopen_referentiel.etablissements.rules import ResultatRegle
-from hopen_referentiel.etablissements.schemas import DispositifLu, FicheLue, GhtLu, MailleLue, RegleLue
+from hopen_referentiel.etablissements.fiches import (
+    CAMPAGNE_PHASE1,
+    CAMPAGNE_PHASE2,
+    Fiche,
+    Tables,
+    VueDispositif,
+    calculer_fiches,
+)
+from hopen_referentiel.etablissements.rules import Dispositif, ResultatRegle
 
 SOURCE = "/hopen/referentiel"
+_TYPE, _VERSION = schema_de(EtablissementPublie)
+_CAMPAGNES = {
+    Dispositif.PHASE1: CAMPAGNE_PHASE1,
+    Dispositif.HOSPICONNECT: CAMPAGNE_PHASE2,
+    Dispositif.AAP: CAMPAGNE_PHASE1,
+}
 
 
 def tables_du_programme() -> Tables:
@@ -35,73 +56,113 @@ def tables_du_programme() -> Tables:
     )
 
 
-def _regles(resultats: tuple[ResultatRegle, ...]) -> list[RegleLue]:
-    return [RegleLue(code=r.code.value, libelle=r.libelle, detail=r.detail) for r in resultats]
+def _decimal(valeur: Decimal | None) -> str | None:
+    return None if valeur is None else str(valeur)
 
 
-def fiche_lue(fiche: Fiche) -> FicheLue:
-    verdict = fiche.eligibilite_phase1
-    return FicheLue(
-        finess=fiche.finess,
-        niveau=fiche.niveau.value,
-        raison_sociale=fiche.raison_sociale,
-        finess_ej=fiche.finess_ej,
-        etablissements=list(fiche.liens) if fiche.niveau.value == "EJ" else [],
-        departement=fiche.departement,
-        region=fiche.region,
-        secteur=fiche.secteur.value,
-        statut_juridique=fiche.statut_juridique,
-        categorie=fiche.categorie,
-        agregat_categorie=fiche.agregat_categorie,
-        ght=GhtLu(code=fiche.ght_code, role=fiche.ght_role.value)
-        if fiche.ght_code and fiche.ght_role
-        else None,
-        activite_combinee=fiche.activite_combinee,
-        effectifs=fiche.effectifs,
-        domaines_sun_es=list(fiche.domaines_sun_es),
-        ferme=fiche.ferme,
-        dispositifs={
-            "phase1": DispositifLu(
-                eligible=verdict.eligible,
-                finess_pmsi=fiche.finess_pmsi,
-                niveau_pmsi=fiche.niveau_pmsi.value,
-                maille=(
-                    MailleLue(type=fiche.type_maille_phase1.value, finess=fiche.maille_phase1)
-                    if fiche.maille_phase1 and fiche.type_maille_phase1
-                    else None
-                ),
-                regles_satisfaites=_regles(verdict.satisfaites),
-                regles_non_satisfaites=_regles(verdict.non_satisfaites),
-                eligible_via=fiche.eligible_via,
-            )
-        },
-    )
+def _regles(resultats: tuple[ResultatRegle, ...]) -> list[dict[str, str]]:
+    return [{"code": r.code.value, "libelle": r.libelle, "detail": r.detail} for r in resultats]
 
 
-def payload(fiche: Fiche) -> EtablissementPublie:
-    return EtablissementPublie(
-        finess=fiche.finess,
-        finess_ej=fiche.finess_ej,
-        raison_sociale=fiche.raison_sociale,
-        region=fiche.region,
-        departement=fiche.departement,
-        secteur=fiche.secteur.value,
-        categorie=fiche.categorie,
-        niveau=fiche.niveau.value,
-        ght_code=fiche.ght_code,
-        ght_role=fiche.ght_role.value if fiche.ght_role else None,
-        finess_pmsi=fiche.finess_pmsi,
-        activite_combinee=fiche.activite_combinee,
-        eligible_phase1=fiche.eligible_phase1,
-        maille_phase1=fiche.maille_phase1,
-        domaines_sun_es=list(fiche.domaines_sun_es),
-        ferme=fiche.ferme,
-        effectifs=fiche.effectifs,
-    )
+def _dispositif(dispositif: Dispositif, vue: VueDispositif) -> dict[str, Any]:
+    maille = vue.maille
+    return {
+        "eligible": vue.eligible,
+        "finess_pmsi": vue.finess_pmsi,
+        "niveau_pmsi": vue.niveau_pmsi.value if vue.niveau_pmsi else None,
+        "maille": (
+            {"type": maille.type.value, "finess": maille.finess, "ght": maille.ght_code} if maille else None
+        ),
+        "activite_combinee": _decimal(vue.activite_combinee),
+        "campagne_activite": _CAMPAGNES[dispositif],
+        "regles_satisfaites": _regles(vue.verdict.satisfaites),
+        "regles_non_satisfaites": _regles(vue.verdict.non_satisfaites),
+        "eligible_via": vue.eligible_via,
+    }
 
 
-def empreinte(p: EtablissementPublie) -> str:
-    return hashlib.sha256(json.dumps(p.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+def detail(fiche: Fiche) -> dict[str, Any]:
+    """What `GET /v1/etablissements/{finess}` shows (the shape of `FicheLue`), JSON-ready."""
+    return {
+        "finess": fiche.finess,
+        "niveau": fiche.niveau.value,
+        "raison_sociale": fiche.raison_sociale,
+        "finess_ej": fiche.finess_ej,
+        "etablissements": list(fiche.liens) if fiche.niveau.value == "EJ" else [],
+        "departement": fiche.departement,
+        "region": fiche.region,
+        "secteur": fiche.secteur.value if fiche.secteur else None,
+        "statut_juridique": fiche.statut_juridique,
+        "categorie": fiche.categorie,
+        "agregat_categorie": fiche.agregat_categorie,
+        "ght": (
+            {"code": fiche.ght_code, "role": fiche.ght_role.value, "support": fiche.ght_support}
+            if fiche.ght_code and fiche.ght_role
+            else None
+        ),
+        "activite_combinee": _decimal(fiche.activite_combinee),
+        "activite_combinee_2024": _decimal(fiche.dispositifs[Dispositif.HOSPICONNECT].activite_combinee),
+        "effectifs": fiche.effectifs,
+        "domaines_sun_es": list(fiche.domaines_sun_es),
+        "ferme": fiche.ferme,
+        "ghu": fiche.ghu,
+        "dans_le_perimetre": fiche.dans_le_perimetre,
+        "dispositifs": {d.value: _dispositif(d, vue) for d, vue in fiche.dispositifs.items()},
+    }
+
+
+def payload(fiche: Fiche) -> dict[str, Any]:
+    """The EtablissementPublie of a fiche in the programme's perimeter, JSON-ready."""
+    hc = fiche.dispositifs[Dispositif.HOSPICONNECT]
+    aap = fiche.dispositifs[Dispositif.AAP]
+    return {
+        "finess": fiche.finess,
+        "finess_ej": fiche.finess_ej,
+        "raison_sociale": fiche.raison_sociale,
+        "region": fiche.region,
+        "departement": fiche.departement,
+        "secteur": fiche.secteur.value if fiche.secteur else None,
+        "categorie": fiche.categorie,
+        "niveau": fiche.niveau.value,
+        "ght_code": fiche.ght_code,
+        "ght_role": fiche.ght_role.value if fiche.ght_role else None,
+        # An EJ whose EG each have their own FINESS PMSI (private) keeps its own number here,
+        # as before the per-dispositif fields existed.
+        "finess_pmsi": fiche.finess_pmsi or fiche.finess_ej,
+        "activite_combinee": _decimal(fiche.activite_combinee),
+        "eligible_phase1": fiche.eligible_phase1,
+        "maille_phase1": fiche.maille_phase1,
+        "domaines_sun_es": list(fiche.domaines_sun_es),
+        "ferme": fiche.ferme,
+        "effectifs": fiche.effectifs,
+        "finess_pmsi_phase2": hc.finess_pmsi,
+        "activite_combinee_2024": _decimal(hc.activite_combinee),
+        "eligible_hospiconnect": hc.eligible,
+        "maille_hospiconnect": hc.maille.finess if hc.maille else None,
+        "eligible_aap": aap.eligible,
+        "maille_aap": aap.maille.finess if aap.maille else None,
+    }
+
+
+def enveloppe(data: dict[str, Any], cle: str, maintenant: datetime) -> dict[str, Any]:
+    """The CloudEvents envelope `nouvel_evenement` would build, as a JSON-ready dict."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": SOURCE,
+        "type": _TYPE,
+        "subject": f"etablissement/{cle}",
+        "time": maintenant.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "dataschema": f"{_TYPE}/v{_VERSION}",
+        "correlationid": None,
+        "causationid": None,
+        "data": data,
+    }
+
+
+def canonique(valeur: Any) -> str:
+    return json.dumps(valeur, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -110,57 +171,57 @@ class RapportPublication:
     creees: int
     modifiees: int
     inchangees: int
+    publiees: int
 
-    @property
-    def publiees(self) -> int:
-        return self.creees + self.modifiees
+    def en_dict(self) -> dict[str, int]:
+        return {
+            "calculees": self.fiches, "creees": self.creees, "modifiees": self.modifiees,
+            "inchangees": self.inchangees, "evenements": self.publiees,
+        }
 
 
 async def recalculer_et_publier(
-    session: AsyncSession, maintenant: datetime, tables: Tables | None = None
+    session: AsyncSession,
+    maintenant: datetime,
+    tables: Tables | None = None,
+    *,
+    entites: Collection[str] | None = None,
 ) -> RapportPublication:
-    """Derive every fiche again; write and publish only what changed (an unchanged re-load
-    writes nothing and publishes nothing)."""
-    parc = await repository.charger_parc(session)
+    """Derive the fiches of `entites` (FINESS EJ; None: every EJ) again; write only those that
+    changed and publish those of them inside the programme's perimeter."""
+    if entites is not None and not entites:
+        return RapportPublication(0, 0, 0, 0, 0)
+    parc = await repository.charger_parc(session, entites)
     fiches = calculer_fiches(parc, tables or tables_du_programme())
-    connues = await repository.empreintes(session)
-    lignes: list[dict[str, Any]] = []
-    evenements = []
-    creees = modifiees = 0
+    connues = await repository.empreintes(session, entites)
+    return await _ecrire(session, fiches, connues, maintenant)
+
+
+async def _ecrire(
+    session: AsyncSession, fiches: Iterable[Fiche], connues: dict[str, str], maintenant: datetime
+) -> RapportPublication:
+    lignes: list[tuple[Any, ...]] = []
+    evenements: list[tuple[uuid.UUID, str, str, str]] = []
+    total = creees = modifiees = 0
     for fiche in fiches:
-        p = payload(fiche)
-        e = empreinte(p)
-        detail = fiche_lue(fiche).model_dump(mode="json")
+        total += 1
+        texte = canonique(detail(fiche))
+        empreinte = hashlib.sha256(texte.encode()).hexdigest()
         avant = connues.get(fiche.finess)
-        if avant is not None and avant == (e, detail):
+        if avant == empreinte:
             continue
-        lignes.append(
-            {
-                "finess": fiche.finess,
-                "niveau": fiche.niveau.value,
-                "finess_ej": fiche.finess_ej,
-                "raison_sociale": fiche.raison_sociale,
-                "departement": fiche.departement,
-                "region": fiche.region,
-                "secteur": fiche.secteur.value,
-                "categorie": fiche.categorie,
-                "ght_code": fiche.ght_code,
-                "finess_pmsi": fiche.finess_pmsi,
-                "activite_combinee": fiche.activite_combinee,
-                "eligible_phase1": fiche.eligible_phase1,
-                "ferme": fiche.ferme,
-                "detail": detail,
-                "empreinte": e,
-                "calcule_le": maintenant,
-            }
-        )
-        if avant is None or avant[0] != e:
-            creees += avant is None
-            modifiees += avant is not None
-            evenements.append(
-                (fiche.finess, nouvel_evenement(p, source=SOURCE, subject=f"etablissement/{fiche.finess}"))
-            )
+        creees += avant is None
+        modifiees += avant is not None
+        hc, aap = fiche.dispositifs[Dispositif.HOSPICONNECT], fiche.dispositifs[Dispositif.AAP]
+        lignes.append((
+            fiche.finess, fiche.niveau.value, fiche.finess_ej, fiche.raison_sociale, fiche.departement,
+            fiche.region, fiche.secteur.value if fiche.secteur else None, fiche.categorie, fiche.ght_code,
+            fiche.finess_pmsi, fiche.activite_combinee, fiche.eligible_phase1, hc.eligible, aap.eligible,
+            fiche.ferme, texte, empreinte, maintenant,
+        ))
+        if fiche.dans_le_perimetre:
+            env = enveloppe(payload(fiche), fiche.finess, maintenant)
+            evenements.append((uuid.UUID(env["id"]), Topics.ETABLISSEMENT.value, fiche.finess, canonique(env)))
     await repository.enregistrer_fiches(session, lignes)
-    await publier_lot(session, Topics.ETABLISSEMENT, evenements)
-    await session.flush()
-    return RapportPublication(len(fiches), creees, modifiees, len(fiches) - creees - modifiees)
+    await repository.publier_copie(session, evenements)
+    return RapportPublication(total, creees, modifiees, total - creees - modifiees, len(evenements))

@@ -50,6 +50,7 @@ from hopen_referentiel.imports.controles import (
     localiser_commune,
     region_de,
 )
+from hopen_referentiel.imports.decoupage_json import OBJETS, DecoupageImpossible, items_pmej
 from hopen_referentiel.imports.enregistrements import (
     EntiteJuridique,
     EtablissementGeographique,
@@ -301,7 +302,8 @@ def _resoudre_ght(
 
 
 def _texte(objet: Mapping[str, Any], cle: str, position: Position) -> str | None:
-    valeur = objet.get(cle)
+    # dicts on the ijson path, structs on the fast one (attribute access skips a method call).
+    valeur = objet.get(cle) if type(objet) is dict else getattr(objet, cle, None)
     if valeur is None or isinstance(valeur, str):
         return valeur
     raise ProblemeChamp(
@@ -320,7 +322,7 @@ def _localiser(
     usage_prefere: str | None,
 ) -> tuple[str | None, str, str, Avertissement | None]:
     """(commune, departement, region, warning) from the record's addresses."""
-    candidates = [a for a in adresses if isinstance(a, dict)] if isinstance(adresses, list) else []
+    candidates = [a for a in adresses if isinstance(a, OBJETS)] if isinstance(adresses, list) else []
     if usage_prefere is not None:
         candidates.sort(key=lambda a: a.get("usageAdresse") != usage_prefere)
     for adresse in candidates:
@@ -368,14 +370,16 @@ class _Lecteur:
         entite: EntiteJuridique | None = None
         avertissement: Avertissement | None = None
         try:
-            if not isinstance(objet, dict) or not isinstance(objet.get("informationsGeneralesPMEJ"), dict):
+            if not isinstance(objet, OBJETS) or not isinstance(
+                objet.get("informationsGeneralesPMEJ"), OBJETS
+            ):
                 raise ProblemeChamp(
                     CodeRejet.ENREGISTREMENT_INVALIDE,
                     f"{position} : informationsGeneralesPMEJ absent ou mal forme",
                     champ="informationsGeneralesPMEJ",
                     valeur=None,
                 )
-            infos = objet["informationsGeneralesPMEJ"]
+            infos = objet.get("informationsGeneralesPMEJ")
             brut = _texte(infos, "numFinessPm", position)
             finess = controler_finess(brut, "numFinessPm")
             entite, avertissement = self._entite(objet, infos, finess, position)
@@ -389,7 +393,7 @@ class _Lecteur:
             id_pm = infos.get("pmSmsseId")
             if id_pm in self.ids_recherches:
                 self.finess_par_id[id_pm] = entite.finess
-        etablissements = objet.get("ege") if isinstance(objet, dict) else None
+        etablissements = objet.get("ege") if isinstance(objet, OBJETS) else None
         for rang_eg, ege in enumerate(etablissements if isinstance(etablissements, list) else []):
             yield from self.ege(Position(chemin=f"{position.chemin}.ege[{rang_eg}]"), ege, entite, finess)
 
@@ -446,14 +450,14 @@ class _Lecteur:
         finess: str | None = None
         brut: str | None = None
         try:
-            if not isinstance(objet, dict) or not isinstance(objet.get("informationsGeneralesEGE"), dict):
+            if not isinstance(objet, OBJETS) or not isinstance(objet.get("informationsGeneralesEGE"), OBJETS):
                 raise ProblemeChamp(
                     CodeRejet.ENREGISTREMENT_INVALIDE,
                     f"{position} : informationsGeneralesEGE absent ou mal forme",
                     champ="informationsGeneralesEGE",
                     valeur=None,
                 )
-            infos = objet["informationsGeneralesEGE"]
+            infos = objet.get("informationsGeneralesEGE")
             brut = _texte(infos, "numFinessEge", position)
             finess = controler_finess(brut, "numFinessEge")
             if entite is None:
@@ -540,7 +544,17 @@ def lire_finess_plus(
     del groupements
     yield from signalements
     lecteur = _Lecteur(tables, frozenset(id_pm for groupe in ght for id_pm, _ in groupe.roles))
-    with _erreurs_de_lecture(), _ouvrir(source) as flux:
-        for rang, objet in enumerate(ijson.items(flux, "pmej.item", use_float=False)):
-            yield from lecteur.pmej(rang, objet)
+    donnes = 0
+    try:
+        with _erreurs_de_lecture(), _ouvrir(source) as flux:
+            for objet in items_pmej(flux):
+                yield from lecteur.pmej(donnes, objet)
+                donnes += 1
+    except DecoupageImpossible:
+        # The fast cut could not be verified: the general reader takes over at that record
+        # (and reports a real JSON error where there is one).
+        with _erreurs_de_lecture(), _ouvrir(source) as flux:
+            for rang, objet in enumerate(ijson.items(flux, "pmej.item", use_float=False)):
+                if rang >= donnes:
+                    yield from lecteur.pmej(rang, objet)
     yield from _resoudre_ght(ght, lecteur.finess_par_id)

@@ -1,0 +1,1 @@
+"""Programme data as versioned, read-only resources; the DNS publishes new versions."""

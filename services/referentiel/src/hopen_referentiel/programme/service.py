@@ -1,0 +1,137 @@
+"""Programme documents (objectives, targets, tariffs, calendars, envelopes) and their versions.
+
+A version is never edited: the DNS publishes a new one, which becomes current, is journaled
+(who, when, why) and is published as `ProgrammePublie` so that the other services keep local
+copies. The versions shipped with the code are seeded by migration 0002 from the data files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.auth import Principal
+from hopen_common.contracts import TOPIC_PROGRAMME, ProgrammePublie
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_common.programme import RegleMetierError
+from hopen_common.programme import hospiconnect as programme_hospiconnect
+from hopen_common.programme import phase1 as programme_phase1
+from hopen_referentiel.models import VersionProgramme
+
+SOURCE = "/hopen/referentiel"
+_VERSION = re.compile(r"^\d{4}(\.\d+)+$")
+_DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
+
+# Documents whose structure the shared library knows: a new version must load with it.
+_VALIDATEURS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
+    "phase1": programme_phase1._construire,  # the shared loader's own checks
+    "hospiconnect": programme_hospiconnect._construire,
+}
+
+_PUBLICATIONS = Path(__file__).resolve().parents[3] / "data" / "programme" / "publications"
+
+
+def documents_livres() -> list[tuple[str, str, dict[str, Any], str]]:
+    """(document, version, content, source file) of every programme file shipped with the code."""
+    livres = []
+    dossier = resources.files("hopen_common.programme").joinpath("data")
+    for nom in ("phase1_v2024.1.json", "hospiconnect_v2026.1.json"):
+        livres.append(_livre(nom, dossier.joinpath(nom).read_text("utf-8"), f"hopen_common/programme/data/{nom}"))
+    for chemin in sorted(_PUBLICATIONS.glob("*_v*.json")):
+        livres.append(_livre(chemin.name, chemin.read_text("utf-8"),
+                             f"services/referentiel/data/programme/publications/{chemin.name}"))
+    return livres
+
+
+def _livre(nom: str, texte: str, source: str) -> tuple[str, str, dict[str, Any], str]:
+    document, version = nom.removesuffix(".json").rsplit("_v", 1)
+    return document, version, json.loads(texte), source
+
+
+def empreinte(contenu: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def cle_version(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+async def versions(session: AsyncSession, document: str | None = None) -> list[VersionProgramme]:
+    query = select(VersionProgramme)
+    if document is not None:
+        query = query.where(VersionProgramme.document == document)
+    lignes = list(await session.scalars(query))
+    return sorted(lignes, key=lambda v: (v.document, cle_version(v.version)))
+
+
+async def courante(session: AsyncSession, document: str) -> VersionProgramme | None:
+    toutes = await versions(session, document)
+    return toutes[-1] if toutes else None
+
+
+def _sans_flottant(valeur: Any, ou: str) -> None:
+    # Programme numbers are decimal strings: a JSON float would already have lost exactness.
+    if isinstance(valeur, float | Decimal) and not isinstance(valeur, bool):
+        raise RegleMetierError(f"{ou} : nombre {valeur} a ecrire en chaine decimale (\"{valeur}\")", "contenu")
+    if isinstance(valeur, dict):
+        for cle, v in valeur.items():
+            _sans_flottant(v, f"{ou}.{cle}")
+    elif isinstance(valeur, list):
+        for rang, v in enumerate(valeur):
+            _sans_flottant(v, f"{ou}[{rang}]")
+
+
+async def publier_version(
+    session: AsyncSession, document: str, version: str, contenu: dict[str, Any], motivation: str,
+    principal: Principal, maintenant: datetime,
+) -> VersionProgramme:
+    if not _DOCUMENT.fullmatch(document):
+        raise RegleMetierError(f"nom de document {document!r} invalide (minuscules, chiffres, _)", "document")
+    if not _VERSION.fullmatch(version):
+        raise RegleMetierError(f"version {version!r} invalide (AAAA.N attendu, ex. 2026.2)", "version")
+    if contenu.get("version") != version:
+        raise RegleMetierError(
+            f"le contenu declare la version {contenu.get('version')!r}, pas {version!r}", "contenu.version")
+    if not motivation.strip():
+        raise RegleMetierError("la motivation de la publication est obligatoire", "motivation")
+    _sans_flottant(contenu, "contenu")
+    actuelle = await courante(session, document)
+    if actuelle is not None and cle_version(version) <= cle_version(actuelle.version):
+        raise RegleMetierError(
+            f"{document} : la version {version} n'est pas posterieure a la version courante "
+            f"{actuelle.version} (une version publiee ne se modifie pas)", "version")
+    validateur = _VALIDATEURS.get(document)
+    if validateur is not None:
+        try:
+            validateur(json.loads(json.dumps(contenu), parse_float=Decimal))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RegleMetierError(f"{document} {version} : contenu invalide : {exc}", "contenu") from exc
+    ligne = VersionProgramme(document=document, version=version, contenu=contenu, empreinte=empreinte(contenu),
+                             publie_par=principal.subject, publie_le=maintenant, motivation=motivation,
+                             source=f"api:{principal.subject}")
+    session.add(ligne)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role.value, action="programme_publie",
+                             objet_type="programme", objet_id=f"{document}/{version}", motivation=motivation,
+                             details={"empreinte": ligne.empreinte,
+                                      "precedente": actuelle.version if actuelle else None}))
+    evenement = nouvel_evenement(
+        ProgrammePublie(document=document, version=version, empreinte=ligne.empreinte,
+                        publie_par=principal.subject, publie_le=maintenant, motivation=motivation,
+                        contenu=contenu),
+        source=SOURCE, subject=f"programme/{document}/{version}",
+    )
+    await publier(session, TOPIC_PROGRAMME, document, evenement)
+    await session.flush()
+    return ligne

@@ -69,7 +69,7 @@ async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
             retry_backoff=settings.consumer_retry_backoff_seconds,
         )
         app.state.consumer = consumer
-        tasks.append(asyncio.create_task(_supervise(consumer), name=f"{spec.name}-consumer"))
+        tasks.append(asyncio.create_task(superviser(consumer), name=f"{spec.name}-consumer"))
     try:
         yield
     finally:
@@ -82,15 +82,17 @@ async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
             await stop_with_timeout(kafka_consumer)
 
 
-async def _supervise(consumer: EventConsumer) -> None:
+async def superviser(consumer: EventConsumer, pause: float = 2.0) -> None:
+    """Run the consumer loop forever, restarting it after a crash (it resumes from its
+    committed offsets)."""
     while True:
         try:
             await consumer.run_forever()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("consumer %s crashed; restarting in 2 s", consumer.name)
-            await asyncio.sleep(2)
+            log.exception("consumer %s crashed; restarting in %s s", consumer.name, pause)
+            await asyncio.sleep(pause)
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:

@@ -1,4 +1,4 @@
-"""Every event that moves the regional synthesis."""
+"""Every event that moves the syntheses."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureRefusee,
     CandidatureValidee,
+    EnveloppeConsommee,
+    EnveloppeDesengagee,
+    EnveloppeEngagee,
+    EnveloppeTransferee,
+    EtablissementPublie,
     FinancementNotifie,
     Topics,
 )
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
-from hopen_reporting.models import EtatCandidature, MontantNotifie
+from hopen_reporting.models import (
+    CompteEnveloppe,
+    EtablissementVu,
+    EtatCandidature,
+    MontantNotifie,
+    NotificationVue,
+)
 
 # Deposee and the ARS decision travel on two topics: either may arrive first, so the
 # state only ever moves forward (rank), whatever the arrival order.
@@ -46,12 +57,37 @@ async def candidature_decidee(session: AsyncSession, _: Evenement,
 
 
 async def financement_notifie(session: AsyncSession, _: Evenement, e: FinancementNotifie) -> None:
+    await session.execute(insert(NotificationVue).values(
+        notification_id=e.notification_id, candidature_id=e.candidature_id, finess=e.finess,
+        region=e.region, dispositif=e.dispositif, nature=e.nature, montant_net=e.montant_net,
+        annee=e.annee, remplace=e.remplace, notifie_le=e.notifie_le,
+    ).on_conflict_do_nothing())
     for ligne in e.lignes:
         await session.execute(insert(MontantNotifie).values(
-            notification_id=e.notification_id, objectif=ligne.objectif, nature=ligne.nature,
-            candidature_id=e.candidature_id, finess=e.finess, region=e.region,
-            dispositif=e.dispositif, montant=ligne.montant, notifie_le=e.notifie_le,
+            notification_id=e.notification_id, finess_ej=ligne.finess_ej or e.finess_ej or e.finess,
+            objectif=ligne.objectif, nature=ligne.nature, candidature_id=e.candidature_id, finess=e.finess,
+            region=e.region, dispositif=e.dispositif, montant=ligne.montant, notifie_le=e.notifie_le,
         ).on_conflict_do_nothing())
+
+
+async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
+    valeurs = {"raison_sociale": e.raison_sociale, "region": e.region, "secteur": e.secteur,
+               "niveau": e.niveau}
+    await session.execute(insert(EtablissementVu).values(finess=e.finess, **valeurs)
+                          .on_conflict_do_update(index_elements=["finess"], set_=valeurs))
+
+
+async def enveloppe_mouvementee(
+    session: AsyncSession, _: Evenement,
+    e: EnveloppeEngagee | EnveloppeDesengagee | EnveloppeConsommee | EnveloppeTransferee,
+) -> None:
+    # Each entry carries the account after it; the latest entry (highest id) wins.
+    valeurs = {"alloue": e.alloue, "engage": e.engage, "consomme": e.consomme, "disponible": e.disponible,
+               "derniere_ecriture": e.ecriture_id}
+    await session.execute(
+        insert(CompteEnveloppe).values(region=e.region, dispositif=e.dispositif, **valeurs)
+        .on_conflict_do_update(index_elements=["region", "dispositif"], set_=valeurs,
+                               where=CompteEnveloppe.derniere_ecriture < e.ecriture_id))
 
 
 HANDLERS: dict[str, Handler] = {
@@ -59,5 +95,10 @@ HANDLERS: dict[str, Handler] = {
     "CandidatureValidee": candidature_decidee,
     "CandidatureRefusee": candidature_decidee,
     "FinancementNotifie": financement_notifie,
+    "EtablissementPublie": etablissement_publie,
+    "EnveloppeEngagee": enveloppe_mouvementee,
+    "EnveloppeDesengagee": enveloppe_mouvementee,
+    "EnveloppeConsommee": enveloppe_mouvementee,
+    "EnveloppeTransferee": enveloppe_mouvementee,
 }
-TOPICS = [Topics.CANDIDATURE, Topics.DOSSIER, Topics.FINANCEMENT]
+TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.FINANCEMENT, Topics.ENVELOPPE]

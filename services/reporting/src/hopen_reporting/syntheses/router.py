@@ -1,46 +1,47 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
-from hopen_common.montants import Euros
-from hopen_reporting.models import EtatCandidature, MontantNotifie
+from hopen_reporting.syntheses import repository
+from hopen_reporting.syntheses.rules import par_cle, totaliser
+from hopen_reporting.syntheses.schemas import EnveloppeLue, Synthese, SyntheseNationale, TotauxLus
 
-router = APIRouter(prefix="/v1/regions", tags=["syntheses"])
+router = APIRouter(prefix="/v1", tags=["syntheses"])
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+National = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
 
 
-class Synthese(BaseModel):
-    region: str
-    candidatures: dict[str, int]
-    amorcage: Euros
-    solde: Euros
-    reprise: Euros
-    net: Euros  # amorcage + solde - reprise: what the region's ES keep
+async def _synthese(session: AsyncSession, region: str) -> Synthese:
+    lignes = await repository.montants_par_secteur(session, region)
+    totaux = totaliser((nature, montant) for _, nature, montant in lignes)
+    return Synthese(
+        region=region, **TotauxLus.de(totaux).model_dump(),
+        candidatures=await repository.candidatures_par_statut(session, region),
+        par_secteur={s: TotauxLus.de(t) for s, t in sorted(par_cle(lignes).items())},
+        enveloppes=[EnveloppeLue.model_validate(c, from_attributes=True)
+                    for c in await repository.enveloppes(session, region)],
+    )
 
 
-@router.get("/{code}/synthese", response_model=Synthese)
+@router.get("/regions/{code}/synthese", response_model=Synthese)
 async def synthese(code: Annotated[str, Path(pattern=r"^[0-9]{2}$")], session: SessionDep,
                    principal: Lecteur) -> Synthese:
     """ARS: its own region only (another region answers 404). DNS: every region."""
     if not principal.voit_region(code):
         raise introuvable("région", code)
-    totaux = dict((await session.execute(
-        select(MontantNotifie.nature, func.coalesce(func.sum(MontantNotifie.montant), 0))
-        .where(MontantNotifie.region == code).group_by(MontantNotifie.nature))).tuples().all())
-    comptes = dict((await session.execute(
-        select(EtatCandidature.statut, func.count())
-        .where(EtatCandidature.region == code).group_by(EtatCandidature.statut))).tuples().all())
-    zero = Decimal("0.00")
-    amorcage = Decimal(totaux.get("amorcage", zero))
-    solde = Decimal(totaux.get("solde", zero))
-    reprise = Decimal(totaux.get("reprise", zero))
-    return Synthese(region=code, candidatures=comptes, amorcage=amorcage, solde=solde,
-                    reprise=reprise, net=amorcage + solde - reprise)
+    return await _synthese(session, code)
+
+
+@router.get("/synthese", response_model=SyntheseNationale)
+async def synthese_nationale(session: SessionDep, _: National) -> SyntheseNationale:
+    """DNS only: every region's synthesis and the national totals (the sum of the regions')."""
+    regions = [await _synthese(session, r) for r in await repository.regions_connues(session)]
+    lignes = await repository.montants_par_secteur(session, None)
+    return SyntheseNationale(regions=regions,
+                             **TotauxLus.de(totaliser((n, m) for _, n, m in lignes)).model_dump())

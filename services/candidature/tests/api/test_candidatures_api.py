@@ -244,3 +244,19 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
                        json={**preuve, "finess_ej": CHAUMONT})
     assert r.status_code == 201, r.text
     assert r.json()["finess_ej"] == CHAUMONT
+
+
+async def test_chacun_ne_liste_que_son_perimetre(api: httpx.AsyncClient) -> None:
+    await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
+                   json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O4"]})
+    es = (await api.get("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]))).json()
+    assert es["total"] >= 1
+    assert {c["finess"] for c in es["items"]} == {CALVI}
+    corse = (await api.get("/v1/candidatures", headers=jeton("ars", region="94"), params={"limit": 1})).json()
+    assert corse["limit"] == 1
+    assert len(corse["items"]) == 1
+    assert corse["items"][0]["region"] == "94"
+    assert (await api.get("/v1/candidatures", headers=jeton("ars", region="11"))).json()["total"] == 0
+    r = await api.get("/v1/candidatures", headers=jeton("dns"), params={"limit": 501})
+    assert r.status_code == 422
+    assert r.json()["champ"] == "limit"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep
 from hopen_common.programme.phase1 import charger_programme_phase1
 
 router = APIRouter(prefix="/v1/candidatures", tags=["candidatures"])
@@ -43,13 +44,13 @@ async def creer(demande: CandidatureCreation, session: SessionDep, principal: Et
     return await idempotent(session, request, principal.subject, executer)
 
 
-@router.get("", response_model=list[CandidatureLue])
-async def lister(session: SessionDep, principal: CurrentPrincipal,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[CandidatureLue]:
+@router.get("", response_model=Page[CandidatureLue])
+async def lister(session: SessionDep, principal: CurrentPrincipal, pagination: PaginationDep
+                 ) -> Page[CandidatureLue]:
     """An establishment sees its own files, an ARS its region's, the DNS every file."""
-    candidatures = await service.lister(session, principal, limit, offset)
-    return [CandidatureLue.model_validate(c, from_attributes=True) for c in candidatures]
+    candidatures, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    return Page(items=[CandidatureLue.model_validate(c, from_attributes=True) for c in candidatures],
+                total=total, limit=pagination.limit, offset=pagination.offset)
 
 
 @router.get("/{candidature_id}", response_model=CandidatureLue)

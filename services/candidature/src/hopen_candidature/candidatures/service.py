@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules
@@ -92,15 +92,16 @@ def _membre_stocke(retenu: rules.MembreRetenu) -> dict[str, object]:
 
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
-                 ) -> list[Candidature]:
+                 ) -> tuple[list[Candidature], int]:
     query = select(Candidature)
     if principal.role is Role.ETABLISSEMENT:
         query = query.where(Candidature.finess.in_(principal.finess))
     elif principal.role is Role.ARS:
         query = query.where(Candidature.region == principal.region)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Candidature.cree_le, Candidature.id)
                                  .limit(limit).offset(offset))
-    return list(rows)
+    return list(rows), total
 
 
 async def charger_pour(session: AsyncSession, principal: Principal, candidature_id: str,

@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep
 from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_instruction.dossiers import service
 from hopen_instruction.dossiers.schemas import (
@@ -20,7 +21,6 @@ from hopen_instruction.dossiers.schemas import (
     DossierLu,
     IndicateurEvalue,
     ObjectifEvalue,
-    PageDossiers,
 )
 from hopen_instruction.models import Decision, Dossier
 from hopen_instruction.objectifs.rules import EvaluationObjectif
@@ -47,13 +47,12 @@ def _decision(d: Decision) -> DecisionLue:
     return DecisionLue.model_validate(d, from_attributes=True)
 
 
-@router.get("", response_model=PageDossiers)
-async def lister(session: SessionDep, principal: Lecteur,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> PageDossiers:
+@router.get("", response_model=Page[DossierLu])
+async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep) -> Page[DossierLu]:
     """ARS: the files of its region only. DNS: every region."""
-    dossiers, total = await service.lister(session, principal, limit, offset)
-    return PageDossiers(items=[_dossier(d) for d in dossiers], total=total, limit=limit, offset=offset)
+    dossiers, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    return Page(items=[_dossier(d) for d in dossiers], total=total, limit=pagination.limit,
+                offset=pagination.offset)
 
 
 @router.get("/{dossier_id}", response_model=DossierDetail)

@@ -68,10 +68,3 @@ class DossierLu(BaseModel):
 class DossierDetail(DossierLu):
     evaluation: list[ObjectifEvalue]
     decisions: list[DecisionLue]
-
-
-class PageDossiers(BaseModel):
-    items: list[DossierLu]
-    total: int
-    limit: int
-    offset: int

@@ -32,3 +32,27 @@ def test_migrations_aller_retour(service: str, fresh_database: Callable[[str], s
     assert _alembic(service, url, "current").strip() == ""
     _alembic(service, url, "upgrade", "head")
     assert "(head)" in _alembic(service, url, "current")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_journal_d_audit_immuable(service: str, fresh_database: Callable[[str], str]) -> None:
+    """Who did what stays written: the database itself refuses to edit or empty the journal."""
+    import asyncpg
+
+    from hopen_common.devstack._util import run_async
+
+    async def essayer() -> None:
+        conn = await asyncpg.connect(fresh_database(service).replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.execute(
+                "INSERT INTO journal_audit (acteur, role, action, objet_type, objet_id, details)"
+                " VALUES ('test', 'test', 'essai', 'test', '1', '{}')")
+            for ordre in ("UPDATE journal_audit SET acteur = 'autre'", "DELETE FROM journal_audit",
+                          "TRUNCATE journal_audit"):
+                with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immuable"):
+                    await conn.execute(ordre)
+            assert await conn.fetchval("SELECT acteur FROM journal_audit") == "test"
+        finally:
+            await conn.close()
+
+    run_async(essayer())

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from hopen_common.db.migrations import creer_tables_communes, supprimer_tables_communes
+from hopen_common.db.migrations import creer_tables_communes, rendre_immuables, supprimer_tables_communes
 
 revision = "0001"
 down_revision = None
@@ -82,6 +82,8 @@ def upgrade() -> None:
         op.f("ix_indicateur_declare_candidature_id"), "indicateur_declare", ["candidature_id"], unique=False
     )
     creer_tables_communes(op)
+    # Evidence is append-only: a new deposit supersedes, the old one stays.
+    rendre_immuables(op, "indicateur_declare")
 
 
 def downgrade() -> None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from hopen_common.db.migrations import creer_tables_communes, supprimer_tables_communes
+from hopen_common.db.migrations import creer_tables_communes, rendre_immuables, supprimer_tables_communes
 
 revision = "0001"
 down_revision = None
@@ -39,26 +39,6 @@ TABLES_IMMUABLES = (
     "atteinte_projet_aap",
     "ecriture_enveloppe",
 )
-
-
-def _immuabilite() -> None:
-    op.execute("""
-        CREATE FUNCTION financement_immuable() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'table % : ligne immuable (une correction est une nouvelle ligne qui remplace)',
-                TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
-        END
-        $$
-    """)
-    for table in TABLES_IMMUABLES:
-        op.execute(
-            f"CREATE TRIGGER {table}_immuable BEFORE UPDATE OR DELETE ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION financement_immuable()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_immuable_truncate BEFORE TRUNCATE ON {table}"
-            " FOR EACH STATEMENT EXECUTE FUNCTION financement_immuable()"
-        )
 
 
 def _enveloppes() -> None:
@@ -406,13 +386,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("candidature_id", "finess_ej", "objectif", name=op.f("pk_objectif_decide")),
     )
     creer_tables_communes(op)
-    _immuabilite()
+    rendre_immuables(op, *TABLES_IMMUABLES)
     _enveloppes()
 
 
 def downgrade() -> None:
     supprimer_tables_communes(op)
-    op.execute("DROP FUNCTION financement_immuable() CASCADE")
     op.drop_table("objectif_decide")
     op.drop_table("perimetre_finance")
     op.drop_index(op.f("ix_montant_hospiconnect_region"), table_name="montant_hospiconnect")

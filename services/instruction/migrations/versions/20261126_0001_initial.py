@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from hopen_common.db.migrations import creer_tables_communes, supprimer_tables_communes
+from hopen_common.db.migrations import creer_tables_communes, rendre_immuables, supprimer_tables_communes
 
 revision = "0001"
 down_revision = None
@@ -77,6 +77,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_indicateur_recu_dossier_id"), "indicateur_recu", ["dossier_id"], unique=False)
     creer_tables_communes(op)
+    # Decisions are corrected by a new decision that replaces, never edited.
+    rendre_immuables(op, "decision", "indicateur_recu")
 
 
 def downgrade() -> None:

@@ -14,6 +14,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 
+def rendre_immuables(op: Any, *tables: str) -> None:
+    """Refuse UPDATE, DELETE and TRUNCATE on these tables, whatever the code does: decisions,
+    amounts, ledger entries and the audit journal are corrected by new rows, never edited."""
+    op.execute("""
+        CREATE OR REPLACE FUNCTION hopen_ligne_immuable() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'table % : ligne immuable (une correction est une nouvelle ligne qui remplace)',
+                TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+        END
+        $$
+    """)
+    for table in tables:
+        op.execute(f"CREATE TRIGGER {table}_immuable BEFORE UPDATE OR DELETE ON {table}"
+                   " FOR EACH ROW EXECUTE FUNCTION hopen_ligne_immuable()")
+        op.execute(f"CREATE TRIGGER {table}_immuable_truncate BEFORE TRUNCATE ON {table}"
+                   " FOR EACH STATEMENT EXECUTE FUNCTION hopen_ligne_immuable()")
+
+
 def creer_tables_communes(op: Any) -> None:
     op.create_table(
         "dead_letter",
@@ -89,9 +107,12 @@ def creer_tables_communes(op: Any) -> None:
         sa.Column("cree_le", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("cle", "appelant", name=op.f("pk_requete_idempotente")),
     )
+    rendre_immuables(op, "journal_audit")
 
 
 def supprimer_tables_communes(op: Any) -> None:
+    # CASCADE: the triggers of every table made immutable go with the function.
+    op.execute("DROP FUNCTION IF EXISTS hopen_ligne_immuable() CASCADE")
     op.drop_table("requete_idempotente")
     op.drop_index("ix_outbox_a_envoyer", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL"))
     op.drop_table("outbox")

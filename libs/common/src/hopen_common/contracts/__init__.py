@@ -5,7 +5,12 @@ Importing this package registers every payload in the event registry.
 
 from hopen_common.contracts.aap import (
     AtteinteProjetAapDecidee,
+    DepensePrevueAap,
+    LettrePartenaire,
+    MembreEquipeAap,
     ParticipantAap,
+    ProjetAapDepose,
+    ProjetAapNonRetenu,
     ProjetAapSelectionne,
 )
 from hopen_common.contracts.candidature import (
@@ -19,7 +24,12 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeTransferee,
 )
 from hopen_common.contracts.financement import FinancementNotifie, LigneFinancement
-from hopen_common.contracts.hospiconnect import DepensesDeclarees, HospiconnectAnneeDecidee
+from hopen_common.contracts.hospiconnect import (
+    DepensesDeclarees,
+    DocumentPreuve,
+    HospiconnectAnneeDecidee,
+    PreuveHospiconnectDeposee,
+)
 from hopen_common.contracts.instruction import (
     CandidatureRefusee,
     CandidatureValidee,
@@ -37,7 +47,9 @@ __all__ = [
     "CandidatureDeposee",
     "CandidatureRefusee",
     "CandidatureValidee",
+    "DepensePrevueAap",
     "DepensesDeclarees",
+    "DocumentPreuve",
     "EnveloppeConsommee",
     "EnveloppeDesengagee",
     "EnveloppeEngagee",
@@ -46,12 +58,17 @@ __all__ = [
     "FinancementNotifie",
     "HospiconnectAnneeDecidee",
     "IndicateurDepose",
+    "LettrePartenaire",
     "LigneFinancement",
+    "MembreEquipeAap",
     "ObjectifAtteint",
     "ObjectifNonAtteint",
     "ParticipantAap",
     "PerimetreEj",
+    "PreuveHospiconnectDeposee",
     "ProgrammePublie",
+    "ProjetAapDepose",
+    "ProjetAapNonRetenu",
     "ProjetAapSelectionne",
     "Topics",
 ]

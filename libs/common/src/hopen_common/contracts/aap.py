@@ -1,6 +1,9 @@
-"""Appel a projets/HOP'EN 2 facts financement needs (domain.md 5). Producer: instruction.
+"""Appel a projets/HOP'EN 2 facts (domain.md 5).
 
-Kafka key: projet_id (topic hopen.instruction.projet).
+The ARS decisions (producer: instruction; Kafka key: projet_id, topic hopen.instruction.projet) are
+what financement needs; the deposited project (producer: candidature; Kafka key: projet_id, topic
+hopen.candidature.candidature, the instruction calling the submission a "candidature") is what
+instruction instructs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,64 @@ class AtteinteProjetAapDecidee(Payload):
     finess: str
     region: str
     atteint: bool
+    decide_par: str
+    decide_le: datetime
+    motivation: str
+
+
+class MembreEquipeAap(Payload):
+    """One person of the project team; diversity of professions beyond IT is a selection criterion."""
+
+    nom: str
+    fonction: str  # e.g. "DSI", "cadre de santé", "pharmacien"
+    responsable: bool = False  # exactly one responsible person per project
+
+
+class DepensePrevueAap(Payload):
+    annee: int  # 2026 or 2027
+    montant: Decimal  # euros, at most two decimals, >= 0
+
+
+class LettrePartenaire(Payload):
+    """Metadata of an optional partner commitment letter (no file storage)."""
+
+    partenaire: str
+    nom: str
+    sha256: str
+
+
+@enregistrer("ProjetAapDepose", 1)
+class ProjetAapDepose(Payload):
+    """A lead ES (chef de file, FINESS PMSI) submitted an AAP project to the ARS of its region."""
+
+    projet_id: str
+    finess: str  # the lead ES (FINESS PMSI)
+    raison_sociale: str
+    region: str
+    theme: str
+    titre: str
+    description: str
+    objectifs: list[str]  # the theme's objectives the project covers, proving success in June 2027
+    participants: list[str]  # FINESS PMSI of every ES involved, the lead included
+    perimetre: list[str]  # FINESS of the EG in the project's perimeter
+    equipe: list[MembreEquipeAap]
+    depenses_prevues: list[DepensePrevueAap]  # one per year (2026, 2027)
+    lettres_partenaires: list[LettrePartenaire]
+    # Rattrapage theme: the lead declares it received no usage payment in SUN-ES nor in phase 1
+    # (the ARS checks it). None for the other themes.
+    sans_versement_usage: bool | None = None
+    deposee_par: str
+    deposee_le: datetime
+
+
+@enregistrer("ProjetAapNonRetenu", 1)
+class ProjetAapNonRetenu(Payload):
+    """The ARS did not select a project: nothing is engaged, the lead is told why."""
+
+    decision_id: str
+    projet_id: str
+    finess: str
+    region: str
     decide_par: str
     decide_le: datetime
     motivation: str

@@ -54,3 +54,34 @@ class DepensesDeclarees(Payload):
     declare_par: str
     declare_le: datetime
     remplace: str | None = None  # declaration_id this one corrects
+
+
+class DocumentPreuve(Payload):
+    """What an establishment declares of a document (no file storage: the metadata is the evidence)."""
+
+    nom: str
+    type: str  # e.g. "note_de_cadrage", "pv_homologation"
+    sha256: str  # 64 lowercase hex digits
+
+
+@enregistrer("PreuveHospiconnectDeposee", 1)
+class PreuveHospiconnectDeposee(Payload):
+    """Evidence an establishment deposits for one HospiConnect objective, one EJ and one year:
+    a document (objectives 1.0-1.4) or a measured rate (2.1, 2.2). Append-only: for a rate, the
+    latest deposit is the one instructed; documents add up.
+
+    Kafka key: candidature_id (topic hopen.candidature.candidature)."""
+
+    preuve_id: str
+    candidature_id: str
+    finess: str  # the applicant
+    finess_ej: str  # the EJ (GHU for AP-HP) the evidence is about
+    region: str
+    annee: int
+    objectif: str
+    nature: str  # "document" or "taux", as the programme data says for the objective
+    document: DocumentPreuve | None = None
+    numerateur: int | None = None
+    denominateur: int | None = None
+    depose_par: str
+    depose_le: datetime

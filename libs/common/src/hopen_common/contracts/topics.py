@@ -17,17 +17,18 @@ class Topics(StrEnum):
 # The AsyncAPI document (docs/asyncapi.json) is generated from this table and the registry.
 EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.ETABLISSEMENT: ("EtablissementPublie",),
-    Topics.CANDIDATURE: ("CandidatureDeposee", "IndicateurDepose", "DepensesDeclarees"),
+    Topics.CANDIDATURE: ("CandidatureDeposee", "IndicateurDepose", "DepensesDeclarees",
+                         "PreuveHospiconnectDeposee", "ProjetAapDepose"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
-    Topics.PROJET: ("ProjetAapSelectionne", "AtteinteProjetAapDecidee"),
+    Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
-    Topics.CANDIDATURE: "candidature id",
+    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose)",
     Topics.DOSSIER: "candidature id (the dossier's id)",
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",

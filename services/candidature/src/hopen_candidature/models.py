@@ -6,7 +6,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +48,14 @@ class EtablissementConnu(Base):
     maille_phase1: Mapped[str | None] = mapped_column(String(9))
     domaines_sun_es: Mapped[list[str]] = mapped_column(JSONB, default=list)
     ferme: Mapped[bool] = mapped_column(Boolean)
+    # Phase 2 (EtablissementPublie v1 optional fields; None: the referentiel did not say).
+    effectifs: Mapped[int | None] = mapped_column(Integer)
+    finess_pmsi_phase2: Mapped[str | None] = mapped_column(String(9), index=True)
+    activite_combinee_2024: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    eligible_hospiconnect: Mapped[bool | None] = mapped_column(Boolean)
+    maille_hospiconnect: Mapped[str | None] = mapped_column(String(9), index=True)
+    eligible_aap: Mapped[bool | None] = mapped_column(Boolean)
+    maille_aap: Mapped[str | None] = mapped_column(String(9))
     mis_a_jour_le: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -43,6 +63,11 @@ class EtablissementConnu(Base):
 
 class Candidature(Base):
     __tablename__ = "candidature"
+    # HospiConnect: an applicant applies once for the whole dispositif (2026-2028).
+    __table_args__ = (
+        Index("uq_candidature_hospiconnect", "finess", unique=True,
+              postgresql_where=text("dispositif = 'hospiconnect'")),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dispositif: Mapped[str] = mapped_column(String(20))
@@ -73,6 +98,89 @@ class IndicateurDeclare(Base):
     depose_par: Mapped[str] = mapped_column(String(200))
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DeclarationDepenses(Base):
+    """HospiConnect eligible expenses declared for one EJ and one year. Immutable: declarations add
+    up, a correction is a new row naming the one it replaces (each replaced at most once)."""
+
+    __tablename__ = "declaration_depenses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)
+    finess_ej: Mapped[str] = mapped_column(String(9))
+    annee: Mapped[int] = mapped_column(Integer)
+    montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    remplace: Mapped[str | None] = mapped_column(ForeignKey("declaration_depenses.id"), unique=True)
+    declare_par: Mapped[str] = mapped_column(String(200))
+    declare_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PreuveHospiconnect(Base):
+    """HospiConnect evidence for one objective, EJ and year: a document's metadata or a rate.
+    Append-only: for a rate the latest deposit is the one instructed."""
+
+    __tablename__ = "preuve_hospiconnect"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)
+    finess_ej: Mapped[str] = mapped_column(String(9))
+    annee: Mapped[int] = mapped_column(Integer)
+    objectif: Mapped[str] = mapped_column(String(10))
+    nature: Mapped[str] = mapped_column(String(10))  # document | taux
+    document_nom: Mapped[str | None] = mapped_column(String(255))
+    document_type: Mapped[str | None] = mapped_column(String(100))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    numerateur: Mapped[int | None] = mapped_column(BigInteger)
+    denominateur: Mapped[int | None] = mapped_column(BigInteger)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HospiconnectValide(Base):
+    """EJ covered by a HospiConnect candidature the ARS validated (CandidatureValidee): what the AAP
+    themes other than rattrapage require of every participating ES."""
+
+    __tablename__ = "hospiconnect_valide"
+
+    finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(36))
+    valide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProjetAap(Base):
+    """An AAP project of a lead ES (chef de file, FINESS PMSI): a draft, then deposited."""
+
+    __tablename__ = "projet_aap"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    finess: Mapped[str] = mapped_column(String(9), index=True)
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    statut: Mapped[str] = mapped_column(String(20))  # brouillon | depose
+    theme: Mapped[str] = mapped_column(String(50))
+    titre: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    objectifs: Mapped[list[str]] = mapped_column(JSONB)
+    participants: Mapped[list[str]] = mapped_column(JSONB)  # FINESS PMSI, the lead first
+    perimetre: Mapped[list[str]] = mapped_column(JSONB)  # FINESS of EG
+    equipe: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    lettres_partenaires: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    sans_versement_usage: Mapped[bool | None] = mapped_column(Boolean)
+    cree_par: Mapped[str] = mapped_column(String(200))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deposee_par: Mapped[str | None] = mapped_column(String(200))
+    deposee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DepensePrevue(Base):
+    """Forecast expenses of a project for one year (money in NUMERIC, never JSON)."""
+
+    __tablename__ = "depense_prevue"
+
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet_aap.id"), primary_key=True)
+    annee: Mapped[int] = mapped_column(Integer, primary_key=True)
+    montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
 metadata = Base.metadata

@@ -143,7 +143,8 @@ async def test_champ_inconnu_et_format(api: httpx.AsyncClient, moteur: AsyncEngi
     r = await api.post("/v1/candidatures", headers=es, json={
         "dispositif": "phase1", "finess": "2B000534", "objectifs": ["P1.O1"]})
     _probleme(r, 422, "finess")
-    r = await api.post("/v1/candidatures", headers=es, json={"dispositif": "hospiconnect",
+    # AAP projects are not candidatures of this endpoint (they have their own, /v1/projets).
+    r = await api.post("/v1/candidatures", headers=es, json={"dispositif": "aap",
                                                             "finess": CALVI, "objectifs": ["1.0"]})
     _probleme(r, 422, "dispositif")
 

@@ -20,6 +20,7 @@ from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
 
 router = APIRouter(prefix="/v1/candidatures", tags=["candidatures"])
@@ -34,11 +35,13 @@ def _ouvert(request: Request) -> bool:
 async def creer(demande: CandidatureCreation, session: SessionDep, principal: Etablissement,
                 request: Request) -> JSONResponse:
     """Role etablissement, for a FINESS of its token. The candidature starts as a draft.
-    Accepts an Idempotency-Key."""
+    `dispositif`: "phase1" (objectives chosen; GHT support: optional perimeter) or "hospiconnect"
+    (the whole dispositif, once per applicant = the referentiel's maille_hospiconnect; a GHT support
+    applies for every eligible EJ of its GHT). Accepts an Idempotency-Key."""
     async def executer() -> CandidatureLue:
         candidature = await service.creer_candidature(
             session, principal, demande, charger_programme_phase1(), aujourd_hui_paris(),
-            _ouvert(request), datetime.now(UTC),
+            _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(),
         )
         return CandidatureLue.model_validate(candidature, from_attributes=True)
     return await idempotent(session, request, principal.subject, executer)
@@ -68,7 +71,7 @@ async def deposer(candidature_id: str, session: SessionDep, principal: Etablisse
     async def executer() -> CandidatureLue:
         candidature = await service.deposer(
             session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
-            _ouvert(request), datetime.now(UTC),
+            _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(),
         )
         return CandidatureLue.model_validate(candidature, from_attributes=True)
     return await idempotent(session, request, principal.subject, executer, statut=200)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hopen_common.programme.erreurs import RegleMetierError
 
-DISPOSITIFS_OUVERTS = ("phase1",)
+DISPOSITIFS_OUVERTS = ("phase1", "hospiconnect")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class EtablissementVu:
     ferme: bool
     ght_code: str | None
     ght_role: str | None = None
+    eligible_hospiconnect: bool | None = None
+    maille_hospiconnect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,11 @@ class MembreRetenu:
 
 @dataclass(frozen=True)
 class Fenetre:
-    debut: date
+    debut: date | None  # None: open since the programme started (HospiConnect gives no start date)
     fin: date  # included: a deadline day is included (domain.md 6)
 
     def contient(self, jour: date) -> bool:
-        return self.debut <= jour <= self.fin
+        return (self.debut is None or self.debut <= jour) and jour <= self.fin
 
 
 def verifier_dispositif(dispositif: str) -> None:
@@ -58,8 +60,9 @@ def verifier_dispositif(dispositif: str) -> None:
 
 def verifier_fenetre(fenetre: Fenetre, jour: date, *, ouvert: bool, quoi: str) -> None:
     if not ouvert and not fenetre.contient(jour):
+        debut = "" if fenetre.debut is None else f" du {fenetre.debut.isoformat()}"
         raise RegleMetierError(
-            f"{quoi} possible du {fenetre.debut.isoformat()} au {fenetre.fin.isoformat()} inclus ;"
+            f"{quoi} possible{debut} jusqu'au {fenetre.fin.isoformat()} inclus ;"
             f" nous sommes le {jour.isoformat()}",
             "date",
         )
@@ -167,3 +170,67 @@ def verifier_mesure(numerateur: int, denominateur: int) -> None:
         raise RegleMetierError("le dénominateur doit être strictement positif", "denominateur")
     if numerateur < 0 or numerateur > denominateur:
         raise RegleMetierError("le numérateur doit être compris entre 0 et le dénominateur", "numerateur")
+
+
+# --- HospiConnect (domain.md 4.2, instruction DNS/2025/180 annex 2) ----------------------------
+
+@dataclass(frozen=True)
+class EjHospiconnect:
+    """An EJ (an AP-HP GHU) whose HospiConnect application is carried by some applicant."""
+
+    finess_ej: str
+    raison_sociale: str
+    eligible_hospiconnect: bool | None
+    ferme: bool
+    activite_combinee_2024: Decimal | None
+
+
+def verifier_eligibilite_et_maille_hospiconnect(etab: EtablissementVu) -> None:
+    """Who applies is the referentiel's `maille_hospiconnect`: private -> the EJ for all its EG; public
+    in a GHT -> the support ES; public outside a GHT -> the EJ; AP-HP -> each GHU."""
+    if etab.ferme:
+        raise RegleMetierError(f"l'établissement {etab.finess} est fermé", "finess")
+    if etab.eligible_hospiconnect is None:
+        raise RegleMetierError(
+            f"éligibilité HospiConnect de {etab.finess} inconnue : le référentiel ne l'a pas encore publiée",
+            "finess")
+    if not etab.eligible_hospiconnect:
+        raise RegleMetierError(f"l'établissement {etab.finess} n'est pas éligible à HospiConnect", "finess")
+    if etab.maille_hospiconnect is None:
+        raise RegleMetierError(
+            f"maille de candidature : {etab.finess} ne candidate pas à HospiConnect (AP-HP : chaque GHU"
+            " candidate sous son propre FINESS)", "finess")
+    if etab.maille_hospiconnect != etab.finess:
+        raise RegleMetierError(
+            f"maille de candidature : pour {etab.finess}, HospiConnect se candidate au FINESS"
+            f" {etab.maille_hospiconnect}" + (f" (support du GHT {etab.ght_code})" if etab.ght_code else ""),
+            "finess",
+        )
+
+
+def objectifs_hospiconnect(demandes: Sequence[str] | None, tous: Sequence[str]) -> list[str]:
+    """An ES applies to the whole dispositif: the objectives, if given, are all of them."""
+    if demandes is None:
+        return list(tous)
+    if len(set(demandes)) != len(demandes):
+        raise RegleMetierError("un objectif figure deux fois", "objectifs")
+    if set(demandes) != set(tous):
+        raise RegleMetierError(
+            "HospiConnect : on candidate à l'ensemble du dispositif ; objectifs à omettre ou à donner"
+            f" tous ({', '.join(tous)})", "objectifs")
+    return list(tous)
+
+
+def perimetre_hospiconnect(etab: EtablissementVu, portees: Sequence[EjHospiconnect]
+                           ) -> list[EjHospiconnect] | None:
+    """The EJ a GHT support applies for: every open, eligible EJ whose maille is the support (the
+    support's own EJ included). None for any other applicant: the candidature's FINESS is the EJ
+    judged. [reading] The support applies "pour le compte de l'ensemble des EJ du GHT" (annex 2):
+    the perimeter is not chosen, ineligible or closed members are left out."""
+    if etab.ght_code is None or etab.ght_role != "S":
+        return None
+    retenus = sorted((m for m in portees if m.eligible_hospiconnect and not m.ferme),
+                     key=lambda m: m.finess_ej)
+    if not retenus:
+        raise RegleMetierError(f"aucune entité juridique éligible dans le GHT {etab.ght_code}", "finess")
+    return retenus

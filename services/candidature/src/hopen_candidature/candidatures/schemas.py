@@ -18,9 +18,10 @@ class MembreDemande(Requete):
 
 
 class CandidatureCreation(Requete):
-    dispositif: str = Field(examples=["phase1"])
+    dispositif: str = Field(examples=["phase1", "hospiconnect"])
     finess: str = Field(pattern=FINESS, examples=["010780054"])
-    objectifs: list[str] = Field(examples=[["P1.O1", "P1.O3"]])
+    # Phase 1: the objectives applied to (required). HospiConnect: the whole dispositif, leave out.
+    objectifs: list[str] | None = Field(default=None, examples=[["P1.O1", "P1.O3"]])
     # GHT support only: the member EJ and the objectives each applies to. Left out: every
     # eligible member applies to every objective of the candidature.
     perimetre: list[MembreDemande] | None = None

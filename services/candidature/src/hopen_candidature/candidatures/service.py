@@ -18,6 +18,7 @@ from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import membre_vise
 from hopen_common.programme.phase1 import ProgrammePhase1
 
@@ -34,7 +35,17 @@ def _fenetre_mesure(programme: ProgrammePhase1) -> rules.Fenetre:
     return rules.Fenetre(cal.candidature_debut, cal.fin_mesure_indicateurs)
 
 
-def _verifier_portee(principal: Principal, finess: str) -> None:
+def _fenetre_hospiconnect(programme: ProgrammeHospiconnect) -> rules.Fenetre:
+    return rules.Fenetre(None, programme.calendrier.fin_candidatures)
+
+
+def _vu(etab: EtablissementConnu) -> rules.EtablissementVu:
+    return rules.EtablissementVu(etab.finess, etab.eligible_phase1, etab.maille_phase1, etab.ferme,
+                                 etab.ght_code, etab.ght_role, etab.eligible_hospiconnect,
+                                 etab.maille_hospiconnect)
+
+
+def verifier_portee(principal: Principal, finess: str) -> None:
     if principal.role is not Role.ETABLISSEMENT or not principal.voit_finess(finess):
         raise ProblemError(403, "hors-perimetre", "Hors de votre périmètre",
                            f"votre jeton ne couvre pas le FINESS {finess}", champ="finess")
@@ -43,34 +54,89 @@ def _verifier_portee(principal: Principal, finess: str) -> None:
 async def creer_candidature(
     session: AsyncSession, principal: Principal, demande: CandidatureCreation,
     programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+    programme_hc: ProgrammeHospiconnect | None = None,
 ) -> Candidature:
-    _verifier_portee(principal, demande.finess)
+    verifier_portee(principal, demande.finess)
     rules.verifier_dispositif(demande.dispositif)
+    if demande.dispositif == "hospiconnect":
+        assert programme_hc is not None
+        return await _creer_hospiconnect(session, principal, demande, programme_hc, aujourd_hui,
+                                         calendrier_ouvert, maintenant)
     rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
                            quoi="la candidature à la phase 1 est")
-    rules.verifier_objectifs(demande.objectifs, set(programme.objectifs))
+    objectifs = demande.objectifs or []
+    rules.verifier_objectifs(objectifs, set(programme.objectifs))
     etab = await session.get(EtablissementConnu, demande.finess)
     if etab is None:
         raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
-    vu = rules.EtablissementVu(etab.finess, etab.eligible_phase1, etab.maille_phase1, etab.ferme,
-                               etab.ght_code, etab.ght_role)
+    vu = _vu(etab)
     rules.verifier_eligibilite_et_maille(vu)
     membres = await _membres_du_ght(session, etab.ght_code)
     perimetre = rules.perimetre_ght(
         vu, membres,
         None if demande.perimetre is None else [(m.finess_ej, m.objectifs) for m in demande.perimetre],
-        demande.objectifs,
+        objectifs,
     )
     candidature = Candidature(
         id=str(uuid.uuid4()), dispositif=demande.dispositif, finess=etab.finess, region=etab.region,
-        statut="brouillon", objectifs=list(demande.objectifs), cree_par=principal.subject,
+        statut="brouillon", objectifs=list(objectifs), cree_par=principal.subject,
         cree_le=maintenant,
         perimetre=None if perimetre is None else [_membre_stocke(m) for m in perimetre],
     )
     session.add(candidature)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
                              objet_type="candidature", objet_id=candidature.id,
-                             details={"objectifs": demande.objectifs}))
+                             details={"objectifs": objectifs}))
+    await session.flush()
+    return candidature
+
+
+async def _creer_hospiconnect(
+    session: AsyncSession, principal: Principal, demande: CandidatureCreation,
+    programme: ProgrammeHospiconnect, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+) -> Candidature:
+    """HospiConnect (domain.md 4): one candidature per applicant for the whole dispositif; a GHT
+    support applies for every EJ of its GHT (the perimeter)."""
+    rules.verifier_fenetre(_fenetre_hospiconnect(programme), aujourd_hui, ouvert=calendrier_ouvert,
+                           quoi="la candidature à HospiConnect est")
+    objectifs = rules.objectifs_hospiconnect(demande.objectifs, list(programme.objectifs))
+    if demande.perimetre is not None:
+        raise RegleMetierError("HospiConnect : le support d'un GHT candidate pour toutes les entités"
+                               " juridiques éligibles du GHT, le périmètre n'est pas à donner", "perimetre")
+    etab = await session.get(EtablissementConnu, demande.finess)
+    if etab is None:
+        raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
+    vu = _vu(etab)
+    rules.verifier_eligibilite_et_maille_hospiconnect(vu)
+    # Serialises two concurrent first applications of the same FINESS (the unique index is the
+    # final guard); the answer names the existing file.
+    await session.execute(select(EtablissementConnu.finess).where(
+        EtablissementConnu.finess == etab.finess).with_for_update())
+    deja = await session.scalar(select(Candidature).where(
+        Candidature.finess == etab.finess, Candidature.dispositif == "hospiconnect"))
+    if deja is not None:
+        raise ProblemError(409, "deja-candidat", "Candidature HospiConnect déjà créée",
+                           f"{etab.finess} candidate une seule fois à HospiConnect (2026-2028) :"
+                           f" candidature {deja.id} ({deja.statut})", champ="finess",
+                           extra={"candidature_id": deja.id})
+    portees = await session.scalars(select(EtablissementConnu).where(
+        EtablissementConnu.maille_hospiconnect == etab.finess, EtablissementConnu.niveau == "EJ"))
+    perimetre = rules.perimetre_hospiconnect(vu, [
+        rules.EjHospiconnect(e.finess, e.raison_sociale, e.eligible_hospiconnect, e.ferme,
+                             e.activite_combinee_2024) for e in portees])
+    candidature = Candidature(
+        id=str(uuid.uuid4()), dispositif="hospiconnect", finess=etab.finess, region=etab.region,
+        statut="brouillon", objectifs=objectifs, cree_par=principal.subject, cree_le=maintenant,
+        perimetre=None if perimetre is None else [
+            PerimetreEj(finess_ej=m.finess_ej, raison_sociale=m.raison_sociale,
+                        activite_combinee=m.activite_combinee_2024, objectifs=objectifs,
+                        ).model_dump(mode="json") for m in perimetre],
+    )
+    session.add(candidature)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"dispositif": "hospiconnect", "perimetre": [
+                                 m["finess_ej"] for m in candidature.perimetre or []]}))
     await session.flush()
     return candidature
 
@@ -121,14 +187,20 @@ async def charger_pour(session: AsyncSession, principal: Principal, candidature_
 async def deposer(
     session: AsyncSession, principal: Principal, candidature_id: str, programme: ProgrammePhase1,
     aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
+    programme_hc: ProgrammeHospiconnect | None = None,
 ) -> Candidature:
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
-    _verifier_portee(principal, candidature.finess)
+    verifier_portee(principal, candidature.finess)
     if candidature.statut != "brouillon":
         raise ProblemError(409, "deja-deposee", "Candidature déjà déposée",
                            f"la candidature {candidature.id} est {candidature.statut}")
-    rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
-                           quoi="le dépôt de candidature à la phase 1 est")
+    if candidature.dispositif == "hospiconnect":
+        assert programme_hc is not None
+        rules.verifier_fenetre(_fenetre_hospiconnect(programme_hc), aujourd_hui, ouvert=calendrier_ouvert,
+                               quoi="le dépôt de candidature à HospiConnect est")
+    else:
+        rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
+                               quoi="le dépôt de candidature à la phase 1 est")
     etab = await session.get(EtablissementConnu, candidature.finess)
     assert etab is not None  # checked at creation; the local copy is never deleted
     candidature.statut = "deposee"
@@ -159,7 +231,11 @@ async def deposer_indicateur(
     programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
 ) -> IndicateurDeclare:
     candidature = await charger_pour(session, principal, candidature_id)
-    _verifier_portee(principal, candidature.finess)
+    verifier_portee(principal, candidature.finess)
+    if candidature.dispositif != "phase1":
+        raise ProblemError(409, "dispositif-different", "Indicateurs de la phase 1 seulement",
+                           f"candidature {candidature.dispositif} : ses preuves se déposent sur"
+                           f" /v1/candidatures/{candidature.id}/preuves")
     if candidature.statut != "deposee":
         raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
                            "les indicateurs se déposent sur une candidature déposée")

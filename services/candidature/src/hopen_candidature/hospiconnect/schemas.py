@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+from hopen_candidature.candidatures.schemas import FINESS, Requete
+from hopen_common.montants import Euros
+
+
+def _texte_decimal(valeur: Any) -> Any:
+    # A JSON number has already been rounded in binary: money travels as a decimal string.
+    if not isinstance(valeur, str):
+        raise ValueError("montant attendu sous forme de chaîne décimale (ex. \"30000.00\")")
+    return valeur
+
+
+MontantTexte = Annotated[Decimal, BeforeValidator(_texte_decimal)]
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class DepensesDeclaration(Requete):
+    annee: int = Field(examples=[2026])
+    finess_ej: str | None = Field(default=None, pattern=FINESS,
+                                  description="the EJ (GHT: a member of the perimeter; else the applicant)")
+    montant: MontantTexte = Field(description="euros, decimal string, >= 0, to the cent",
+                                  examples=["30000.00"])
+    remplace: str | None = Field(default=None, pattern=UUID,
+                                 description="id of the declaration this one corrects")
+
+
+class DepensesLue(BaseModel):
+    id: str
+    candidature_id: str
+    finess_ej: str
+    annee: int
+    montant: Euros
+    remplace: str | None
+    declare_par: str
+    declare_le: datetime
+    courante: bool  # not replaced by a later declaration: it counts in the year's total
+
+
+class DocumentDepot(Requete):
+    nom: str = Field(min_length=1, max_length=255, examples=["note-de-cadrage-2026.pdf"])
+    type: str = Field(min_length=1, max_length=100, examples=["note_de_cadrage"])
+    sha256: str = Field(pattern=SHA256)
+
+
+class PreuveDepot(Requete):
+    annee: int = Field(examples=[2026])
+    objectif: str = Field(examples=["1.0"])
+    finess_ej: str | None = Field(default=None, pattern=FINESS)
+    document: DocumentDepot | None = Field(default=None, description="objectives 1.0-1.4")
+    numerateur: int | None = Field(default=None, description="objectives 2.1, 2.2")
+    denominateur: int | None = None
+
+
+class PreuveLue(BaseModel):
+    id: str
+    candidature_id: str
+    finess_ej: str
+    annee: int
+    objectif: str
+    nature: str
+    document_nom: str | None
+    document_type: str | None
+    document_sha256: str | None
+    numerateur: int | None
+    denominateur: int | None
+    depose_par: str
+    depose_le: datetime

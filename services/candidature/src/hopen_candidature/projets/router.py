@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_candidature.models import ProjetAap
+from hopen_candidature.projets import service
+from hopen_candidature.projets.programme import charger_programme_aap
+from hopen_candidature.projets.schemas import DepensePrevueLue, ProjetCreation, ProjetLu
+from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep
+
+router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
+Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
+
+
+def _ouvert(request: Request) -> bool:
+    return bool(request.app.state.settings.calendrier_ouvert)
+
+
+def _lu(p: ProjetAap, depenses: dict[int, Decimal]) -> ProjetLu:
+    return ProjetLu(
+        id=p.id, finess=p.finess, region=p.region, statut=p.statut, theme=p.theme, titre=p.titre,
+        description=p.description, objectifs=p.objectifs, participants=p.participants, perimetre=p.perimetre,
+        equipe=p.equipe, depenses_prevues=[DepensePrevueLue(annee=a, montant=m) for a, m in depenses.items()],
+        depenses_prevues_total=sum(depenses.values(), Decimal("0.00")),
+        lettres_partenaires=p.lettres_partenaires, sans_versement_usage=p.sans_versement_usage,
+        cree_par=p.cree_par, cree_le=p.cree_le, deposee_par=p.deposee_par, deposee_le=p.deposee_le)
+
+
+async def _lu_de(session: AsyncSession, p: ProjetAap) -> ProjetLu:
+    return _lu(p, await service.depenses_de(session, p.id))
+
+
+@router.post("", status_code=201, response_model=ProjetLu)
+async def creer(demande: ProjetCreation, session: SessionDep, principal: Etablissement,
+                request: Request) -> JSONResponse:
+    """A lead ES (its FINESS PMSI, in its token) drafts an AAP project: theme and its eligibility,
+    participants (FINESS PMSI), perimeter (EG), team with one responsible person, objectives, forecast
+    expenses 2026 and 2027, optional partner letters (metadata). Every rule is checked now and again
+    at deposit. Role etablissement. Accepts an Idempotency-Key."""
+    async def executer() -> ProjetLu:
+        projet, depenses = await service.creer_projet(
+            session, principal, demande, charger_programme_aap(), aujourd_hui_paris(), _ouvert(request),
+            datetime.now(UTC))
+        return _lu(projet, depenses)
+    return await idempotent(session, request, principal.subject, executer)
+
+
+@router.get("", response_model=Page[ProjetLu])
+async def lister(session: SessionDep, principal: CurrentPrincipal,
+                 pagination: PaginationDep) -> Page[ProjetLu]:
+    """An establishment: the projects it leads or takes part in; an ARS: its region's; the DNS: all."""
+    projets, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    return Page(items=[await _lu_de(session, p) for p in projets], total=total, limit=pagination.limit,
+                offset=pagination.offset)
+
+
+@router.get("/{projet_id}", response_model=ProjetLu)
+async def lire(projet_id: str, session: SessionDep, principal: CurrentPrincipal) -> ProjetLu:
+    """Its participants, the ARS of its region, the DNS; anyone else gets 404."""
+    return await _lu_de(session, await service.charger_pour(session, principal, projet_id))
+
+
+@router.post("/{projet_id}/depot", response_model=ProjetLu)
+async def deposer(projet_id: str, session: SessionDep, principal: Etablissement,
+                  request: Request) -> JSONResponse:
+    """The lead submits the project to the ARS of its region (ProjetAapDepose), until 29 May 2026.
+    Role etablissement (the lead). Accepts an Idempotency-Key."""
+    async def executer() -> ProjetLu:
+        projet = await service.deposer(session, principal, projet_id, charger_programme_aap(),
+                                       aujourd_hui_paris(), _ouvert(request), datetime.now(UTC))
+        return await _lu_de(session, projet)
+    return await idempotent(session, request, principal.subject, executer, statut=200)

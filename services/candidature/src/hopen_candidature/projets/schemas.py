@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from hopen_candidature.candidatures.schemas import FINESS, Requete
+from hopen_candidature.hospiconnect.schemas import SHA256, MontantTexte
+from hopen_common.montants import Euros
+
+
+class MembreEquipe(Requete):
+    nom: str = Field(min_length=1, max_length=200, examples=["Dr Claire Martin"])
+    fonction: str = Field(min_length=1, max_length=200, examples=["cheffe des urgences"])
+    responsable: bool = False
+
+
+class DepensePrevueDemande(Requete):
+    annee: int = Field(examples=[2026])
+    montant: MontantTexte = Field(description="euros, decimal string, to the cent", examples=["120000.00"])
+
+
+class LettrePartenaireDemande(Requete):
+    partenaire: str = Field(min_length=1, max_length=200, examples=["Éditeur DPI"])
+    nom: str = Field(min_length=1, max_length=255, examples=["lettre-engagement.pdf"])
+    sha256: str = Field(pattern=SHA256)
+
+
+class ProjetCreation(Requete):
+    finess: str = Field(pattern=FINESS, description="the lead ES (chef de file), by its FINESS PMSI")
+    theme: str = Field(examples=["desengorgement_urgences"])
+    titre: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=20000)
+    objectifs: list[str] = Field(description="one or more objectives of the theme (June 2027)",
+                                 max_length=50)
+    participants: list[str] = Field(default_factory=list, max_length=100,
+                                    description="the other ES involved, by FINESS PMSI (the lead is implied)")
+    perimetre: list[str] = Field(description="FINESS of the EG in the project's perimeter", max_length=500)
+    equipe: list[MembreEquipe] = Field(max_length=100)
+    depenses_prevues: list[DepensePrevueDemande] = Field(description="one per year: 2026 and 2027")
+    lettres_partenaires: list[LettrePartenaireDemande] = Field(default_factory=list, max_length=50)
+    sans_versement_usage: bool | None = Field(
+        default=None, description="rattrapage only: no usage payment received in SUN-ES nor phase 1")
+
+
+class DepensePrevueLue(BaseModel):
+    annee: int
+    montant: Euros
+
+
+class ProjetLu(BaseModel):
+    id: str
+    finess: str
+    region: str
+    statut: str
+    theme: str
+    titre: str
+    description: str
+    objectifs: list[str]
+    participants: list[str]
+    perimetre: list[str]
+    equipe: list[dict[str, object]]
+    depenses_prevues: list[DepensePrevueLue]
+    depenses_prevues_total: Euros
+    lettres_partenaires: list[dict[str, object]]
+    sans_versement_usage: bool | None
+    cree_par: str
+    cree_le: datetime
+    deposee_par: str | None
+    deposee_le: datetime | None
+
+

@@ -1,0 +1,184 @@
+"""AAP projects of a lead ES: a checked draft, then the deposit that publishes ProjetAapDepose to the
+ARS of the region, state + event + audit in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_candidature.candidatures import rules as regles_candidature
+from hopen_candidature.candidatures.service import SOURCE, verifier_portee
+from hopen_candidature.models import DepensePrevue, EtablissementConnu, HospiconnectValide, ProjetAap
+from hopen_candidature.projets import rules
+from hopen_candidature.projets.programme import ProgrammeAap
+from hopen_candidature.projets.schemas import ProjetCreation
+from hopen_common.auth import Principal, Role
+from hopen_common.contracts import (
+    DepensePrevueAap,
+    LettrePartenaire,
+    MembreEquipeAap,
+    ProjetAapDepose,
+    Topics,
+)
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.errors import ProblemError, introuvable
+from hopen_common.events import nouvel_evenement
+from hopen_common.outbox import publier
+
+
+def _es(e: EtablissementConnu | None) -> rules.EsAap | None:
+    if e is None:
+        return None
+    return rules.EsAap(e.finess, e.finess_ej, e.niveau, e.eligible_aap, e.maille_aap, e.finess_pmsi_phase2,
+                       e.ferme)
+
+
+async def _connus(session: AsyncSession, finess: list[str]) -> dict[str, rules.EsAap | None]:
+    lignes = await session.scalars(select(EtablissementConnu).where(EtablissementConnu.finess.in_(finess)))
+    trouves = {e.finess: _es(e) for e in lignes}
+    return {f: trouves.get(f) for f in finess}
+
+
+async def _ej_valides(session: AsyncSession, finess: list[str]) -> set[str]:
+    return set(await session.scalars(select(HospiconnectValide.finess_ej).where(
+        HospiconnectValide.finess_ej.in_(finess))))
+
+
+async def _participations(session: AsyncSession, participants: list[str], sauf: str | None) -> dict[str, int]:
+    deja: dict[str, int] = {}
+    for p in participants:
+        query = select(func.count()).select_from(ProjetAap).where(
+            ProjetAap.statut == "depose", ProjetAap.participants.contains([p]))
+        if sauf is not None:
+            query = query.where(ProjetAap.id != sauf)
+        deja[p] = int(await session.scalar(query) or 0)
+    return deja
+
+
+async def _verifier(session: AsyncSession, programme: ProgrammeAap, *, finess: str, theme: str,
+                    participants: list[str], perimetre: list[str], sans_versement_usage: bool | None,
+                    projet_id: str | None) -> EtablissementConnu:
+    """Every rule a project must meet, at creation and again at deposit (the referentiel, the
+    HospiConnect validations and the other projects may have changed in between)."""
+    theme_aap = rules.verifier_theme(theme, programme)
+    connus = await _connus(session, participants)
+    es = [rules.verifier_participant(connus[p], p, "finess" if i == 0 else f"participants.{i - 1}")
+          for i, p in enumerate(participants)]
+    egs = await _connus(session, perimetre)
+    rules.verifier_perimetre(perimetre, egs, participants)
+    ej = sorted({f for e in es for f in (e.finess, e.finess_ej)})
+    rules.verifier_condition_theme(theme_aap, sans_versement_usage, es, await _ej_valides(session, ej))
+    rules.verifier_participations(participants, await _participations(session, participants, projet_id),
+                                  programme.participations_max)
+    lead = await session.get(EtablissementConnu, finess)
+    assert lead is not None  # checked by verifier_participant
+    return lead
+
+
+async def creer_projet(session: AsyncSession, principal: Principal, demande: ProjetCreation,
+                       programme: ProgrammeAap, aujourd_hui: date, calendrier_ouvert: bool,
+                       maintenant: datetime) -> tuple[ProjetAap, dict[int, Decimal]]:
+    verifier_portee(principal, demande.finess)
+    regles_candidature.verifier_fenetre(regles_candidature.Fenetre(None, programme.fin_depot_dossiers),
+                                        aujourd_hui, ouvert=calendrier_ouvert,
+                                        quoi="le dépôt de projets à l'appel à projets est")
+    objectifs = rules.verifier_objectifs(demande.objectifs)
+    rules.verifier_equipe([m.responsable for m in demande.equipe])
+    depenses = rules.verifier_depenses([(d.annee, d.montant) for d in demande.depenses_prevues], programme)
+    participants = rules.verifier_participants(demande.finess, demande.participants)
+    lead = await _verifier(session, programme, finess=demande.finess, theme=demande.theme,
+                           participants=participants, perimetre=demande.perimetre,
+                           sans_versement_usage=demande.sans_versement_usage, projet_id=None)
+    projet = ProjetAap(
+        id=str(uuid.uuid4()), finess=lead.finess, region=lead.region, statut="brouillon", theme=demande.theme,
+        titre=demande.titre, description=demande.description, objectifs=objectifs, participants=participants,
+        perimetre=list(demande.perimetre), equipe=[m.model_dump() for m in demande.equipe],
+        lettres_partenaires=[lettre.model_dump() for lettre in demande.lettres_partenaires],
+        sans_versement_usage=demande.sans_versement_usage, cree_par=principal.subject, cree_le=maintenant)
+    session.add(projet)
+    await session.flush()
+    session.add_all([DepensePrevue(projet_id=projet.id, annee=a, montant=m) for a, m in depenses.items()])
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
+                             objet_type="projet_aap", objet_id=projet.id,
+                             details={"theme": demande.theme, "participants": participants}))
+    await session.flush()
+    return projet, depenses
+
+
+async def depenses_de(session: AsyncSession, projet_id: str) -> dict[int, Decimal]:
+    lignes = await session.scalars(select(DepensePrevue).where(DepensePrevue.projet_id == projet_id)
+                                   .order_by(DepensePrevue.annee))
+    return {d.annee: d.montant for d in lignes}
+
+
+async def charger_pour(session: AsyncSession, principal: Principal, projet_id: str,
+                       *, verrou: bool = False) -> ProjetAap:
+    query = select(ProjetAap).where(ProjetAap.id == projet_id)
+    if verrou:
+        query = query.with_for_update()
+    projet = await session.scalar(query)
+    # Another establishment's or region's project answers 404, like a missing one.
+    if projet is None or not (principal.voit_finess(*projet.participants)
+                              or principal.voit_region(projet.region)):
+        raise introuvable("projet", projet_id)
+    return projet
+
+
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
+                 ) -> tuple[list[ProjetAap], int]:
+    """An establishment: the projects it leads or takes part in; an ARS: its region; the DNS: all."""
+    query = select(ProjetAap)
+    if principal.role is Role.ETABLISSEMENT:
+        query = query.where(or_(*[ProjetAap.participants.contains([f]) for f in principal.finess]))
+    elif principal.role is Role.ARS:
+        query = query.where(ProjetAap.region == principal.region)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(ProjetAap.cree_le, ProjetAap.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def deposer(session: AsyncSession, principal: Principal, projet_id: str, programme: ProgrammeAap,
+                  aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime) -> ProjetAap:
+    projet = await charger_pour(session, principal, projet_id, verrou=True)
+    # Only the lead deposits; a participant sees the project but does not act on it.
+    verifier_portee(principal, projet.finess)
+    if projet.statut != "brouillon":
+        raise ProblemError(409, "deja-depose", "Projet déjà déposé",
+                           f"le projet {projet.id} est {projet.statut}")
+    regles_candidature.verifier_fenetre(regles_candidature.Fenetre(None, programme.fin_depot_dossiers),
+                                        aujourd_hui, ouvert=calendrier_ouvert,
+                                        quoi="le dépôt de projets à l'appel à projets est")
+    # Two projects deposited at once must not both take a FINESS PMSI's last place: one transaction
+    # at a time per participant (sorted: no deadlock), then count.
+    for p in sorted(projet.participants):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                              {"k": f"aap-participation:{p}"})
+    lead = await _verifier(session, programme, finess=projet.finess, theme=projet.theme,
+                           participants=projet.participants, perimetre=projet.perimetre,
+                           sans_versement_usage=projet.sans_versement_usage, projet_id=projet.id)
+    depenses = await depenses_de(session, projet.id)
+    projet.statut = "depose"
+    projet.deposee_par = principal.subject
+    projet.deposee_le = maintenant
+    evenement = nouvel_evenement(
+        ProjetAapDepose(
+            projet_id=projet.id, finess=projet.finess, raison_sociale=lead.raison_sociale,
+            region=projet.region, theme=projet.theme, titre=projet.titre, description=projet.description,
+            objectifs=projet.objectifs,
+            participants=projet.participants, perimetre=projet.perimetre,
+            equipe=[MembreEquipeAap.model_validate(m) for m in projet.equipe],
+            depenses_prevues=[DepensePrevueAap(annee=a, montant=m) for a, m in depenses.items()],
+            lettres_partenaires=[LettrePartenaire.model_validate(lettre)
+                                 for lettre in projet.lettres_partenaires],
+            sans_versement_usage=projet.sans_versement_usage, deposee_par=principal.subject,
+            deposee_le=maintenant),
+        source=SOURCE, subject=f"projet/{projet.id}")
+    await publier(session, Topics.CANDIDATURE, projet.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",
+                             objet_type="projet_aap", objet_id=projet.id, details={"event_id": evenement.id}))
+    await session.flush()
+    return projet

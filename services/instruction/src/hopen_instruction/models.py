@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,10 +58,13 @@ class Decision(Base):
     __table_args__ = (
         Index("uq_decision_initiale", "dossier_id", "objet", "finess_ej", unique=True,
               postgresql_where=text("remplace IS NULL"), postgresql_nulls_not_distinct=True),
+        # A decision is superseded at most once: corrections form a chain, never a fork.
+        Index("uq_decision_remplace", "remplace", unique=True, postgresql_where=text("remplace IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dossier_id: Mapped[str] = mapped_column(ForeignKey("dossier.id"), index=True)
+    # "candidature", a phase-1 objective, or "hospiconnect.<annee>" (the yearly HospiConnect decision).
     objet: Mapped[str] = mapped_column(String(20))
     finess_ej: Mapped[str | None] = mapped_column(String(9))  # GHT: the member EJ judged
     decision: Mapped[str] = mapped_column(String(20))
@@ -70,6 +74,126 @@ class Decision(Base):
     # Evidence the decision was taken on (indicator rates and targets), frozen.
     elements: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     remplace: Mapped[str | None] = mapped_column(String(36))
+
+
+class PreuveHospiconnectRecue(Base):
+    """HospiConnect evidence deposited by the establishment (PreuveHospiconnectDeposee)."""
+
+    __tablename__ = "preuve_hospiconnect_recue"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the preuve_id
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossier.id"), index=True)
+    finess_ej: Mapped[str] = mapped_column(String(9))
+    annee: Mapped[int] = mapped_column(Integer)
+    objectif: Mapped[str] = mapped_column(String(10))
+    nature: Mapped[str] = mapped_column(String(10))  # document | taux
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # {nom, type, sha256}
+    numerateur: Mapped[int | None] = mapped_column(BigInteger)
+    denominateur: Mapped[int | None] = mapped_column(BigInteger)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EtablissementConnu(Base):
+    """What instruction needs of the referentiel (fed by EtablissementPublie): the AC 2024 of AAP
+    participants (the theoretical maximum grows with it) and the staff of HospiConnect EJ."""
+
+    __tablename__ = "etablissement_connu"
+
+    finess: Mapped[str] = mapped_column(String(9), primary_key=True)
+    finess_ej: Mapped[str] = mapped_column(String(9))
+    raison_sociale: Mapped[str] = mapped_column(String(300))
+    region: Mapped[str] = mapped_column(String(3))
+    secteur: Mapped[str] = mapped_column(String(30))
+    niveau: Mapped[str] = mapped_column(String(2))
+    ferme: Mapped[bool] = mapped_column(Boolean)
+    effectifs: Mapped[int | None] = mapped_column(Integer)
+    finess_pmsi_phase2: Mapped[str | None] = mapped_column(String(9))
+    activite_combinee_2024: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    eligible_aap: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Projet(Base):
+    """A deposited AAP project to select (ProjetAapDepose); its id is the project's id."""
+
+    __tablename__ = "projet"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    finess: Mapped[str] = mapped_column(String(9), index=True)  # the lead ES (FINESS PMSI)
+    raison_sociale: Mapped[str] = mapped_column(String(300))
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    theme: Mapped[str] = mapped_column(String(50))
+    titre: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    objectifs: Mapped[list[str]] = mapped_column(JSONB)
+    participants: Mapped[list[str]] = mapped_column(JSONB)
+    perimetre: Mapped[list[str]] = mapped_column(JSONB)
+    equipe: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    lettres_partenaires: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    sans_versement_usage: Mapped[bool | None] = mapped_column(Boolean)
+    depenses_prevues: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 2026 + 2027
+    statut: Mapped[str] = mapped_column(String(20))  # a_instruire | selectionne | non_retenu
+    deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DepensePrevueProjet(Base):
+    __tablename__ = "depense_prevue_projet"
+
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet.id"), primary_key=True)
+    annee: Mapped[int] = mapped_column(Integer, primary_key=True)
+    montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class DecisionProjet(Base):
+    """The ARS selection (selectionne | non_retenu, with the amount granted) and the 2027 attainment
+    (atteint | non_atteint) of a project; immutable, one of each per project."""
+
+    __tablename__ = "decision_projet"
+    __table_args__ = (
+        Index("uq_decision_projet_initiale", "projet_id", "objet", unique=True,
+              postgresql_where=text("remplace IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet.id"), index=True)
+    objet: Mapped[str] = mapped_column(String(20))  # selection | atteinte
+    decision: Mapped[str] = mapped_column(String(20))
+    montant_accorde: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    motivation: Mapped[str] = mapped_column(Text)
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the decision was taken on (participants' AC 2024, forecast, envelope figures), frozen.
+    elements: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    remplace: Mapped[str | None] = mapped_column(String(36), unique=True)
+
+
+class EnveloppeConnue(Base):
+    """Local copy of a regional envelope account of financement (its Enveloppe* events carry the four
+    figures after each entry), seeded with the published allocations until the first event."""
+
+    __tablename__ = "enveloppe_connue"
+
+    dispositif: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(3), primary_key=True)
+    alloue: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    engage: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    consomme: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    disponible: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    derniere_ecriture: Mapped[int] = mapped_column(BigInteger)  # 0: seeded from the data file
+    source: Mapped[str] = mapped_column(String(100))
+    maj_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EngagementConnu(Base):
+    """A selection financement has engaged (EnveloppeEngagee): no longer in flight."""
+
+    __tablename__ = "engagement_connu"
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(String(36))
+    region: Mapped[str] = mapped_column(String(3))
+    montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    ecriture_id: Mapped[int] = mapped_column(BigInteger)
 
 
 metadata = Base.metadata

@@ -1,14 +1,30 @@
-"""Events the instruction service consumes: deposited candidatures and their evidence."""
+"""Events the instruction service consumes: deposited candidatures, projects and their evidence
+(candidature), the referentiel's establishments (AC 2024 and staff) and financement's envelope ledger."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.contracts import CandidatureDeposee, IndicateurDepose, Topics
+from hopen_common.contracts import (
+    CandidatureDeposee,
+    EtablissementPublie,
+    IndicateurDepose,
+    PreuveHospiconnectDeposee,
+    ProjetAapDepose,
+    Topics,
+)
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
-from hopen_instruction.models import Dossier, IndicateurRecu
+from hopen_instruction.enveloppes.service import appliquer_mouvement
+from hopen_instruction.models import (
+    DepensePrevueProjet,
+    Dossier,
+    EtablissementConnu,
+    IndicateurRecu,
+    PreuveHospiconnectRecue,
+    Projet,
+)
 
 
 async def candidature_deposee(session: AsyncSession, _: Evenement, e: CandidatureDeposee) -> None:
@@ -33,8 +49,48 @@ async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: Indi
     ).on_conflict_do_nothing(index_elements=["event_id"]))
 
 
+async def preuve_hospiconnect_deposee(session: AsyncSession, _: Evenement, e: PreuveHospiconnectDeposee
+                                      ) -> None:
+    if await session.get(Dossier, e.candidature_id) is None:
+        raise LookupError(f"dossier {e.candidature_id} inconnu")  # ordering bug: park, never drop
+    await session.execute(insert(PreuveHospiconnectRecue).values(
+        id=e.preuve_id, dossier_id=e.candidature_id, finess_ej=e.finess_ej, annee=e.annee,
+        objectif=e.objectif,
+        nature=e.nature, document=None if e.document is None else e.document.model_dump(),
+        numerateur=e.numerateur, denominateur=e.denominateur, depose_par=e.depose_par, depose_le=e.depose_le,
+    ).on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose) -> None:
+    resultat = await session.execute(insert(Projet).values(
+        id=e.projet_id, finess=e.finess, raison_sociale=e.raison_sociale, region=e.region, theme=e.theme,
+        titre=e.titre, description=e.description, objectifs=e.objectifs, participants=e.participants,
+        perimetre=e.perimetre, equipe=[m.model_dump() for m in e.equipe],
+        lettres_partenaires=[lettre.model_dump() for lettre in e.lettres_partenaires],
+        sans_versement_usage=e.sans_versement_usage,
+        depenses_prevues=sum((d.montant for d in e.depenses_prevues), start=0),
+        statut="a_instruire", deposee_le=e.deposee_le,
+    ).on_conflict_do_nothing(index_elements=["id"]).returning(Projet.id))
+    if resultat.first() is not None:
+        await session.execute(insert(DepensePrevueProjet).values([
+            {"projet_id": e.projet_id, "annee": d.annee, "montant": d.montant} for d in e.depenses_prevues]))
+
+
+async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
+    valeurs = e.model_dump(include=set(EtablissementConnu.__table__.columns.keys()))
+    await session.execute(insert(EtablissementConnu).values(**valeurs)
+                          .on_conflict_do_update(index_elements=["finess"], set_=valeurs))
+
+
 HANDLERS: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
     "IndicateurDepose": indicateur_depose,
+    "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
+    "ProjetAapDepose": projet_depose,
+    "EtablissementPublie": etablissement_publie,
+    "EnveloppeEngagee": appliquer_mouvement,
+    "EnveloppeDesengagee": appliquer_mouvement,
+    "EnveloppeConsommee": appliquer_mouvement,
+    "EnveloppeTransferee": appliquer_mouvement,
 }
-TOPICS = [Topics.CANDIDATURE]
+TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE]

@@ -11,6 +11,7 @@ from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_instruction.dossiers import service
 from hopen_instruction.dossiers.schemas import (
@@ -79,7 +80,7 @@ async def decider(dossier_id: str, demande: DecisionCandidatureDemande, session:
     async def executer() -> DecisionLue:
         decision = await service.decider_candidature(
             session, principal, dossier_id, demande, charger_programme_phase1(), aujourd_hui_paris(),
-            request.app.state.settings.calendrier_ouvert, datetime.now(UTC),
+            request.app.state.settings.calendrier_ouvert, datetime.now(UTC), charger_programme_hospiconnect(),
         )
         return _decision(decision)
     return await idempotent(session, request, principal.subject, executer)

@@ -22,6 +22,7 @@ from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import membre_vise
 from hopen_common.programme.phase1 import ProgrammePhase1
 from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
@@ -71,6 +72,8 @@ def cibles(dossier: Dossier) -> list[tuple[str, str, set[str]]]:
 
 async def evaluer(session: AsyncSession, dossier: Dossier, programme: ProgrammePhase1
                   ) -> list[tuple[str, EvaluationObjectif]]:
+    if dossier.dispositif != "phase1":
+        return []  # HospiConnect is evaluated per year: GET /v1/dossiers/{id}/hospiconnect/{annee}
     rows = await session.scalars(
         select(IndicateurRecu).where(IndicateurRecu.dossier_id == dossier.id)
         .order_by(IndicateurRecu.depose_le, IndicateurRecu.id)
@@ -84,14 +87,24 @@ async def evaluer(session: AsyncSession, dossier: Dossier, programme: ProgrammeP
     ]
 
 
-def _verifier_fenetre_instruction(programme: ProgrammePhase1, jour: date, ouvert: bool) -> None:
+def _verifier_fenetre_instruction(programme: ProgrammePhase1, jour: date, ouvert: bool,
+                                  dispositif: str = "phase1",
+                                  programme_hc: ProgrammeHospiconnect | None = None) -> None:
+    if dispositif == "hospiconnect" and programme_hc is not None:
+        # [reading] A HospiConnect candidature is validated at the latest when the first year's
+        # instruction closes (15 September 2026): the yearly decisions need a validated file.
+        fin = programme_hc.calendrier.annees[programme_hc.annees[0]].fin_instruction
+        if not ouvert and jour > fin:
+            raise RegleMetierError(f"l'instruction des candidatures HospiConnect est close depuis le"
+                                   f" {fin.isoformat()}", "date")
+        return
     fin = programme.calendrier.fin_instruction
     if not ouvert and jour > fin:
         raise RegleMetierError(f"l'instruction des candidatures de la phase 1 est close depuis le"
                                f" {fin.isoformat()}", "date")
 
 
-def _verifier_instructeur(principal: Principal) -> None:
+def verifier_instructeur(principal: Principal) -> None:
     if principal.role is not Role.ARS:
         raise ProblemError(403, "role-interdit", "Rôle non autorisé", "seule l'ARS décide")
 
@@ -99,14 +112,15 @@ def _verifier_instructeur(principal: Principal) -> None:
 async def decider_candidature(
     session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
     programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
+    programme_hc: ProgrammeHospiconnect | None = None,
 ) -> Decision:
-    _verifier_instructeur(principal)
+    verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.statut != "a_instruire":
         raise ProblemError(409, "deja-decidee", "Candidature déjà décidée",
                            f"la candidature est {dossier.statut} ; une correction est une nouvelle"
                            " décision qui remplace la première")
-    _verifier_fenetre_instruction(programme, jour, ouvert)
+    _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
@@ -137,8 +151,12 @@ async def decider_objectif(
     session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
     demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
 ) -> tuple[Decision, str, EvaluationObjectif]:
-    _verifier_instructeur(principal)
+    verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
+    if dossier.dispositif != "phase1":
+        raise ProblemError(409, "dispositif-different", "Objectifs de la phase 1 seulement",
+                           f"dossier {dossier.dispositif} : l'atteinte se décide par année sur"
+                           f" /v1/dossiers/{dossier.id}/hospiconnect/{{annee}}/decision")
     if objectif not in dossier.objectifs:
         raise RegleMetierError(f"l'objectif {objectif} ne fait pas partie de la candidature", "objectif")
     if dossier.statut != "validee":

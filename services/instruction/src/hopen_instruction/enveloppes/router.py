@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.db import SessionDep
+from hopen_common.errors import introuvable
+from hopen_instruction.enveloppes import service
+from hopen_instruction.models import EnveloppeConnue
+from hopen_instruction.projets.rules import Disponibilite
+from hopen_instruction.projets.schemas import EnveloppeLue
+
+router = APIRouter(prefix="/v1/enveloppes", tags=["appel à projets"])
+Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+
+
+def enveloppe_lue(compte: EnveloppeConnue, place: Disponibilite) -> EnveloppeLue:
+    return EnveloppeLue(
+        dispositif=compte.dispositif, region=compte.region, alloue=compte.alloue, engage=compte.engage,
+        consomme=compte.consomme, disponible=compte.disponible, en_attente=place.en_attente,
+        disponible_pour_selection=place.pour_selection, source=compte.source,
+        derniere_ecriture=compte.derniere_ecriture, maj_le=compte.maj_le)
+
+
+@router.get("/{region}", response_model=EnveloppeLue)
+async def lire(region: str, session: SessionDep, principal: Lecteur) -> EnveloppeLue:
+    """The AAP envelope of a region as instruction knows it (financement's figures as of its last event)
+    and what a new selection may still take. Roles: ars (its region; another answers 404), dns."""
+    situation = await service.situation(session, region) if principal.voit_region(region) else None
+    if situation is None:
+        raise introuvable("enveloppe", region)
+    return enveloppe_lue(*situation)

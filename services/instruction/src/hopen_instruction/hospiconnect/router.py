@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
+from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
+from hopen_instruction.dossiers.schemas import DecisionLue
+from hopen_instruction.dossiers.service import charger
+from hopen_instruction.hospiconnect import rules, service
+from hopen_instruction.hospiconnect.schemas import (
+    AnneeHospiconnect,
+    DecisionAnnuelleDemande,
+    EjAnnee,
+    ObjectifEvalueHc,
+    PreuveRecueLue,
+)
+from hopen_instruction.models import EtablissementConnu
+
+router = APIRouter(prefix="/v1/dossiers", tags=["hospiconnect"])
+Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+
+
+def _objectifs(evaluation: list[rules.EvaluationObjectifHc]) -> list[ObjectifEvalueHc]:
+    return [ObjectifEvalueHc(**asdict(e)) for e in evaluation]
+
+
+@router.get("/{dossier_id}/hospiconnect/preuves", response_model=list[PreuveRecueLue])
+async def lister_preuves(dossier_id: str, session: SessionDep, principal: Lecteur,
+                         annee: int | None = None) -> list[PreuveRecueLue]:
+    """Every piece of HospiConnect evidence received. Roles: ars (its region), dns."""
+    dossier = await charger(session, principal, dossier_id)
+    service.verifier_hospiconnect(dossier)
+    return [PreuveRecueLue.model_validate(p, from_attributes=True)
+            for p in await service.preuves_de(session, dossier.id, annee)]
+
+
+@router.get("/{dossier_id}/hospiconnect/{annee}", response_model=AnneeHospiconnect)
+async def lire_annee(dossier_id: str, annee: int, session: SessionDep,
+                     principal: Lecteur) -> AnneeHospiconnect:
+    """Per EJ (GHU): the objectives with a target that year, the evidence received, the measured rates
+    against the rate targets (2.1, 2.2; exact comparison), and the current decision. Roles: ars (its
+    region; another region's file answers 404), dns."""
+    programme = charger_programme_hospiconnect()
+    dossier = await charger(session, principal, dossier_id)
+    service.verifier_hospiconnect(dossier)
+    programme.objectifs_de(annee)
+    evaluations = await service.evaluer(session, dossier, annee, programme)
+    decisions = await service.decisions_annee(session, dossier.id, annee)
+    courantes = service.courantes(decisions)
+    effectifs = {e.finess: e.effectifs for e in await session.scalars(
+        select(EtablissementConnu).where(EtablissementConnu.finess.in_(list(evaluations))))}
+    cal = programme.calendrier.annees[annee]
+    return AnneeHospiconnect(
+        dossier_id=dossier.id, annee=annee, fin_depot_preuves=cal.fin_depot_preuves.isoformat(),
+        fin_instruction=cal.fin_instruction.isoformat(),
+        entites=[EjAnnee(
+            finess_ej=ej, effectifs=effectifs.get(ej), objectifs=_objectifs(evaluation),
+            decision=None if ej not in courantes else DecisionLue.model_validate(courantes[ej],
+                                                                                 from_attributes=True),
+            historique=[DecisionLue.model_validate(d, from_attributes=True) for d in decisions
+                        if d.finess_ej == ej],
+        ) for ej, evaluation in evaluations.items()])
+
+
+class DecisionAnnuelleLue(DecisionLue):
+    objectifs: list[ObjectifEvalueHc]
+
+
+@router.post("/{dossier_id}/hospiconnect/{annee}/decision", status_code=201,
+             response_model=DecisionAnnuelleLue)
+async def decider_annee(dossier_id: str, annee: int, demande: DecisionAnnuelleDemande, session: SessionDep,
+                        principal: Instructeur, request: Request) -> JSONResponse:
+    """ARS of the region: which objectives one EJ (GHU) reached that year (HospiconnectAnneeDecidee).
+    Only objectives with a target that year, each backed by the evidence received; a second decision
+    for the same EJ and year names the one it `remplace`. Accepts an Idempotency-Key."""
+    async def executer() -> DecisionAnnuelleLue:
+        decision, evaluation = await service.decider_annee(
+            session, principal, dossier_id, annee, demande, charger_programme_hospiconnect(),
+            aujourd_hui_paris(), request.app.state.settings.calendrier_ouvert, datetime.now(UTC))
+        return DecisionAnnuelleLue(**DecisionLue.model_validate(decision, from_attributes=True).model_dump(),
+                                   objectifs=_objectifs(evaluation))
+    return await idempotent(session, request, principal.subject, executer)

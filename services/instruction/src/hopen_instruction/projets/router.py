@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep
+from hopen_instruction.enveloppes import service as enveloppes
+from hopen_instruction.enveloppes.router import enveloppe_lue
+from hopen_instruction.models import DecisionProjet, Projet
+from hopen_instruction.projets import service
+from hopen_instruction.projets.programme import charger_programme_aap
+from hopen_instruction.projets.schemas import (
+    AtteinteDemande,
+    DecisionProjetLue,
+    DepensePrevueLue,
+    ProjetDetail,
+    ProjetLu,
+    SelectionDemande,
+)
+
+router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
+Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+
+
+def _projet(p: Projet) -> ProjetLu:
+    return ProjetLu(id=p.id, finess=p.finess, raison_sociale=p.raison_sociale, region=p.region, theme=p.theme,
+                    titre=p.titre, statut=p.statut, objectifs=p.objectifs, participants=p.participants,
+                    perimetre=p.perimetre, depenses_prevues_total=p.depenses_prevues, deposee_le=p.deposee_le)
+
+
+def _decision(d: DecisionProjet) -> DecisionProjetLue:
+    return DecisionProjetLue.model_validate(d, from_attributes=True)
+
+
+@router.get("", response_model=Page[ProjetLu])
+async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep) -> Page[ProjetLu]:
+    """Deposited AAP projects. Roles: ars (its region only), dns (every region)."""
+    projets, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    return Page(items=[_projet(p) for p in projets], total=total, limit=pagination.limit,
+                offset=pagination.offset)
+
+
+@router.get("/{projet_id}", response_model=ProjetDetail)
+async def lire(projet_id: str, session: SessionDep, principal: Lecteur) -> ProjetDetail:
+    """The project, its decisions and the region's envelope a selection must respect. Roles: ars (its
+    region; another region's project answers 404), dns."""
+    projet = await service.charger(session, principal, projet_id)
+    situation = await enveloppes.situation(session, projet.region)
+    depenses = await service.depenses_de(session, projet.id)
+    return ProjetDetail(
+        **_projet(projet).model_dump(), description=projet.description, equipe=projet.equipe,
+        lettres_partenaires=projet.lettres_partenaires, sans_versement_usage=projet.sans_versement_usage,
+        depenses_prevues=[DepensePrevueLue(annee=a, montant=m) for a, m in depenses.items()],
+        decisions=[_decision(d) for d in await service.decisions_de(session, projet.id)],
+        enveloppe=None if situation is None else enveloppe_lue(*situation))
+
+
+@router.post("/{projet_id}/selection", status_code=201, response_model=DecisionProjetLue)
+async def selectionner(projet_id: str, demande: SelectionDemande, session: SessionDep, principal: Instructeur,
+                       request: Request) -> JSONResponse:
+    """ARS of the region, until 2 October 2026: `selectionne` with `montant_accorde` (at most the
+    forecast expenses 2026-2027 and what the regional envelope can still take) -> ProjetAapSelectionne
+    with each participant's AC 2024; or `non_retenu` -> ProjetAapNonRetenu. Accepts an Idempotency-Key."""
+    async def executer() -> DecisionProjetLue:
+        decision = await service.selectionner(
+            session, principal, projet_id, demande, charger_programme_aap(), aujourd_hui_paris(),
+            request.app.state.settings.calendrier_ouvert, datetime.now(UTC))
+        return _decision(decision)
+    return await idempotent(session, request, principal.subject, executer)
+
+
+@router.post("/{projet_id}/atteinte", status_code=201, response_model=DecisionProjetLue)
+async def decider_atteinte(projet_id: str, demande: AtteinteDemande, session: SessionDep,
+                           principal: Instructeur, request: Request) -> JSONResponse:
+    """ARS of the region: the selected project reached its objectives or not (AtteinteProjetAapDecidee:
+    the second half is paid, or released to the envelope). Accepts an Idempotency-Key."""
+    async def executer() -> DecisionProjetLue:
+        return _decision(await service.decider_atteinte(session, principal, projet_id, demande,
+                                                        datetime.now(UTC)))
+    return await idempotent(session, request, principal.subject, executer)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from hopen_common.montants import Euros
+
+
+def _texte_decimal(valeur: Any) -> Any:
+    # A JSON number has already been rounded in binary: money travels as a decimal string.
+    if valeur is not None and not isinstance(valeur, str):
+        raise ValueError("montant attendu sous forme de chaîne décimale (ex. \"150000.00\")")
+    return valeur
+
+
+MontantTexte = Annotated[Decimal, BeforeValidator(_texte_decimal)]
+
+
+class SelectionDemande(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["selectionne", "non_retenu"]
+    montant_accorde: MontantTexte | None = Field(default=None, description="selectionne only; euros",
+                                                 examples=["150000.00"])
+    motivation: str = Field(min_length=3, max_length=5000)
+
+
+class AtteinteDemande(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    atteint: bool
+    motivation: str = Field(min_length=3, max_length=5000)
+
+
+class DecisionProjetLue(BaseModel):
+    id: str
+    projet_id: str
+    objet: str
+    decision: str
+    montant_accorde: Euros | None
+    motivation: str
+    decide_par: str
+    decide_le: datetime
+    elements: dict[str, Any]
+    remplace: str | None
+
+
+class DepensePrevueLue(BaseModel):
+    annee: int
+    montant: Euros
+
+
+class EnveloppeLue(BaseModel):
+    dispositif: str
+    region: str
+    alloue: Euros
+    engage: Euros
+    consomme: Euros
+    disponible: Euros  # financement's figure as of its last event
+    en_attente: Euros  # selections decided here, not yet engaged by financement
+    disponible_pour_selection: Euros  # disponible - en_attente: the ceiling of a new selection
+    source: str  # "financement" (last event) or the data file the copy started from
+    derniere_ecriture: int
+    maj_le: datetime
+
+
+class ProjetLu(BaseModel):
+    id: str
+    finess: str
+    raison_sociale: str
+    region: str
+    theme: str
+    titre: str
+    statut: str
+    objectifs: list[str]
+    participants: list[str]
+    perimetre: list[str]
+    depenses_prevues_total: Euros
+    deposee_le: datetime
+
+
+class ProjetDetail(ProjetLu):
+    description: str
+    equipe: list[dict[str, Any]]
+    lettres_partenaires: list[dict[str, Any]]
+    sans_versement_usage: bool | None
+    depenses_prevues: list[DepensePrevueLue]
+    decisions: list[DecisionProjetLue]
+    enveloppe: EnveloppeLue | None

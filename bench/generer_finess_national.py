@@ -99,7 +99,13 @@ class _Modeles:
     poids_profils: list[float]
 
 
-def _charger_modeles() -> _Modeles:
+def _sanitaire(profil: tuple[str, list[str]], secteurs: Collection[str], categories: Collection[str]) -> bool:
+    """In the programme's perimeter: a statut of its secteurs and a HOP'EN sanitary catégorie."""
+    statut, categories_eg = profil
+    return statut in secteurs and any(c in categories for c in categories_eg)
+
+
+def _charger_modeles(part_sanitaire: float | None = None) -> _Modeles:
     document = json.loads(gzip.decompress(ECHANTILLON.read_bytes()))
     entites = list(document["pmej"])
     # A record with 150 addresses exists; keep the templates to ordinary ones.
@@ -121,6 +127,19 @@ def _charger_modeles() -> _Modeles:
     poids = [0.7 / len(profils_echantillon)] * len(profils_echantillon) + [0.3 / len(profils_sae)] * len(
         profils_sae
     )
+    if part_sanitaire is not None:
+        # Share of EJ in the programme's perimeter set explicitly: the 70/30 mix above makes more
+        # than half of the EJ sanitary, while the real FINESS has ~2 % (SAE 2023: 2 176 EJ of
+        # health establishments, out of ~98 000 EJ).
+        with (REPERTOIRE_DONNEES / "programme" / "secteurs.csv").open(encoding="utf-8") as fichier:
+            secteurs = {ligne["statut_juridique"] for ligne in csv.DictReader(fichier, delimiter=";")}
+        chemin = REPERTOIRE_DONNEES / "finess" / "hopen_categories_sanitaires.csv"
+        with chemin.open(encoding="utf-8") as fichier:
+            categories = {ligne["categetab"] for ligne in csv.DictReader(fichier, delimiter=";")}
+        sanitaires = [_sanitaire(p, secteurs, categories) for p in profils]
+        n_san = sum(sanitaires)
+        autres = len(profils) - n_san
+        poids = [part_sanitaire / n_san if s else (1 - part_sanitaire) / autres for s in sanitaires]
     return _Modeles(entites, etablissements, profils, poids)
 
 
@@ -141,9 +160,10 @@ class _Generateur:
         nb_ght: int,
         taux_anomalies: float,
         departements: Collection[str] | None,
+        part_sanitaire: float | None = None,
     ) -> None:
         self.hasard = random.Random(graine)
-        self.modeles = _charger_modeles()
+        self.modeles = _charger_modeles(part_sanitaire)
         self.departements = [d for d in _departements() if departements is None or d[0] in departements]
         self.numeros = _Numeroteur()
         self.nb_ej, self.nb_eg, self.nb_ght = nb_ej, nb_eg, nb_ght
@@ -290,12 +310,14 @@ def generer(
     taux_anomalies: float = 0.0,
     departements: Collection[str] | None = None,
     avancer: Callable[[int], None] | None = None,
+    part_sanitaire: float | None = None,
 ) -> Statistiques:
     """Write the FINESS+ file (and the etalab CSV); `avancer(n)` is told each EJ written.
 
     `departements` (FINESS codes) restricts where records are placed; all 101 by default.
+    `part_sanitaire` sets the share of EJ in the programme's perimeter (0.022 is the real one).
     """
-    generateur = _Generateur(graine, nb_ej, nb_eg, nb_ght, taux_anomalies, departements)
+    generateur = _Generateur(graine, nb_ej, nb_eg, nb_ght, taux_anomalies, departements, part_sanitaire)
     _, repartition, profils = generateur.plan()
     statuts = [statut for statut, _ in profils]
     departements_finess = {code_insee: code for code, code_insee in generateur.departements}
@@ -364,6 +386,10 @@ def main(arguments: list[str] | None = None) -> int:
     analyseur.add_argument("--ght", type=int, default=40)
     analyseur.add_argument("--graine", type=int, default=2026)
     analyseur.add_argument("--taux-anomalies", type=float, default=0.0)
+    analyseur.add_argument(
+        "--part-sanitaire", type=float, default=None,
+        help="share of EJ in the programme's perimeter (real FINESS: 0.022); default: the 70/30 mix",
+    )
     options = analyseur.parse_args(arguments)
     colonnes = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*colonnes) as progression:
@@ -377,6 +403,7 @@ def main(arguments: list[str] | None = None) -> int:
             sortie_etalab=options.etalab,
             taux_anomalies=options.taux_anomalies,
             avancer=lambda n: progression.advance(tache, n),
+            part_sanitaire=options.part_sanitaire,
         )
     print(
         f"{options.sortie}: {statistiques.ej} EJ, {statistiques.eg} EG ({statistiques.eg_fermes} fermes), "

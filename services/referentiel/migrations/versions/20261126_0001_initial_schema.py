@@ -1,7 +1,7 @@
 """initial schema (explicit DDL: facts, fiches, import journal, programme versions)
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 12:44:15.428822
 """
 import sqlalchemy as sa
@@ -86,15 +86,9 @@ def upgrade() -> None:
     sa.Column('calcule_le', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('finess', name=op.f('pk_fiche_etablissement'))
     )
-    op.create_index(op.f('ix_fiche_etablissement_categorie'), 'fiche_etablissement', ['categorie'], unique=False)
-    op.create_index(op.f('ix_fiche_etablissement_departement'), 'fiche_etablissement', ['departement'], unique=False)
-    op.create_index(op.f('ix_fiche_etablissement_eligible_aap'), 'fiche_etablissement', ['eligible_aap'], unique=False)
-    op.create_index(op.f('ix_fiche_etablissement_eligible_hospiconnect'), 'fiche_etablissement', ['eligible_hospiconnect'], unique=False)
-    op.create_index(op.f('ix_fiche_etablissement_eligible_phase1'), 'fiche_etablissement', ['eligible_phase1'], unique=False)
     op.create_index(op.f('ix_fiche_etablissement_finess_ej'), 'fiche_etablissement', ['finess_ej'], unique=False)
     op.create_index(op.f('ix_fiche_etablissement_ght_code'), 'fiche_etablissement', ['ght_code'], unique=False)
     op.create_index(op.f('ix_fiche_etablissement_region'), 'fiche_etablissement', ['region'], unique=False)
-    op.create_index(op.f('ix_fiche_etablissement_secteur'), 'fiche_etablissement', ['secteur'], unique=False)
     op.create_table('ght',
     sa.Column('code', sa.String(length=20), nullable=False),
     sa.Column('libelle', sa.String(length=300), nullable=False),
@@ -110,6 +104,7 @@ def upgrade() -> None:
     sa.Column('nom_fichier', sa.String(length=300), nullable=False),
     sa.Column('taille', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('empreinte_contenu', sa.String(length=64), nullable=False),
     sa.Column('demande_par', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=50), nullable=False),
     sa.Column('debut', sa.DateTime(timezone=True), nullable=False),
@@ -118,7 +113,6 @@ def upgrade() -> None:
     sa.Column('identique_a', sa.UUID(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_fichier'))
     )
-    op.create_index(op.f('ix_import_fichier_sha256'), 'import_fichier', ['sha256'], unique=False)
     op.create_index(op.f('ix_import_fichier_type'), 'import_fichier', ['type'], unique=False)
     op.create_table('rattachement_ghu',
     sa.Column('finess_eg', sa.String(length=9), nullable=False),
@@ -200,18 +194,11 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_rattachement_ghu_finess_ghu'), table_name='rattachement_ghu')
     op.drop_table('rattachement_ghu')
     op.drop_index(op.f('ix_import_fichier_type'), table_name='import_fichier')
-    op.drop_index(op.f('ix_import_fichier_sha256'), table_name='import_fichier')
     op.drop_table('import_fichier')
     op.drop_table('ght')
-    op.drop_index(op.f('ix_fiche_etablissement_secteur'), table_name='fiche_etablissement')
     op.drop_index(op.f('ix_fiche_etablissement_region'), table_name='fiche_etablissement')
     op.drop_index(op.f('ix_fiche_etablissement_ght_code'), table_name='fiche_etablissement')
     op.drop_index(op.f('ix_fiche_etablissement_finess_ej'), table_name='fiche_etablissement')
-    op.drop_index(op.f('ix_fiche_etablissement_eligible_phase1'), table_name='fiche_etablissement')
-    op.drop_index(op.f('ix_fiche_etablissement_eligible_hospiconnect'), table_name='fiche_etablissement')
-    op.drop_index(op.f('ix_fiche_etablissement_eligible_aap'), table_name='fiche_etablissement')
-    op.drop_index(op.f('ix_fiche_etablissement_departement'), table_name='fiche_etablissement')
-    op.drop_index(op.f('ix_fiche_etablissement_categorie'), table_name='fiche_etablissement')
     op.drop_table('fiche_etablissement')
     op.drop_table('exception_finess_pmsi')
     op.drop_table('entite_juridique')

@@ -153,7 +153,9 @@ class ImportFichier(Base):
     type: Mapped[str] = mapped_column(String(30), index=True)  # finess_plus | finess_etalab | ...
     nom_fichier: Mapped[str] = mapped_column(String(300))
     taille: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the bytes received
+    # Of the records (extraction date left out): equal to the last import's, nothing changed.
+    empreinte_contenu: Mapped[str] = mapped_column(String(64))
     demande_par: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(50))
     debut: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -211,16 +213,18 @@ class FicheEtablissement(Base):
     niveau: Mapped[str] = mapped_column(String(2))
     finess_ej: Mapped[str] = mapped_column(String(9), index=True)
     raison_sociale: Mapped[str] = mapped_column(String(300))
-    departement: Mapped[str] = mapped_column(String(3), index=True)
+    departement: Mapped[str] = mapped_column(String(3))
     region: Mapped[str] = mapped_column(String(3), index=True)
-    secteur: Mapped[str | None] = mapped_column(String(30), index=True)
-    categorie: Mapped[str | None] = mapped_column(String(3), index=True)
+    secteur: Mapped[str | None] = mapped_column(String(30))
+    categorie: Mapped[str | None] = mapped_column(String(3))
     ght_code: Mapped[str | None] = mapped_column(String(20), index=True)
     finess_pmsi: Mapped[str | None] = mapped_column(String(9))
     activite_combinee: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
-    eligible_phase1: Mapped[bool] = mapped_column(Boolean, index=True)
-    eligible_hospiconnect: Mapped[bool] = mapped_column(Boolean, index=True)
-    eligible_aap: Mapped[bool] = mapped_column(Boolean, index=True)
+    # Filters without an index of their own: a national perimeter is some 10 000 to 150 000
+    # rows, scanned in milliseconds, while every index costs on each of an import's writes.
+    eligible_phase1: Mapped[bool] = mapped_column(Boolean)
+    eligible_hospiconnect: Mapped[bool] = mapped_column(Boolean)
+    eligible_aap: Mapped[bool] = mapped_column(Boolean)
     ferme: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB)  # everything the API shows
     empreinte: Mapped[str] = mapped_column(String(64))

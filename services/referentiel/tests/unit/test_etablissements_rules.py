@@ -325,7 +325,9 @@ def test_activite_combinee_pmsi() -> None:
 
 # --- eligibility ----------------------------------------------------------------------------
 
-TOUTES = set(CodeRegle)
+# The four criteria of `eligibilite_phase1` (domain 2.1); the secteur rule and the phase-2 codes
+# belong to `eligibilite`.
+TOUTES = {CodeRegle.OUVERT, CodeRegle.ACTIVITE_2022, CodeRegle.AGREGAT_EJ, CodeRegle.CATEGORIE_EG}
 
 
 @pytest.mark.parametrize(

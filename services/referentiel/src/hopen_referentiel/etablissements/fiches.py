@@ -33,6 +33,7 @@ from hopen_referentiel.etablissements.rules import (
     TableGeographique,
     TypeMaille,
     Verdict,
+    agregats_ouverts,
     eligibilite,
     est_structure_dialyse,
     finess_pmsi,
@@ -85,6 +86,19 @@ class Tables:
     criteres_phase1: CriteresEligibilitePhase1
     categories_dialyse: frozenset[str]
     exceptions_pmsi: Mapping[str, NiveauFiness]
+    # The HOP'EN sanitary catégories (data/finess/hopen_categories_sanitaires.csv): an EJ with
+    # none of them can be eligible to no dispositif (criterion 4 lists 25 of them).
+    categories_sanitaires: frozenset[str] = frozenset()
+
+
+def dans_le_perimetre(
+    statut_juridique: str, categories: Iterable[str], tables: Tables
+) -> bool:
+    """The programme's establishments: an EJ whose statut is in a secteur of the programme and
+    which has at least one EG of a sanitary catégorie. Their fiches (EJ and every EG) are
+    computed after each import, listed by the API and published; other FINESS records are kept
+    as facts and their fiche is computed when asked for (ADR 0030)."""
+    return statut_juridique in tables.secteurs and any(c in tables.categories_sanitaires for c in categories)
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,7 @@ class Fiche:
     # EJ: its EG; EG: its EJ.
     liens: tuple[str, ...] = ()
     ghu: str | None = None  # AP-HP EG: FINESS of its GHU
+    dans_le_perimetre: bool = True  # see `dans_le_perimetre()`: listed and published
 
     # Phase-1 shortcuts: the fields EtablissementPublie carried first.
     @property
@@ -161,11 +176,6 @@ class Fiche:
     def eligible_via(self) -> str | None:
         return self.phase1.eligible_via
 
-    @property
-    def dans_le_perimetre(self) -> bool:
-        """Published to the other services: the EJ's statut is in the programme's secteurs."""
-        return self.secteur is not None
-
 
 def effectif_retenu(par_annee: Mapping[int, int] | None) -> int:
     """Staff of one EG: 2024 when filled in, else 2023, else 2022, else 0 (domain 2.4)."""
@@ -195,8 +205,8 @@ def _verdict_entite(
         if entite.ferme:
             return Verdict((), (ouverte, absente)), None
         return Verdict((ouverte,), (absente,)), None
-    eligibles = [(f, v) for f, v in verdicts if v.eligible]
-    via, choisi = eligibles[0] if eligibles else min(verdicts, key=lambda fv: len(fv[1].non_satisfaites))
+    premier = next((fv for fv in verdicts if not fv[1].non_satisfaites), None)
+    via, choisi = premier or min(verdicts, key=lambda fv: len(fv[1].non_satisfaites))
     autres = tuple(r for r in choisi.satisfaites if r.code is not codes.ouvert)
     echecs = tuple(r for r in choisi.non_satisfaites if r.code is not codes.ouvert)
     ok_ouvert = not entite.ferme and all(r.code is not codes.ouvert for r in choisi.non_satisfaites)
@@ -217,6 +227,8 @@ class _Contexte:
     effectifs_eg: dict[str, int]
     effectifs_ej: int
     effectifs_ghu: dict[str, int]
+    agregats: frozenset[str]
+    perimetre: bool
 
 
 def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
@@ -235,15 +247,15 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
         ghu = parc.ghu.get(etab.finess_eg)
         if secteur_ej is None:
             for d in Dispositif:
-                verdict = eligibilite(d, etab, etablissements_de_l_ej=egs, secteur_ej=None,
-                                      activite_combinee=None, criteres=criteres)
+                verdict = eligibilite(d, etab, secteur_ej=None, activite_combinee=None, criteres=criteres,
+                                      agregats_ej=ctx.agregats)
                 vues[d] = VueDispositif(verdict, None, None, None, None)
         else:
             p1 = finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
                              exceptions=ctx.exceptions)
             ac1 = parc.activites_2022.get(p1.finess)
-            v1 = eligibilite(Dispositif.PHASE1, etab, etablissements_de_l_ej=egs, secteur_ej=secteur_ej,
-                             activite_combinee=ac1, criteres=criteres)
+            v1 = eligibilite(Dispositif.PHASE1, etab, secteur_ej=secteur_ej, activite_combinee=ac1,
+                             criteres=criteres, agregats_ej=ctx.agregats)
             m1 = maille_candidature_phase1(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
                                            supports_ght=parc.supports_ght)
             vues[Dispositif.PHASE1] = VueDispositif(v1, p1.finess, p1.niveau, m1, ac1)
@@ -252,16 +264,16 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
                                     exceptions=ctx.exceptions, ghu=parc.ghu)
             effectifs_p2 = _effectifs_pmsi(p2, etab, ctx)
             ac_hc = parc.activites_2024.get(p2.finess)
-            v_hc = eligibilite(Dispositif.HOSPICONNECT, etab, etablissements_de_l_ej=egs,
-                               secteur_ej=secteur_ej, activite_combinee=ac_hc, criteres=criteres,
-                               repechage=Repechage(v1.eligible, effectifs_p2))
+            v_hc = eligibilite(Dispositif.HOSPICONNECT, etab, secteur_ej=secteur_ej, activite_combinee=ac_hc,
+                               criteres=criteres, repechage=Repechage(v1.eligible, effectifs_p2),
+                               agregats_ej=ctx.agregats)
             m_hc = maille_hospiconnect(etab, secteur_ej=secteur_ej, supports_ght=parc.supports_ght,
                                        ghu=parc.ghu)
             vues[Dispositif.HOSPICONNECT] = VueDispositif(v_hc, p2.finess, p2.niveau, m_hc, ac_hc)
 
             ac_aap = parc.activites_2022.get(p2.finess)
-            v_aap = eligibilite(Dispositif.AAP, etab, etablissements_de_l_ej=egs, secteur_ej=secteur_ej,
-                                activite_combinee=ac_aap, criteres=criteres)
+            v_aap = eligibilite(Dispositif.AAP, etab, secteur_ej=secteur_ej, activite_combinee=ac_aap,
+                                criteres=criteres, agregats_ej=ctx.agregats)
             vues[Dispositif.AAP] = VueDispositif(v_aap, p2.finess, p2.niveau,
                                                  maille_aap(p2, ghu=ghu is not None), ac_aap)
         for d, vue in vues.items():
@@ -290,6 +302,7 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
                 dispositifs=vues,
                 liens=(finess_ej,),
                 ghu=ghu,
+                dans_le_perimetre=ctx.perimetre,
             )
         )
 
@@ -346,6 +359,7 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
         ferme=entite.ferme,
         dispositifs=vues_ej,
         liens=tuple(sorted(e.finess_eg for e in egs)),
+        dans_le_perimetre=ctx.perimetre,
     )
     return [fiche_ej, *fiches_eg]
 
@@ -366,15 +380,17 @@ def _effectifs_pmsi(pmsi: FinessPmsi, etab: Etablissement, ctx: _Contexte) -> in
     return ctx.effectifs_eg[etab.finess_eg]
 
 
-def calculer_fiches(parc: Parc, tables: Tables) -> list[Fiche]:
-    """Every EJ and EG fiche of the parc. Raises ErreurReferentiel on data that contradict
-    the rules (unknown département, GHT without support): an import refuses such a record
-    before it gets here. A statut outside the secteur table gives a fiche outside the programme."""
+def calculer_fiches(parc: Parc, tables: Tables, *, hors_perimetre: bool = True) -> list[Fiche]:
+    """The EJ and EG fiches of the parc (`hors_perimetre=False`: only those of the programme's
+    perimeter). Raises ErreurReferentiel on data that contradict the rules (unknown
+    département, GHT without support): an import refuses such a record before it gets here."""
     par_ej: dict[str, list[Etablissement]] = defaultdict(list)
     for etab in parc.etablissements:
         par_ej[etab.finess_ej].append(etab)
     exceptions = {**tables.exceptions_pmsi, **parc.exceptions_pmsi}
-    effectifs_eg = {e.finess_eg: effectif_retenu(parc.effectifs.get(e.finess_eg)) for e in parc.etablissements}
+    effectifs_eg = {
+        e.finess_eg: effectif_retenu(parc.effectifs.get(e.finess_eg)) for e in parc.etablissements
+    }
     effectifs_ghu: dict[str, int] = defaultdict(int)
     for finess_eg, finess_ghu in parc.ghu.items():
         effectifs_ghu[finess_ghu] += effectifs_eg.get(finess_eg, 0)
@@ -386,6 +402,9 @@ def calculer_fiches(parc: Parc, tables: Tables) -> list[Fiche]:
     fiches: list[Fiche] = []
     for finess_ej, entite in sorted(parc.entites.items()):
         egs = par_ej.get(finess_ej, [])
+        perimetre = dans_le_perimetre(entite.statut_juridique, (e.categorie for e in egs), tables)
+        if not perimetre and not hors_perimetre:
+            continue
         ctx = _Contexte(
             entite=entite,
             egs=egs,
@@ -395,6 +414,8 @@ def calculer_fiches(parc: Parc, tables: Tables) -> list[Fiche]:
             effectifs_eg=effectifs_eg,
             effectifs_ej=sum(effectifs_eg[e.finess_eg] for e in egs),
             effectifs_ghu=effectifs_ghu,
+            agregats=agregats_ouverts(egs),
+            perimetre=perimetre,
         )
         fiches.extend(_fiches_ej(parc, tables, ctx))
     return fiches

@@ -29,7 +29,7 @@ TAILLE_LOT = 2000
 async def connexion(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection of the session's transaction (for COPY and bulk fetches)."""
     brute = await (await session.connection()).get_raw_connection()
-    pilote: asyncpg.Connection = brute.driver_connection  # type: ignore[assignment]
+    pilote: asyncpg.Connection = brute.driver_connection
     return pilote
 
 
@@ -147,6 +147,51 @@ async def charger_parc(session: AsyncSession, entites: Collection[str] | None = 
     )
 
 
+async def entites_du_perimetre(
+    session: AsyncSession, entites: Collection[str] | None, secteurs: list[str], categories: list[str]
+) -> list[str]:
+    """The EJ (among `entites`; None: all) of the programme's perimeter (see
+    `fiches.dans_le_perimetre`), sorted."""
+    cnx = await connexion(session)
+    filtre = "" if entites is None else " AND e.finess = ANY($3::text[])"
+    rows = await cnx.fetch(
+        "SELECT e.finess FROM entite_juridique e WHERE e.statut_juridique = ANY($1::text[]) AND EXISTS "
+        "(SELECT 1 FROM etablissement_geographique g WHERE g.finess_ej = e.finess "
+        "AND g.categorie = ANY($2::text[]))" + filtre + " ORDER BY e.finess",
+        secteurs, categories, *([] if entites is None else [list(entites)]),
+    )
+    return [r[0] for r in rows]
+
+
+async def retirer_fiches_hors_perimetre(
+    session: AsyncSession, entites: Collection[str] | None, perimetre: list[str]
+) -> int:
+    cnx = await connexion(session)
+    filtre = "" if entites is None else " AND finess_ej = ANY($2::text[])"
+    statut = await cnx.execute(
+        "DELETE FROM fiche_etablissement WHERE NOT (finess_ej = ANY($1::text[]))" + filtre,
+        perimetre, *([] if entites is None else [list(entites)]),
+    )
+    return int(statut.split()[-1])
+
+
+async def retirer_fiches(session: AsyncSession, finess: Collection[str]) -> None:
+    """Fiches the computation no longer gives under their EJ (an EG that moved to another EJ
+    is filed again under its new one)."""
+    if finess:
+        cnx = await connexion(session)
+        await cnx.execute("DELETE FROM fiche_etablissement WHERE finess = ANY($1::text[])", list(finess))
+
+
+async def ej_du_finess(session: AsyncSession, finess: str) -> str | None:
+    cnx = await connexion(session)
+    valeur: str | None = await cnx.fetchval(
+        "SELECT finess FROM entite_juridique WHERE finess = $1 "
+        "UNION SELECT finess_ej FROM etablissement_geographique WHERE finess = $1 LIMIT 1", finess
+    )
+    return valeur
+
+
 async def empreintes(session: AsyncSession, entites: Collection[str] | None = None) -> dict[str, str]:
     cnx = await connexion(session)
     rows = await cnx.fetch(
@@ -243,7 +288,8 @@ async def ght(session: AsyncSession, code: str) -> tuple[Ght, list[MembreGht]] |
     if groupe is None:
         return None
     membres = await session.scalars(
-        select(MembreGht).where(MembreGht.ght_code == code).order_by(MembreGht.role.desc(), MembreGht.finess_ej)
+        select(MembreGht).where(MembreGht.ght_code == code)
+        .order_by(MembreGht.role.desc(), MembreGht.finess_ej)
     )
     return groupe, list(membres)
 

@@ -8,8 +8,9 @@ from hopen_common.auth import CurrentPrincipal
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
 from hopen_common.pagination import Page, PaginationDep
-from hopen_referentiel.etablissements import repository
+from hopen_referentiel.etablissements import repository, service
 from hopen_referentiel.etablissements.schemas import FicheLue, GhtDetail
+from hopen_referentiel.models import Ght, MembreGht
 
 router = APIRouter(prefix="/v1/etablissements", tags=["etablissements"])
 router_ght = APIRouter(prefix="/v1/ghts", tags=["ght"])
@@ -46,16 +47,16 @@ async def lire(finess: Finess, session: SessionDep, _: CurrentPrincipal) -> Fich
     per dispositif (phase1, hospiconnect, aap): eligible or not with the rules passed and
     failed, FINESS PMSI and maille."""
     fiche = await repository.fiche(session, finess)
-    if fiche is None:
+    if fiche is not None:
+        return FicheLue.model_validate(fiche.detail)
+    # Outside the programme's perimeter (social, medico-social...): computed from its facts.
+    calculee = await service.fiche_a_la_demande(session, finess)
+    if calculee is None:
         raise introuvable("établissement", finess)
-    return FicheLue.model_validate(fiche.detail)
+    return FicheLue.model_validate(calculee)
 
 
-def _ght(groupe: object, membres: list[object]) -> GhtDetail:
-    from hopen_referentiel.models import Ght, MembreGht
-
-    assert isinstance(groupe, Ght)
-    liste = [m for m in membres if isinstance(m, MembreGht)]
+def _ght(groupe: Ght, liste: list[MembreGht]) -> GhtDetail:
     return GhtDetail(
         code=groupe.code, libelle=groupe.libelle, type_groupement=groupe.type_groupement,
         numero_gcc=groupe.numero_gcc, actif=groupe.actif,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -498,15 +499,29 @@ class Repechage:
     effectifs: int
 
 
+@lru_cache(maxsize=1 << 16)
+def _resultat_regle(code: CodeRegle, detail: str) -> ResultatRegle:
+    # The same few thousand (rule, detail) pairs recur over a national parc: built once each.
+    return ResultatRegle(code, LIBELLES_REGLES[code], detail)
+
+
+def agregats_ouverts(etablissements_de_l_ej: Iterable[Etablissement]) -> frozenset[str]:
+    """Agregats of the open EG of an EJ (criterion 3), computed once per EJ."""
+    return frozenset(
+        e.agregat_categorie for e in etablissements_de_l_ej if e.agregat_categorie and not e.ferme
+    )
+
+
 def eligibilite(
     dispositif: Dispositif,
     etab: Etablissement,
     *,
-    etablissements_de_l_ej: Sequence[Etablissement],
+    etablissements_de_l_ej: Sequence[Etablissement] = (),
     secteur_ej: Secteur | None,
     activite_combinee: Decimal | None,
     criteres: CriteresEligibilitePhase1,
     repechage: Repechage | None = None,
+    agregats_ej: frozenset[str] | None = None,
 ) -> Verdict:
     """Eligibility of one EG to `dispositif`, every rule evaluated and reported.
 
@@ -514,56 +529,50 @@ def eligibilite(
     activity year (2022 for phase 1 and the AAP, 2024 for HospiConnect, with its repechage) and
     the FINESS PMSI whose activity is read (the caller passes that activity). A statut juridique
     outside the programme's secteurs (social, medico-social) fails its own rule: no FINESS PMSI
-    or maille can be derived for it.
+    or maille can be derived for it. `agregats_ej` (see `agregats_ouverts`) spares recomputing
+    criterion 3 for every EG of a large EJ.
     """
     codes = CODES_DISPOSITIF[dispositif]
     satisfaites: list[ResultatRegle] = []
     non_satisfaites: list[ResultatRegle] = []
-
-    def noter(ok: bool, code: CodeRegle, detail: str) -> None:
-        (satisfaites if ok else non_satisfaites).append(ResultatRegle(code, LIBELLES_REGLES[code], detail))
-
-    noter(
-        secteur_ej is not None,
+    (satisfaites if secteur_ej is not None else non_satisfaites).append(_resultat_regle(
         codes.secteur,
         f"statut juridique {etab.statut_juridique} : "
         + (secteur_ej.value if secteur_ej is not None else "hors des secteurs du programme"),
-    )
-    noter(not etab.ferme, codes.ouvert, "fiche FINESS fermee" if etab.ferme else "fiche FINESS ouverte")
+    ))
+    if etab.ferme:
+        non_satisfaites.append(_resultat_regle(codes.ouvert, "fiche FINESS fermee"))
+    else:
+        satisfaites.append(_resultat_regle(codes.ouvert, "fiche FINESS ouverte"))
     annee = codes.annee_activite
     if activite_combinee is not None and activite_combinee > 0:
-        noter(True, codes.activite, f"activite combinee {annee} = {activite_combinee}")
+        detail = f"activite combinee {annee} = {activite_combinee}"
+        satisfaites.append(_resultat_regle(codes.activite, detail))
     elif repechage is not None and repechage.eligible_2022 and repechage.effectifs > 0:
-        noter(
-            True,
+        satisfaites.append(_resultat_regle(
             codes.activite,
             f"activite {annee} {'nulle' if activite_combinee is not None else 'inconnue'}, mais dans la "
             f"base eligible 2022 avec {repechage.effectifs} agents SAE",
-        )
+        ))
     else:
         detail = (
             f"aucune activite {annee} connue" if activite_combinee is None
             else f"activite combinee {annee} = {activite_combinee}"
         )
         if repechage is not None:
-            detail += (
-                ", hors base eligible 2022" if not repechage.eligible_2022 else ", sans effectifs SAE"
-            )
-        noter(False, codes.activite, detail)
-    agregats = sorted(
-        {
-            e.agregat_categorie
-            for e in etablissements_de_l_ej
-            if e.finess_ej == etab.finess_ej and e.agregat_categorie and (not e.ferme or e is etab)
-        }
-        | ({etab.agregat_categorie} if etab.agregat_categorie else set())
+            detail += ", hors base eligible 2022" if not repechage.eligible_2022 else ", sans effectifs SAE"
+        non_satisfaites.append(_resultat_regle(codes.activite, detail))
+    if agregats_ej is None:
+        agregats_ej = agregats_ouverts(e for e in etablissements_de_l_ej if e.finess_ej == etab.finess_ej)
+    if etab.agregat_categorie and etab.agregat_categorie not in agregats_ej:
+        agregats_ej = agregats_ej | {etab.agregat_categorie}
+    texte = ", ".join(sorted(agregats_ej)) or "aucun"
+    (satisfaites if not agregats_ej.isdisjoint(criteres.agregats_ej) else non_satisfaites).append(
+        _resultat_regle(codes.agregat, f"agregats des EG ouverts de l'EJ {etab.finess_ej} : {texte}")
     )
-    noter(
-        any(a in criteres.agregats_ej for a in agregats),
-        codes.agregat,
-        f"agregats des EG ouverts de l'EJ {etab.finess_ej} : {', '.join(agregats) or 'aucun'}",
+    (satisfaites if etab.categorie in criteres.categories_eg else non_satisfaites).append(
+        _resultat_regle(codes.categorie, f"categorie {etab.categorie}")
     )
-    noter(etab.categorie in criteres.categories_eg, codes.categorie, f"categorie {etab.categorie}")
     return Verdict(tuple(satisfaites), tuple(non_satisfaites))
 
 
@@ -580,7 +589,9 @@ def finess_pmsi_phase2(
     finess_ghu = ghu.get(etab.finess_eg)
     if finess_ghu is not None:
         return FinessPmsi(NiveauFiness.EG, finess_ghu)
-    return finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=structure_dialyse, exceptions=exceptions)
+    return finess_pmsi(
+        etab, secteur_ej=secteur_ej, structure_dialyse=structure_dialyse, exceptions=exceptions
+    )
 
 
 def maille_hospiconnect(

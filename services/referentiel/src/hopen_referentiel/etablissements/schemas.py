@@ -3,7 +3,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel, PlainSerializer, model_validator
+
+from hopen_referentiel.etablissements.rules import LIBELLES_REGLES, CodeRegle
 
 # Activity is a count of equivalent days, not money, but exact all the same: a decimal string.
 Decimale = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str)]
@@ -11,8 +13,17 @@ Decimale = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str)
 
 class RegleLue(BaseModel):
     code: str
-    libelle: str
+    libelle: str = ""  # the rule's label (rules.LIBELLES_REGLES), filled in from the code
     detail: str
+
+    @model_validator(mode="after")
+    def _libelle(self) -> RegleLue:
+        if not self.libelle:
+            try:
+                self.libelle = LIBELLES_REGLES[CodeRegle(self.code)]
+            except ValueError:
+                pass
+        return self
 
 
 class MailleLue(BaseModel):

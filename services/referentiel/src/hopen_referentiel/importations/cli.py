@@ -64,10 +64,13 @@ class FichierSuivi(io.RawIOBase):
         super().close()
 
 
-async def executer(chemin: Path, demande: Demande, database_url: str, progression: Progress | None) -> Rapport:
+async def executer(
+    chemin: Path, demande: Demande, database_url: str, progression: Progress | None
+) -> Rapport:
     engine = build_engine(database_url)
     try:
-        tache = progression.add_task(chemin.name, total=chemin.stat().st_size) if progression else None
+        taille = chemin.stat().st_size  # noqa: ASYNC240 - one stat before the import, not in a loop
+        tache = progression.add_task(chemin.name, total=taille) if progression else None
 
         def avancer(position: int) -> None:
             if progression is not None and tache is not None:
@@ -90,7 +93,8 @@ def _afficher(rapport: Rapport) -> None:
         table.add_column(colonne, justify="right")
     for cle, valeur in rapport.compteurs.items():
         if isinstance(valeur, dict) and cle not in ("fiches", "extraction"):
-            table.add_row(cle, *(str(valeur.get(c, "")) for c in ("crees", "modifies", "inchanges", "fermes")))
+            colonnes = ("crees", "modifies", "inchanges", "fermes")
+            table.add_row(cle, *(str(valeur.get(c, "")) for c in colonnes))
     Console().print(table)
     if rapport.identique_a:
         console.print(f"fichier identique a l'import {rapport.identique_a} : rien n'a ete relu (--forcer)")

@@ -52,7 +52,8 @@ ACTIVITE = Table(
     ("finess_pmsi", "campagne"),
 )
 EFFECTIF = Table(
-    "effectif_sae", ("finess_eg", "annee", "effectif", "salaries", "liberaux", "source"), ("finess_eg", "annee")
+    "effectif_sae", ("finess_eg", "annee", "effectif", "salaries", "liberaux", "source"),
+    ("finess_eg", "annee"),
 )
 GHU = Table("rattachement_ghu", ("finess_eg", "finess_ghu", "libelle_ghu", "source"), ("finess_eg",))
 EXCEPTION = Table("exception_finess_pmsi", ("finess_ej", "niveau_pmsi", "motif", "source"), ("finess_ej",))

@@ -99,7 +99,7 @@ async def importer_sae(
 @router.post("/base-eligible", status_code=201, response_model=RapportImportLu)
 async def importer_base_eligible(
     session: SessionDep, principal: Importateur,
-    fichier: Annotated[UploadFile, File(description="one CSV of one kind, or an XLSX with one sheet per kind")],
+    fichier: Annotated[UploadFile, File(description="one CSV of one kind, or an XLSX (a sheet per kind)")],
     type_donnees: Annotated[TypeDonnees | None, Form(description="CSV only: the kind of data")] = None,
     forcer: Annotated[bool, Form()] = False,
 ) -> JSONResponse:

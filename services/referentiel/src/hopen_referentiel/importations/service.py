@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -94,6 +96,7 @@ class Rapport:
     id: uuid.UUID
     demande: Demande
     sha256: str
+    empreinte_contenu: str
     taille: int
     debut: datetime
     fin: datetime | None = None
@@ -104,15 +107,38 @@ class Rapport:
     identique_a: uuid.UUID | None = None
 
 
-def empreinte_fichier(flux: IO[bytes]) -> tuple[str, int]:
+_GENERE_LE = re.compile(rb'("generatedAt"\s*:\s*)"[^"]*"')
+
+
+def empreinte_fichier(flux: IO[bytes], type_import: TypeImport) -> tuple[str, str, int]:
+    """(sha256 of the bytes, sha256 of the content, size). The content fingerprint leaves out
+    what a new extraction changes even when no record does: the FINESS+ `generatedAt` (and the
+    gzip header's own timestamp), the etalab header line. A daily feed without any change is then
+    recognised as such without being parsed (decompressing and hashing cost ~2 s nationally)."""
     flux.seek(0)
-    h = hashlib.sha256()
+    octets = hashlib.sha256()
+    contenu = hashlib.sha256()
     taille = 0
-    while bloc := flux.read(1 << 20):
-        h.update(bloc)
+    decompresseur = None
+    debut = True
+    entete_a_sauter = type_import is TypeImport.FINESS_ETALAB
+    while bloc := flux.read(4 << 20):
+        octets.update(bloc)
         taille += len(bloc)
+        if debut and type_import is TypeImport.FINESS_PLUS and bloc[:2] == b"\x1f\x8b":
+            decompresseur = zlib.decompressobj(wbits=47)  # gzip or zlib header, automatic
+        texte = decompresseur.decompress(bloc) if decompresseur is not None else bloc
+        if debut and type_import is TypeImport.FINESS_PLUS:
+            texte = _GENERE_LE.sub(rb'\1""', texte, count=1)
+        if entete_a_sauter:
+            fin_ligne = texte.find(b"\n")
+            if fin_ligne < 0:
+                continue
+            texte, entete_a_sauter = texte[fin_ligne + 1 :], False
+        contenu.update(texte)
+        debut = False
     flux.seek(0)
-    return h.hexdigest(), taille
+    return octets.hexdigest(), contenu.hexdigest(), taille
 
 
 def _lots(elements: Iterator[Any], taille: int) -> Callable[[], list[Any]]:
@@ -168,8 +194,9 @@ class _Import:
 
 
 def _ligne_ej(e: EntiteJuridique, source: str) -> tuple[Any, ...]:
-    return (e.finess, e.raison_sociale[:300], (e.raison_sociale_longue or "")[:300] or None, e.statut_juridique,
-            e.commune, e.departement, e.siren, e.date_creation, e.date_fermeture, e.ferme, source)
+    longue = (e.raison_sociale_longue or "")[:300] or None
+    return (e.finess, e.raison_sociale[:300], longue, e.statut_juridique, e.commune, e.departement, e.siren,
+            e.date_creation, e.date_fermeture, e.ferme, source)
 
 
 def _ligne_eg(e: EtablissementGeographique, source: str) -> tuple[Any, ...]:
@@ -259,8 +286,9 @@ async def _importer_sae(imp: _Import, elements: Iterator[Any]) -> None:
             elif isinstance(element, EtablissementSae):
                 if vues.ajouter(element.finess_ej) or element.finess == element.finess_ej:
                     departement = departement_du_finess(element.finess_ej)
-                    ej.append((element.finess_ej, element.raison_sociale[:300], None, element.statut_juridique,
-                               None, departement, None, None, None, False, imp.source))
+                    ej.append((element.finess_ej, element.raison_sociale[:300], None,
+                               element.statut_juridique, None, departement, None, None, None, False,
+                               imp.source))
                 if element.categorie is not None and element.finess != element.finess_ej:
                     eg.append((element.finess, element.finess_ej, element.raison_sociale[:300], None,
                                element.categorie, element.agregat_categorie, None, element.departement,
@@ -373,11 +401,11 @@ async def importer(
     if isinstance(source, Path):
         with source.open("rb") as flux:
             return await importer(session, demande, flux, horloge)
-    sha256, taille = empreinte_fichier(source)
-    rapport = Rapport(uuid.uuid4(), demande, sha256, taille, horloge())
+    sha256, contenu, taille = empreinte_fichier(source, demande.type)
+    rapport = Rapport(uuid.uuid4(), demande, sha256, contenu, taille, horloge())
     dernier = await _dernier_import(session, demande)
-    if dernier is not None and dernier.sha256 == sha256 and not demande.forcer:
-        # Same bytes as the last import of this kind: every record is unchanged.
+    if dernier is not None and dernier.empreinte_contenu == contenu and not demande.forcer:
+        # Same content as the last import of this kind: every record is unchanged.
         rapport.identique_a = dernier.identique_a or dernier.id
         rapport.compteurs = _tous_inchanges(dernier.compteurs)
         rapport.rejets.update(dernier.compteurs.get("rejets", {}))
@@ -427,8 +455,10 @@ async def _journaliser(session: AsyncSession, rapport: Rapport) -> None:
     if ligne is None:
         ligne = ImportFichier(id=rapport.id, type=rapport.demande.type.value,
                               nom_fichier=rapport.demande.nom_fichier[:300], taille=rapport.taille,
-                              sha256=rapport.sha256, demande_par=rapport.demande.demande_par[:200],
-                              role=rapport.demande.role, debut=rapport.debut, fin=rapport.fin or rapport.debut,
+                              sha256=rapport.sha256, empreinte_contenu=rapport.empreinte_contenu,
+                              demande_par=rapport.demande.demande_par[:200],
+                              role=rapport.demande.role, debut=rapport.debut,
+                              fin=rapport.fin or rapport.debut,
                               compteurs=compteurs, identique_a=rapport.identique_a)
         session.add(ligne)
     else:

@@ -68,6 +68,9 @@ from hopen_referentiel.imports.rejets import (
 )
 from hopen_referentiel.imports.tables import TablesImport, tables_import
 
+# A record as read: a dict (ijson path) or a struct read through `.get` (fast path).
+Objet = Any
+
 ElementFinessPlus = EntiteJuridique | EtablissementGeographique | GroupementGht | Rejet | Avertissement
 
 _MAGIE_GZIP = b"\x1f\x8b"
@@ -301,7 +304,7 @@ def _resoudre_ght(
 # --- pass 2: legal entities and their establishments -----------------------------------------
 
 
-def _texte(objet: Mapping[str, Any], cle: str, position: Position) -> str | None:
+def _texte(objet: Objet, cle: str, position: Position) -> str | None:
     # dicts on the ijson path, structs on the fast one (attribute access skips a method call).
     valeur = objet.get(cle) if type(objet) is dict else getattr(objet, cle, None)
     if valeur is None or isinstance(valeur, str):
@@ -351,7 +354,7 @@ def _localiser(
     return None, departement_finess, region.code, avertissement
 
 
-def _ferme(objet: Mapping[str, Any], date_fermeture: object, position: Position) -> bool:
+def _ferme(objet: Objet, date_fermeture: object, position: Position) -> bool:
     return date_fermeture is not None or _texte(objet, "etatObjet", position) == _ETAT_INACTIF
 
 
@@ -369,6 +372,7 @@ class _Lecteur:
         brut: str | None = None
         entite: EntiteJuridique | None = None
         avertissement: Avertissement | None = None
+        infos: Objet = None
         try:
             if not isinstance(objet, OBJETS) or not isinstance(
                 objet.get("informationsGeneralesPMEJ"), OBJETS
@@ -398,7 +402,7 @@ class _Lecteur:
             yield from self.ege(Position(chemin=f"{position.chemin}.ege[{rang_eg}]"), ege, entite, finess)
 
     def _entite(
-        self, objet: Mapping[str, Any], infos: Mapping[str, Any], finess: str, position: Position
+        self, objet: Objet, infos: Objet, finess: str, position: Position
     ) -> tuple[EntiteJuridique | None, Avertissement | None]:
         statut = controler_statut_juridique(
             _texte(infos, "statutJuridique", position), self.tables, "statutJuridique", finess
@@ -440,7 +444,7 @@ class _Lecteur:
         return entite, avertissement
 
     def _adresse(
-        self, objet: Mapping[str, Any], finess: str, position: Position, usage: str | None
+        self, objet: Objet, finess: str, position: Position, usage: str | None
     ) -> tuple[str | None, str, str, Avertissement | None]:
         return _localiser(objet.get("adresse"), finess, self.tables, position, usage)
 
@@ -478,8 +482,8 @@ class _Lecteur:
 
     def _etablissement(
         self,
-        objet: Mapping[str, Any],
-        infos: Mapping[str, Any],
+        objet: Objet,
+        infos: Objet,
         finess: str,
         entite: EntiteJuridique,
         position: Position,

@@ -48,7 +48,8 @@ def documents_livres() -> list[tuple[str, str, dict[str, Any], str]]:
     livres = []
     dossier = resources.files("hopen_common.programme").joinpath("data")
     for nom in ("phase1_v2024.1.json", "hospiconnect_v2026.1.json"):
-        livres.append(_livre(nom, dossier.joinpath(nom).read_text("utf-8"), f"hopen_common/programme/data/{nom}"))
+        texte = dossier.joinpath(nom).read_text("utf-8")
+        livres.append(_livre(nom, texte, f"hopen_common/programme/data/{nom}"))
     for chemin in sorted(_PUBLICATIONS.glob("*_v*.json")):
         livres.append(_livre(chemin.name, chemin.read_text("utf-8"),
                              f"services/referentiel/data/programme/publications/{chemin.name}"))
@@ -84,7 +85,7 @@ async def courante(session: AsyncSession, document: str) -> VersionProgramme | N
 def _sans_flottant(valeur: Any, ou: str) -> None:
     # Programme numbers are decimal strings: a JSON float would already have lost exactness.
     if isinstance(valeur, float | Decimal) and not isinstance(valeur, bool):
-        raise RegleMetierError(f"{ou} : nombre {valeur} a ecrire en chaine decimale (\"{valeur}\")", "contenu")
+        raise RegleMetierError(f"{ou} : nombre {valeur} a ecrire en chaine decimale", "contenu")
     if isinstance(valeur, dict):
         for cle, v in valeur.items():
             _sans_flottant(v, f"{ou}.{cle}")
@@ -118,9 +119,9 @@ async def publier_version(
             validateur(json.loads(json.dumps(contenu), parse_float=Decimal))
         except (ValueError, KeyError, TypeError) as exc:
             raise RegleMetierError(f"{document} {version} : contenu invalide : {exc}", "contenu") from exc
-    ligne = VersionProgramme(document=document, version=version, contenu=contenu, empreinte=empreinte(contenu),
-                             publie_par=principal.subject, publie_le=maintenant, motivation=motivation,
-                             source=f"api:{principal.subject}")
+    ligne = VersionProgramme(document=document, version=version, contenu=contenu,
+                             empreinte=empreinte(contenu), publie_par=principal.subject, publie_le=maintenant,
+                             motivation=motivation, source=f"api:{principal.subject}")
     session.add(ligne)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role.value, action="programme_publie",
                              objet_type="programme", objet_id=f"{document}/{version}", motivation=motivation,

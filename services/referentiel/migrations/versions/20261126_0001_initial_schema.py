@@ -164,7 +164,7 @@ def upgrade() -> None:
     op.create_table('signalement_import',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('import_id', sa.UUID(), nullable=False),
-    sa.Column('nature', sa.String(length=12), nullable=False),
+    sa.Column('nature', sa.String(length=20), nullable=False),
     sa.Column('code', sa.String(length=50), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('ligne', sa.Integer(), nullable=True),

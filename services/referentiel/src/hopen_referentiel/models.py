@@ -174,7 +174,7 @@ class SignalementImport(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_fichier.id"), index=True)
-    nature: Mapped[str] = mapped_column(String(12))  # rejet | avertissement
+    nature: Mapped[str] = mapped_column(String(20))  # rejet | avertissement
     code: Mapped[str] = mapped_column(String(50))
     message: Mapped[str] = mapped_column(Text)
     ligne: Mapped[int | None] = mapped_column(Integer)

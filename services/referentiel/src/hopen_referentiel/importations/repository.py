@@ -23,10 +23,15 @@ class Table:
     # Not compared: who wrote the row last changes only when something else does.
     hors_comparaison: tuple[str, ...] = ("source",)
     horodatage: str | None = None  # set to now() on write
+    # Written on creation only: the source does not know them (etalab: the closing state).
+    a_la_creation: tuple[str, ...] = ()
 
     @property
     def comparees(self) -> tuple[str, ...]:
-        return tuple(c for c in self.colonnes if c not in self.cles and c not in self.hors_comparaison)
+        return tuple(
+            c for c in self.colonnes
+            if c not in self.cles and c not in self.hors_comparaison and c not in self.a_la_creation
+        )
 
     @property
     def staging(self) -> str:
@@ -44,6 +49,12 @@ ETABLISSEMENT = Table(
     ("finess", "finess_ej", "raison_sociale", "raison_sociale_longue", "categorie", "agregat_categorie",
      "commune", "departement", "siret", "date_ouverture", "date_fermeture", "ferme", "source"),
     ("finess",), horodatage="mis_a_jour_le",
+)
+# The etalab stock extraction lists establishments without their closing state: it neither
+# closes nor reopens one the FINESS+ feed closed.
+ETABLISSEMENT_ETALAB = Table(
+    ETABLISSEMENT.nom, ETABLISSEMENT.colonnes, ETABLISSEMENT.cles, horodatage="mis_a_jour_le",
+    a_la_creation=("date_fermeture", "ferme"),
 )
 GHT = Table("ght", ("code", "libelle", "type_groupement", "numero_gcc", "actif", "source"), ("code",))
 ACTIVITE = Table(
@@ -95,7 +106,7 @@ async def fusionner(
     colonnes = ", ".join(table.colonnes)
     cles = ", ".join(table.cles)
     fermetures: set[Any] = set()
-    if "ferme" in table.colonnes:
+    if "ferme" in table.colonnes and "ferme" not in table.a_la_creation:
         fermetures = {
             r[0] for r in await cnx.fetch(
                 f"SELECT s.{table.cles[0]} FROM {table.staging} s JOIN {table.nom} t USING ({cles}) "
@@ -103,7 +114,7 @@ async def fusionner(
             )
         }
     if mettre_a_jour:
-        valeurs = [c for c in table.colonnes if c not in table.cles]
+        valeurs = [c for c in table.colonnes if c not in table.cles and c not in table.a_la_creation]
         maj = [f"{c} = excluded.{c}" for c in valeurs]
         if table.horodatage:
             maj.append(f"{table.horodatage} = now()")

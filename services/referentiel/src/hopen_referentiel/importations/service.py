@@ -122,7 +122,7 @@ def empreinte_fichier(flux: IO[bytes], type_import: TypeImport) -> tuple[str, st
     decompresseur = None
     debut = True
     entete_a_sauter = type_import is TypeImport.FINESS_ETALAB
-    while bloc := flux.read(4 << 20):
+    while bloc := flux.read(1 << 20):
         octets.update(bloc)
         taille += len(bloc)
         if debut and type_import is TypeImport.FINESS_PLUS and bloc[:2] == b"\x1f\x8b":
@@ -139,6 +139,10 @@ def empreinte_fichier(flux: IO[bytes], type_import: TypeImport) -> tuple[str, st
         debut = False
     flux.seek(0)
     return octets.hexdigest(), contenu.hexdigest(), taille
+
+
+def _tronque(valeur: str | None, longueur: int) -> str | None:
+    return None if valeur is None else valeur[:longueur]
 
 
 def _lots(elements: Iterator[Any], taille: int) -> Callable[[], list[Any]]:
@@ -165,8 +169,10 @@ class _Import:
         if len(self.rapport.signalements) < SIGNALEMENTS_MONTRES:
             self.rapport.signalements.append(element)
         p = element.position
+        # Bounded like their columns: a value "as written" can be anything.
         self.signalements.append((self.rapport.id, nature, element.code.value, element.message, p.ligne,
-                                  p.feuille, p.chemin, element.finess, element.champ, element.valeur))
+                                  _tronque(p.feuille, 100), _tronque(p.chemin, 200), _tronque(element.finess, 40),
+                                  _tronque(element.champ, 100), element.valeur))
         if len(self.signalements) >= TAILLE_LOT:
             await self.vider_signalements()
 
@@ -205,9 +211,10 @@ def _ligne_eg(e: EtablissementGeographique, source: str) -> tuple[Any, ...]:
             e.date_fermeture, e.ferme, source)
 
 
-async def _importer_finess(imp: _Import, elements: Iterator[Any]) -> None:
+async def _importer_finess(imp: _Import, elements: Iterator[Any], *, etalab: bool = False) -> None:
     cnx = await etablissements.connexion(imp.session)
-    for table in (depot.ENTITE, depot.ETABLISSEMENT, depot.GHT):
+    table_eg = depot.ETABLISSEMENT_ETALAB if etalab else depot.ETABLISSEMENT
+    for table in (depot.ENTITE, table_eg, depot.GHT):
         await depot.preparer(cnx, table)
     groupements: list[GroupementGht] = []
     entete: EnteteEtalab | None = None
@@ -227,12 +234,12 @@ async def _importer_finess(imp: _Import, elements: Iterator[Any]) -> None:
             elif isinstance(element, EnteteEtalab):
                 entete = element
         await depot.copier(cnx, depot.ENTITE, ej)
-        await depot.copier(cnx, depot.ETABLISSEMENT, eg)
+        await depot.copier(cnx, table_eg, eg)
 
     await imp.parcourir(elements, traiter)
     deplacees = await depot.ej_deplacees(cnx)
     fusion_ej = await depot.fusionner(cnx, depot.ENTITE)
-    fusion_eg = await depot.fusionner(cnx, depot.ETABLISSEMENT, retour=("finess_ej",))
+    fusion_eg = await depot.fusionner(cnx, table_eg, retour=("finess_ej",))
     imp.entites_touchees |= {r["finess"] for r in fusion_ej.ecrits}
     imp.entites_touchees |= {r["finess_ej"] for r in fusion_eg.ecrits} | deplacees
     compteurs: dict[str, Any] = {"entites_juridiques": fusion_ej.en_dict(),
@@ -419,7 +426,8 @@ async def importer(
         await _importer_finess(imp, lire_finess_plus(source))
     elif demande.type is TypeImport.FINESS_ETALAB:
         cnx = await etablissements.connexion(session)
-        await _importer_finess(imp, lire_finess_etalab(source, ej_connues=await depot.ej_connues(cnx)))
+        await _importer_finess(imp, lire_finess_etalab(source, ej_connues=await depot.ej_connues(cnx)),
+                               etalab=True)
     elif demande.type is TypeImport.SAE:
         await _importer_sae(imp, lire_sae_identification(source))
     elif demande.type_donnees is not None:

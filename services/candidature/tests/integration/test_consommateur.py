@@ -1,0 +1,70 @@
+"""Candidature's own consumer (EventConsumer + HANDLERS, as in production) on the real Kafka broker and
+its real database: the referentiel's phase-2 fields reach the local copy, and the ARS validations of
+HospiConnect candidatures become the covered EJ that the AAP themes require."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from hopen_candidature.consumers import HANDLERS
+from hopen_candidature.models import EtablissementConnu, HospiconnectValide
+from hopen_common.contracts import CandidatureValidee, EtablissementPublie, PerimetreEj
+from hopen_common.events import nouvel_evenement
+from hopen_common.testing.bus import Bus, bus_de_test
+
+
+@pytest.fixture
+async def bus(fresh_database: Callable[[str], str], kafka_bootstrap: str) -> AsyncIterator[Bus]:
+    async with bus_de_test(nom="candidature", handlers=HANDLERS, database_url=fresh_database("candidature"),
+                           kafka_bootstrap=kafka_bootstrap, sujets=("etablissement", "dossier")) as b:
+        yield b
+
+
+def _validee(cid: str, finess: str, dispositif: str, perimetre: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return nouvel_evenement(CandidatureValidee(
+        decision_id=str(uuid.uuid4()), candidature_id=cid, finess=finess, region="27", decide_par="ars",
+        decide_le=datetime.now(UTC), motivation="complète", dispositif=dispositif, objectifs=["1.0"],
+        perimetre=None if perimetre is None else [
+            PerimetreEj(finess_ej=f, raison_sociale=f, activite_combinee=None, objectifs=["1.0"])
+            for f in perimetre]), source="/test", subject=f"candidature/{cid}")
+
+
+async def test_copie_et_validations(bus: Bus) -> None:
+    await bus.publier("etablissement", "210780581", nouvel_evenement(EtablissementPublie(
+        finess="210780581", finess_ej="210780581", raison_sociale="CHU", region="27", departement="21",
+        secteur="public", categorie=None, niveau="EJ", ght_code="BFC-03", ght_role="S",
+        finess_pmsi="210780581", activite_combinee=Decimal("612480"), eligible_phase1=True,
+        maille_phase1="210780581", domaines_sun_es=[], ferme=False, effectifs=9260,
+        finess_pmsi_phase2="210780581", activite_combinee_2024=Decimal("600000.5"),
+        eligible_hospiconnect=True, maille_hospiconnect="210780581", eligible_aap=True,
+        maille_aap="210780581"), source="/test", subject="etablissement/210780581"))
+    await bus.publier("dossier", "c-ght", _validee("c-ght", "210780581", "hospiconnect",
+                                                   ["210780581", "520780032"]))
+    await bus.publier("dossier", "c-seul", _validee("c-seul", "2A0002606", "hospiconnect"))
+    await bus.publier("dossier", "c-p1", _validee("c-p1", "2B0005342", "phase1"))  # says nothing of the AAP
+
+    async def trois(s):  # type: ignore[no-untyped-def]
+        return len((await s.scalars(select(HospiconnectValide))).all()) == 3
+    await bus.attendre(trois, quoi="validations applied")
+    async with bus.sessions() as s:
+        couverts = {(v.finess_ej, v.candidature_id) for v in await s.scalars(select(HospiconnectValide))}
+        etab = await s.get(EtablissementConnu, "210780581")
+    assert couverts == {("210780581", "c-ght"), ("520780032", "c-ght"), ("2A0002606", "c-seul")}
+    assert etab is not None
+    assert (etab.effectifs, etab.eligible_hospiconnect, etab.maille_hospiconnect,
+            etab.activite_combinee_2024) == (
+        9260, True, "210780581", Decimal("600000.50"))
+
+    total = len(bus.publies)
+    await bus.republier_tout()  # redelivered: nothing twice
+
+    async def rejoue(_):  # type: ignore[no-untyped-def]
+        return bus.consumer.processed >= 2 * total
+    await bus.attendre(rejoue, quoi="redelivery consumed")
+    assert await bus.compter(HospiconnectValide) == 3

@@ -71,7 +71,8 @@ async def test_echantillon_finess_plus_sans_rejet_avec_son_ght(moteur: AsyncEngi
     rapport = await _importer(moteur, ECHANTILLON, TypeImport.FINESS_PLUS)
 
     assert sum(rapport.rejets.values()) == 0, rapport.signalements
-    assert rapport.compteurs["entites_juridiques"] == {"crees": 30, "modifies": 0, "inchanges": 0, "fermes": 0}
+    assert rapport.compteurs["entites_juridiques"] == {
+        "crees": 30, "modifies": 0, "inchanges": 0, "fermes": 0}
     assert rapport.compteurs["etablissements"]["crees"] == 1753
     assert rapport.compteurs["ght"]["crees"] == 1
     async with moteur.connect() as conn:
@@ -79,7 +80,8 @@ async def test_echantillon_finess_plus_sans_rejet_avec_son_ght(moteur: AsyncEngi
         journal = (await conn.execute(select(ImportFichier))).one()
     assert {f for f, role in membres.items() if role == "S"} == {SUPPORT}
     assert {f for f, role in membres.items() if role == "M"} == MEMBRES
-    assert journal.demande_par == "test-dns" and journal.nom_fichier == ECHANTILLON.name
+    assert journal.demande_par == "test-dns"
+    assert journal.nom_fichier == ECHANTILLON.name
     assert journal.compteurs["etablissements"]["crees"] == 1753
     # The fiches of the programme's perimeter are stored, and each of them is published.
     fiches = rapport.compteurs["fiches"]
@@ -107,7 +109,8 @@ async def test_reimport_inchange_ne_reecrit_rien(moteur: AsyncEngine, tmp_path: 
     texte = gzip.decompress(ECHANTILLON.read_bytes())
     assert b'"generatedAt": "2026-08-13T02:07:30.574916747Z"' in texte
     suivant = tmp_path / "lendemain.json.gz"
-    suivant.write_bytes(gzip.compress(texte.replace(b"2026-08-13T02:07:30.574916747Z", b"2026-08-14T02:07:31Z")))
+    texte = texte.replace(b"2026-08-13T02:07:30.574916747Z", b"2026-08-14T02:07:31Z")
+    suivant.write_bytes(gzip.compress(texte))
     lendemain = await _importer(moteur, suivant, TypeImport.FINESS_PLUS)
     assert lendemain.sha256 != premier.sha256
     assert lendemain.identique_a == premier.id
@@ -119,7 +122,8 @@ async def test_reimport_inchange_ne_reecrit_rien(moteur: AsyncEngine, tmp_path: 
     assert force.compteurs["fiches"]["evenements"] == 0
     assert await _compter(moteur, OutboxMessage) == evenements
     async with moteur.connect() as conn:
-        assert dict((await conn.execute(text("SELECT finess, mis_a_jour_le FROM entite_juridique"))).all()) == dates
+        requete = text("SELECT finess, mis_a_jour_le FROM entite_juridique")
+        assert dict((await conn.execute(requete)).all()) == dates
     assert await _compter(moteur, ImportFichier) == 4
 
 
@@ -137,7 +141,8 @@ async def test_modification_et_fermeture_ne_republient_que_les_ej_touchees(
     rapport = await _importer(moteur, _ecrire(document, tmp_path / "modifie.json.gz"), TypeImport.FINESS_PLUS)
 
     assert rapport.compteurs["etablissements"] == {"crees": 0, "modifies": 1, "inchanges": 1752, "fermes": 0}
-    assert rapport.compteurs["entites_juridiques"] == {"crees": 0, "modifies": 0, "inchanges": 29, "fermes": 1}
+    assert rapport.compteurs["entites_juridiques"] == {
+        "crees": 0, "modifies": 0, "inchanges": 29, "fermes": 1}
     async with moteur.connect() as conn:
         cles = {r[0] for r in await conn.execute(
             select(OutboxMessage.key).order_by(OutboxMessage.id).offset(avant))}
@@ -156,8 +161,9 @@ async def test_modification_et_fermeture_ne_republient_que_les_ej_touchees(
 async def test_rejets_par_enregistrement_sans_bloquer_les_autres(moteur: AsyncEngine, tmp_path: Path) -> None:
     document = _document()
     egs = [e for p in document["pmej"] for e in p.get("ege") or []]
-    egs[0]["informationsGeneralesEGE"]["numFinessEge"] = egs[0]["informationsGeneralesEGE"]["numFinessEge"][:8] + (
-        "0" if egs[0]["informationsGeneralesEGE"]["numFinessEge"][8] != "0" else "1")  # wrong check key
+    numero = egs[0]["informationsGeneralesEGE"]["numFinessEge"]
+    # a wrong check key
+    egs[0]["informationsGeneralesEGE"]["numFinessEge"] = numero[:8] + ("0" if numero[8] != "0" else "1")
     egs[1]["categorieentiteGeographiqueExercice"] = "999"  # not in TRE_R66
     document["pmej"][-1]["ege"].append(copy.deepcopy(egs[5]))  # duplicate FINESS
     orpheline = next(p for p in document["pmej"]
@@ -175,7 +181,8 @@ async def test_rejets_par_enregistrement_sans_bloquer_les_autres(moteur: AsyncEn
     assert len(signalements) == 5
     assert all(s.message and s.chemin and s.import_id == rapport.id for s in signalements)
     cle = next(s for s in signalements if s.code == "finess_cle")
-    assert cle.champ == "numFinessEge" and cle.chemin.startswith("pmej[")
+    assert cle.champ == "numFinessEge"
+    assert cle.chemin.startswith("pmej[")
 
 
 async def test_fichier_tronque_n_ecrit_rien(moteur: AsyncEngine, tmp_path: Path) -> None:
@@ -184,14 +191,15 @@ async def test_fichier_tronque_n_ecrit_rien(moteur: AsyncEngine, tmp_path: Path)
     with pytest.raises(ErreurFichier) as erreur:
         await _importer(moteur, tronque, TypeImport.FINESS_PLUS)
     assert erreur.value.code is CodeErreurFichier.FICHIER_TRONQUE
-    for modele in (EntiteJuridique, EtablissementGeographique, ImportFichier, SignalementImport, OutboxMessage,
-                   FicheEtablissement):
+    for modele in (EntiteJuridique, EtablissementGeographique, ImportFichier, SignalementImport,
+                   OutboxMessage, FicheEtablissement):
         assert await _compter(moteur, modele) == 0, modele
 
 
 def _ligne_etalab(finess: str, finess_ej: str, nom: str, categorie: str, departement: str) -> str:
-    champs = ["structureet", finess, finess_ej, nom, nom, "", "", "", "", "", "", "", "231", departement, "", "",
-              "", "", categorie, "", "", "", "", "", "", "", "", "", "2001-01-01", "", "2026-07-07", ""]
+    champs = ["structureet", finess, finess_ej, nom, nom, "", "", "", "", "", "", "", "231", departement,
+              "", "", "", "", categorie, "", "", "", "", "", "", "", "", "", "2001-01-01", "",
+              "2026-07-07", ""]
     return ";".join(champs)
 
 
@@ -205,13 +213,15 @@ async def test_etalab_rejets_par_ligne(moteur: AsyncEngine, tmp_path: Path) -> N
         "structureet;210987558;210780581;TRONQUEE",
         "geolocalisation;210986089;1;2;IGN;2026-07-07",
     ]
-    contenu = "\n".join(lignes).encode("cp1252") + "\nstructureet;210987558;210780581;\u00c9T\u00c9".encode() + b"\n"
+    utf8 = "\nstructureet;210987558;210780581;\u00c9T\u00c9".encode()  # a line re-saved in UTF-8
+    contenu = "\n".join(lignes).encode("cp1252") + utf8 + b"\n"
     chemin = tmp_path / "etalab-cs1100507-stock.csv"
     chemin.write_bytes(contenu)
 
     rapport = await _importer(moteur, chemin, TypeImport.FINESS_ETALAB)
 
-    assert dict(rapport.rejets) == {"ej_absente": 1, "doublon": 1, "ligne_tronquee": 1, "encodage_invalide": 1}
+    assert dict(rapport.rejets) == {
+        "ej_absente": 1, "doublon": 1, "ligne_tronquee": 1, "encodage_invalide": 1}
     assert rapport.compteurs["etablissements"] == {"crees": 0, "modifies": 1, "inchanges": 0, "fermes": 0}
     assert rapport.compteurs["extraction"] == {"numero": "95", "date": "2026-07-07"}
     lignes_rejetees = {s.position.ligne for s in rapport.signalements}
@@ -241,7 +251,8 @@ async def test_base_eligible_l_activite_importee_gagne_et_l_ecart_est_signale(
     )
     evenements = await _compter(moteur, OutboxMessage)
 
-    rapport = await _importer(moteur, csv, TypeImport.BASE_ELIGIBLE, type_donnees=TypeDonnees.ACTIVITE_COMBINEE)
+    rapport = await _importer(moteur, csv, TypeImport.BASE_ELIGIBLE,
+                              type_donnees=TypeDonnees.ACTIVITE_COMBINEE)
 
     assert dict(rapport.rejets) == {"finess_cle": 1}
     assert dict(rapport.avertissements) == {"ecart_activite_combinee": 1}
@@ -250,9 +261,12 @@ async def test_base_eligible_l_activite_importee_gagne_et_l_ecart_est_signale(
         ac = (await conn.execute(select(ActiviteCombinee).where(ActiviteCombinee.campagne == 2022))).one()
         apres = (await conn.execute(select(FicheEtablissement.detail).where(
             FicheEtablissement.finess == SUPPORT))).scalar_one()
-    assert str(ac.valeur) == "612480.00" and ac.origine == "importee"
-    assert ac.valeur_calculee is not None and ac.valeur_calculee != ac.valeur  # reportable difference
-    assert apres["activite_combinee"] == "612480.00" and apres["activite_combinee_2024"] == "620000.00"
+    assert str(ac.valeur) == "612480.00"
+    assert ac.origine == "importee"
+    assert ac.valeur_calculee is not None
+    assert ac.valeur_calculee != ac.valeur
+    assert apres["activite_combinee"] == "612480.00"
+    assert apres["activite_combinee_2024"] == "620000.00"
     assert apres["dispositifs"]["phase1"]["eligible"] is True
     assert await _compter(moteur, OutboxMessage) > evenements
 
@@ -260,7 +274,8 @@ async def test_base_eligible_l_activite_importee_gagne_et_l_ecart_est_signale(
 async def test_sae_reelle_sans_rejet_et_sans_ecraser_finess(moteur: AsyncEngine) -> None:
     await _importer(moteur, ECHANTILLON, TypeImport.FINESS_PLUS)
     async with moteur.connect() as conn:
-        nom = await conn.scalar(select(EntiteJuridique.raison_sociale).where(EntiteJuridique.finess == SUPPORT))
+        nom = await conn.scalar(
+            select(EntiteJuridique.raison_sociale).where(EntiteJuridique.finess == SUPPORT))
 
     rapport = await _importer(moteur, SAE_2023, TypeImport.SAE)
 

@@ -45,9 +45,9 @@ SOCIAL, SOCIAL_EG = "010000016", "010000024"
 
 def _eg(finess: str, ej: str, statut: str, categorie: str, agregat: str | None, dep: str,
         ferme: bool = False) -> Etablissement:
-    return Etablissement(finess_eg=finess, finess_ej=ej, raison_sociale=f"EG {finess}", statut_juridique=statut,
-                         categorie=categorie, agregat_categorie=agregat, departement=dep, region="",
-                         ferme=ferme)
+    return Etablissement(finess_eg=finess, finess_ej=ej, raison_sociale=f"EG {finess}",
+                         statut_juridique=statut, categorie=categorie, agregat_categorie=agregat,
+                         departement=dep, region="", ferme=ferme)
 
 
 ENTITES = {
@@ -133,7 +133,8 @@ P1, HC, AAP = Dispositif.PHASE1, Dispositif.HOSPICONNECT, Dispositif.AAP
         # public outside a GHT: the EJ everywhere
         (HORS_GHT_EG, HORS_GHT, ("EJ", HORS_GHT), HORS_GHT, ("EJ", HORS_GHT), ("EJ", HORS_GHT)),
         # private lucratif / EBNL: PMSI = EG; phase 1 by EG, HospiConnect by the EJ for all its EG
-        (LUCRATIF_EG2, LUCRATIF_EG2, ("EG", LUCRATIF_EG2), LUCRATIF_EG2, ("EJ", LUCRATIF), ("EG", LUCRATIF_EG2)),
+        (LUCRATIF_EG2, LUCRATIF_EG2, ("EG", LUCRATIF_EG2), LUCRATIF_EG2, ("EJ", LUCRATIF),
+         ("EG", LUCRATIF_EG2)),
         (EBNL_EG1, EBNL_EG1, ("EG", EBNL_EG1), EBNL_EG1, ("EJ", EBNL), ("EG", EBNL_EG1)),
         # dialysis structure: financed and applying at the EJ
         (DIALYSE_EG2, DIALYSE, ("EJ", DIALYSE), DIALYSE, ("EJ", DIALYSE), ("EJ", DIALYSE)),
@@ -141,8 +142,9 @@ P1, HC, AAP = Dispositif.PHASE1, Dispositif.HOSPICONNECT, Dispositif.AAP
         (APHP_EG2, APHP, ("EJ", APHP), APHP_EG1, ("GHU", APHP_EG1), ("GHU", APHP_EG1)),
     ],
 )
-def test_finess_pmsi_et_maille(fiches: dict[str, Fiche], finess: str, pmsi_p1: str, maille_p1: tuple[str, str],
-                               pmsi_p2: str, maille_hc: tuple[str, str], maille_aap: tuple[str, str]) -> None:
+def test_finess_pmsi_et_maille(fiches: dict[str, Fiche], finess: str, pmsi_p1: str,
+                               maille_p1: tuple[str, str], pmsi_p2: str, maille_hc: tuple[str, str],
+                               maille_aap: tuple[str, str]) -> None:
     assert _vue(fiches, finess, P1).finess_pmsi == pmsi_p1
     assert _maille(fiches, finess, P1) == maille_p1
     assert _vue(fiches, finess, HC).finess_pmsi == pmsi_p2
@@ -151,9 +153,10 @@ def test_finess_pmsi_et_maille(fiches: dict[str, Fiche], finess: str, pmsi_p1: s
     assert _maille(fiches, finess, AAP) == maille_aap
 
 
-def test_ej_privee_candidate_par_ses_eg_en_phase1_mais_en_propre_a_hospiconnect(fiches: dict[str, Fiche]) -> None:
+def test_ej_privee_candidate_par_ses_eg_en_phase1_en_propre_a_hospiconnect(fiches: dict[str, Fiche]) -> None:
     ej = fiches[LUCRATIF]
-    assert ej.dispositifs[P1].maille is None and ej.dispositifs[P1].finess_pmsi is None
+    assert ej.dispositifs[P1].maille is None
+    assert ej.dispositifs[P1].finess_pmsi is None
     assert _maille(fiches, LUCRATIF, HC) == ("EJ", LUCRATIF)
     assert ej.dispositifs[AAP].maille is None  # each EG takes part by its own FINESS PMSI
     assert ej.effectifs == 400  # the sum over its EG (domain 2.4)
@@ -165,7 +168,8 @@ def test_aphp_chaque_ghu_candidate_et_porte_ses_effectifs(fiches: dict[str, Fich
     assert fiches[APHP_EG2].ghu == APHP_EG1
     assert _vue(fiches, APHP_EG2, HC).activite_combinee == Decimal("950000")  # AC 2024 of the GHU
     ej = fiches[APHP]
-    assert ej.dispositifs[HC].maille is None and ej.dispositifs[AAP].maille is None
+    assert ej.dispositifs[HC].maille is None
+    assert ej.dispositifs[AAP].maille is None
     assert _maille(fiches, APHP, P1) == ("EJ", APHP)
 
 
@@ -210,7 +214,8 @@ def test_hospiconnect_admet_l_activite_nulle_de_la_base_2022_avec_effectifs() ->
     hc = fiches[ZERO_EG].dispositifs[HC]
     assert hc.eligible
     regle = next(r for r in hc.verdict.satisfaites if r.code is CodeRegle.HC_ACTIVITE)
-    assert "base eligible 2022" in regle.detail and "90 agents" in regle.detail
+    assert "base eligible 2022" in regle.detail
+    assert "90 agents" in regle.detail
     # ... and not without SAE staff.
     sans = _parc(activites_2022={**AC_2022, ZERO: Decimal("1200")}, effectifs={**EFFECTIFS, ZERO_EG: {}})
     fiches = {x.finess: x for x in calculer_fiches(sans, tables_du_programme())}
@@ -233,11 +238,15 @@ def test_ej_fermee_n_est_eligible_a_rien(fiches: dict[str, Fiche]) -> None:
 
 
 def test_perimetre(fiches: dict[str, Fiche]) -> None:
-    assert fiches[SUPPORT].dans_le_perimetre and fiches[EBNL_EG2].dans_le_perimetre
-    assert not fiches[SOCIAL].dans_le_perimetre and not fiches[SOCIAL_EG].dans_le_perimetre
+    assert fiches[SUPPORT].dans_le_perimetre
+    assert fiches[EBNL_EG2].dans_le_perimetre
+    assert not fiches[SOCIAL].dans_le_perimetre
+    assert not fiches[SOCIAL_EG].dans_le_perimetre
     assert fiches[SOCIAL_EG].dispositifs[P1].finess_pmsi is None
     seules = {x.finess for x in calculer_fiches(_parc(), tables_du_programme(), hors_perimetre=False)}
-    assert SOCIAL not in seules and SOCIAL_EG not in seules and SUPPORT_EG in seules
+    assert SOCIAL not in seules
+    assert SOCIAL_EG not in seules
+    assert SUPPORT_EG in seules
 
 
 def test_detail_charge_et_evenement_suivent_leurs_contrats(fiches: dict[str, Fiche]) -> None:
@@ -255,7 +264,10 @@ def test_detail_charge_et_evenement_suivent_leurs_contrats(fiches: dict[str, Fic
         assert evenement.dataschema == "EtablissementPublie/v1"
         assert evenement.subject == f"etablissement/{fiche.finess}"
     membre = EtablissementPublie.model_validate(payload(fiches[MEMBRE_EG]))
-    assert membre.maille_phase1 == SUPPORT and membre.maille_hospiconnect == SUPPORT
-    assert membre.maille_aap == MEMBRE and membre.finess_pmsi_phase2 == MEMBRE
-    assert membre.activite_combinee == Decimal("61250") and membre.activite_combinee_2024 == Decimal("60000")
+    assert membre.maille_phase1 == SUPPORT
+    assert membre.maille_hospiconnect == SUPPORT
+    assert membre.maille_aap == MEMBRE
+    assert membre.finess_pmsi_phase2 == MEMBRE
+    assert membre.activite_combinee == Decimal("61250")
+    assert membre.activite_combinee_2024 == Decimal("60000")
     assert TypeMaille.GHU.value == "GHU"

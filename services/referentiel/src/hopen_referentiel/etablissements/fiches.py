@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from hopen_referentiel.etablissements.rules import (
     CODES_DISPOSITIF,
+    LIBELLES_REGLES,
     CriteresEligibilitePhase1,
     Dispositif,
     Etablissement,
@@ -186,7 +187,8 @@ def effectif_retenu(par_annee: Mapping[int, int] | None) -> int:
 
 
 def _verdict_entite(
-    dispositif: Dispositif, entite: EntiteJuridique, verdicts: Sequence[tuple[str, Verdict]]
+    dispositif: Dispositif, entite: EntiteJuridique, verdicts: Sequence[tuple[str, Verdict]],
+    secteur_ej: Secteur | None = None,
 ) -> tuple[Verdict, str | None]:
     """An EJ is eligible when it is open and one of its EG is: the reasons shown are that EG's
     (the first eligible one, else the one failing the fewest rules), plus the EJ's own opening."""
@@ -202,9 +204,14 @@ def _verdict_entite(
             "Categorie du FINESS geographique dans la liste",
             "aucun etablissement geographique connu",
         )
-        if entite.ferme:
-            return Verdict((), (ouverte, absente)), None
-        return Verdict((ouverte,), (absente,)), None
+        secteur = ResultatRegle(
+            codes.secteur, LIBELLES_REGLES[codes.secteur],
+            f"statut juridique {entite.statut_juridique} : "
+            + (secteur_ej.value if secteur_ej else "hors des secteurs du programme"),
+        )
+        regles = ((secteur, secteur_ej is not None), (ouverte, not entite.ferme))
+        echecs = (*(r for r, ok in regles if not ok), absente)
+        return Verdict(tuple(r for r, ok in regles if ok), echecs), None
     premier = next((fv for fv in verdicts if not fv[1].non_satisfaites), None)
     via, choisi = premier or min(verdicts, key=lambda fv: len(fv[1].non_satisfaites))
     autres = tuple(r for r in choisi.satisfaites if r.code is not codes.ouvert)
@@ -310,7 +317,7 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
     premier = egs[0] if egs else None
     aphp = any(e.finess_eg in parc.ghu for e in egs)
     for d in Dispositif:
-        verdict, via = _verdict_entite(d, entite, verdicts[d])
+        verdict, via = _verdict_entite(d, entite, verdicts[d], secteur_ej)
         via = via if verdict.eligible and via != finess_ej else None
         if secteur_ej is None:
             vues_ej[d] = VueDispositif(verdict, None, None, None, None, via)

@@ -171,8 +171,8 @@ class _Import:
         p = element.position
         # Bounded like their columns: a value "as written" can be anything.
         self.signalements.append((self.rapport.id, nature, element.code.value, element.message, p.ligne,
-                                  _tronque(p.feuille, 100), _tronque(p.chemin, 200), _tronque(element.finess, 40),
-                                  _tronque(element.champ, 100), element.valeur))
+                                  _tronque(p.feuille, 100), _tronque(p.chemin, 200),
+                                  _tronque(element.finess, 40), _tronque(element.champ, 100), element.valeur))
         if len(self.signalements) >= TAILLE_LOT:
             await self.vider_signalements()
 

@@ -407,10 +407,24 @@ async def importer(
     horloge = maintenant or (lambda: datetime.now(UTC))
     if isinstance(source, Path):
         with source.open("rb") as flux:
-            return await importer(session, demande, flux, horloge)
-    sha256, contenu, taille = empreinte_fichier(source, demande.type)
-    rapport = Rapport(uuid.uuid4(), demande, sha256, contenu, taille, horloge())
+            return await _importer_flux(session, demande, flux, horloge, source)
+    return await _importer_flux(session, demande, source, horloge, None)
+
+
+async def _importer_flux(
+    session: AsyncSession, demande: Demande, source: IO[bytes], horloge: Callable[[], datetime],
+    chemin: Path | None,
+) -> Rapport:
     dernier = await _dernier_import(session, demande)
+    empreintes: asyncio.Future[tuple[str, str, int]] | None = None
+    if dernier is None and chemin is not None:
+        # Nothing to compare with: the fingerprints (needed by the next import) are computed on a
+        # second handle while the file is imported (zlib and hashlib release the GIL).
+        empreintes = asyncio.ensure_future(asyncio.to_thread(_empreinte_chemin, chemin, demande.type))
+        sha256, contenu, taille = "", "", 0
+    else:
+        sha256, contenu, taille = empreinte_fichier(source, demande.type)
+    rapport = Rapport(uuid.uuid4(), demande, sha256, contenu, taille, horloge())
     if dernier is not None and dernier.empreinte_contenu == contenu and not demande.forcer:
         # Same content as the last import of this kind: every record is unchanged.
         rapport.identique_a = dernier.identique_a or dernier.id
@@ -420,8 +434,30 @@ async def importer(
         rapport.fin = horloge()
         await _journaliser(session, rapport)
         return rapport
+    try:
+        await _executer(session, demande, source, rapport, horloge)
+    except BaseException:
+        if empreintes is not None:
+            await asyncio.gather(empreintes, return_exceptions=True)
+        raise
+    if empreintes is not None:
+        rapport.sha256, rapport.empreinte_contenu, rapport.taille = await empreintes
+        await _journaliser(session, rapport)
+    return rapport
+
+
+def _empreinte_chemin(chemin: Path, type_import: TypeImport) -> tuple[str, str, int]:
+    with chemin.open("rb") as flux:
+        return empreinte_fichier(flux, type_import)
+
+
+async def _executer(
+    session: AsyncSession, demande: Demande, source: IO[bytes], rapport: Rapport,
+    horloge: Callable[[], datetime],
+) -> None:
     imp = _Import(session, rapport)
     await _journaliser(session, rapport)
+    source.seek(0)
     if demande.type is TypeImport.FINESS_PLUS:
         await _importer_finess(imp, lire_finess_plus(source))
     elif demande.type is TypeImport.FINESS_ETALAB:
@@ -439,7 +475,6 @@ async def importer(
     rapport.compteurs["fiches"] = publication.en_dict()
     rapport.fin = horloge()
     await _journaliser(session, rapport)
-    return rapport
 
 
 def _tous_inchanges(compteurs: dict[str, Any]) -> dict[str, Any]:
@@ -460,6 +495,9 @@ async def _journaliser(session: AsyncSession, rapport: Rapport) -> None:
     compteurs = {**rapport.compteurs, "rejets": dict(rapport.rejets),
                  "avertissements": dict(rapport.avertissements)}
     ligne = await session.get(ImportFichier, rapport.id)
+    if ligne is not None:
+        ligne.sha256, ligne.empreinte_contenu = rapport.sha256, rapport.empreinte_contenu
+        ligne.taille = rapport.taille
     if ligne is None:
         ligne = ImportFichier(id=rapport.id, type=rapport.demande.type.value,
                               nom_fichier=rapport.demande.nom_fichier[:300], taille=rapport.taille,

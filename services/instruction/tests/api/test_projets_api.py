@@ -1,0 +1,250 @@
+"""AAP selection and attainment through the instruction API on its real database: the ARS gets a clear
+refusal, naming the field, before any event financement would park (amount above the forecast, above
+what the regional envelope can still take, participants' AC 2024 unknown); decisions are immutable and
+scoped to the region; the envelope copy counts selections still in flight. Projects, the referentiel
+copy and the envelope figures are seeded directly (in production: events)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
+from hopen_common.testing import jeton
+from hopen_instruction.main import create_app
+from hopen_instruction.models import (
+    DecisionProjet,
+    DepensePrevueProjet,
+    EngagementConnu,
+    EnveloppeConnue,
+    EtablissementConnu,
+    Projet,
+)
+from hopen_instruction.settings import InstructionSettings
+
+LEAD, CLINIQUE, SANS_AC = "210012142", "800009920", "520780057"
+BFC, CORSE = "27", "94"
+D = Decimal
+
+
+def _projet(pid: str, region: str, participants: list[str], forecast: tuple[str, str]) -> dict[str, Any]:
+    return {"id": pid, "finess": participants[0], "raison_sociale": "CH", "region": region,
+            "theme": "desengorgement_urgences", "titre": pid, "description": "d", "objectifs": ["o1", "o2"],
+            "participants": participants, "perimetre": ["210987665"], "equipe": [], "lettres_partenaires": [],
+            "sans_versement_usage": None, "depenses_prevues": D(forecast[0]) + D(forecast[1]),
+            "statut": "a_instruire", "deposee_le": datetime(2026, 5, 1, tzinfo=UTC)}
+
+
+PROJETS = [
+    _projet("p-grand", BFC, [LEAD, CLINIQUE], ("4000000.00", "1000000.00")),
+    _projet("p-second", BFC, [LEAD], ("2000000.00", "0.00")),
+    _projet("p-petit", BFC, [CLINIQUE], ("60000.00", "40000.00")),
+    _projet("p-sans-ac", BFC, [LEAD, SANS_AC], ("50000.00", "50000.00")),
+    _projet("p-refuse", BFC, [CLINIQUE], ("1000.00", "1000.00")),
+    _projet("p-corse", CORSE, ["2A0002606"], ("10000.00", "10000.00")),
+]
+
+
+@pytest.fixture(scope="module")
+async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(fresh_database("instruction"))
+    async with engine.begin() as conn:
+        await conn.execute(insert(Projet), PROJETS)
+        await conn.execute(insert(DepensePrevueProjet), [
+            {"projet_id": p["id"], "annee": 2026, "montant": p["depenses_prevues"]} for p in PROJETS])
+        await conn.execute(insert(EtablissementConnu), [
+            {"finess": f, "finess_ej": f, "raison_sociale": f, "region": BFC, "secteur": "public",
+             "niveau": n,
+             "ferme": False, "effectifs": 100, "finess_pmsi_phase2": f, "activite_combinee_2024": ac,
+             "eligible_aap": True}
+            for f, n, ac in ((LEAD, "EJ", D("48720.00")), (CLINIQUE, "EG", D("62180.50")), (SANS_AC, "EJ",
+                                                                                            None))])
+    yield engine
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
+    settings = InstructionSettings(
+        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
+        calendrier_ouvert=ouvert, workers_in_process=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://instruction") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
+        yield client
+
+
+async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
+
+
+@asynccontextmanager
+async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
+    tables = (DecisionProjet, JournalAudit, OutboxMessage, RequeteIdempotente)
+    avant = [await _compter(engine, t) for t in tables]
+    yield
+    assert [await _compter(engine, t) for t in tables] == avant
+
+
+def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
+    assert r.status_code == statut, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    corps: dict[str, Any] = r.json()
+    assert corps.get("champ") == champ, corps
+    return corps
+
+
+async def _publies(engine: AsyncEngine, cle: str) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.scalars(select(OutboxMessage.envelope).where(OutboxMessage.key == cle)
+                                  .order_by(OutboxMessage.id))
+        return [dict(r) for r in rows]
+
+
+ARS = jeton("ars", region=BFC, sujet="instructeur-bfc")
+
+
+def selection(montant: str | None, decision: str = "selectionne") -> dict[str, Any]:
+    return {"decision": decision, "montant_accorde": montant, "motivation": "grille de sélection régionale"}
+
+
+async def test_enveloppe_publiee_au_depart(api: httpx.AsyncClient) -> None:
+    r = await api.get(f"/v1/enveloppes/{BFC}", headers=ARS)
+    assert r.status_code == 200, r.text
+    e = r.json()
+    # Annex 3: 3 707 k€, from the data file, until financement's first event for the region.
+    assert (e["alloue"], e["engage"], e["disponible"], e["en_attente"], e["disponible_pour_selection"]) == (
+        "3707000.00", "0.00", "3707000.00", "0.00", "3707000.00")
+    assert e["source"] == "enveloppes_aap_v2026.1"
+    assert (await api.get(f"/v1/enveloppes/{BFC}", headers=jeton("ars", region=CORSE))).status_code == 404
+    assert (await api.get(f"/v1/enveloppes/{BFC}", headers=jeton("dns"))).status_code == 200
+    assert (await api.get(f"/v1/enveloppes/{BFC}",
+                          headers=jeton("etablissement", finess=[LEAD]))).status_code == 403
+
+
+@pytest.mark.parametrize(("projet", "corps", "statut", "champ"), [
+    ("p-petit", selection("100000.01"), 422, "montant_accorde"),  # above the forecast 2026 + 2027
+    ("p-petit", selection("0.00"), 422, "montant_accorde"),
+    ("p-petit", selection("10.001"), 422, "montant_accorde"),
+    ("p-petit", selection(None), 422, "montant_accorde"),
+    ("p-petit", {**selection(None), "montant_accorde": 50000.0}, 422, "montant_accorde"),  # a float
+    ("p-petit", selection("100.00", "non_retenu"), 422, "montant_accorde"),
+    ("p-petit", {**selection("1.00"), "decision": "peut-etre"}, 422, "decision"),
+    ("p-grand", selection("3707000.01"), 422, "montant_accorde"),  # above the envelope
+    ("p-sans-ac", selection("1000.00"), 422, "participants.1"),  # AC 2024 unknown: never a guess
+    ("inconnu", selection("1.00"), 404, None),
+])
+async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, projet: str, corps: dict[str, Any],
+                     statut: int, champ: str | None) -> None:
+    async with rien_ecrit(moteur):
+        r = await api.post(f"/v1/projets/{projet}/selection", headers=ARS, json=corps)
+    _probleme(r, statut, champ)
+
+
+async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    async with rien_ecrit(moteur):
+        for headers, statut in ((jeton("ars", region=CORSE), 404), (jeton("dns"), 403),
+                                (jeton("etablissement", finess=[LEAD]), 403)):
+            r = await api.post("/v1/projets/p-petit/selection", headers=headers, json=selection("1.00"))
+            assert r.status_code == statut, r.text
+    assert (await api.get("/v1/projets/p-petit", headers=jeton("ars", region=CORSE))).status_code == 404
+    assert {p["id"] for p in (await api.get("/v1/projets", headers=ARS)).json()["items"]} == {
+        p["id"] for p in PROJETS if p["region"] == BFC}
+    assert (await api.get("/v1/projets", headers=jeton("dns"))).json()["total"] == len(PROJETS)
+
+
+async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+        r = await client.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("1.00"))
+    assert "2026-10-02" in _probleme(r, 422, "date")["detail"]
+
+
+async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    cle = {**ARS, "Idempotency-Key": "sel-grand"}
+    r = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("2500000.00"))
+    assert r.status_code == 201, r.text
+    assert (await api.post("/v1/projets/p-grand/selection", headers=cle,
+                           json=selection("2500000.00"))).json() \
+        == r.json()
+    decision = r.json()
+    assert (decision["decision"], decision["montant_accorde"], decision["decide_par"]) == (
+        "selectionne", "2500000.00", "instructeur-bfc")
+    (evenement,) = await _publies(moteur, "p-grand")
+    assert evenement["type"] == "ProjetAapSelectionne"
+    assert evenement["data"] == {**evenement["data"], "decision_id": decision["id"], "finess": LEAD,
+                                 "region": BFC,
+                                 "montant_accorde": "2500000.00", "depenses_prevues": "5000000.00",
+                                 "objectifs": ["o1", "o2"], "theme": "desengorgement_urgences",
+                                 "participants": [{"finess": LEAD, "activite_combinee": "48720.00"},
+                                                  {"finess": CLINIQUE, "activite_combinee": "62180.50"}]}
+    async with rien_ecrit(moteur):
+        _probleme(await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00")), 409,
+                  None)
+
+    # Financement has not engaged it yet: the envelope copy still says 3 707 000 available, but a second
+    # selection sees the first one in flight.
+    e = (await api.get(f"/v1/enveloppes/{BFC}", headers=ARS)).json()
+    assert (e["disponible"], e["en_attente"], e["disponible_pour_selection"]) == (
+        "3707000.00", "2500000.00", "1207000.00")
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1207000.01"))
+        assert "1207000.00" in _probleme(r, 422, "montant_accorde")["detail"]
+
+    # Financement engages it (EnveloppeEngagee, applied to the copy by the consumer): nothing in flight.
+    async with moteur.begin() as conn:
+        await conn.execute(update(EnveloppeConnue).where(EnveloppeConnue.region == BFC).values(
+            engage=D("2500000.00"), consomme=D("1250000.00"), disponible=D("1207000.00"), derniere_ecriture=7,
+            source="financement"))
+        await conn.execute(insert(EngagementConnu).values(decision_id=decision["id"], projet_id="p-grand",
+                                                          region=BFC, montant=D("2500000.00"), ecriture_id=7))
+    detail = (await api.get("/v1/projets/p-grand", headers=ARS)).json()
+    assert (detail["statut"], detail["enveloppe"]["en_attente"],
+            detail["enveloppe"]["disponible_pour_selection"]) \
+        == ("selectionne", "0.00", "1207000.00")
+    r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1107000.00"))
+    assert r.status_code == 201, r.text  # leaves 100 000 for p-petit
+
+
+async def test_non_retenu_et_atteinte(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/projets/p-refuse/atteinte", headers=ARS, json={"atteint": True,
+                                                                               "motivation": "x" * 3})
+        _probleme(r, 409, None)  # not selected
+    r = await api.post("/v1/projets/p-refuse/selection", headers=ARS, json={
+        "decision": "non_retenu", "motivation": "équilibre entre secteurs"})
+    assert r.status_code == 201, r.text
+    (evenement,) = await _publies(moteur, "p-refuse")
+    assert (evenement["type"], evenement["data"]["motivation"]) == ("ProjetAapNonRetenu",
+                                                                    "équilibre entre secteurs")
+
+    r = await api.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("100000.00"))
+    assert r.status_code == 201, r.text
+    r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS,
+                       json={"atteint": False, "motivation": "objectifs de juin 2027 non atteints"})
+    assert r.status_code == 201, r.text
+    async with rien_ecrit(moteur):
+        r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS, json={"atteint": True,
+                                                                              "motivation": "bis"})
+        _probleme(r, 409, None)
+    atteinte = (await _publies(moteur, "p-petit"))[-1]
+    assert atteinte["type"] == "AtteinteProjetAapDecidee"
+    assert (atteinte["data"]["atteint"], atteinte["data"]["finess"]) == (False, CLINIQUE)
+    detail = (await api.get("/v1/projets/p-petit", headers=jeton("dns"))).json()
+    assert detail["statut"] == "non_atteint"
+    assert [(d["objet"], d["decision"]) for d in detail["decisions"]] == [
+        ("selection", "selectionne"), ("atteinte", "non_atteint")]

@@ -148,12 +148,15 @@ async def charger_parc(session: AsyncSession, entites: Collection[str] | None = 
 
 
 async def entites_du_perimetre(
-    session: AsyncSession, entites: Collection[str] | None, secteurs: list[str], categories: list[str]
+    session: AsyncSession, entites: Collection[str] | None, secteurs: list[str], categories: list[str],
+    *, touchees: bool = False,
 ) -> list[str]:
-    """The EJ (among `entites`; None: all) of the programme's perimeter (see
-    `fiches.dans_le_perimetre`), sorted."""
+    """The EJ (among `entites`, or those an import marked when `touchees`; else all) of the
+    programme's perimeter (see `fiches.dans_le_perimetre`), sorted."""
     cnx = await connexion(session)
     filtre = "" if entites is None else " AND e.finess = ANY($3::text[])"
+    if touchees:
+        filtre += " AND e.finess IN (SELECT finess FROM ej_touchees)"
     rows = await cnx.fetch(
         "SELECT e.finess FROM entite_juridique e WHERE e.statut_juridique = ANY($1::text[]) AND EXISTS "
         "(SELECT 1 FROM etablissement_geographique g WHERE g.finess_ej = e.finess "
@@ -164,10 +167,12 @@ async def entites_du_perimetre(
 
 
 async def retirer_fiches_hors_perimetre(
-    session: AsyncSession, entites: Collection[str] | None, perimetre: list[str]
+    session: AsyncSession, entites: Collection[str] | None, perimetre: list[str], *, touchees: bool = False
 ) -> int:
     cnx = await connexion(session)
     filtre = "" if entites is None else " AND finess_ej = ANY($2::text[])"
+    if touchees:
+        filtre += " AND finess_ej IN (SELECT finess FROM ej_touchees)"
     statut = await cnx.execute(
         "DELETE FROM fiche_etablissement WHERE NOT (finess_ej = ANY($1::text[]))" + filtre,
         perimetre, *([] if entites is None else [list(entites)]),

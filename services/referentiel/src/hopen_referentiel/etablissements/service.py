@@ -214,17 +214,19 @@ async def recalculer_et_publier(
     tables: Tables | None = None,
     *,
     entites: Collection[str] | None = None,
+    touchees: bool = False,
 ) -> RapportPublication:
-    """Derive the fiches of `entites` (FINESS EJ; None: every EJ) again, by slices of EJ so that
-    memory stays flat; write only those that changed and publish them. EJ outside the
-    programme's perimeter get no stored fiche (a stale one is removed)."""
+    """Derive the fiches of `entites` (FINESS EJ; None: every EJ; `touchees`: those an import
+    marked, see importations.repository.preparer_touchees) again, by slices of EJ so that memory
+    stays flat; write only those that changed and publish them. EJ outside the programme's
+    perimeter get no stored fiche (a stale one is removed)."""
     if entites is not None and not entites:
         return RapportPublication(0, 0, 0, 0, 0)
     tables = tables or tables_du_programme()
     perimetre = await repository.entites_du_perimetre(
-        session, entites, sorted(tables.secteurs), sorted(tables.categories_sanitaires)
+        session, entites, sorted(tables.secteurs), sorted(tables.categories_sanitaires), touchees=touchees
     )
-    retirees = await repository.retirer_fiches_hors_perimetre(session, entites, perimetre)
+    retirees = await repository.retirer_fiches_hors_perimetre(session, entites, perimetre, touchees=touchees)
     total = RapportPublication(0, 0, 0, 0, 0, retirees)
     for debut in range(0, len(perimetre), TAILLE_TRANCHE):
         tranche = perimetre[debut : debut + TAILLE_TRANCHE]

@@ -9,7 +9,7 @@ connection only.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -90,29 +90,46 @@ class Fusion:
     modifies: int = 0
     inchanges: int = 0
     fermes: int = 0
-    ecrits: list[asyncpg.Record] = field(default_factory=list)
 
     def en_dict(self) -> dict[str, int]:
         return {"crees": self.crees, "modifies": self.modifies, "inchanges": self.inchanges,
                 "fermes": self.fermes}
 
 
+TOUCHEES = "ej_touchees"
+
+
+async def preparer_touchees(cnx: asyncpg.Connection) -> None:
+    """The EJ an import's writes touch, kept in the database (not in Python: a national import
+    touches every EJ), for the recomputation of their fiches."""
+    await cnx.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHEES} (finess text PRIMARY KEY) ON COMMIT DELETE ROWS"
+    )
+    await cnx.execute(f"TRUNCATE {TOUCHEES}")
+
+
+async def toucher(cnx: asyncpg.Connection, finess: Collection[str]) -> None:
+    if finess:
+        await cnx.execute(
+            f"INSERT INTO {TOUCHEES} SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING", list(finess)
+        )
+
+
 async def fusionner(
-    cnx: asyncpg.Connection, table: Table, *, retour: Sequence[str] = (), mettre_a_jour: bool = True
+    cnx: asyncpg.Connection, table: Table, *, marquer: str | None = None, mettre_a_jour: bool = True
 ) -> Fusion:
-    """Merge the staging table into the table; return the counts and the written rows' keys
-    (plus `retour` columns). `fermes` counts the updates that close an open record (the table
-    has a `ferme` column); they are not counted in `modifies`."""
+    """Merge the staging table into the table in one statement; return the counts. `marquer`
+    (a column of the table) names the EJ each written row touches (see `preparer_touchees`).
+    `fermes` counts the updates that close an open record; they are not counted in `modifies`."""
     colonnes = ", ".join(table.colonnes)
     cles = ", ".join(table.cles)
-    fermetures: set[Any] = set()
+    premiere = table.cles[0]
     if "ferme" in table.colonnes and "ferme" not in table.a_la_creation:
-        fermetures = {
-            r[0] for r in await cnx.fetch(
-                f"SELECT s.{table.cles[0]} FROM {table.staging} s JOIN {table.nom} t USING ({cles}) "
-                "WHERE s.ferme AND NOT t.ferme"
-            )
-        }
+        # CTEs read the table as it was before the statement: these are the closings.
+        fermetures = (f"SELECT s.{premiere} AS k FROM {table.staging} s JOIN {table.nom} t USING ({cles}) "
+                      "WHERE s.ferme AND NOT t.ferme")
+    else:
+        fermetures = "SELECT NULL::text AS k WHERE false"
     if mettre_a_jour:
         valeurs = [c for c in table.colonnes if c not in table.cles and c not in table.a_la_creation]
         maj = [f"{c} = excluded.{c}" for c in valeurs]
@@ -125,31 +142,34 @@ async def fusionner(
         )
     else:
         conflit = "DO NOTHING"
-    renvoyes = ", ".join((*table.cles, *retour))
-    ecrits = await cnx.fetch(
-        f"INSERT INTO {table.nom} AS t ({colonnes}) SELECT {colonnes} FROM {table.staging} "
-        f"ON CONFLICT ({cles}) {conflit} RETURNING {renvoyes}, (xmax = 0) AS cree"
+    retour = f"{premiere} AS k, (xmax = 0) AS cree" + (f", {marquer} AS ej" if marquer else "")
+    marques = (
+        f", marques AS (INSERT INTO {TOUCHEES} SELECT DISTINCT ej FROM ecrits ON CONFLICT DO NOTHING)"
+        if marquer else ""
     )
-    total = await cnx.fetchval(f"SELECT count(*) FROM {table.staging}")
-    fusion = Fusion(ecrits=list(ecrits))
-    for r in ecrits:
-        if r["cree"]:
-            fusion.crees += 1
-        elif r[0] in fermetures:
-            fusion.fermes += 1
-        else:
-            fusion.modifies += 1
-    fusion.inchanges = total - len(ecrits)
+    ligne = await cnx.fetchrow(
+        f"WITH fermetures AS ({fermetures}), "
+        f"ecrits AS (INSERT INTO {table.nom} AS t ({colonnes}) SELECT {colonnes} FROM {table.staging} "
+        f"ON CONFLICT ({cles}) {conflit} RETURNING {retour}){marques} "
+        "SELECT count(*) FILTER (WHERE e.cree) AS crees, "
+        "count(*) FILTER (WHERE NOT e.cree AND f.k IS NULL) AS modifies, "
+        "count(*) FILTER (WHERE NOT e.cree AND f.k IS NOT NULL) AS fermes, "
+        f"(SELECT count(*) FROM {table.staging}) AS total "
+        "FROM ecrits e LEFT JOIN fermetures f ON f.k = e.k"
+    )
+    assert ligne is not None
+    fusion = Fusion(crees=ligne["crees"], modifies=ligne["modifies"], fermes=ligne["fermes"])
+    fusion.inchanges = ligne["total"] - fusion.crees - fusion.modifies - fusion.fermes
     return fusion
 
 
-async def ej_deplacees(cnx: asyncpg.Connection) -> set[str]:
+async def marquer_ej_deplacees(cnx: asyncpg.Connection) -> None:
     """EJ that lose an EG in this import (the EG moves to another EJ): their fiches change too."""
-    rows = await cnx.fetch(
-        "SELECT t.finess_ej FROM stg_etablissement_geographique s "
-        "JOIN etablissement_geographique t USING (finess) WHERE t.finess_ej <> s.finess_ej"
+    await cnx.execute(
+        f"INSERT INTO {TOUCHEES} SELECT DISTINCT t.finess_ej FROM stg_etablissement_geographique s "
+        "JOIN etablissement_geographique t USING (finess) WHERE t.finess_ej <> s.finess_ej "
+        "ON CONFLICT DO NOTHING"
     )
-    return {r[0] for r in rows}
 
 
 async def ej_de(cnx: asyncpg.Connection, finess: Collection[str]) -> set[str]:

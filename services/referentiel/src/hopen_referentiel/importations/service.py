@@ -157,7 +157,9 @@ class _Import:
         self.rapport = rapport
         self.source = f"{rapport.demande.type.value}:{rapport.id}"
         self.signalements: list[tuple[Any, ...]] = []
-        self.entites_touchees: set[str] = set()
+
+    async def toucher(self, finess: set[str]) -> None:
+        await depot.toucher(await etablissements.connexion(self.session), finess)
 
     async def signaler(self, element: Rejet | Avertissement) -> None:
         if isinstance(element, Rejet):
@@ -237,11 +239,9 @@ async def _importer_finess(imp: _Import, elements: Iterator[Any], *, etalab: boo
         await depot.copier(cnx, table_eg, eg)
 
     await imp.parcourir(elements, traiter)
-    deplacees = await depot.ej_deplacees(cnx)
-    fusion_ej = await depot.fusionner(cnx, depot.ENTITE)
-    fusion_eg = await depot.fusionner(cnx, table_eg, retour=("finess_ej",))
-    imp.entites_touchees |= {r["finess"] for r in fusion_ej.ecrits}
-    imp.entites_touchees |= {r["finess_ej"] for r in fusion_eg.ecrits} | deplacees
+    await depot.marquer_ej_deplacees(cnx)
+    fusion_ej = await depot.fusionner(cnx, depot.ENTITE, marquer="finess")
+    fusion_eg = await depot.fusionner(cnx, table_eg, marquer="finess_ej")
     compteurs: dict[str, Any] = {"entites_juridiques": fusion_ej.en_dict(),
                                  "etablissements": fusion_eg.en_dict()}
     if entete is not None:
@@ -270,10 +270,10 @@ async def _ecrire_ght(imp: _Import, groupements: list[GroupementGht]) -> dict[st
         membres_modifies += len(changes)
         if changes:
             touches_ght.add(g.code)
-        imp.entites_touchees |= changes
+        await imp.toucher(changes)
     # A member's maille is its GHT's support: when a GHT changes, all its members may change.
     if touches_ght:
-        imp.entites_touchees |= await depot.membres_des_ght(cnx, touches_ght)
+        await imp.toucher(await depot.membres_des_ght(cnx, touches_ght))
     return {**fusion.en_dict(), "membres_modifies": membres_modifies}
 
 
@@ -308,10 +308,8 @@ async def _importer_sae(imp: _Import, elements: Iterator[Any]) -> None:
         par_ej[ligne[0]] = ligne
     await depot.copier(cnx, depot.ENTITE, list(par_ej.values()))
     await depot.copier(cnx, depot.ETABLISSEMENT, eg)
-    fusion_ej = await depot.fusionner(cnx, depot.ENTITE, mettre_a_jour=False)
-    fusion_eg = await depot.fusionner(cnx, depot.ETABLISSEMENT, retour=("finess_ej",), mettre_a_jour=False)
-    imp.entites_touchees |= {r["finess"] for r in fusion_ej.ecrits}
-    imp.entites_touchees |= {r["finess_ej"] for r in fusion_eg.ecrits}
+    fusion_ej = await depot.fusionner(cnx, depot.ENTITE, marquer="finess", mettre_a_jour=False)
+    fusion_eg = await depot.fusionner(cnx, depot.ETABLISSEMENT, marquer="finess_ej", mettre_a_jour=False)
     imp.rapport.compteurs.update({
         "entites_juridiques": {"crees": fusion_ej.crees, "deja_connues": fusion_ej.inchanges},
         "etablissements": {"crees": fusion_eg.crees, "deja_connus": fusion_eg.inchanges},
@@ -387,7 +385,7 @@ async def _importer_base(imp: _Import, elements: Iterator[Any]) -> None:
             compteurs[table.nom] = fusion.en_dict()
     if groupements:
         compteurs["ght"] = await _ecrire_ght(imp, groupements)
-    imp.entites_touchees |= await depot.ej_de(cnx, finess_cites)
+    await imp.toucher(await depot.ej_de(cnx, finess_cites))
     imp.rapport.compteurs.update(compteurs)
 
 
@@ -457,6 +455,7 @@ async def _executer(
 ) -> None:
     imp = _Import(session, rapport)
     await _journaliser(session, rapport)
+    await depot.preparer_touchees(await etablissements.connexion(session))
     source.seek(0)
     if demande.type is TypeImport.FINESS_PLUS:
         await _importer_finess(imp, lire_finess_plus(source))
@@ -471,7 +470,7 @@ async def _executer(
     else:
         await _importer_base(imp, lire_base_eligible_xlsx(source))
     await imp.vider_signalements()
-    publication = await recalculer_et_publier(session, horloge(), entites=imp.entites_touchees)
+    publication = await recalculer_et_publier(session, horloge(), touchees=True)
     rapport.compteurs["fiches"] = publication.en_dict()
     rapport.fin = horloge()
     await _journaliser(session, rapport)

@@ -101,7 +101,7 @@ def main(arguments: list[str] | None = None) -> int:
         print(json.dumps(_etape(url, Path(fichier), forcer == "1"), default=str))
         return 0
 
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=150)
     with tempfile.TemporaryDirectory(prefix="bench-referentiel-") as dossier:
         url, cluster = _base(options.pg_port, Path(dossier))
         try:
@@ -110,7 +110,7 @@ def main(arguments: list[str] | None = None) -> int:
                 ("FINESS+ fichier identique", options.finess_plus, False),
                 ("FINESS+ relu (--forcer), inchange", options.finess_plus, True),
             ]
-            if options.etalab and options.etalab.exists():
+            if options.etalab and options.etalab.is_file():
                 etapes += [("etalab premier import", options.etalab, False),
                            ("etalab relu (--forcer), inchange", options.etalab, True)]
             table = Table(title="Import FINESS national (base PostgreSQL reelle)")

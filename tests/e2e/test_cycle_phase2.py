@@ -243,14 +243,27 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     accorde = Decimal("50000.00")
     assert accorde <= maximum
 
+    def au_dela_du_maximum() -> dict[str, Any] | None:
+        r = client.post(selection, headers=ars, json={
+            "decision": "selectionne", "montant_accorde": str(maximum + Decimal("0.01")),
+            "motivation": "essai"})
+        if r.status_code == 422 and str(r.json().get("champ")).startswith("participants"):
+            return None  # the referentiel's new fiche is on its way to instruction
+        return _refus(r, 422, "montant_accorde")
+    refus = finalement(au_dela_du_maximum, en=60, quoi="AC 2024 in instruction")
+    assert "maximum théorique" in refus["detail"]
+
     def selectionner() -> dict[str, Any] | None:
         r = client.post(selection, headers=ars, json={
             "decision": "selectionne", "montant_accorde": str(accorde),
             "motivation": "Projet mutualisable, équipe pluridisciplinaire"})
-        if r.status_code == 422 and "activité combinée 2024" in r.text:
+        if r.status_code == 422 and str(r.json().get("champ")).startswith("participants"):
             return None  # the referentiel's new fiche is on its way to instruction
         return _attendu(r, 201)
     decision = finalement(selectionner, en=60, quoi="AC 2024 known to instruction")
+    # Instruction shows, and enforces, the same maximum as the one computed here.
+    assert client.get(f"{urls['instruction']}/v1/projets/{pid}", headers=ars).json()["maximum_theorique"] \
+        == str(maximum)
     assert decision["montant_accorde"] == "50000.00"
     assert decision["elements"]["participants"] == [{"finess": SARTENE, "activite_combinee_2024": "5120.00"}]
 

@@ -35,17 +35,21 @@ BFC, CORSE = "27", "94"
 D = Decimal
 
 
-def _projet(pid: str, region: str, participants: list[str], forecast: tuple[str, str]) -> dict[str, Any]:
+def _projet(pid: str, region: str, participants: list[str], forecast: tuple[str, str],
+            objectifs: int = 2) -> dict[str, Any]:
     return {"id": pid, "finess": participants[0], "raison_sociale": "CH", "region": region,
-            "theme": "desengorgement_urgences", "titre": pid, "description": "d", "objectifs": ["o1", "o2"],
+            "theme": "desengorgement_urgences", "titre": pid, "description": "d",
+            "objectifs": [f"o{i}" for i in range(1, objectifs + 1)],
             "participants": participants, "perimetre": ["210987665"], "equipe": [], "lettres_partenaires": [],
             "sans_versement_usage": None, "depenses_prevues": D(forecast[0]) + D(forecast[1]),
             "statut": "a_instruire", "deposee_le": datetime(2026, 5, 1, tzinfo=UTC)}
 
 
 PROJETS = [
-    _projet("p-grand", BFC, [LEAD, CLINIQUE], ("4000000.00", "1000000.00")),
-    _projet("p-second", BFC, [LEAD], ("2000000.00", "0.00")),
+    # AC 2024 above the last point of the maximum (1 500 000 € flat), three objectives: coefficient 1.
+    _projet("p-grand", BFC, [LEAD, CLINIQUE], ("4000000.00", "1000000.00"), objectifs=3),
+    _projet("p-second", BFC, [LEAD], ("2000000.00", "0.00"), objectifs=3),
+    _projet("p-troisieme", BFC, [LEAD], ("2000000.00", "0.00"), objectifs=3),
     _projet("p-petit", BFC, [CLINIQUE], ("60000.00", "40000.00")),
     _projet("p-sans-ac", BFC, [LEAD, SANS_AC], ("50000.00", "50000.00")),
     _projet("p-refuse", BFC, [CLINIQUE], ("1000.00", "1000.00")),
@@ -65,8 +69,8 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
              "niveau": n,
              "ferme": False, "effectifs": 100, "finess_pmsi_phase2": f, "activite_combinee_2024": ac,
              "eligible_aap": True}
-            for f, n, ac in ((LEAD, "EJ", D("48720.00")), (CLINIQUE, "EG", D("62180.50")), (SANS_AC, "EJ",
-                                                                                            None))])
+            for f, n, ac in ((LEAD, "EJ", D("1000000.00")), (CLINIQUE, "EG", D("62180.50")),
+                             (SANS_AC, "EJ", None))])
     yield engine
     await engine.dispose()
 
@@ -145,7 +149,7 @@ async def test_enveloppe_publiee_au_depart(api: httpx.AsyncClient) -> None:
     ("p-petit", {**selection(None), "montant_accorde": 50000.0}, 422, "montant_accorde"),  # a float
     ("p-petit", selection("100.00", "non_retenu"), 422, "montant_accorde"),
     ("p-petit", {**selection("1.00"), "decision": "peut-etre"}, 422, "decision"),
-    ("p-grand", selection("3707000.01"), 422, "montant_accorde"),  # above the envelope
+    ("p-grand", selection("1500000.01"), 422, "montant_accorde"),  # above the theoretical maximum
     ("p-sans-ac", selection("1000.00"), 422, "participants.1"),  # AC 2024 unknown: never a guess
     ("inconnu", selection("1.00"), 404, None),
 ])
@@ -175,48 +179,53 @@ async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
 
 
 async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    detail = (await api.get("/v1/projets/p-grand", headers=ARS)).json()
+    assert detail["maximum_theorique"] == "1500000.00"
+    assert (await api.get("/v1/projets/p-sans-ac", headers=ARS)).json()["maximum_theorique"] is None
     cle = {**ARS, "Idempotency-Key": "sel-grand"}
-    r = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("2500000.00"))
+    r = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("1500000.00"))
     assert r.status_code == 201, r.text
-    assert (await api.post("/v1/projets/p-grand/selection", headers=cle,
-                           json=selection("2500000.00"))).json() \
-        == r.json()
+    rejouee = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("1500000.00"))
+    assert rejouee.json() == r.json()
     decision = r.json()
     assert (decision["decision"], decision["montant_accorde"], decision["decide_par"]) == (
-        "selectionne", "2500000.00", "instructeur-bfc")
+        "selectionne", "1500000.00", "instructeur-bfc")
+    assert decision["elements"]["maximum_theorique"] == "1500000.00"
     (evenement,) = await _publies(moteur, "p-grand")
     assert evenement["type"] == "ProjetAapSelectionne"
     assert evenement["data"] == {**evenement["data"], "decision_id": decision["id"], "finess": LEAD,
-                                 "region": BFC,
-                                 "montant_accorde": "2500000.00", "depenses_prevues": "5000000.00",
-                                 "objectifs": ["o1", "o2"], "theme": "desengorgement_urgences",
-                                 "participants": [{"finess": LEAD, "activite_combinee": "48720.00"},
+                                 "region": BFC, "montant_accorde": "1500000.00",
+                                 "depenses_prevues": "5000000.00", "objectifs": ["o1", "o2", "o3"],
+                                 "theme": "desengorgement_urgences",
+                                 "participants": [{"finess": LEAD, "activite_combinee": "1000000.00"},
                                                   {"finess": CLINIQUE, "activite_combinee": "62180.50"}]}
     async with rien_ecrit(moteur):
-        _probleme(await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00")), 409,
-                  None)
+        r = await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00"))
+        _probleme(r, 409, None)
 
-    # Financement has not engaged it yet: the envelope copy still says 3 707 000 available, but a second
-    # selection sees the first one in flight.
+    # Financement has not engaged it yet: the envelope copy still says 3 707 000 available, but the
+    # next selections see the ones in flight.
     e = (await api.get(f"/v1/enveloppes/{BFC}", headers=ARS)).json()
     assert (e["disponible"], e["en_attente"], e["disponible_pour_selection"]) == (
-        "3707000.00", "2500000.00", "1207000.00")
+        "3707000.00", "1500000.00", "2207000.00")
+    r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1500000.00"))
+    assert r.status_code == 201, r.text
+    second = r.json()
     async with rien_ecrit(moteur):
-        r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1207000.01"))
-        assert "1207000.00" in _probleme(r, 422, "montant_accorde")["detail"]
+        r = await api.post("/v1/projets/p-troisieme/selection", headers=ARS, json=selection("707000.01"))
+        assert "707000.00" in _probleme(r, 422, "montant_accorde")["detail"]
 
-    # Financement engages it (EnveloppeEngagee, applied to the copy by the consumer): nothing in flight.
+    # Financement engages both (EnveloppeEngagee, applied to the copy by the consumer): none in flight.
     async with moteur.begin() as conn:
         await conn.execute(update(EnveloppeConnue).where(EnveloppeConnue.region == BFC).values(
-            engage=D("2500000.00"), consomme=D("1250000.00"), disponible=D("1207000.00"), derniere_ecriture=7,
-            source="financement"))
-        await conn.execute(insert(EngagementConnu).values(decision_id=decision["id"], projet_id="p-grand",
-                                                          region=BFC, montant=D("2500000.00"), ecriture_id=7))
-    detail = (await api.get("/v1/projets/p-grand", headers=ARS)).json()
-    assert (detail["statut"], detail["enveloppe"]["en_attente"],
-            detail["enveloppe"]["disponible_pour_selection"]) \
-        == ("selectionne", "0.00", "1207000.00")
-    r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1107000.00"))
+            engage=D("3000000.00"), consomme=D("1500000.00"), disponible=D("707000.00"),
+            derniere_ecriture=8, source="financement"))
+        await conn.execute(insert(EngagementConnu), [
+            {"decision_id": d["id"], "projet_id": p, "region": BFC, "montant": D("1500000.00"),
+             "ecriture_id": i} for d, p, i in ((decision, "p-grand", 7), (second, "p-second", 8))])
+    enveloppe = (await api.get("/v1/projets/p-grand", headers=ARS)).json()["enveloppe"]
+    assert (enveloppe["en_attente"], enveloppe["disponible_pour_selection"]) == ("0.00", "707000.00")
+    r = await api.post("/v1/projets/p-troisieme/selection", headers=ARS, json=selection("607000.00"))
     assert r.status_code == 201, r.text  # leaves 100 000 for p-petit
 
 

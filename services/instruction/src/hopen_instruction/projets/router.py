@@ -60,6 +60,7 @@ async def lire(projet_id: str, session: SessionDep, principal: Lecteur) -> Proje
         lettres_partenaires=projet.lettres_partenaires, sans_versement_usage=projet.sans_versement_usage,
         depenses_prevues=[DepensePrevueLue(annee=a, montant=m) for a, m in depenses.items()],
         decisions=[_decision(d) for d in await service.decisions_de(session, projet.id)],
+        maximum_theorique=await service.maximum_du_projet(session, projet),
         enveloppe=None if situation is None else enveloppe_lue(*situation))
 
 
@@ -67,8 +68,9 @@ async def lire(projet_id: str, session: SessionDep, principal: Lecteur) -> Proje
 async def selectionner(projet_id: str, demande: SelectionDemande, session: SessionDep, principal: Instructeur,
                        request: Request) -> JSONResponse:
     """ARS of the region, until 2 October 2026: `selectionne` with `montant_accorde` (at most the
-    forecast expenses 2026-2027 and what the regional envelope can still take) -> ProjetAapSelectionne
-    with each participant's AC 2024; or `non_retenu` -> ProjetAapNonRetenu. Accepts an Idempotency-Key."""
+    forecast expenses 2026-2027, the theoretical maximum and what the regional envelope can still
+    take) -> ProjetAapSelectionne with each participant's AC 2024; or `non_retenu` ->
+    ProjetAapNonRetenu. Accepts an Idempotency-Key."""
     async def executer() -> DecisionProjetLue:
         decision = await service.selectionner(
             session, principal, projet_id, demande, charger_programme_aap(), aujourd_hui_paris(),

@@ -39,9 +39,10 @@ def verifier_fenetre_selection(programme: ProgrammeAap, jour: date, ouvert: bool
 
 
 def verifier_selection(decision: str, montant_accorde: Decimal | None, depenses_prevues: Decimal,
-                       place: Disponibilite | None) -> Decimal | None:
-    """A selected project gets a positive amount, to the cent, at most its forecast expenses and at
-    most what the region can still engage; a project not selected gets none."""
+                       place: Disponibilite | None, maximum: Decimal | None = None) -> Decimal | None:
+    """A selected project gets a positive amount, to the cent, at most its forecast expenses, at most
+    the theoretical maximum (when known) and at most what the region can still engage; a project not
+    selected gets none."""
     champ = "montant_accorde"
     if decision == "non_retenu":
         if montant_accorde is not None:
@@ -57,6 +58,10 @@ def verifier_selection(decision: str, montant_accorde: Decimal | None, depenses_
         raise RegleMetierError(
             f"montant accordé {montant_accorde} € supérieur aux dépenses prévues 2026-2027"
             f" ({depenses_prevues} €)", champ)
+    if maximum is not None and montant_accorde > maximum:
+        raise RegleMetierError(
+            f"montant accordé {montant_accorde} € supérieur au maximum théorique du projet ({maximum} €,"
+            " selon l'activité combinée 2024 cumulée et le nombre d'objectifs)", champ)
     if place is None:
         raise RegleMetierError("enveloppe régionale inconnue d'instruction : sélection impossible", champ)
     if montant_accorde > place.pour_selection:

@@ -87,4 +87,6 @@ class ProjetDetail(ProjetLu):
     sans_versement_usage: bool | None
     depenses_prevues: list[DepensePrevueLue]
     decisions: list[DecisionProjetLue]
+    # Ceiling of montant_accorde: min(forecast, theoretical maximum, envelope still available).
+    maximum_theorique: Euros | None  # None while a participant's AC 2024 is unknown
     enveloppe: EnveloppeLue | None

@@ -26,6 +26,7 @@ from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.models import DecisionProjet, DepensePrevueProjet, EtablissementConnu, Projet
 from hopen_instruction.projets import rules
+from hopen_instruction.projets.maximum import maximum_theorique, parametres_maximum
 from hopen_instruction.projets.programme import ProgrammeAap
 from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
 
@@ -63,6 +64,21 @@ async def depenses_de(session: AsyncSession, projet_id: str) -> dict[int, Decima
     return {d.annee: d.montant for d in lignes}
 
 
+async def activites_2024(session: AsyncSession, projet: Projet) -> dict[str, Decimal | None]:
+    """Each participant's AC 2024 as the referentiel copy knows it (None: not published)."""
+    return {e.finess: e.activite_combinee_2024 for e in await session.scalars(
+        select(EtablissementConnu).where(EtablissementConnu.finess.in_(projet.participants)))}
+
+
+async def maximum_du_projet(session: AsyncSession, projet: Projet) -> Decimal | None:
+    """The theoretical maximum of a project, None while a participant's AC 2024 is unknown."""
+    activites = await activites_2024(session, projet)
+    if any(activites.get(p) is None for p in projet.participants):
+        return None
+    return maximum_theorique(sum((activites[p] or Decimal(0) for p in projet.participants), Decimal(0)),
+                             len(projet.objectifs), parametres_maximum())
+
+
 async def _deja(session: AsyncSession, projet_id: str, objet: str) -> DecisionProjet | None:
     return await session.scalar(select(DecisionProjet).where(
         DecisionProjet.projet_id == projet_id, DecisionProjet.objet == objet,
@@ -84,16 +100,20 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
         # Locks the region's envelope copy: concurrent selections see each other's amounts in flight.
         situation = await enveloppes.situation(session, projet.region, verrou=True)
         place = None if situation is None else situation[1]
-    montant = rules.verifier_selection(demande.decision, demande.montant_accorde, projet.depenses_prevues,
-                                       place)
-    elements: dict[str, object] = {"depenses_prevues": str(projet.depenses_prevues)}
     participants: list[tuple[str, Decimal]] = []
+    maximum = None
+    if demande.decision == "selectionne":
+        participants = rules.activites_participants(projet.participants, await activites_2024(session,
+                                                                                              projet))
+        maximum = maximum_theorique(sum((ac for _, ac in participants), Decimal(0)), len(projet.objectifs),
+                                    parametres_maximum())
+    montant = rules.verifier_selection(demande.decision, demande.montant_accorde, projet.depenses_prevues,
+                                       place, maximum)
+    elements: dict[str, object] = {"depenses_prevues": str(projet.depenses_prevues)}
     if montant is not None:
-        connus = {e.finess: e.activite_combinee_2024 for e in await session.scalars(
-            select(EtablissementConnu).where(EtablissementConnu.finess.in_(projet.participants)))}
-        participants = rules.activites_participants(projet.participants, connus)
         assert place is not None
         elements.update({
+            "maximum_theorique": str(maximum), "parametres_maximum": parametres_maximum().version,
             "participants": [{"finess": f, "activite_combinee_2024": str(ac)} for f, ac in participants],
             "enveloppe": {"disponible": str(place.disponible), "en_attente": str(place.en_attente),
                           "disponible_pour_selection": str(place.pour_selection)}})

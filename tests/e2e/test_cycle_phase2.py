@@ -297,3 +297,11 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
         ("aap_acceptation", str(moitie)), ("aap_atteinte", str(accorde - moitie))]
     final = client.get(f"{urls['financement']}/v1/enveloppes/{CORSE}", headers=ars).json()
     assert Decimal(final["consomme"]) == Decimal(financement["consomme"]) + accorde
+
+    # The establishment sees the ARS decisions on what it submitted.
+    def decisions_vues() -> list[dict[str, Any]] | None:
+        vues = client.get(f"{urls['candidature']}/v1/projets/{pid}", headers=es).json()["decisions_ars"]
+        return vues if len(vues) == 2 else None
+    vues = finalement(decisions_vues, quoi="ARS decisions in candidature")
+    assert sorted((d["objet"], d["decision"], d["montant_accorde"]) for d in vues) == [
+        ("atteinte", "atteint", None), ("selection", "selectionne", str(accorde))]

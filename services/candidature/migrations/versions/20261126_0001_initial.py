@@ -94,6 +94,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_projet_aap_finess'), 'projet_aap', ['finess'], unique=False)
     op.create_index(op.f('ix_projet_aap_region'), 'projet_aap', ['region'], unique=False)
+    op.create_table('decision_projet_connue',
+    sa.Column('decision_id', sa.String(length=36), nullable=False),
+    sa.Column('projet_id', sa.String(length=36), nullable=False),
+    sa.Column('objet', sa.String(length=20), nullable=False),
+    sa.Column('decision', sa.String(length=20), nullable=False),
+    sa.Column('montant_accorde', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('motivation', sa.Text(), nullable=False),
+    sa.Column('decide_par', sa.String(length=200), nullable=False),
+    sa.Column('decide_le', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['projet_id'], ['projet_aap.id'], name=op.f('fk_decision_projet_connue_projet_id_projet_aap')),
+    sa.PrimaryKeyConstraint('decision_id', name=op.f('pk_decision_projet_connue'))
+    )
+    op.create_index(op.f('ix_decision_projet_connue_projet_id'), 'decision_projet_connue', ['projet_id'], unique=False)
     op.create_table('declaration_depenses',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('candidature_id', sa.String(length=36), nullable=False),
@@ -151,7 +164,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_preuve_hospiconnect_candidature_id'), 'preuve_hospiconnect', ['candidature_id'], unique=False)
     creer_tables_communes(op)
     # Evidence, declarations and decisions are append-only: a correction is a new row that replaces.
-    rendre_immuables(op, "indicateur_declare", "declaration_depenses", "preuve_hospiconnect")
+    rendre_immuables(op, "indicateur_declare", "declaration_depenses", "preuve_hospiconnect", "decision_projet_connue")
 
 
 def downgrade() -> None:
@@ -163,6 +176,8 @@ def downgrade() -> None:
     op.drop_table('depense_prevue')
     op.drop_index(op.f('ix_declaration_depenses_candidature_id'), table_name='declaration_depenses')
     op.drop_table('declaration_depenses')
+    op.drop_index(op.f('ix_decision_projet_connue_projet_id'), table_name='decision_projet_connue')
+    op.drop_table('decision_projet_connue')
     op.drop_index(op.f('ix_projet_aap_region'), table_name='projet_aap')
     op.drop_index(op.f('ix_projet_aap_finess'), table_name='projet_aap')
     op.drop_table('projet_aap')

@@ -173,6 +173,22 @@ class ProjetAap(Base):
     deposee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DecisionProjetConnue(Base):
+    """The ARS decisions on a project (ProjetAapSelectionne | ProjetAapNonRetenu, AtteinteProjetAapDecidee),
+    so that the establishment sees the outcome of what it submitted."""
+
+    __tablename__ = "decision_projet_connue"
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet_aap.id"), index=True)
+    objet: Mapped[str] = mapped_column(String(20))  # selection | atteinte
+    decision: Mapped[str] = mapped_column(String(20))  # selectionne | non_retenu | atteint | non_atteint
+    montant_accorde: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    motivation: Mapped[str] = mapped_column(Text)
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class DepensePrevue(Base):
     """Forecast expenses of a project for one year (money in NUMERIC, never JSON)."""
 

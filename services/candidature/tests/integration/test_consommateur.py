@@ -26,7 +26,8 @@ async def bus(fresh_database: Callable[[str], str], kafka_bootstrap: str) -> Asy
         yield b
 
 
-def _validee(cid: str, finess: str, dispositif: str, perimetre: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _validee(cid: str, finess: str, dispositif: str,
+             perimetre: list[str] | None = None):  # type: ignore[no-untyped-def]
     return nouvel_evenement(CandidatureValidee(
         decision_id=str(uuid.uuid4()), candidature_id=cid, finess=finess, region="27", decide_par="ars",
         decide_le=datetime.now(UTC), motivation="complète", dispositif=dispositif, objectifs=["1.0"],
@@ -68,3 +69,45 @@ async def test_copie_et_validations(bus: Bus) -> None:
         return bus.consumer.processed >= 2 * total
     await bus.attendre(rejoue, quoi="redelivery consumed")
     assert await bus.compter(HospiconnectValide) == 3
+
+
+async def test_decisions_de_l_ars_sur_un_projet(bus_projets: Bus) -> None:
+    from hopen_candidature.models import DecisionProjetConnue, ProjetAap
+    from hopen_common.contracts import AtteinteProjetAapDecidee, ParticipantAap, ProjetAapSelectionne
+    from hopen_common.db.messaging import DeadLetter
+
+    maintenant = datetime.now(UTC)
+    async with bus_projets.sessions() as s:
+        s.add(ProjetAap(id="p1", finess="2A0002606", region="94", statut="depose",
+                        theme="desengorgement_urgences",
+                        titre="t", description="d", objectifs=["o1"], participants=["2A0002606"],
+                        perimetre=["2A0002614"], equipe=[], lettres_partenaires=[], sans_versement_usage=None,
+                        cree_par="es", cree_le=maintenant))
+        await s.commit()
+    commun = {"projet_id": "p1", "finess": "2A0002606", "region": "94", "decide_par": "ars",
+              "decide_le": maintenant}
+    await bus_projets.publier("projet", "p1", nouvel_evenement(ProjetAapSelectionne(
+        decision_id="d1", theme="desengorgement_urgences", objectifs=["o1"],
+        participants=[ParticipantAap(finess="2A0002606", activite_combinee=Decimal("5120"))],
+        perimetre=["2A0002614"], depenses_prevues=Decimal("100000"), montant_accorde=Decimal("50000.00"),
+        motivation="retenu", **commun), source="/test", subject="projet/p1"))
+    await bus_projets.publier("projet", "p1", nouvel_evenement(AtteinteProjetAapDecidee(
+        decision_id="d2", atteint=True, motivation="atteint", **commun), source="/test", subject="projet/p1"))
+    await bus_projets.publier("projet", "p9", nouvel_evenement(AtteinteProjetAapDecidee(
+        decision_id="d9", atteint=True, motivation="?", **{**commun, "projet_id": "p9"}), source="/test",
+        subject="projet/p9"))
+
+    async def decides(s):  # type: ignore[no-untyped-def]
+        lignes = (await s.scalars(select(DecisionProjetConnue))).all()
+        parque = (await s.scalars(select(DeadLetter).where(DeadLetter.key == "p9"))).first()
+        return lignes if len(lignes) == 2 and parque is not None else None
+    lignes = await bus_projets.attendre(decides, quoi="decisions known, unknown project parked")
+    assert {(d.objet, d.decision, d.montant_accorde) for d in lignes} == {
+        ("selection", "selectionne", Decimal("50000.00")), ("atteinte", "atteint", None)}
+
+
+@pytest.fixture
+async def bus_projets(fresh_database: Callable[[str], str], kafka_bootstrap: str) -> AsyncIterator[Bus]:
+    async with bus_de_test(nom="candidature", handlers=HANDLERS, database_url=fresh_database("candidature"),
+                           kafka_bootstrap=kafka_bootstrap, sujets=("projet",)) as b:
+        yield b

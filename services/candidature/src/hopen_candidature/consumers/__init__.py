@@ -1,13 +1,21 @@
-"""Events the candidature service consumes: the referentiel's establishments (local copy) and the
-ARS validations of HospiConnect candidatures (what the AAP themes other than rattrapage require)."""
+"""Events the candidature service consumes: the referentiel's establishments (local copy), the ARS
+validations of HospiConnect candidatures (what the AAP themes other than rattrapage require) and the
+ARS decisions on AAP projects (what the establishment is told)."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_candidature.models import EtablissementConnu, HospiconnectValide
-from hopen_common.contracts import CandidatureValidee, EtablissementPublie, Topics
+from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
+from hopen_common.contracts import (
+    AtteinteProjetAapDecidee,
+    CandidatureValidee,
+    EtablissementPublie,
+    ProjetAapNonRetenu,
+    ProjetAapSelectionne,
+    Topics,
+)
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
 
@@ -30,8 +38,28 @@ async def candidature_validee(session: AsyncSession, _: Evenement, e: Candidatur
     ]).on_conflict_do_nothing())
 
 
+async def decision_projet(session: AsyncSession, _: Evenement,
+                          e: ProjetAapSelectionne | ProjetAapNonRetenu | AtteinteProjetAapDecidee) -> None:
+    if await session.get(ProjetAap, e.projet_id) is None:
+        # Instruction only decides on projects deposited here: an unknown one is a bug to park.
+        raise LookupError(f"projet {e.projet_id} inconnu")
+    if isinstance(e, AtteinteProjetAapDecidee):
+        objet, decision, montant = "atteinte", "atteint" if e.atteint else "non_atteint", None
+    elif isinstance(e, ProjetAapSelectionne):
+        objet, decision, montant = "selection", "selectionne", e.montant_accorde
+    else:
+        objet, decision, montant = "selection", "non_retenu", None
+    await session.execute(insert(DecisionProjetConnue).values(
+        decision_id=e.decision_id, projet_id=e.projet_id, objet=objet, decision=decision,
+        montant_accorde=montant, motivation=e.motivation, decide_par=e.decide_par, decide_le=e.decide_le,
+    ).on_conflict_do_nothing(index_elements=["decision_id"]))
+
+
 HANDLERS: dict[str, Handler] = {
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
+    "ProjetAapSelectionne": decision_projet,
+    "ProjetAapNonRetenu": decision_projet,
+    "AtteinteProjetAapDecidee": decision_projet,
 }
-TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER]
+TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET]

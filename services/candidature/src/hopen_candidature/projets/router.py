@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_candidature.models import ProjetAap
+from hopen_candidature.models import DecisionProjetConnue, ProjetAap
 from hopen_candidature.projets import service
 from hopen_candidature.projets.programme import charger_programme_aap
-from hopen_candidature.projets.schemas import DepensePrevueLue, ProjetCreation, ProjetLu
+from hopen_candidature.projets.schemas import DecisionArsLue, DepensePrevueLue, ProjetCreation, ProjetLu
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
@@ -26,18 +26,20 @@ def _ouvert(request: Request) -> bool:
     return bool(request.app.state.settings.calendrier_ouvert)
 
 
-def _lu(p: ProjetAap, depenses: dict[int, Decimal]) -> ProjetLu:
+def _lu(p: ProjetAap, depenses: dict[int, Decimal], decisions: list[DecisionProjetConnue] | None = None
+        ) -> ProjetLu:
     return ProjetLu(
         id=p.id, finess=p.finess, region=p.region, statut=p.statut, theme=p.theme, titre=p.titre,
         description=p.description, objectifs=p.objectifs, participants=p.participants, perimetre=p.perimetre,
         equipe=p.equipe, depenses_prevues=[DepensePrevueLue(annee=a, montant=m) for a, m in depenses.items()],
         depenses_prevues_total=sum(depenses.values(), Decimal("0.00")),
         lettres_partenaires=p.lettres_partenaires, sans_versement_usage=p.sans_versement_usage,
-        cree_par=p.cree_par, cree_le=p.cree_le, deposee_par=p.deposee_par, deposee_le=p.deposee_le)
+        cree_par=p.cree_par, cree_le=p.cree_le, deposee_par=p.deposee_par, deposee_le=p.deposee_le,
+        decisions_ars=[DecisionArsLue.model_validate(d, from_attributes=True) for d in decisions or []])
 
 
 async def _lu_de(session: AsyncSession, p: ProjetAap) -> ProjetLu:
-    return _lu(p, await service.depenses_de(session, p.id))
+    return _lu(p, await service.depenses_de(session, p.id), await service.decisions_ars(session, p.id))
 
 
 @router.post("", status_code=201, response_model=ProjetLu)

@@ -48,6 +48,16 @@ class DepensePrevueLue(BaseModel):
     montant: Euros
 
 
+class DecisionArsLue(BaseModel):
+    decision_id: str
+    objet: str  # selection | atteinte
+    decision: str  # selectionne | non_retenu | atteint | non_atteint
+    montant_accorde: Euros | None
+    motivation: str
+    decide_par: str
+    decide_le: datetime
+
+
 class ProjetLu(BaseModel):
     id: str
     finess: str
@@ -68,5 +78,6 @@ class ProjetLu(BaseModel):
     cree_le: datetime
     deposee_par: str | None
     deposee_le: datetime | None
+    decisions_ars: list[DecisionArsLue]  # the ARS selection and attainment, once known
 
 

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules as regles_candidature
 from hopen_candidature.candidatures.service import SOURCE, verifier_portee
-from hopen_candidature.models import DepensePrevue, EtablissementConnu, HospiconnectValide, ProjetAap
+from hopen_candidature.models import (
+    DecisionProjetConnue,
+    DepensePrevue,
+    EtablissementConnu,
+    HospiconnectValide,
+    ProjetAap,
+)
 from hopen_candidature.projets import rules
 from hopen_candidature.projets.programme import ProgrammeAap
 from hopen_candidature.projets.schemas import ProjetCreation
@@ -113,6 +119,11 @@ async def depenses_de(session: AsyncSession, projet_id: str) -> dict[int, Decima
     lignes = await session.scalars(select(DepensePrevue).where(DepensePrevue.projet_id == projet_id)
                                    .order_by(DepensePrevue.annee))
     return {d.annee: d.montant for d in lignes}
+
+
+async def decisions_ars(session: AsyncSession, projet_id: str) -> list[DecisionProjetConnue]:
+    return list(await session.scalars(select(DecisionProjetConnue).where(
+        DecisionProjetConnue.projet_id == projet_id).order_by(DecisionProjetConnue.decide_le)))
 
 
 async def charger_pour(session: AsyncSession, principal: Principal, projet_id: str,

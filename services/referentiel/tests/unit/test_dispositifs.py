@@ -7,12 +7,13 @@ given here (statut, catégorie, activity, GHT) is crafted for each case.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from hopen_common.contracts import EtablissementPublie
-from hopen_common.events import Evenement
+from hopen_common.events import Evenement, enveloppe
 from hopen_referentiel.etablissements import fiches as f
 from hopen_referentiel.etablissements.fiches import Fiche, calculer_fiches
 from hopen_referentiel.etablissements.rules import (
@@ -24,7 +25,7 @@ from hopen_referentiel.etablissements.rules import (
     TypeMaille,
 )
 from hopen_referentiel.etablissements.schemas import FicheLue
-from hopen_referentiel.etablissements.service import detail, enveloppe, payload, tables_du_programme
+from hopen_referentiel.etablissements.service import detail, payload, tables_du_programme
 
 # public, GHT support and member; public outside a GHT
 SUPPORT, SUPPORT_EG = "210780581", "210986089"
@@ -260,7 +261,9 @@ def test_detail_charge_et_evenement_suivent_leurs_contrats(fiches: dict[str, Fic
         publie = EtablissementPublie.model_validate(donnees)
         assert set(donnees) == set(EtablissementPublie.model_fields)
         assert publie.eligible_hospiconnect == fiche.dispositifs[HC].eligible
-        evenement = Evenement.model_validate(enveloppe(donnees, fiche.finess, "2026-11-26T10:00:00Z"))
+        evenement = Evenement.model_validate(enveloppe(
+            EtablissementPublie, donnees, source="/hopen/referentiel",
+            subject=f"etablissement/{fiche.finess}", time=datetime(2026, 11, 26, 10, tzinfo=UTC)))
         assert evenement.dataschema == "EtablissementPublie/v1"
         assert evenement.subject == f"etablissement/{fiche.finess}"
     membre = EtablissementPublie.model_validate(payload(fiches[MEMBRE_EG]))

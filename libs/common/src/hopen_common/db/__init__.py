@@ -5,6 +5,7 @@ from hopen_common.db.session import (
     SessionDep,
     build_engine,
     build_sessionmaker,
+    connexion_asyncpg,
     get_session,
     session_scope,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "SessionDep",
     "build_engine",
     "build_sessionmaker",
+    "connexion_asyncpg",
     "get_session",
     "new_metadata",
     "session_scope",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
@@ -11,6 +11,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+
+async def connexion_asyncpg(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction, for COPY and bulk fetches."""
+    brute = await (await session.connection()).get_raw_connection()
+    return brute.driver_connection
 
 
 def build_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:

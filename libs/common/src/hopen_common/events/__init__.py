@@ -1,6 +1,6 @@
 """The CloudEvents envelope every event travels in, and the registry of known payloads."""
 
-from hopen_common.events.envelope import Evenement, nouvel_evenement
+from hopen_common.events.envelope import Evenement, enveloppe, nouvel_evenement
 from hopen_common.events.registry import (
     EvenementInconnuError,
     PayloadInvalideError,
@@ -14,6 +14,7 @@ __all__ = [
     "EvenementInconnuError",
     "PayloadInvalideError",
     "decoder_payload",
+    "enveloppe",
     "enregistrer",
     "nouvel_evenement",
     "schema_de",

@@ -42,6 +42,38 @@ class Evenement(BaseModel):
         return cls.model_validate_json(raw)
 
 
+def enveloppe(
+    modele: type[BaseModel],
+    data: dict[str, Any],
+    *,
+    source: str,
+    subject: str,
+    time: datetime,
+    identifiant: str | None = None,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+) -> dict[str, Any]:
+    """The envelope of a registered payload as a JSON-ready dict: the one place its shape is
+    written. Bulk producers (reference-data imports) encode it themselves, fast; `data` must
+    then be what `modele` dumps (their tests validate it against the model)."""
+    from hopen_common.events.registry import schema_de
+
+    type_, version = schema_de(modele)
+    return {
+        "specversion": "1.0",
+        "id": identifiant or str(uuid.uuid4()),
+        "source": source,
+        "type": type_,
+        "subject": subject,
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "dataschema": f"{type_}/v{version}",
+        "correlationid": correlationid,
+        "causationid": causationid,
+        "data": data,
+    }
+
+
 def nouvel_evenement(
     payload: BaseModel,
     *,
@@ -51,15 +83,9 @@ def nouvel_evenement(
     correlationid: str | None = None,
 ) -> Evenement:
     """Wrap a registered payload; causation/correlation chain from the event that caused it."""
-    from hopen_common.events.registry import schema_de
-
-    type_, version = schema_de(type(payload))
-    return Evenement(
-        source=source,
-        type=type_,
-        subject=subject,
-        dataschema=f"{type_}/v{version}",
+    return Evenement.model_validate(enveloppe(
+        type(payload), payload.model_dump(mode="json"), source=source, subject=subject,
+        time=datetime.now(UTC),
         correlationid=(causation.correlationid or causation.id) if causation else correlationid,
         causationid=causation.id if causation else None,
-        data=payload.model_dump(mode="json"),
-    )
+    ))

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.db.messaging import OutboxMessage
+from hopen_common.db.session import connexion_asyncpg
 from hopen_common.events.envelope import Evenement
 
 OUTBOX_CHANNEL = "hopen_outbox"
@@ -25,21 +27,17 @@ async def publier(session: AsyncSession, topic: str, key: str, evenement: Evenem
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
 
 
-async def publier_lot(session: AsyncSession, topic: str, evenements: list[tuple[str, Evenement]]) -> int:
-    """Write many (key, event) in the caller's transaction with one statement and one wake-up.
-
-    For loads that publish thousands of events (reference-data imports); same guarantees as
-    `publier`.
-    """
+async def publier_lot(session: AsyncSession, topic: str,
+                      evenements: Sequence[tuple[str, str, str]]) -> int:
+    """Write many events in the caller's transaction with COPY and one wake-up: (key, event id,
+    envelope as JSON text). For loads that publish tens of thousands of events (reference-data
+    imports); same guarantees as `publier` (the outbox's defaults, txid included, apply)."""
     if not evenements:
         return 0
-    await session.execute(
-        insert(OutboxMessage),
-        [
-            {"event_id": uuid.UUID(ev.id), "topic": topic, "key": key,
-             "envelope": ev.model_dump(mode="json")}
-            for key, ev in evenements
-        ],
+    cnx = await connexion_asyncpg(session)
+    await cnx.copy_records_to_table(
+        "outbox", columns=("event_id", "topic", "key", "envelope"),
+        records=[(uuid.UUID(identifiant), topic, cle, texte) for cle, identifiant, texte in evenements],
     )
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
     return len(evenements)

@@ -12,12 +12,11 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.outbox.writer import OUTBOX_CHANNEL
+from hopen_common.db import connexion_asyncpg
 from hopen_referentiel.etablissements import fiches as f
 from hopen_referentiel.etablissements.rules import Etablissement, NiveauFiness, RoleGht
 from hopen_referentiel.models import Base, FicheEtablissement, Ght, MembreGht
@@ -26,11 +25,8 @@ from hopen_referentiel.models import Base, FicheEtablissement, Ght, MembreGht
 TAILLE_LOT = 2000
 
 
-async def connexion(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session's transaction (for COPY and bulk fetches)."""
-    brute = await (await session.connection()).get_raw_connection()
-    pilote: asyncpg.Connection = brute.driver_connection
-    return pilote
+# The asyncpg connection of the session's transaction (COPY, bulk fetches).
+connexion = connexion_asyncpg
 
 
 async def upsert(
@@ -229,20 +225,6 @@ async def enregistrer_fiches(session: AsyncSession, lignes: Sequence[tuple[Any, 
         f"INSERT INTO fiche_etablissement ({colonnes}) SELECT {colonnes} FROM stg_fiche "
         f"ON CONFLICT (finess) DO UPDATE SET {miseajour}"
     )
-
-
-async def publier_copie(session: AsyncSession, evenements: Sequence[tuple[Any, str, str, str]]) -> int:
-    """Write (event_id, topic, key, envelope JSON) to the outbox with COPY, in the caller's
-    transaction, and wake the relay: what `hopen_common.outbox.publier_lot` does, for the tens
-    of thousands of events of a national import (the outbox's defaults, txid included, apply)."""
-    if not evenements:
-        return 0
-    cnx = await connexion(session)
-    await cnx.copy_records_to_table(
-        "outbox", records=evenements, columns=("event_id", "topic", "key", "envelope")
-    )
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
-    return len(evenements)
 
 
 async def fiche(session: AsyncSession, finess: str) -> FicheEtablissement | None:

@@ -26,7 +26,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import EtablissementPublie, Topics
-from hopen_common.events.registry import schema_de
+from hopen_common.events import enveloppe
+from hopen_common.outbox import publier_lot
 from hopen_referentiel.etablissements import donnees, repository
 from hopen_referentiel.etablissements.fiches import (
     CAMPAGNE_PHASE1,
@@ -39,8 +40,6 @@ from hopen_referentiel.etablissements.fiches import (
 from hopen_referentiel.etablissements.rules import Dispositif, ResultatRegle
 
 SOURCE = "/hopen/referentiel"
-_TYPE, _VERSION = schema_de(EtablissementPublie)
-_TOPIC = Topics.ETABLISSEMENT.value
 _CAMPAGNES = {
     Dispositif.PHASE1: CAMPAGNE_PHASE1,
     Dispositif.HOSPICONNECT: CAMPAGNE_PHASE2,
@@ -154,25 +153,6 @@ def payload(fiche: Fiche) -> dict[str, Any]:
     }
 
 
-def enveloppe(
-    data: dict[str, Any], cle: str, horodatage: str, identifiant: uuid.UUID | None = None
-) -> dict[str, Any]:
-    """The CloudEvents envelope `nouvel_evenement` would build, as a JSON-ready dict."""
-    return {
-        "specversion": "1.0",
-        "id": str(identifiant or uuid.uuid4()),
-        "source": SOURCE,
-        "type": _TYPE,
-        "subject": f"etablissement/{cle}",
-        "time": horodatage,
-        "datacontenttype": "application/json",
-        "dataschema": f"{_TYPE}/v{_VERSION}",
-        "correlationid": None,
-        "causationid": None,
-        "data": data,
-    }
-
-
 _ENCODEUR = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -257,8 +237,7 @@ async def _ecrire(
     session: AsyncSession, fiches: Iterable[Fiche], connues: dict[str, str], maintenant: datetime
 ) -> RapportPublication:
     lignes: list[tuple[Any, ...]] = []
-    evenements: list[tuple[uuid.UUID, str, str, str]] = []
-    horodatage = maintenant.isoformat().replace("+00:00", "Z")
+    evenements: list[tuple[str, str, str]] = []
     total = creees = modifiees = 0
     for fiche in fiches:
         total += 1
@@ -277,9 +256,10 @@ async def _ecrire(
             fiche.ferme, texte, empreinte, maintenant,
         ))
         if fiche.dans_le_perimetre:
-            identifiant = uuid.uuid4()
-            env = enveloppe(payload(fiche), fiche.finess, horodatage, identifiant)
-            evenements.append((identifiant, _TOPIC, fiche.finess, canonique(env)))
+            identifiant = str(uuid.uuid4())
+            env = enveloppe(EtablissementPublie, payload(fiche), source=SOURCE,
+                            subject=f"etablissement/{fiche.finess}", time=maintenant, identifiant=identifiant)
+            evenements.append((fiche.finess, identifiant, canonique(env)))
     await repository.enregistrer_fiches(session, lignes)
-    await repository.publier_copie(session, evenements)
+    await publier_lot(session, Topics.ETABLISSEMENT, evenements)
     return RapportPublication(total, creees, modifiees, total - creees - modifiees, len(evenements))

@@ -37,12 +37,11 @@ from hopen_common.contracts.instruction import (
     ObjectifNonAtteint,
     PerimetreEj,
 )
-from hopen_common.contracts.programme import TOPIC_PROGRAMME, ProgrammePublie
+from hopen_common.contracts.programme import ProgrammePublie
 from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
-    "TOPIC_PROGRAMME",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
     "CandidatureRefusee",

@@ -13,9 +13,6 @@ from typing import Any
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
 
-# hopen.<producing service>.<aggregate>; the key is the document name.
-TOPIC_PROGRAMME = "hopen.referentiel.programme"
-
 
 @enregistrer("ProgrammePublie", 1)
 class ProgrammePublie(Payload):

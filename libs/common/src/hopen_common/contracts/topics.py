@@ -6,6 +6,7 @@ from enum import StrEnum
 
 class Topics(StrEnum):
     ETABLISSEMENT = "hopen.referentiel.etablissement"
+    PROGRAMME = "hopen.referentiel.programme"  # programme data versions, key document name
     CANDIDATURE = "hopen.candidature.candidature"
     DOSSIER = "hopen.instruction.dossier"
     FINANCEMENT = "hopen.financement.financement"
@@ -17,6 +18,7 @@ class Topics(StrEnum):
 # The AsyncAPI document (docs/asyncapi.json) is generated from this table and the registry.
 EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.ETABLISSEMENT: ("EtablissementPublie",),
+    Topics.PROGRAMME: ("ProgrammePublie",),
     Topics.CANDIDATURE: ("CandidatureDeposee", "IndicateurDepose", "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
@@ -28,6 +30,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
+    Topics.PROGRAMME: "programme document name (phase1, hospiconnect, aap, enveloppes_aap...)",
     Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose)",
     Topics.DOSSIER: "candidature id (the dossier's id)",
     Topics.FINANCEMENT: "candidature id",

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal
-from hopen_common.contracts import TOPIC_PROGRAMME, ProgrammePublie
+from hopen_common.contracts import ProgrammePublie, Topics
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
@@ -133,6 +133,6 @@ async def publier_version(
                         contenu=contenu),
         source=SOURCE, subject=f"programme/{document}/{version}",
     )
-    await publier(session, TOPIC_PROGRAMME, document, evenement)
+    await publier(session, Topics.PROGRAMME, document, evenement)
     await session.flush()
     return ligne

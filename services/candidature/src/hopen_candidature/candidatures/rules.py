@@ -53,6 +53,13 @@ class Fenetre:
         return (self.debut is None or self.debut <= jour) and jour <= self.fin
 
 
+def finess_inconnu(finess: str, champ: str) -> RegleMetierError:
+    # The local copy holds the programme's establishments only (health establishments, ADR 0030):
+    # an EHPAD is "unknown" here, not "ineligible".
+    return RegleMetierError(f"FINESS {finess} inconnu du référentiel, ou hors du périmètre du programme"
+                            " (les établissements de santé)", champ)
+
+
 def verifier_dispositif(dispositif: str) -> None:
     if dispositif not in DISPOSITIFS_OUVERTS:
         raise RegleMetierError(f"dispositif {dispositif!r} non ouvert aux candidatures", "dispositif")

@@ -68,7 +68,7 @@ async def creer_candidature(
     rules.verifier_objectifs(objectifs, set(programme.objectifs))
     etab = await session.get(EtablissementConnu, demande.finess)
     if etab is None:
-        raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
+        raise rules.finess_inconnu(demande.finess, "finess")
     vu = _vu(etab)
     rules.verifier_eligibilite_et_maille(vu)
     membres = await _membres_du_ght(session, etab.ght_code)
@@ -105,7 +105,7 @@ async def _creer_hospiconnect(
                                " juridiques éligibles du GHT, le périmètre n'est pas à donner", "perimetre")
     etab = await session.get(EtablissementConnu, demande.finess)
     if etab is None:
-        raise RegleMetierError(f"FINESS {demande.finess} inconnu du référentiel", "finess")
+        raise rules.finess_inconnu(demande.finess, "finess")
     vu = _vu(etab)
     rules.verifier_eligibilite_et_maille_hospiconnect(vu)
     # Serialises two concurrent first applications of the same FINESS (the unique index is the

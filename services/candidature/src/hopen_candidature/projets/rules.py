@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hopen_candidature.candidatures.rules import finess_inconnu
 from hopen_candidature.hospiconnect.rules import verifier_montant
 from hopen_candidature.projets.programme import ProgrammeAap, ThemeAap
 from hopen_common.programme.erreurs import RegleMetierError
@@ -79,7 +80,7 @@ def verifier_depenses(depenses: Sequence[tuple[int, Decimal]], programme: Progra
 def verifier_participant(es: EsAap | None, finess: str, champ: str) -> EsAap:
     """An ES takes part by its FINESS PMSI (the referentiel's maille_aap) and must be eligible."""
     if es is None:
-        raise RegleMetierError(f"FINESS {finess} inconnu du référentiel", champ)
+        raise finess_inconnu(finess, champ)
     if es.ferme:
         raise RegleMetierError(f"l'établissement {finess} est fermé", champ)
     if es.eligible_aap is None:
@@ -116,7 +117,7 @@ def verifier_perimetre(perimetre: Sequence[str], egs: Mapping[str, EsAap | None]
             raise RegleMetierError(f"{f} figure deux fois dans le périmètre", champ)
         eg = egs.get(f)
         if eg is None:
-            raise RegleMetierError(f"FINESS {f} inconnu du référentiel", champ)
+            raise finess_inconnu(f, champ)
         if eg.niveau != "EG":
             raise RegleMetierError(f"{f} n'est pas un établissement géographique", champ)
         if eg.ferme:

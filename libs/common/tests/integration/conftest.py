@@ -4,7 +4,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from hopen_common.kafka import build_producer, stop_with_timeout
 
@@ -25,23 +25,3 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await stop_with_timeout(p)
-
-
-async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 30.0) -> list:
-    """Read a topic from the beginning until `expected` records are there (or time runs out)."""
-    import asyncio
-
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while len(records) < expected and loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await stop_with_timeout(consumer)
-    return records

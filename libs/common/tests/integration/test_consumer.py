@@ -14,8 +14,7 @@ from hopen_common.db.messaging import DeadLetter, InboxMessage, JournalAudit
 from hopen_common.events import Evenement, decoder_payload, nouvel_evenement
 from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, stop_with_timeout
-
-from .conftest import read_topic
+from hopen_common.testing.bus import lire_topic
 
 
 def refus(candidature: str) -> Evenement:
@@ -111,7 +110,7 @@ async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, 
         assert set(letters) == {"x", "c9"}
         assert "undecodable" in letters["x"].error
         assert "v99" in letters["c9"].error
-        dlq = await read_topic(kafka_bootstrap, topic_dead_letter("poison"), expected=2)
+        dlq = await lire_topic(kafka_bootstrap, topic_dead_letter("poison"), attendus=2)
         assert sorted(r.key for r in dlq) == [b"c9", b"x"]
     finally:
         await stop_with_timeout(kafka)

@@ -13,8 +13,7 @@ from sqlalchemy import text
 from hopen_common.db import build_engine
 from hopen_common.events import Evenement
 from hopen_common.outbox import OutboxRelay
-
-from .conftest import read_topic
+from hopen_common.testing.bus import lire_topic
 
 WRITER = textwrap.dedent("""
     import asyncio, os, signal, sys
@@ -55,7 +54,7 @@ async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka
     relay = OutboxRelay(database_url=url, producer=producer, lock_key=4242, poll_interval=0.2)
     task = asyncio.create_task(relay.run_forever())
     try:
-        records = await read_topic(kafka_bootstrap, topic, expected=1)
+        records = await lire_topic(kafka_bootstrap, topic, attendus=1)
     finally:
         task.cancel()
     assert [Evenement.from_bytes(r.value).id for r in records] == [event_id]
@@ -99,7 +98,7 @@ async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_
         await asyncio.sleep(1.0)  # the relay had every chance to send row 2 and move on
         await slow.commit()
         await slow.close()
-        records = await read_topic(kafka_bootstrap, topic, expected=2)
+        records = await lire_topic(kafka_bootstrap, topic, attendus=2)
     finally:
         task.cancel()
         await engine.dispose()

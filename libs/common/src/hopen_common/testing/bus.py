@@ -90,3 +90,23 @@ async def bus_de_test(*, nom: str, handlers: Mapping[str, Handler], database_url
         await stop_with_timeout(kafka)
         await stop_with_timeout(producer)
         await engine.dispose()
+
+
+async def lire_topic(bootstrap: str, topic: str, attendus: int, en: float = 30.0) -> list[Any]:
+    """Read a topic from the beginning until `attendus` records are there (or time runs out)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        loop = asyncio.get_running_loop()
+        limite = loop.time() + en
+        while len(records) < attendus and loop.time() < limite:
+            lot = await consumer.getmany(timeout_ms=500)
+            for recs in lot.values():
+                records.extend(recs)
+    finally:
+        await stop_with_timeout(consumer)
+    return records

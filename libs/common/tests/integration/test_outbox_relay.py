@@ -53,18 +53,25 @@ async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka
 
     relay = OutboxRelay(database_url=url, producer=producer, lock_key=4242, poll_interval=0.2)
     task = asyncio.create_task(relay.run_forever())
+    engine = build_engine(url)
+
+    async def non_envoyes() -> int:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")) or 0)
+
     try:
         records = await lire_topic(kafka_bootstrap, topic, attendus=1)
+        # The row is marked sent just after the broker's ack: give the relay that moment.
+        for _ in range(100):
+            if await non_envoyes() == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await non_envoyes() == 0
     finally:
         task.cancel()
+        await engine.dispose()
     assert [Evenement.from_bytes(r.value).id for r in records] == [event_id]
     assert records[0].key == b"010000024"
-
-    engine = build_engine(url)
-    async with engine.connect() as conn:
-        unsent = await conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-    await engine.dispose()
-    assert unsent == 0
 
 
 async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_bootstrap,

@@ -103,6 +103,8 @@ async def _publier_tout(bus: Bus) -> str:
 async def test_synthese_regionale_et_nationale(bus: Bus, kafka_bootstrap: str) -> None:
     derniere = await _publier_tout(bus)
     await bus.attendre(lambda s: s.get(NotificationVue, derniere), quoi="correction applied")
+    # Three topics, no order between them: wait until every event has gone through.
+    await bus.attendre(lambda _: _vrai(bus.consumer.processed >= len(bus.publies)), quoi="all applied")
     app, client = await _api(bus, kafka_bootstrap)
     async with app.router.lifespan_context(app), client:
         async def lire() -> dict[str, Any]:

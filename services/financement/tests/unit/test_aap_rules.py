@@ -9,18 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hopen_common.programme.aap import charger_programme_aap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_financement.aap.parametres import charger_parametres_aap
-from hopen_financement.aap.rules import decider_montant, maximum_theorique, tranches
+from hopen_financement.aap.rules import decider_montant, tranches
 
-P = charger_parametres_aap("2026.1")
+P = charger_programme_aap("2026.1")
 D = Decimal
 
 
 def _attendu(ac: Decimal, n: int) -> Decimal:
     """The data file's function, recomputed independently with fractions."""
-    points = [(Fraction(a), Fraction(m)) for a, m in P.points]
-    coefficient = Fraction(P.coefficients[min(n, max(P.coefficients))])
+    points = [(Fraction(a), Fraction(m)) for a, m in P.maximum.points]
+    coefficient = Fraction(P.maximum.coefficients[min(n, max(P.maximum.coefficients))])
     base = points[-1][1]
     for (a0, m0), (a1, m1) in zip(points, points[1:], strict=False):
         if Fraction(ac) < a1:

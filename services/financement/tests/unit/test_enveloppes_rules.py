@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hopen_common.programme.aap import charger_enveloppes_aap
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_financement.enveloppes.donnees import charger_enveloppes_aap
 from hopen_financement.enveloppes.rules import EnveloppeInsuffisante, Situation, apres, situation
 
 D = Decimal

@@ -1,8 +1,9 @@
-"""AAP amounts (domain.md 5). Pure functions over the loaded parameters.
+"""AAP amounts (domain.md 5). Pure functions over the loaded programme.
 
 Granted <= theoretical maximum (grows with the cumulated AC of the ES involved and the number of
-objectives covered; the function's parameters are data) and <= forecast expenses. Paid in halves:
-the first halves rounded half up to the cent, the last one the remainder so they add up.
+objectives covered; computed by `hopen_common.programme.aap.maximum_theorique`, the function instruction
+uses too) and <= forecast expenses. Paid in halves: the first halves rounded half up to the cent, the
+last one the remainder so they add up.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
+from hopen_common.programme.aap import CalculMaximum, ProgrammeAap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_financement.aap.parametres import ParametresAap
 from hopen_financement.forfaits.rules import arrondir_au_centime
 
 CENTIME = Decimal("0.01")
@@ -30,41 +30,6 @@ def _decimal(valeur: Decimal, champ: str, *, centimes: bool) -> Decimal:
 
 
 @dataclass(frozen=True)
-class CalculMaximum:
-    activite_combinee_cumulee: Decimal
-    nombre_objectifs: int
-    point_bas: tuple[Decimal, Decimal]  # (AC, euros) the interpolation starts from
-    point_haut: tuple[Decimal, Decimal] | None  # None: beyond the last point, flat
-    coefficient: Decimal
-    maximum: Decimal  # interpolation x coefficient, exact, rounded once: cent, half up
-    parametres_version: str
-
-
-def maximum_theorique(activite_combinee_cumulee: Decimal, nombre_objectifs: int,
-                      parametres: ParametresAap) -> CalculMaximum:
-    """Piecewise-linear in the cumulated AC (flat beyond the last point), times the coefficient of
-    the number of objectives (N or more: N's). The parameters are data (ADR 0021)."""
-    ac = _decimal(activite_combinee_cumulee, "activite_combinee_cumulee", centimes=False)
-    if not isinstance(nombre_objectifs, int) or isinstance(nombre_objectifs, bool) or nombre_objectifs < 1:
-        raise RegleMetierError("un projet couvre au moins un objectif de sa thématique", "objectifs")
-    coefficient = parametres.coefficients[min(nombre_objectifs, max(parametres.coefficients))]
-    points = parametres.points
-    bas, haut = points[-1], None
-    for p0, p1 in zip(points, points[1:], strict=False):
-        if ac < p1[0]:
-            bas, haut = p0, p1
-            break
-    if haut is None:
-        base = Fraction(bas[1])
-    else:
-        (a0, m0), (a1, m1) = bas, haut
-        base = Fraction(m0) + (Fraction(m1) - Fraction(m0)) * (Fraction(ac) - Fraction(a0)) / (
-            Fraction(a1) - Fraction(a0))
-    return CalculMaximum(ac, nombre_objectifs, bas, haut, coefficient,
-                         arrondir_au_centime(base * Fraction(coefficient)), parametres.version)
-
-
-@dataclass(frozen=True)
 class Tranche:
     nature: str
     annee: int
@@ -72,13 +37,13 @@ class Tranche:
     montant: Decimal
 
 
-def tranches(montant: Decimal, parametres: ParametresAap) -> tuple[Tranche, ...]:
+def tranches(montant: Decimal, programme: ProgrammeAap) -> tuple[Tranche, ...]:
     """The payment halves of a granted amount; they always add up to it."""
     montant = _decimal(montant, "montant_accorde", centimes=True)
     resultat: list[Tranche] = []
     reste = montant
-    for i, v in enumerate(parametres.versements):
-        part = reste if i == len(parametres.versements) - 1 else arrondir_au_centime(montant * v.taux)
+    for i, v in enumerate(programme.versements):
+        part = reste if i == len(programme.versements) - 1 else arrondir_au_centime(montant * v.taux)
         resultat.append(Tranche(v.nature, v.annee, v.taux, part))
         reste -= part
     return tuple(resultat)
@@ -95,13 +60,13 @@ class DecisionMontantAap:
 
 def decider_montant(activite_combinee_cumulee: Decimal, objectifs: Sequence[str], theme: str,
                     depenses_prevues: Decimal, montant_accorde: Decimal,
-                    parametres: ParametresAap) -> DecisionMontantAap:
+                    programme: ProgrammeAap) -> DecisionMontantAap:
     """Check a granted amount against both ceilings and split it into its payments."""
-    if theme not in parametres.themes:
+    if theme not in programme.themes:
         raise RegleMetierError(f"thématique inconnue : {theme}", "theme")
     if len(set(objectifs)) != len(objectifs):
         raise RegleMetierError("objectif présent deux fois", "objectifs")
-    maximum = maximum_theorique(activite_combinee_cumulee, len(objectifs), parametres)
+    maximum = maximum_theorique(activite_combinee_cumulee, len(objectifs), programme)
     depenses = _decimal(depenses_prevues, "depenses_prevues", centimes=True)
     accorde = _decimal(montant_accorde, "montant_accorde", centimes=True)
     if accorde == 0:
@@ -114,4 +79,4 @@ def decider_montant(activite_combinee_cumulee: Decimal, objectifs: Sequence[str]
         raise RegleMetierError(
             f"montant accordé {accorde} € supérieur aux dépenses prévues {depenses} €", "montant_accorde")
     return DecisionMontantAap(maximum, depenses, min(maximum.maximum, depenses), accorde,
-                              tranches(accorde, parametres))
+                              tranches(accorde, programme))

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import AtteinteProjetAapDecidee, ProjetAapSelectionne
 from hopen_common.events import Evenement
+from hopen_common.programme.aap import charger_enveloppes_aap, charger_programme_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
-from hopen_financement.aap.parametres import charger_parametres_aap
 from hopen_financement.aap.rules import Tranche, decider_montant, tranches
 from hopen_financement.enveloppes import service as enveloppes
-from hopen_financement.enveloppes.donnees import charger_enveloppes_aap
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.notifications.models import LigneFinancement
 from hopen_financement.notifications.service import notifier
@@ -56,7 +55,7 @@ async def _payer(session: AsyncSession, cause: Evenement, projet: ProjetAap, tra
 
 
 async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: ProjetAapSelectionne) -> None:
-    parametres = charger_parametres_aap()
+    programme = charger_programme_aap()
     if charger_enveloppes_aap().region(e.region) is None:
         raise RegleMetierError(f"région inconnue : {e.region}", "region")
     if not e.participants or e.finess not in {p.finess for p in e.participants}:
@@ -68,9 +67,9 @@ async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: Pro
             raise RegleMetierError(f"activité combinée de {p.finess} invalide ({ac})",
                                    "participants.activite_combinee")
     cumul = sum((p.activite_combinee for p in e.participants), Decimal(0))
-    decision = decider_montant(cumul, e.objectifs, e.theme, e.depenses_prevues, e.montant_accorde, parametres)
+    decision = decider_montant(cumul, e.objectifs, e.theme, e.depenses_prevues, e.montant_accorde, programme)
     calcul = _texte({
-        "parametres_version": parametres.version, "activite_combinee_cumulee": cumul,
+        "parametres_version": programme.version, "activite_combinee_cumulee": cumul,
         "participants": [p.model_dump() for p in e.participants], "nombre_objectifs": len(e.objectifs),
         "maximum_theorique": asdict(decision.maximum), "depenses_prevues": decision.depenses_prevues,
         "plafond": decision.plafond, "montant_accorde": decision.montant_accorde,
@@ -104,8 +103,9 @@ async def sur_atteinte_decidee(session: AsyncSession, cause: Evenement, e: Attei
     session.add(AtteinteProjetAap(projet_id=e.projet_id, decision_id=e.decision_id, atteint=e.atteint,
                                   decide_par=e.decide_par, decide_le=e.decide_le, motivation=e.motivation))
     await session.flush()
-    parametres = charger_parametres_aap(projet.calcul["parametres_version"])
-    suivantes = tranches(projet.montant_accorde, parametres)[1:]
+    # The halves of the version the amount was decided with, even if a later one was shipped since.
+    programme = charger_programme_aap(projet.calcul["parametres_version"])
+    suivantes = tranches(projet.montant_accorde, programme)[1:]
     if e.atteint:
         for tranche in suivantes:
             await _payer(session, cause, projet, tranche, e.decision_id, e.decide_par,

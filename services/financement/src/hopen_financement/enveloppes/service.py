@@ -21,9 +21,9 @@ from hopen_common.db.messaging import JournalAudit
 from hopen_common.errors import introuvable
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.programme.aap import charger_enveloppes_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.enveloppes import repository
-from hopen_financement.enveloppes.donnees import charger_enveloppes_aap
 from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
 from hopen_financement.enveloppes.rules import Situation, apres, montant_valide, situation
 

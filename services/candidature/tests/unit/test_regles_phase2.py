@@ -14,8 +14,8 @@ from hopen_candidature.candidatures.rules import (
     verifier_eligibilite_et_maille_hospiconnect,
 )
 from hopen_candidature.hospiconnect.rules import fenetre_preuves, verifier_montant, verifier_preuve
-from hopen_candidature.projets.programme import charger_programme_aap
 from hopen_candidature.projets.rules import EsAap, verifier_condition_theme, verifier_participations
+from hopen_common.programme.aap import charger_programme_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 

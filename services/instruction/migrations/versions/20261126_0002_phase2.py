@@ -13,12 +13,16 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from hopen_common.db.migrations import rendre_immuables
-from hopen_instruction.enveloppes.donnees import allocations_initiales
+from hopen_common.programme.aap import charger_enveloppes_aap
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# Pinned: this revision always seeds what envelopes 2026.1 say (as financement's 0001 does); a later
+# version of the envelopes reaches the copy through financement's events, or a later revision.
+VERSION_ENVELOPPES = "2026.1"
 
 
 def upgrade() -> None:
@@ -125,10 +129,11 @@ def upgrade() -> None:
     compte = sa.table("enveloppe_connue", sa.column("dispositif"), sa.column("region"), sa.column("alloue"),
                       sa.column("engage"), sa.column("consomme"), sa.column("disponible"),
                       sa.column("derniere_ecriture"), sa.column("source"), sa.column("maj_le"))
+    enveloppes = charger_enveloppes_aap(VERSION_ENVELOPPES)
     op.bulk_insert(compte, [
-        {"dispositif": a.dispositif, "region": a.region, "alloue": a.montant, "engage": 0, "consomme": 0,
-         "disponible": a.montant, "derniere_ecriture": 0, "source": f"enveloppes_aap_v{a.version}",
-         "maj_le": datetime.now(UTC)} for a in allocations_initiales()])
+        {"dispositif": enveloppes.dispositif, "region": r.code, "alloue": r.montant, "engage": 0, "consomme": 0,
+         "disponible": r.montant, "derniere_ecriture": 0, "source": f"enveloppes_aap_v{enveloppes.version}",
+         "maj_le": datetime.now(UTC)} for r in enveloppes.regions])
 
 
 def downgrade() -> None:

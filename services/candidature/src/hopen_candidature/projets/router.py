@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
 from hopen_candidature.projets import service
-from hopen_candidature.projets.programme import charger_programme_aap
 from hopen_candidature.projets.schemas import DecisionArsLue, DepensePrevueLue, ProjetCreation, ProjetLu
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.programme.aap import charger_programme_aap
 
 router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
 Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hopen_candidature.candidatures.rules import finess_inconnu
 from hopen_candidature.hospiconnect.rules import verifier_montant
-from hopen_candidature.projets.programme import ProgrammeAap, ThemeAap
+from hopen_common.programme.aap import ProgrammeAap, ThemeAap
 from hopen_common.programme.erreurs import RegleMetierError
 
 

@@ -20,7 +20,6 @@ from hopen_candidature.models import (
     ProjetAap,
 )
 from hopen_candidature.projets import rules
-from hopen_candidature.projets.programme import ProgrammeAap
 from hopen_candidature.projets.schemas import ProjetCreation
 from hopen_common.auth import Principal, Role
 from hopen_common.contracts import (
@@ -34,6 +33,7 @@ from hopen_common.db.messaging import JournalAudit
 from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.programme.aap import ProgrammeAap
 
 
 def _es(e: EtablissementConnu | None) -> rules.EsAap | None:
@@ -85,13 +85,18 @@ async def _verifier(session: AsyncSession, programme: ProgrammeAap, *, finess: s
     return lead
 
 
+def _verifier_fenetre_depot(programme: ProgrammeAap, aujourd_hui: date, calendrier_ouvert: bool) -> None:
+    fin = programme.calendrier.fin_depot_dossiers
+    regles_candidature.verifier_fenetre(regles_candidature.Fenetre(None, fin),
+                                        aujourd_hui, ouvert=calendrier_ouvert,
+                                        quoi="le dépôt de projets à l'appel à projets est")
+
+
 async def creer_projet(session: AsyncSession, principal: Principal, demande: ProjetCreation,
                        programme: ProgrammeAap, aujourd_hui: date, calendrier_ouvert: bool,
                        maintenant: datetime) -> tuple[ProjetAap, dict[int, Decimal]]:
     verifier_portee(principal, demande.finess)
-    regles_candidature.verifier_fenetre(regles_candidature.Fenetre(None, programme.fin_depot_dossiers),
-                                        aujourd_hui, ouvert=calendrier_ouvert,
-                                        quoi="le dépôt de projets à l'appel à projets est")
+    _verifier_fenetre_depot(programme, aujourd_hui, calendrier_ouvert)
     objectifs = rules.verifier_objectifs(demande.objectifs)
     rules.verifier_equipe([m.responsable for m in demande.equipe])
     depenses = rules.verifier_depenses([(d.annee, d.montant) for d in demande.depenses_prevues], programme)
@@ -160,9 +165,7 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
     if projet.statut != "brouillon":
         raise ProblemError(409, "deja-depose", "Projet déjà déposé",
                            f"le projet {projet.id} est {projet.statut}")
-    regles_candidature.verifier_fenetre(regles_candidature.Fenetre(None, programme.fin_depot_dossiers),
-                                        aujourd_hui, ouvert=calendrier_ouvert,
-                                        quoi="le dépôt de projets à l'appel à projets est")
+    _verifier_fenetre_depot(programme, aujourd_hui, calendrier_ouvert)
     # Two projects deposited at once must not both take a FINESS PMSI's last place: one transaction
     # at a time per participant (sorted: no deadlock), then count.
     for p in sorted(projet.participants):

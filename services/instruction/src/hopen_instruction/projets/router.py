@@ -11,11 +11,11 @@ from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.programme.aap import charger_programme_aap
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.enveloppes.router import enveloppe_lue
 from hopen_instruction.models import DecisionProjet, Projet
 from hopen_instruction.projets import service
-from hopen_instruction.projets.programme import charger_programme_aap
 from hopen_instruction.projets.schemas import (
     AtteinteDemande,
     DecisionProjetLue,

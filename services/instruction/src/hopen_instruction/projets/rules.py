@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from hopen_common.programme.aap import ProgrammeAap
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_instruction.projets.programme import ProgrammeAap
 
 CENTIME = Decimal("0.01")
 
@@ -33,9 +33,9 @@ def disponibilite(disponible: Decimal, en_attente: Sequence[Decimal]) -> Disponi
 
 
 def verifier_fenetre_selection(programme: ProgrammeAap, jour: date, ouvert: bool) -> None:
-    if not ouvert and jour > programme.fin_selection:
-        raise RegleMetierError(
-            f"la sélection des projets est close depuis le {programme.fin_selection.isoformat()}", "date")
+    fin = programme.calendrier.fin_selection
+    if not ouvert and jour > fin:
+        raise RegleMetierError(f"la sélection des projets est close depuis le {fin.isoformat()}", "date")
 
 
 def verifier_selection(decision: str, montant_accorde: Decimal | None, depenses_prevues: Decimal,

@@ -22,12 +22,11 @@ from hopen_common.db.messaging import JournalAudit
 from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
 from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.models import DecisionProjet, DepensePrevueProjet, EtablissementConnu, Projet
 from hopen_instruction.projets import rules
-from hopen_instruction.projets.maximum import maximum_theorique, parametres_maximum
-from hopen_instruction.projets.programme import ProgrammeAap
 from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
 
 
@@ -75,8 +74,9 @@ async def maximum_du_projet(session: AsyncSession, projet: Projet) -> Decimal | 
     activites = await activites_2024(session, projet)
     if any(activites.get(p) is None for p in projet.participants):
         return None
+    # The same function and programme file financement checks the selected amount against.
     return maximum_theorique(sum((activites[p] or Decimal(0) for p in projet.participants), Decimal(0)),
-                             len(projet.objectifs), parametres_maximum())
+                             len(projet.objectifs), charger_programme_aap()).maximum
 
 
 async def _deja(session: AsyncSession, projet_id: str, objet: str) -> DecisionProjet | None:
@@ -106,14 +106,14 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
         participants = rules.activites_participants(projet.participants, await activites_2024(session,
                                                                                               projet))
         maximum = maximum_theorique(sum((ac for _, ac in participants), Decimal(0)), len(projet.objectifs),
-                                    parametres_maximum())
+                                    programme).maximum
     montant = rules.verifier_selection(demande.decision, demande.montant_accorde, projet.depenses_prevues,
                                        place, maximum)
     elements: dict[str, object] = {"depenses_prevues": str(projet.depenses_prevues)}
     if montant is not None:
         assert place is not None
         elements.update({
-            "maximum_theorique": str(maximum), "parametres_maximum": parametres_maximum().version,
+            "maximum_theorique": str(maximum), "parametres_maximum": programme.version,
             "participants": [{"finess": f, "activite_combinee_2024": str(ac)} for f, ac in participants],
             "enveloppe": {"disponible": str(place.disponible), "en_attente": str(place.en_attente),
                           "disponible_pour_selection": str(place.pour_selection)}})

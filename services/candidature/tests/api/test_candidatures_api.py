@@ -6,13 +6,13 @@ comes from EtablissementPublie events."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_candidature.main import create_app
@@ -20,6 +20,7 @@ from hopen_candidature.models import Candidature, EtablissementConnu, Indicateur
 from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api, compter, reglages_de_test, rien_ecrit
 
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -56,15 +57,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-@asynccontextmanager
-async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CandidatureSettings(
-        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
-        calendrier_ouvert=ouvert, workers_in_process=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://candidature") as client:
-        yield client
+def _client(engine: AsyncEngine, kafka: str, *,
+            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
+    return client_api(create_app(reglages), "http://candidature")
 
 
 @pytest.fixture(scope="module")
@@ -73,18 +69,8 @@ async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.
         yield client
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
-@asynccontextmanager
-async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
-    """Every table a request could write holds exactly as many rows after it as before."""
-    tables = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
-    avant = [await _compter(engine, t) for t in tables]
-    yield
-    assert [await _compter(engine, t) for t in tables] == avant
+# Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
+ECRITES = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
@@ -97,7 +83,7 @@ def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
 
 
 async def test_hors_fenetre_de_candidature(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
                               json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
     corps = _probleme(r, 422, "date")
@@ -116,14 +102,14 @@ async def test_hors_fenetre_de_candidature(moteur: AsyncEngine, kafka_bootstrap:
 ])
 async def test_refus_metier(api: httpx.AsyncClient, moteur: AsyncEngine, finess: str, objectifs: list[str],
                             champ: str, extrait: str) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[finess]),
                            json={"dispositif": "phase1", "finess": finess, "objectifs": objectifs})
     assert extrait in _probleme(r, 422, champ)["detail"]
 
 
 async def test_jeton_d_un_autre_etablissement(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[SUPPORT]),
                            json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
         _probleme(r, 403, "finess")
@@ -158,8 +144,8 @@ async def test_idempotency_key(api: httpx.AsyncClient, moteur: AsyncEngine) -> N
     assert rejouee.status_code == 201
     assert rejouee.json() == premiere.json()
     assert rejouee.headers["Idempotent-Replayed"] == "true"
-    assert await _compter(moteur, Candidature, Candidature.id == premiere.json()["id"]) == 1
-    assert await _compter(moteur, Candidature, Candidature.cree_par == "dsi-calvi") == 1
+    assert await compter(moteur, Candidature, Candidature.id == premiere.json()["id"]) == 1
+    assert await compter(moteur, Candidature, Candidature.cree_par == "dsi-calvi") == 1
     autre = await api.post("/v1/candidatures", headers=es, json={**corps, "objectifs": ["P1.O2"]})
     _probleme(autre, 422, "Idempotency-Key")
 
@@ -169,7 +155,7 @@ async def test_idempotency_key(api: httpx.AsyncClient, moteur: AsyncEngine) -> N
         r = await api.post(f"/v1/candidatures/{cid}/depot",
                            headers={**es, "Idempotency-Key": "depot-001"})
         assert r.status_code == 200, r.text
-    assert await _compter(moteur, OutboxMessage, OutboxMessage.key == cid) == 1
+    assert await compter(moteur, OutboxMessage, OutboxMessage.key == cid) == 1
     r = await api.post(f"/v1/candidatures/{cid}/depot", headers=jeton("etablissement", finess=[CALVI]))
     assert r.status_code == 409  # a second deposit without the key is a real conflict
 
@@ -179,7 +165,7 @@ async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> 
     cid = (await api.post("/v1/candidatures", headers=es, json={
         "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O2"]})).json()["id"]
     preuve = {"objectif": "P1.O2", "indicateur": "P1.O2.a", "numerateur": 7, "denominateur": 10}
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es, json=preuve)
     assert r.status_code == 409  # evidence goes on a deposited candidature
     assert (await api.post(f"/v1/candidatures/{cid}/depot", headers=es)).status_code == 200
@@ -196,7 +182,7 @@ async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> 
                              json={**preuve, "numerateur": "7.5"}), 422, "numerateur")
     _probleme(await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,
                              json={**preuve, "objectif": "P1.O1"}), 422, "objectif")
-    assert await _compter(moteur, IndicateurDeclare, IndicateurDeclare.candidature_id == cid) == 0
+    assert await compter(moteur, IndicateurDeclare, IndicateurDeclare.candidature_id == cid) == 0
     r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es, json=preuve)
     assert r.status_code == 201, r.text
     assert r.json()["finess_ej"] == CALVI
@@ -225,10 +211,10 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
         ([{"finess_ej": CHAUMONT, "objectifs": ["P1.O5"]}], "perimetre.0.objectifs"),
         ([{"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}], "objectifs"),  # P1.O1 left without an EJ
     ):
-        async with rien_ecrit(moteur):
+        async with rien_ecrit(moteur, *ECRITES):
             _probleme(await api.post("/v1/candidatures", headers=support,
                                      json={**corps, "perimetre": perimetre}), 422, champ)
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]), json={
             "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O3"],
             "perimetre": [{"finess_ej": CALVI, "objectifs": ["P1.O3"]}]})

@@ -6,13 +6,13 @@ same transaction. The local copy of the referentiel is seeded directly."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,6 +21,7 @@ from hopen_candidature.models import Candidature, DeclarationDepenses, Etablisse
 from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
 
 SEUL, SEUL_EG = "2A0002606", "2A0002614"  # public EJ outside a GHT, region 94
 SUPPORT, MEMBRE, INELIGIBLE, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -66,15 +67,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-@asynccontextmanager
-async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CandidatureSettings(
-        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
-        calendrier_ouvert=ouvert, workers_in_process=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://candidature") as client:
-        yield client
+def _client(engine: AsyncEngine, kafka: str, *,
+            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
+    return client_api(create_app(reglages), "http://candidature")
 
 
 @pytest.fixture(scope="module")
@@ -83,18 +79,9 @@ async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.
         yield client
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
-@asynccontextmanager
-async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
-    tables = (Candidature, DeclarationDepenses, PreuveHospiconnect, JournalAudit, OutboxMessage,
+# Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
+ECRITES = (Candidature, DeclarationDepenses, PreuveHospiconnect, JournalAudit, OutboxMessage,
               RequeteIdempotente)
-    avant = [await _compter(engine, t) for t in tables]
-    yield
-    assert [await _compter(engine, t) for t in tables] == avant
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
@@ -123,7 +110,7 @@ async def _deposee(api: httpx.AsyncClient, finess: str) -> str:
 
 
 async def test_hors_fenetre(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/candidatures", headers=jeton("etablissement", finess=[SEUL]),
                               json={"dispositif": "hospiconnect", "finess": SEUL})
     assert "2026-02-13" in _probleme(r, 422, "date")["detail"]  # programme data, deadline included
@@ -141,7 +128,7 @@ async def test_hors_fenetre(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
 ])
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, finess: str, corps: dict[str, Any],
                      champ: str, extrait: str) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[finess]),
                            json={"dispositif": "hospiconnect", "finess": finess, **corps})
     assert extrait in _probleme(r, 422, champ)["detail"]
@@ -156,7 +143,7 @@ async def test_support_de_ght_et_une_seule_candidature(api: httpx.AsyncClient, m
     # Every open, eligible EJ of the GHT, the support's own included; the whole dispositif.
     assert [m["finess_ej"] for m in candidature["perimetre"]] == [SUPPORT, MEMBRE]
     assert candidature["objectifs"] == ["1.0", "1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/candidatures", headers=support, json={"dispositif": "hospiconnect",
                                                                       "finess": SUPPORT})
     assert _probleme(r, 409, "finess")["candidature_id"] == candidature["id"]
@@ -172,7 +159,7 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
     r = await api.post("/v1/candidatures", headers=es, json={"dispositif": "hospiconnect", "finess": PRIVE})
     cid = r.json()["id"]
     corps = {"annee": 2026, "montant": "30000.00"}
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         assert (await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json=corps)).status_code == 409
     assert (await api.post(f"/v1/candidatures/{cid}/depot", headers=es)).status_code == 200
 
@@ -186,11 +173,11 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
         ({**corps, "remplace": "00000000-0000-0000-0000-000000000000"}, "remplace"),
         ({**corps, "autre": 1}, "autre"),
     ):
-        async with rien_ecrit(moteur):
+        async with rien_ecrit(moteur, *ECRITES):
             _probleme(await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json=demande),
                       422, champ)
     autre = jeton("etablissement", finess=[SEUL])
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(f"/v1/candidatures/{cid}/depenses", headers=autre, json=corps)
         assert r.status_code == 404
         r = await api.post(f"/v1/candidatures/{cid}/depenses", headers=jeton("ars", region="32"), json=corps)
@@ -216,7 +203,7 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
     correction = await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json={
         **corps, "montant": "25000.50", "remplace": premiere.json()["id"]})
     assert correction.status_code == 201, correction.text
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         _probleme(await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json={
             **corps, "remplace": premiere.json()["id"]}), 422, "remplace")  # already replaced
     liste = (await api.get(f"/v1/candidatures/{cid}/depenses", headers=jeton("ars", region="32"))).json()
@@ -260,7 +247,7 @@ async def test_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
         ({"annee": 2027, "objectif": "2.1", "numerateur": 0, "denominateur": 0}, "denominateur"),
         ({"annee": 2026, "objectif": "1.0", "document": {**document, "sha256": "xyz"}}, "document.sha256"),
     ):
-        async with rien_ecrit(moteur):
+        async with rien_ecrit(moteur, *ECRITES):
             _probleme(await api.post(f"/v1/candidatures/{cid}/preuves", headers=es, json=demande), 422, champ)
     r = await api.post(f"/v1/candidatures/{cid}/preuves", headers=es,
                        json={"annee": 2026, "objectif": "1.0", "document": document})

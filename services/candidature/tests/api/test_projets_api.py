@@ -6,14 +6,14 @@ ProjetAapDepose. The referentiel copy and the HospiConnect validations are seede
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_candidature.main import create_app
@@ -21,6 +21,7 @@ from hopen_candidature.models import DepensePrevue, EtablissementConnu, Hospicon
 from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
 
 LEAD, LEAD_EG, LEAD_EG2 = "210012142", "210987665", "210987673"  # public EJ: its FINESS PMSI
 CLINIQUE = "800009920"  # private EG: its own FINESS PMSI (EJ 800003071)
@@ -75,15 +76,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-@asynccontextmanager
-async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CandidatureSettings(
-        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
-        calendrier_ouvert=ouvert, workers_in_process=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://candidature") as client:
-        yield client
+def _client(engine: AsyncEngine, kafka: str, *,
+            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
+    return client_api(create_app(reglages), "http://candidature")
 
 
 @pytest.fixture(scope="module")
@@ -92,17 +88,8 @@ async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.
         yield client
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
-@asynccontextmanager
-async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
-    tables = (ProjetAap, DepensePrevue, JournalAudit, OutboxMessage, RequeteIdempotente)
-    avant = [await _compter(engine, t) for t in tables]
-    yield
-    assert [await _compter(engine, t) for t in tables] == avant
+# Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
+ECRITES = (ProjetAap, DepensePrevue, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
@@ -132,7 +119,7 @@ LEAD_JETON = jeton("etablissement", finess=[LEAD], sujet="dir-lead")
 
 
 async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/projets", headers=LEAD_JETON, json=projet())
     assert "2026-05-29" in _probleme(r, 422, "date")["detail"]
 
@@ -167,13 +154,13 @@ async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
 ])
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, champs: dict[str, Any], champ: str,
                      extrait: str) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets", headers=LEAD_JETON, json=projet(**champs))
     assert extrait in _probleme(r, 422, champ)["detail"]
 
 
 async def test_chef_de_file(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         # The lead is a FINESS of the caller's token, and is itself a FINESS PMSI.
         r = await api.post("/v1/projets", headers=jeton("etablissement", finess=[CLINIQUE]), json=projet())
         _probleme(r, 403, "finess")
@@ -198,7 +185,7 @@ async def test_depot_et_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> N
 
     clinique = jeton("etablissement", finess=[CLINIQUE])
     assert (await api.get(f"/v1/projets/{pid}", headers=clinique)).status_code == 200  # a participant reads
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         # Only the lead deposits.
         _probleme(await api.post(f"/v1/projets/{pid}/depot", headers=clinique), 403, "finess")
     for autre in (jeton("etablissement", finess=[AUTRE_1]), jeton("ars", region="94")):
@@ -238,7 +225,7 @@ async def test_deux_projets_au_plus(api: httpx.AsyncClient, moteur: AsyncEngine)
     brouillons = [(await api.post("/v1/projets", headers=autre, json=corps)).json()["id"] for _ in range(2)]
     # Drafts do not count: both could be created; the deposit is what takes a place.
     assert (await api.post(f"/v1/projets/{brouillons[0]}/depot", headers=autre)).status_code == 200
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(f"/v1/projets/{brouillons[1]}/depot", headers=autre)
         assert "2 projet(s) déposé(s)" in _probleme(r, 422, "participants.0")["detail"]
         r = await api.post("/v1/projets", headers=jeton("etablissement", finess=[AUTRE_2]),
@@ -250,7 +237,7 @@ async def test_deux_projets_au_plus(api: httpx.AsyncClient, moteur: AsyncEngine)
                                                                  perimetre=[AUTRE_1_EG, AUTRE_2_EG]))
     assert r.status_code == 201, r.text
     assert (await api.post(f"/v1/projets/{r.json()['id']}/depot", headers=autre)).status_code == 200
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets", headers=autre, json=projet(finess=AUTRE_1, participants=[],
                                                                      perimetre=[AUTRE_1_EG]))
         _probleme(r, 422, "finess")

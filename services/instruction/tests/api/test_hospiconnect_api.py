@@ -6,18 +6,19 @@ to the ARS of the region. The dossiers and evidence are seeded directly (in prod
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
 from hopen_instruction.main import create_app
 from hopen_instruction.models import Decision, Dossier, EtablissementConnu, PreuveHospiconnectRecue
 from hopen_instruction.settings import InstructionSettings
@@ -81,15 +82,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-@asynccontextmanager
-async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
-    settings = InstructionSettings(
-        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
-        calendrier_ouvert=ouvert, workers_in_process=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://instruction") as client:
-        yield client
+def _client(engine: AsyncEngine, kafka: str, *,
+            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    reglages = reglages_de_test(InstructionSettings, engine, kafka, calendrier_ouvert=ouvert)
+    return client_api(create_app(reglages), "http://instruction")
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +94,8 @@ async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.
         yield client
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
-@asynccontextmanager
-async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
-    tables = (Decision, JournalAudit, OutboxMessage, RequeteIdempotente)
-    avant = [await _compter(engine, t) for t in tables]
-    yield
-    assert [await _compter(engine, t) for t in tables] == avant
+# Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
+ECRITES = (Decision, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
@@ -177,7 +164,7 @@ async def test_lecture_preuves_et_cibles(api: httpx.AsyncClient) -> None:
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, dossier: str, annee: int,
                      corps: dict[str, Any], statut: int, champ: str | None) -> None:
     headers = CORSE if dossier != "hc-ght" else jeton("ars", region="27")
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(f"/v1/dossiers/{dossier}/hospiconnect/{annee}/decision", headers=headers,
                            json={"motivation": "preuves examinées", **corps})
     _probleme(r, statut, champ)
@@ -186,11 +173,11 @@ async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, dossier: str, 
 async def test_hors_delai_et_portee(moteur: AsyncEngine, kafka_bootstrap: str,
                                     api: httpx.AsyncClient) -> None:
     corps = {"objectifs_atteints": ["1.0"], "motivation": "note de cadrage reçue"}
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         # The 2026 instruction closed on 15 September 2026 (programme data, deadline day included).
         r = await client.post("/v1/dossiers/hc-seul/hospiconnect/2026/decision", headers=CORSE, json=corps)
         assert "2026-09-15" in _probleme(r, 422, "date")["detail"]
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         for headers, statut in ((jeton("ars", region="11"), 404), (jeton("dns"), 403),
                                 (jeton("etablissement", finess=[SEUL]), 403)):
             r = await api.post("/v1/dossiers/hc-seul/hospiconnect/2026/decision", headers=headers, json=corps)
@@ -215,14 +202,14 @@ async def test_decision_puis_correction(api: httpx.AsyncClient, moteur: AsyncEng
                                  "finess": SEUL, "finess_ej": SEUL, "region": "94", "annee": 2027,
                                  "objectifs_atteints": ["1.0", "2.1"], "remplace": None, "effectifs": 120}
 
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(url, headers=CORSE, json={**corps, "objectifs_atteints": ["1.0"]})
         assert _probleme(r, 409, "remplace")["decision_courante"] == premiere["id"]
     r = await api.post(url, headers=CORSE, json={"objectifs_atteints": ["1.0", "1.1", "2.1"],
                                                  "motivation": "RPPS vérifié", "remplace": premiere["id"]})
     assert r.status_code == 201, r.text
     seconde = r.json()
-    async with rien_ecrit(moteur):  # the first is no longer current: it cannot be replaced twice
+    async with rien_ecrit(moteur, *ECRITES):  # the first is no longer current: it cannot be replaced twice
         _probleme(await api.post(url, headers=CORSE, json={**corps, "remplace": premiere["id"]}), 422,
                   "remplace")
     evenements = await _publies(moteur, "hc-seul")
@@ -255,7 +242,7 @@ async def test_ght_par_ej(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
 
 
 async def test_objectifs_phase1_refuses_sur_hospiconnect(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/dossiers/hc-seul/objectifs/1.0/decision", headers=CORSE,
                            json={"decision": "atteint", "motivation": "essai"})
     _probleme(r, 409, None)

@@ -7,18 +7,19 @@ copy and the envelope figures are seeded directly (in production: events)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
 from hopen_instruction.main import create_app
 from hopen_instruction.models import (
     DecisionProjet,
@@ -75,15 +76,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-@asynccontextmanager
-async def _client(engine: AsyncEngine, kafka: str, *, ouvert: bool) -> AsyncIterator[httpx.AsyncClient]:
-    settings = InstructionSettings(
-        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=kafka,
-        calendrier_ouvert=ouvert, workers_in_process=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://instruction") as client:
-        yield client
+def _client(engine: AsyncEngine, kafka: str, *,
+            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    reglages = reglages_de_test(InstructionSettings, engine, kafka, calendrier_ouvert=ouvert)
+    return client_api(create_app(reglages), "http://instruction")
 
 
 @pytest.fixture(scope="module")
@@ -92,17 +88,8 @@ async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.
         yield client
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
-@asynccontextmanager
-async def rien_ecrit(engine: AsyncEngine) -> AsyncIterator[None]:
-    tables = (DecisionProjet, JournalAudit, OutboxMessage, RequeteIdempotente)
-    avant = [await _compter(engine, t) for t in tables]
-    yield
-    assert [await _compter(engine, t) for t in tables] == avant
+# Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
+ECRITES = (DecisionProjet, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
@@ -155,13 +142,13 @@ async def test_enveloppe_publiee_au_depart(api: httpx.AsyncClient) -> None:
 ])
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, projet: str, corps: dict[str, Any],
                      statut: int, champ: str | None) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post(f"/v1/projets/{projet}/selection", headers=ARS, json=corps)
     _probleme(r, statut, champ)
 
 
 async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         for headers, statut in ((jeton("ars", region=CORSE), 404), (jeton("dns"), 403),
                                 (jeton("etablissement", finess=[LEAD]), 403)):
             r = await api.post("/v1/projets/p-petit/selection", headers=headers, json=selection("1.00"))
@@ -173,7 +160,7 @@ async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
 
 
 async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur):
+    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("1.00"))
     assert "2026-10-02" in _probleme(r, 422, "date")["detail"]
 
@@ -199,7 +186,7 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
                                  "theme": "desengorgement_urgences",
                                  "participants": [{"finess": LEAD, "activite_combinee": "1000000.00"},
                                                   {"finess": CLINIQUE, "activite_combinee": "62180.50"}]}
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00"))
         _probleme(r, 409, None)
 
@@ -211,7 +198,7 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
     r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1500000.00"))
     assert r.status_code == 201, r.text
     second = r.json()
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-troisieme/selection", headers=ARS, json=selection("707000.01"))
         assert "707000.00" in _probleme(r, 422, "montant_accorde")["detail"]
 
@@ -230,7 +217,7 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
 
 
 async def test_non_retenu_et_atteinte(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-refuse/atteinte", headers=ARS, json={"atteint": True,
                                                                                "motivation": "x" * 3})
         _probleme(r, 409, None)  # not selected
@@ -246,7 +233,7 @@ async def test_non_retenu_et_atteinte(api: httpx.AsyncClient, moteur: AsyncEngin
     r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS,
                        json={"atteint": False, "motivation": "objectifs de juin 2027 non atteints"})
     assert r.status_code == 201, r.text
-    async with rien_ecrit(moteur):
+    async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS, json={"atteint": True,
                                                                               "motivation": "bis"})
         _probleme(r, 409, None)

@@ -19,8 +19,10 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# The versions this revision seeds; a later shipped version comes with its own revision.
-VERSIONS = {("phase1", "2024.1"), ("hospiconnect", "2026.1"), ("aap", "2026.1"), ("enveloppes_aap", "2026.1")}
+# Pinned: the (document, version) pairs this revision seeds, each read from its own versioned file in
+# hopen_common.programme (a missing one fails the upgrade). A later version file shipped with the code
+# is seeded by a later revision, never by a silent change of this one.
+VERSIONS = (("phase1", "2024.1"), ("hospiconnect", "2026.1"), ("aap", "2026.1"), ("enveloppes_aap", "2026.1"))
 
 
 def upgrade() -> None:
@@ -34,7 +36,7 @@ def upgrade() -> None:
         {"document": d, "version": v, "contenu": json.loads(json.dumps(c)), "empreinte": empreinte(c),
          "publie_par": "migration 0002", "publie_le": maintenant,
          "motivation": "version livree avec le code (fichier de donnees)", "source": s}
-        for d, v, c, s in documents_livres() if (d, v) in VERSIONS
+        for d, v, c, s in documents_livres(VERSIONS)
     ]
     op.bulk_insert(table, lignes)
 

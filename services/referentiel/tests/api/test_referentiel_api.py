@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.db.messaging import JournalAudit, OutboxMessage
+from hopen_common.programme.phase1 import lire_donnees
 from hopen_common.testing import jeton
+from hopen_common.testing.api import compter
 from hopen_referentiel.main import create_app
 from hopen_referentiel.models import EntiteJuridique, ImportFichier, VersionProgramme
 from hopen_referentiel.settings import ReferentielSettings
@@ -49,11 +51,6 @@ async def api(fresh_database: Callable[[str], str]) -> AsyncIterator[Api]:
     await engine.dispose()
 
 
-async def _compter(engine: AsyncEngine, modele: Any, *conditions: Any) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(modele).where(*conditions)) or 0)
-
-
 def _probleme(r: httpx.Response, statut: int, champ: str | None) -> dict[str, Any]:
     assert r.status_code == statut, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -66,7 +63,7 @@ async def test_import_reserve_a_la_dns_et_aux_ops(api: Api) -> None:
     r = await api.client.post("/v1/imports/finess", headers=ARS,
                               files={"fichier": ("f.json.gz", ECHANTILLON.read_bytes())})
     _probleme(r, 403, None)
-    assert await _compter(api.engine, EntiteJuridique) == 0
+    assert await compter(api.engine, EntiteJuridique) == 0
 
 
 async def test_fichier_tronque_problem_json_et_rien_d_ecrit(api: Api) -> None:
@@ -74,8 +71,8 @@ async def test_fichier_tronque_problem_json_et_rien_d_ecrit(api: Api) -> None:
                               files={"fichier": ("f.json.gz", ECHANTILLON.read_bytes()[:100_000])})
     corps = _probleme(r, 422, "fichier")
     assert corps["type"].endswith("fichier-fichier-tronque")
-    assert await _compter(api.engine, EntiteJuridique) == 0
-    assert await _compter(api.engine, ImportFichier) == 0
+    assert await compter(api.engine, EntiteJuridique) == 0
+    assert await compter(api.engine, ImportFichier) == 0
     r = await api.client.post("/v1/imports/finess", headers=DNS, files={"fichier": ("f.txt", b"bonjour")})
     _probleme(r, 422, "fichier")
     r = await api.client.post("/v1/imports/base-eligible", headers=DNS,
@@ -169,15 +166,15 @@ async def test_programme_versionne_publie_par_la_dns(api: Api) -> None:
     corps = {"version": "2026.2", "motivation": "reallocation d'enveloppe (test)", "contenu": nouvelle}
     url = "/v1/programme/enveloppes_aap/versions"
     _probleme(await api.client.post(url, headers=ARS, json=corps), 403, None)
-    evenements = await _compter(api.engine, OutboxMessage)
+    evenements = await compter(api.engine, OutboxMessage)
     cle = {"Idempotency-Key": "programme-2026.2"}
     r = await api.client.post(url, headers={**DNS, **cle}, json=corps)
     assert r.status_code == 201, r.text
     rejoue = await api.client.post(url, headers={**DNS, **cle}, json=corps)
     assert rejoue.status_code == 201
     assert rejoue.headers.get("Idempotent-Replayed") == "true"
-    assert await _compter(api.engine, VersionProgramme, VersionProgramme.document == "enveloppes_aap") == 2
-    assert await _compter(api.engine, OutboxMessage) == evenements + 1
+    assert await compter(api.engine, VersionProgramme, VersionProgramme.document == "enveloppes_aap") == 2
+    assert await compter(api.engine, OutboxMessage) == evenements + 1
     async with api.engine.connect() as conn:
         envoi = (await conn.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
         audit = await conn.scalar(select(func.count()).select_from(JournalAudit).where(
@@ -198,3 +195,17 @@ async def test_programme_versionne_publie_par_la_dns(api: Api) -> None:
     # A phase-1 document must still load with the shared loader.
     casse = {"version": "2024.2", "motivation": "test", "contenu": {"version": "2024.2", "objectifs": []}}
     _probleme(await api.client.post("/v1/programme/phase1/versions", headers=DNS, json=casse), 422, "contenu")
+
+
+async def test_programme_aap_livre_depuis_hopen_common(api: Api) -> None:
+    """The referentiel serves the AAP files every service loads (no copy of its own), and a new AAP
+    version must still load with the shared loader."""
+    for document in ("aap", "enveloppes_aap"):
+        livree = (await api.client.get(f"/v1/programme/{document}/versions/2026.1", headers=ARS)).json()
+        assert livree["source"] == f"hopen_common/programme/data/{document}_v2026.1.json"
+        assert livree["contenu"] == lire_donnees(document, "2026.1")
+    aap = (await api.client.get("/v1/programme/aap/versions/2026.1", headers=ARS)).json()["contenu"]
+    casse = {**aap, "version": "2026.2", "themes": [{**aap["themes"][0], "condition": "aucune"}]}
+    corps = {"version": "2026.2", "motivation": "test", "contenu": casse}
+    _probleme(await api.client.post("/v1/programme/aap/versions", headers=DNS, json=corps), 422, "contenu")
+    assert await compter(api.engine, VersionProgramme, VersionProgramme.document == "aap") == 1

@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +24,7 @@ from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.programme import RegleMetierError
+from hopen_common.programme import aap as programme_aap
 from hopen_common.programme import hospiconnect as programme_hospiconnect
 from hopen_common.programme import phase1 as programme_phase1
 from hopen_referentiel.models import VersionProgramme
@@ -34,31 +33,23 @@ SOURCE = "/hopen/referentiel"
 _VERSION = re.compile(r"^\d{4}(\.\d+)+$")
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 
-# Documents whose structure the shared library knows: a new version must load with it.
+# Documents whose structure the shared library knows: a new version must load with it (the checks
+# of the loaders every service uses).
 _VALIDATEURS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
-    "phase1": programme_phase1._construire,  # the shared loader's own checks
+    "phase1": programme_phase1._construire,
     "hospiconnect": programme_hospiconnect._construire,
+    "aap": programme_aap.construire_programme_aap,
+    "enveloppes_aap": programme_aap.construire_enveloppes_aap,
 }
 
-_PUBLICATIONS = Path(__file__).resolve().parents[3] / "data" / "programme" / "publications"
 
-
-def documents_livres() -> list[tuple[str, str, dict[str, Any], str]]:
-    """(document, version, content, source file) of every programme file shipped with the code."""
-    livres = []
-    dossier = resources.files("hopen_common.programme").joinpath("data")
-    for nom in ("phase1_v2024.1.json", "hospiconnect_v2026.1.json"):
-        texte = dossier.joinpath(nom).read_text("utf-8")
-        livres.append(_livre(nom, texte, f"hopen_common/programme/data/{nom}"))
-    for chemin in sorted(_PUBLICATIONS.glob("*_v*.json")):
-        livres.append(_livre(chemin.name, chemin.read_text("utf-8"),
-                             f"services/referentiel/data/programme/publications/{chemin.name}"))
-    return livres
-
-
-def _livre(nom: str, texte: str, source: str) -> tuple[str, str, dict[str, Any], str]:
-    document, version = nom.removesuffix(".json").rsplit("_v", 1)
-    return document, version, json.loads(texte), source
+def documents_livres(paires: Iterable[tuple[str, str]]) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(document, version, content, source file) of each (document, version) pair asked for, read from
+    the programme files shipped in hopen_common, the very files every service loads. The pairs are
+    explicit so that a seed never changes when a later version file is shipped; an absent one is an
+    error, never a silently smaller seed."""
+    return [(document, version, programme_phase1.lire_donnees(document, version),
+             f"hopen_common/programme/data/{document}_v{version}.json") for document, version in paires]
 
 
 def empreinte(contenu: Mapping[str, Any]) -> str:

@@ -6,7 +6,6 @@ comes from EtablissementPublie events."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -15,12 +14,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hopen_candidature.main import create_app
 from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
-from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
-from hopen_common.testing.api import client_api, compter, reglages_de_test, rien_ecrit
+from hopen_common.testing.api import NouveauClient, compter, rien_ecrit
 
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -57,18 +54,6 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-def _client(engine: AsyncEngine, kafka: str, *,
-            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
-    return client_api(create_app(reglages), "http://candidature")
-
-
-@pytest.fixture(scope="module")
-async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
-        yield client
-
-
 # Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
 ECRITES = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
 
@@ -82,8 +67,8 @@ def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
     return corps
 
 
-async def test_hors_fenetre_de_candidature(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
+async def test_hors_fenetre_de_candidature(moteur: AsyncEngine, nouveau_client: NouveauClient) -> None:
+    async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
                               json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1"]})
     corps = _probleme(r, 422, "date")

@@ -6,7 +6,6 @@ same transaction. The local copy of the referentiel is seeded directly."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +15,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hopen_candidature.main import create_app
 from hopen_candidature.models import Candidature, DeclarationDepenses, EtablissementConnu, PreuveHospiconnect
-from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
-from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
+from hopen_common.testing.api import NouveauClient, rien_ecrit
 
 SEUL, SEUL_EG = "2A0002606", "2A0002614"  # public EJ outside a GHT, region 94
 SUPPORT, MEMBRE, INELIGIBLE, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -67,18 +64,6 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-def _client(engine: AsyncEngine, kafka: str, *,
-            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
-    return client_api(create_app(reglages), "http://candidature")
-
-
-@pytest.fixture(scope="module")
-async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
-        yield client
-
-
 # Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
 ECRITES = (Candidature, DeclarationDepenses, PreuveHospiconnect, JournalAudit, OutboxMessage,
               RequeteIdempotente)
@@ -109,8 +94,8 @@ async def _deposee(api: httpx.AsyncClient, finess: str) -> str:
     return cid
 
 
-async def test_hors_fenetre(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
+async def test_hors_fenetre(moteur: AsyncEngine, nouveau_client: NouveauClient) -> None:
+    async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/candidatures", headers=jeton("etablissement", finess=[SEUL]),
                               json={"dispositif": "hospiconnect", "finess": SEUL})
     assert "2026-02-13" in _probleme(r, 422, "date")["detail"]  # programme data, deadline included

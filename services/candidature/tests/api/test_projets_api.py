@@ -6,7 +6,6 @@ ProjetAapDepose. The referentiel copy and the HospiConnect validations are seede
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,12 +15,10 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hopen_candidature.main import create_app
 from hopen_candidature.models import DepensePrevue, EtablissementConnu, HospiconnectValide, ProjetAap
-from hopen_candidature.settings import CandidatureSettings
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
-from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
+from hopen_common.testing.api import NouveauClient, rien_ecrit
 
 LEAD, LEAD_EG, LEAD_EG2 = "210012142", "210987665", "210987673"  # public EJ: its FINESS PMSI
 CLINIQUE = "800009920"  # private EG: its own FINESS PMSI (EJ 800003071)
@@ -76,18 +73,6 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-def _client(engine: AsyncEngine, kafka: str, *,
-            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    reglages = reglages_de_test(CandidatureSettings, engine, kafka, calendrier_ouvert=ouvert)
-    return client_api(create_app(reglages), "http://candidature")
-
-
-@pytest.fixture(scope="module")
-async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
-        yield client
-
-
 # Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
 ECRITES = (ProjetAap, DepensePrevue, JournalAudit, OutboxMessage, RequeteIdempotente)
 
@@ -118,8 +103,8 @@ def projet(**champs: Any) -> dict[str, Any]:
 LEAD_JETON = jeton("etablissement", finess=[LEAD], sujet="dir-lead")
 
 
-async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
+async def test_hors_delai(moteur: AsyncEngine, nouveau_client: NouveauClient) -> None:
+    async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/projets", headers=LEAD_JETON, json=projet())
     assert "2026-05-29" in _probleme(r, 422, "date")["detail"]
 

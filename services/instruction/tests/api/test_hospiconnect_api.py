@@ -6,7 +6,6 @@ to the ARS of the region. The dossiers and evidence are seeded directly (in prod
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,10 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
-from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
-from hopen_instruction.main import create_app
+from hopen_common.testing.api import NouveauClient, rien_ecrit
 from hopen_instruction.models import Decision, Dossier, EtablissementConnu, PreuveHospiconnectRecue
-from hopen_instruction.settings import InstructionSettings
 
 SEUL, SUPPORT, MEMBRE = "2A0002606", "210780581", "520780032"
 HC = ["1.0", "1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
@@ -80,18 +77,6 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
              "eligible_aap": True} for f, r, e in ((SEUL, "94", 120), (MEMBRE, "44", 1550))])
     yield engine
     await engine.dispose()
-
-
-def _client(engine: AsyncEngine, kafka: str, *,
-            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    reglages = reglages_de_test(InstructionSettings, engine, kafka, calendrier_ouvert=ouvert)
-    return client_api(create_app(reglages), "http://instruction")
-
-
-@pytest.fixture(scope="module")
-async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
-        yield client
 
 
 # Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
@@ -170,10 +155,10 @@ async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, dossier: str, 
     _probleme(r, statut, champ)
 
 
-async def test_hors_delai_et_portee(moteur: AsyncEngine, kafka_bootstrap: str,
+async def test_hors_delai_et_portee(moteur: AsyncEngine, nouveau_client: NouveauClient,
                                     api: httpx.AsyncClient) -> None:
     corps = {"objectifs_atteints": ["1.0"], "motivation": "note de cadrage reçue"}
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
+    async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         # The 2026 instruction closed on 15 September 2026 (programme data, deadline day included).
         r = await client.post("/v1/dossiers/hc-seul/hospiconnect/2026/decision", headers=CORSE, json=corps)
         assert "2026-09-15" in _probleme(r, 422, "date")["detail"]

@@ -7,7 +7,6 @@ copy and the envelope figures are seeded directly (in production: events)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
-from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
-from hopen_instruction.main import create_app
+from hopen_common.testing.api import NouveauClient, rien_ecrit
 from hopen_instruction.models import (
     DecisionProjet,
     DepensePrevueProjet,
@@ -29,7 +27,6 @@ from hopen_instruction.models import (
     EtablissementConnu,
     Projet,
 )
-from hopen_instruction.settings import InstructionSettings
 
 LEAD, CLINIQUE, SANS_AC = "210012142", "800009920", "520780057"
 BFC, CORSE = "27", "94"
@@ -74,18 +71,6 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
                              (SANS_AC, "EJ", None))])
     yield engine
     await engine.dispose()
-
-
-def _client(engine: AsyncEngine, kafka: str, *,
-            ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    reglages = reglages_de_test(InstructionSettings, engine, kafka, calendrier_ouvert=ouvert)
-    return client_api(create_app(reglages), "http://instruction")
-
-
-@pytest.fixture(scope="module")
-async def api(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(moteur, kafka_bootstrap, ouvert=True) as client:
-        yield client
 
 
 # Every table a request could write: a refused one leaves their row counts as they were (rien_ecrit).
@@ -159,8 +144,8 @@ async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     assert (await api.get("/v1/projets", headers=jeton("dns"))).json()["total"] == len(PROJETS)
 
 
-async def test_hors_delai(moteur: AsyncEngine, kafka_bootstrap: str) -> None:
-    async with _client(moteur, kafka_bootstrap, ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
+async def test_hors_delai(moteur: AsyncEngine, nouveau_client: NouveauClient) -> None:
+    async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         r = await client.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("1.00"))
     assert "2026-10-02" in _probleme(r, 422, "date")["detail"]
 

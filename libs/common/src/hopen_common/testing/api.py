@@ -3,8 +3,8 @@ producer), behind an httpx client; and the check that a refused request wrote no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hopen_common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+# What a service's test fixture hands out to open a client of an app of its own, with other settings
+# (e.g. `nouveau_client(ouvert=False)`: the programme calendar as it is).
+NouveauClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 def reglages_de_test(classe: type[S], engine: AsyncEngine, kafka_bootstrap: str, **autres: Any) -> S:

@@ -1,0 +1,30 @@
+"""The instruction API in process, on the database each test module seeds (its `moteur` fixture) and
+the real Kafka broker its lifespan connects to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hopen_common.testing.api import NouveauClient, client_api, reglages_de_test
+from hopen_instruction.main import create_app
+from hopen_instruction.settings import InstructionSettings
+
+
+@pytest.fixture(scope="module")
+def nouveau_client(moteur: AsyncEngine, kafka_bootstrap: str) -> NouveauClient:
+    def ouvrir(*, ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        reglages = reglages_de_test(InstructionSettings, moteur, kafka_bootstrap, calendrier_ouvert=ouvert)
+        return client_api(create_app(reglages), "http://instruction")
+    return ouvrir
+
+
+@pytest.fixture(scope="module")
+async def api(nouveau_client: NouveauClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The module's client, every programme window open (calendrier_ouvert)."""
+    async with nouveau_client(ouvert=True) as client:
+        yield client

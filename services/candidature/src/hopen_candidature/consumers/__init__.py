@@ -16,16 +16,13 @@ from hopen_common.contracts import (
     ProjetAapSelectionne,
     Topics,
 )
+from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
 
 
 async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    valeurs = e.model_dump(include=set(EtablissementConnu.__table__.columns.keys()))
-    await session.execute(
-        insert(EtablissementConnu).values(**valeurs)
-        .on_conflict_do_update(index_elements=["finess"], set_=valeurs)
-    )
+    await tenir_copie_locale(session, EtablissementConnu, e)
 
 
 async def candidature_validee(session: AsyncSession, _: Evenement, e: CandidatureValidee) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +70,14 @@ def _figures(s: Situation) -> dict[str, Decimal]:
     return {"alloue": s.alloue, "engage": s.engage, "consomme": s.consomme, "disponible": s.disponible}
 
 
+def _mouvement(ecriture: EcritureEnveloppe, resultat: Situation, dispositif: str, region: str, motif: str,
+               ecrit_par: str) -> dict[str, Any]:
+    """What every ledger event says: the entry, and the account's four figures after it."""
+    return {"ecriture_id": ecriture.id, "dispositif": dispositif, "region": region,
+            "montant": ecriture.montant, "motif": motif, "ecrit_par": ecrit_par,
+            "ecrit_le": ecriture.ecrit_le, **_figures(resultat)}
+
+
 async def engager(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
                   montant: Decimal, projet_id: str, decision_id: str, motif: str,
                   ecrit_par: str) -> EcritureEnveloppe:
@@ -78,9 +87,8 @@ async def engager(session: AsyncSession, cause: Evenement | None, *, dispositif:
         session, compte, "engagement", montant, cle_metier=f"engagement:{dispositif}:{projet_id}",
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeEngagee(
-        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
-        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
-        decision_id=decision_id, **_figures(resultat)),
+        **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
+        decision_id=decision_id),
         source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
     return ecriture
 
@@ -93,9 +101,8 @@ async def desengager(session: AsyncSession, cause: Evenement | None, *, disposit
         session, compte, "desengagement", montant, cle_metier=f"desengagement:{dispositif}:{projet_id}",
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeDesengagee(
-        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
-        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
-        decision_id=decision_id, **_figures(resultat)),
+        **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
+        decision_id=decision_id),
         source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
     return ecriture
 
@@ -114,9 +121,8 @@ async def consommer(session: AsyncSession, cause: Evenement | None, *, dispositi
         session, compte, "paiement", montant, cle_metier=f"paiement:{dispositif}:{projet_id}:{tranche}",
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, notification_id=notification_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeConsommee(
-        ecriture_id=ecriture.id, dispositif=dispositif, region=region, montant=ecriture.montant,
-        motif=motif, ecrit_par=ecrit_par, ecrit_le=ecriture.ecrit_le, projet_id=projet_id,
-        notification_id=notification_id, **_figures(resultat)),
+        **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
+        notification_id=notification_id),
         source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
     return ecriture
 

@@ -3,21 +3,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import EtablissementPublie
+from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_financement.etablissements.models import EtablissementConnu
-
-COLONNES = frozenset(EtablissementConnu.__table__.columns.keys())
 
 
 async def enregistrer(session: AsyncSession, e: EtablissementPublie) -> None:
-    valeurs = e.model_dump(include=set(COLONNES))
-    await session.execute(
-        insert(EtablissementConnu).values(**valeurs)
-        .on_conflict_do_update(index_elements=["finess"], set_=valeurs)
-    )
+    await tenir_copie_locale(session, EtablissementConnu, e)
 
 
 async def activite_combinee_max_nationale(session: AsyncSession) -> Decimal | None:

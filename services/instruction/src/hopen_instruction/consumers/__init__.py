@@ -14,6 +14,7 @@ from hopen_common.contracts import (
     ProjetAapDepose,
     Topics,
 )
+from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
 from hopen_instruction.enveloppes.service import appliquer_mouvement
@@ -77,9 +78,7 @@ async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose)
 
 
 async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    valeurs = e.model_dump(include=set(EtablissementConnu.__table__.columns.keys()))
-    await session.execute(insert(EtablissementConnu).values(**valeurs)
-                          .on_conflict_do_update(index_elements=["finess"], set_=valeurs))
+    await tenir_copie_locale(session, EtablissementConnu, e)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -17,6 +17,7 @@ from hopen_common.contracts import (
     FinancementNotifie,
     Topics,
 )
+from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
 from hopen_reporting.models import (
@@ -71,10 +72,7 @@ async def financement_notifie(session: AsyncSession, _: Evenement, e: Financemen
 
 
 async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    valeurs = {"raison_sociale": e.raison_sociale, "region": e.region, "secteur": e.secteur,
-               "niveau": e.niveau}
-    await session.execute(insert(EtablissementVu).values(finess=e.finess, **valeurs)
-                          .on_conflict_do_update(index_elements=["finess"], set_=valeurs))
+    await tenir_copie_locale(session, EtablissementVu, e)
 
 
 async def enveloppe_mouvementee(

@@ -7,9 +7,9 @@ nothing moves again until an operator decides. Both actions are audited.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -34,6 +34,7 @@ class LettreMorte(BaseModel):
     event_id: str | None
     event_type: str | None
     error: str
+    motif: str | None
     attempts: int
     status: str
     created_at: datetime
@@ -48,16 +49,40 @@ class Rejeu(BaseModel):
     rejoues: int
 
 
+class CompteLettres(BaseModel):
+    motif: str | None
+    status: str
+    nombre: int
+
+
+Statut = Literal["parked", "replayed", "discarded"]
+Motif = Annotated[str | None, Query(max_length=50, pattern=r"^[a-z][a-z-]*$",
+                                    description="e.g. paiement-en-double, echec-apres-essais")]
+
+
 @router.get("/lettres-mortes", response_model=Page[LettreMorte])
 async def lister(session: SessionDep, _: Operateur, pagination: PaginationDep,
-                 statut: str = "parked") -> Page[LettreMorte]:
-    """Role ops. Parked events first in arrival order (statut: parked, replayed, discarded)."""
+                 statut: Statut = "parked", motif: Motif = None) -> Page[LettreMorte]:
+    """Role ops. Parked events first in arrival order (statut: parked, replayed, discarded), of one
+    reason for parking if `motif` is given."""
     query = select(DeadLetter).where(DeadLetter.status == statut)
+    if motif is not None:
+        query = query.where(DeadLetter.motif == motif)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(
         query.order_by(DeadLetter.id).limit(pagination.limit).offset(pagination.offset))
     return Page(items=[LettreMorte.model_validate(r, from_attributes=True) for r in rows], total=total,
                 limit=pagination.limit, offset=pagination.offset)
+
+
+@router.get("/lettres-mortes/comptes", response_model=list[CompteLettres])
+async def compter(session: SessionDep, _: Operateur) -> list[CompteLettres]:
+    """Role ops. How many events were parked, by reason and status: a refused second payment
+    (`paiement-en-double`) is counted here even after an operator discarded it."""
+    rows = await session.execute(
+        select(DeadLetter.motif, DeadLetter.status, func.count())
+        .group_by(DeadLetter.motif, DeadLetter.status).order_by(DeadLetter.motif, DeadLetter.status))
+    return [CompteLettres(motif=m, status=s, nombre=n) for m, s, n in rows.all()]
 
 
 @router.post("/lettres-mortes/{lettre_id}/abandon", response_model=LettreMorte)
@@ -74,7 +99,8 @@ async def abandonner(lettre_id: int, demande: Abandon, session: SessionDep, prin
     session.add(JournalAudit(
         acteur=principal.subject, role=principal.role, action="abandonner_evenement",
         objet_type="lettre_morte", objet_id=str(lettre.id), motivation=demande.motivation,
-        details={"event_id": lettre.event_id, "key": lettre.key, "error": lettre.error}))
+        details={"event_id": lettre.event_id, "key": lettre.key, "error": lettre.error,
+                 "motif": lettre.motif}))
     await session.flush()
     return LettreMorte.model_validate(lettre, from_attributes=True)
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from hopen_common.contracts import PerimetreEj
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.events import decoder_payload
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.consumers import HANDLERS
 from hopen_financement.erreurs import DonneeManquante
@@ -64,9 +65,12 @@ async def test_refuse_en_nommant_le_champ(sessions, evenement, champ):
 async def test_decision_hospiconnect_en_double_ou_correction_en_avance(sessions):
     premiere = b.annee_hc("h2", "2B0005342", "2B0005342", CORSE, 2027, ["1.0"])
     await _appliquer(sessions, premiere)
-    with pytest.raises(RegleMetierError) as exc:  # a second decision must say what it corrects
+    # A second decision must say what it corrects: otherwise it would pay the year twice, and is
+    # refused at once (parked as paiement-en-double, issue 7), not retried.
+    with pytest.raises(EvenementRefuse) as exc:
         await _appliquer(sessions, b.annee_hc("h2", "2B0005342", "2B0005342", CORSE, 2027, ["1.0", "1.1"]))
-    assert exc.value.champ == "remplace"
+    assert exc.value.motif == "paiement-en-double"
+    assert "une correction nomme la décision qu'elle remplace" in str(exc.value)
     with pytest.raises(DonneeManquante):  # a correction overtaking its decision waits (parked)
         await _appliquer(sessions, b.annee_hc("h2", "2B0005342", "2B0005342", CORSE, 2027, ["1.0"],
                                               remplace="inconnue"))

@@ -15,6 +15,10 @@ class LigneFinancement(Payload):
     # The EJ this amount was computed for: a GHT member EJ (paid to the support ES), an AP-HP GHU,
     # or the notification's FINESS itself.
     finess_ej: str | None = None
+    # The amount's business key (what is paid at most once) and its version: version n > 1
+    # supersedes version n - 1 of the same key.
+    cle_metier: str | None = None
+    version: int | None = None
 
 
 @enregistrer("FinancementNotifie", 1)

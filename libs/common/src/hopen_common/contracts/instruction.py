@@ -49,6 +49,8 @@ class ObjectifAtteint(_Decision):
     objectifs_candidature: list[str]
     # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
     finess_ej: str | None = None
+    # A correction names the decision it replaces (same candidature, EJ and objective).
+    remplace: str | None = None
 
 
 @enregistrer("ObjectifNonAtteint", 1)
@@ -57,3 +59,5 @@ class ObjectifNonAtteint(_Decision):
     objectifs_candidature: list[str]
     # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
     finess_ej: str | None = None
+    # A correction names the decision it replaces (same candidature, EJ and objective).
+    remplace: str | None = None

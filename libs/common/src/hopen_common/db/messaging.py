@@ -75,6 +75,9 @@ class DeadLetter(MessagingBase):
     event_type: Mapped[str | None] = mapped_column(String(100))
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # as received: a poison may not even be text
     error: Mapped[str] = mapped_column(Text)
+    # Why it was parked, as a code an operator can filter and count (e.g. "paiement-en-double"):
+    # None for an ordinary failure after retries.
+    motif: Mapped[str | None] = mapped_column(String(50), index=True)
     attempts: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), server_default="parked")  # parked | replayed | discarded
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

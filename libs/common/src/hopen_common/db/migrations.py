@@ -120,3 +120,14 @@ def supprimer_tables_communes(op: Any) -> None:
     op.drop_table("inbox")
     op.drop_index(op.f("ix_dead_letter_key"), table_name="dead_letter")
     op.drop_table("dead_letter")
+
+
+def ajouter_motif_lettres_mortes(op: Any) -> None:
+    """Revision 2 of the common tables: why an event was parked, as a code operators filter and count."""
+    op.add_column("dead_letter", sa.Column("motif", sa.String(length=50), nullable=True))
+    op.create_index(op.f("ix_dead_letter_motif"), "dead_letter", ["motif"], unique=False)
+
+
+def retirer_motif_lettres_mortes(op: Any) -> None:
+    op.drop_index(op.f("ix_dead_letter_motif"), table_name="dead_letter")
+    op.drop_column("dead_letter", "motif")

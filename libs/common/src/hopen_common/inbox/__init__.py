@@ -1,3 +1,3 @@
-from hopen_common.inbox.consumer import EventConsumer, Handler
+from hopen_common.inbox.consumer import EvenementRefuse, EventConsumer, Handler
 
-__all__ = ["EventConsumer", "Handler"]
+__all__ = ["EvenementRefuse", "EventConsumer", "Handler"]

@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Evenement, Any], Awaitable[None]]
 
 
+class EvenementRefuse(Exception):
+    """A handler's verdict that the event must never be applied as it is (e.g. it would pay a second
+    time): parked at once, without retries, with `motif` as the code operators filter and count."""
+
+    def __init__(self, motif: str, message: str) -> None:
+        super().__init__(message)
+        self.motif = motif
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -70,7 +79,8 @@ class EventConsumer:
         try:
             evenement = Evenement.from_bytes(record.value)
         except Exception as exc:  # not even an envelope: poison by construction
-            await self._park(record, key, None, f"undecodable envelope: {exc}", attempts=1)
+            await self._park(record, key, None, f"undecodable envelope: {exc}", attempts=1,
+                             motif="enveloppe-illisible")
             return
         handler = self._handlers.get(evenement.type)
         if handler is None:
@@ -78,10 +88,11 @@ class EventConsumer:
         try:
             payload = decoder_payload(evenement)
         except Exception as exc:  # unknown version or invalid payload: never guessed
-            await self._park(record, key, evenement, str(exc), attempts=1)
+            await self._park(record, key, evenement, str(exc), attempts=1, motif="contenu-invalide")
             return
         if key is not None and await self._key_parked(key):
-            await self._park(record, key, evenement, "aggregate parked behind an earlier event", 0)
+            await self._park(record, key, evenement, "aggregate parked behind an earlier event", 0,
+                             motif="derriere-evenement-gare")
             return
         await self._apply_with_retries(record, key, evenement, payload, handler)
 
@@ -99,11 +110,18 @@ class EventConsumer:
                 await self.apply(evenement, payload, handler)
                 self.processed += 1
                 return
+            except EvenementRefuse as refus:
+                # A verdict, not a failure: retrying cannot change it (the transaction rolled back).
+                log.error("%s: %s refused (%s): %s", self.name, evenement.id, refus.motif, refus)
+                await self._park(record, key, evenement, f"{refus.motif}: {refus}", attempt,
+                                 motif=refus.motif)
+                return
             except Exception as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("%s: %s failed (attempt %d): %s", self.name, evenement.id, attempt, exc)
                 await asyncio.sleep(self._retry_backoff * attempt)
-        await self._park(record, key, evenement, last_error, self._max_attempts)
+        await self._park(record, key, evenement, last_error, self._max_attempts,
+                         motif="echec-apres-essais")
 
     async def apply(self, evenement: Evenement, payload: BaseModel, handler: Handler) -> bool:
         """Apply once: returns False when the event was already applied (redelivery)."""
@@ -131,6 +149,8 @@ class EventConsumer:
         evenement: Evenement | None,
         error: str,
         attempts: int,
+        *,
+        motif: str | None = None,
     ) -> None:
         log.error("%s: parking event at %s[%d]@%d: %s", self.name, record.topic,
                   record.partition, record.offset, error)
@@ -157,6 +177,7 @@ class EventConsumer:
                     event_type=evenement.type if evenement else None,
                     raw=record.value or b"",  # a tombstone has no value
                     error=error,
+                    motif=motif,
                     attempts=attempts,
                     status="parked",
                 ).on_conflict_do_nothing(constraint="uq_dead_letter_position")

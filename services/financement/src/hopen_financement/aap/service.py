@@ -12,14 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import AtteinteProjetAapDecidee, ProjetAapSelectionne
 from hopen_common.events import Evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.aap import charger_enveloppes_aap, charger_programme_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
 from hopen_financement.aap.rules import Tranche, decider_montant, tranches
 from hopen_financement.enveloppes import service as enveloppes
 from hopen_financement.erreurs import DonneeManquante
+from hopen_financement.notifications.cles import cle_aap
 from hopen_financement.notifications.models import LigneFinancement
-from hopen_financement.notifications.service import notifier
+from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, exiger_cles_libres, notifier
 
 DISPOSITIF = "aap"
 SYSTEME = "financement"
@@ -38,7 +40,8 @@ def _texte(valeur: Any) -> Any:
 async def _payer(session: AsyncSession, cause: Evenement, projet: ProjetAap, tranche: Tranche,
                  decision_id: str, decide_par: str, motif: str) -> None:
     ligne = LigneFinancement(
-        finess_ej=projet.finess, objectif=f"AAP.{tranche.annee}", nature=tranche.nature, version=1,
+        finess_ej=projet.finess, objectif=f"AAP.{tranche.annee}", nature=tranche.nature,
+        cle_metier=cle_aap(projet.projet_id, tranche.nature),
         montant=tranche.montant, forfait=projet.montant_accorde,
         calcul={**projet.calcul, "tranche": _texte(asdict(tranche)),
                 "formule_tranche": "dernière tranche = montant accordé - tranches précédentes ;"
@@ -55,6 +58,11 @@ async def _payer(session: AsyncSession, cause: Evenement, projet: ProjetAap, tra
 
 
 async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: ProjetAapSelectionne) -> None:
+    deja = await session.get(ProjetAap, e.projet_id)
+    if deja is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
+            f"projet {e.projet_id} déjà retenu (décision {deja.decision_id}, {deja.montant_accorde} €) :"
+            f" la décision {e.decision_id} n'engage ni ne paie une seconde fois"))
     programme = charger_programme_aap()
     if charger_enveloppes_aap().region(e.region) is None:
         raise RegleMetierError(f"région inconnue : {e.region}", "region")
@@ -100,12 +108,19 @@ async def sur_atteinte_decidee(session: AsyncSession, cause: Evenement, e: Attei
     projet = await session.get(ProjetAap, e.projet_id)
     if projet is None:
         raise DonneeManquante(f"projet {e.projet_id} non retenu dans financement")
+    deja = await session.get(AtteinteProjetAap, e.projet_id)
+    if deja is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
+            f"atteinte du projet {e.projet_id} déjà décidée ({deja.decision_id}) : la décision"
+            f" {e.decision_id} ne paie pas une seconde tranche"))
     session.add(AtteinteProjetAap(projet_id=e.projet_id, decision_id=e.decision_id, atteint=e.atteint,
                                   decide_par=e.decide_par, decide_le=e.decide_le, motivation=e.motivation))
     await session.flush()
     # The halves of the version the amount was decided with, even if a later one was shipped since.
     programme = charger_programme_aap(projet.calcul["parametres_version"])
     suivantes = tranches(projet.montant_accorde, programme)[1:]
+    await exiger_cles_libres(session, [cle_aap(projet.projet_id, t.nature) for t in suivantes],
+                             quoi=f"tranche du projet {projet.projet_id}")
     if e.atteint:
         for tranche in suivantes:
             await _payer(session, cause, projet, tranche, e.decision_id, e.decide_par,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, ForeignKeyConstraint, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, ForeignKeyConstraint, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,17 +42,25 @@ class PerimetreFinance(Base):
 
 
 class ObjectifDecide(Base):
-    """The ARS decision on one (EJ, objective) of a candidature; immutable."""
+    """The ARS decision on one (EJ, objective) of a candidature; immutable. A correction is a new row
+    naming the decision it replaces (each replaced at most once); only one decision per (candidature,
+    EJ, objective) names none, so the current decision is the one no other replaces."""
 
     __tablename__ = "objectif_decide"
-    __table_args__ = (ForeignKeyConstraint(
-        ["candidature_id", "finess_ej"], ["perimetre_finance.candidature_id", "perimetre_finance.finess_ej"],
-        name="fk_objectif_decide_perimetre"),)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["candidature_id", "finess_ej"],
+            ["perimetre_finance.candidature_id", "perimetre_finance.finess_ej"],
+            name="fk_objectif_decide_perimetre"),
+        Index("uq_objectif_decide_premiere_decision", "candidature_id", "finess_ej", "objectif", unique=True,
+              postgresql_where=text("remplace IS NULL")),
+    )
 
-    candidature_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
-    objectif: Mapped[str] = mapped_column(String(10), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(String(36))
+    finess_ej: Mapped[str] = mapped_column(String(9))
+    objectif: Mapped[str] = mapped_column(String(10))
     atteint: Mapped[bool] = mapped_column(Boolean)
-    decision_id: Mapped[str] = mapped_column(String(36))
+    remplace: Mapped[str | None] = mapped_column(ForeignKey("objectif_decide.decision_id"), unique=True)
     decide_par: Mapped[str] = mapped_column(String(200))
     decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))

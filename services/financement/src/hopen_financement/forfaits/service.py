@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import CandidatureValidee, ObjectifAtteint, ObjectifNonAtteint, PerimetreEj
 from hopen_common.events import Evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_financement.erreurs import DonneeManquante
@@ -24,8 +25,10 @@ from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.etablissements.repository import activite_combinee_max_nationale
 from hopen_financement.forfaits.models import CandidatureFinancee, ObjectifDecide, PerimetreFinance
 from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_phase1, solder_objectif
+from hopen_financement.notifications import repository as lignes_payees
+from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
-from hopen_financement.notifications.service import notifier
+from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, exiger_cles_libres, notifier
 
 DISPOSITIF = "phase1"
 
@@ -71,6 +74,16 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
             raise RegleMetierError(f"objectifs vides ou en double pour {membre.finess_ej}", "objectifs")
         for objectif in membre.objectifs:
             programme.objectif(objectif)  # unknown objective: a RegleMetierError naming it
+    deja = await session.get(CandidatureFinancee, e.candidature_id)
+    if deja is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
+            f"candidature {e.candidature_id} déjà validée dans financement (décision {deja.decision_id}) :"
+            f" la décision {e.decision_id} ne paie pas un second amorçage"))
+    # Before anything is written: an (EJ, objective) already paid by another candidature (an EJ
+    # applied alone then in a GHT perimeter, a second candidature...) is never paid again.
+    await exiger_cles_libres(
+        session, [cle_phase1(m.finess_ej, o, "amorcage") for m in perimetre for o in m.objectifs],
+        quoi=f"amorçage de la candidature {e.candidature_id}")
     maximum = await activite_combinee_max_nationale(session)
     if maximum is None:
         raise DonneeManquante("base des établissements éligibles vide : maximum national inconnu")
@@ -90,8 +103,9 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
         for objectif in membre.objectifs:
             calcul = calculer_forfait_phase1(ac, objectif, maximum, programme)
             lignes.append(LigneFinancement(
-                finess_ej=membre.finess_ej, objectif=objectif, nature="amorcage", version=1,
-                montant=calcul.amorcage, forfait=calcul.forfait,
+                finess_ej=membre.finess_ej, objectif=objectif, nature="amorcage",
+                cle_metier=cle_phase1(membre.finess_ej, objectif, "amorcage"), montant=calcul.amorcage,
+                forfait=calcul.forfait,
                 calcul={**explication(calcul), "finess_ej": membre.finess_ej, "source_activite": source,
                         "formule_amorcage": "arrondi_centime(forfait x taux_amorcage)"},
             ))
@@ -105,6 +119,62 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
         )
 
 
+async def _decision_courante(session: AsyncSession, candidature_id: str, finess_ej: str,
+                             objectif: str) -> ObjectifDecide | None:
+    remplacees = select(ObjectifDecide.remplace).where(ObjectifDecide.remplace.is_not(None))
+    decision: ObjectifDecide | None = await session.scalar(select(ObjectifDecide).where(
+        ObjectifDecide.candidature_id == candidature_id, ObjectifDecide.finess_ej == finess_ej,
+        ObjectifDecide.objectif == objectif, ObjectifDecide.decision_id.not_in(remplacees.scalar_subquery())))
+    return decision
+
+
+async def _enregistrer_decision(session: AsyncSession, e: ObjectifAtteint | ObjectifNonAtteint,
+                                finess_ej: str) -> None:
+    """Store the decision; a second decision that names none, or a correction of a decision already
+    corrected, is refused (parked) instead of paying a second solde."""
+    if await session.get(ObjectifDecide, e.decision_id) is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE,
+                              f"décision {e.decision_id} déjà reçue sous un autre événement")
+    courante = await _decision_courante(session, e.candidature_id, finess_ej, e.objectif)
+    if e.remplace is None and courante is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
+            f"{finess_ej} {e.objectif} de la candidature {e.candidature_id} déjà décidé"
+            f" ({courante.decision_id}) : une correction nomme la décision qu'elle remplace"))
+    if e.remplace is not None:
+        ancienne = await session.get(ObjectifDecide, e.remplace)
+        if ancienne is None:
+            # The correction overtook its decision: wait for it (retried, then parked).
+            raise DonneeManquante(f"décision remplacée {e.remplace} inconnue")
+        if (ancienne.candidature_id, ancienne.finess_ej, ancienne.objectif) != (
+                e.candidature_id, finess_ej, e.objectif):
+            raise RegleMetierError("une correction porte sur la même candidature, EJ et objectif", "remplace")
+        if courante is None or courante.decision_id != ancienne.decision_id:
+            raise EvenementRefuse("correction-perimee", (
+                f"la décision {e.remplace} est déjà remplacée ; la décision courante de {finess_ej}"
+                f" {e.objectif} est {courante.decision_id if courante else 'inconnue'}"))
+    session.add(ObjectifDecide(candidature_id=e.candidature_id, finess_ej=finess_ej, objectif=e.objectif,
+                               atteint=isinstance(e, ObjectifAtteint), decision_id=e.decision_id,
+                               decide_par=e.decide_par, decide_le=e.decide_le, remplace=e.remplace))
+    await session.flush()
+
+
+def _ligne_solde(amorcage: LigneFinancement, decision: ObjectifDecide, *,
+                 precedente: LigneFinancement | None) -> LigneFinancement:
+    nature, montant = solder_objectif(amorcage.forfait, amorcage.montant, decision.atteint)
+    calcul = {**amorcage.calcul, "atteint": decision.atteint, "amorcage_recu": str(amorcage.montant),
+              "decision_objectif": decision.decision_id,
+              "formule_solde": "forfait - amorcage_recu si atteint, sinon reprise de l'amorcage"}
+    if precedente is not None:
+        calcul.update({"corrige": {"version": precedente.version, "nature": precedente.nature,
+                                   "montant": str(precedente.montant),
+                                   "decision_remplacee": decision.remplace}})
+    return LigneFinancement(
+        finess_ej=amorcage.finess_ej, objectif=amorcage.objectif, nature=nature,
+        cle_metier=cle_phase1(amorcage.finess_ej, amorcage.objectif, "solde"),
+        version_precedente=None if precedente is None else precedente.version,
+        montant=montant, forfait=amorcage.forfait, calcul=calcul)
+
+
 async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
                               e: ObjectifAtteint | ObjectifNonAtteint) -> None:
     candidature = await session.get(CandidatureFinancee, e.candidature_id)
@@ -116,37 +186,56 @@ async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
         raise RegleMetierError(f"{finess_ej} ne fait pas partie de la candidature", "finess_ej")
     if e.objectif not in membre.objectifs:
         raise RegleMetierError(f"{finess_ej} n'a pas candidaté à {e.objectif}", "objectif")
-    session.add(ObjectifDecide(candidature_id=e.candidature_id, finess_ej=finess_ej, objectif=e.objectif,
-                               atteint=isinstance(e, ObjectifAtteint), decision_id=e.decision_id,
-                               decide_par=e.decide_par, decide_le=e.decide_le))
-    await session.flush()
+    await _enregistrer_decision(session, e, finess_ej)
     membres = list(await session.scalars(
         select(PerimetreFinance).where(PerimetreFinance.candidature_id == e.candidature_id)
         .order_by(PerimetreFinance.finess_ej)))
+    remplacees = {d.remplace for d in await session.scalars(select(ObjectifDecide).where(
+        ObjectifDecide.candidature_id == e.candidature_id, ObjectifDecide.remplace.is_not(None)))}
     decides = {(o.finess_ej, o.objectif): o for o in await session.scalars(
-        select(ObjectifDecide).where(ObjectifDecide.candidature_id == e.candidature_id))}
+        select(ObjectifDecide).where(ObjectifDecide.candidature_id == e.candidature_id))
+        if o.decision_id not in remplacees}
     attendus = {(m.finess_ej, o) for m in membres for o in m.objectifs}
     if set(decides) != attendus:
         return  # the solde is computed once, when every (EJ, objective) is decided
     amorcages = {(ligne.finess_ej, ligne.objectif): ligne for ligne in await session.scalars(
         select(LigneFinancement).where(LigneFinancement.candidature_id == e.candidature_id,
                                        LigneFinancement.nature == "amorcage"))}
+    soldes = {cle: await lignes_payees.ligne_courante(session, cle_phase1(cle[0], cle[1], "solde"))
+              for cle in sorted(attendus)}
+    if any(ligne is not None for ligne in soldes.values()):
+        await _corriger_solde(session, cause, e, candidature=candidature, finess_ej=finess_ej,
+                              amorcage=amorcages[(finess_ej, e.objectif)],
+                              decision=decides[(finess_ej, e.objectif)],
+                              precedente=soldes[(finess_ej, e.objectif)])
+        return
     for m in membres:
-        lignes = []
-        for objectif in m.objectifs:
-            amorcage = amorcages[(m.finess_ej, objectif)]
-            decision = decides[(m.finess_ej, objectif)]
-            nature, montant = solder_objectif(amorcage.forfait, amorcage.montant, decision.atteint)
-            lignes.append(LigneFinancement(
-                finess_ej=m.finess_ej, objectif=objectif, nature=nature, version=1, montant=montant,
-                forfait=amorcage.forfait,
-                calcul={**amorcage.calcul, "atteint": decision.atteint,
-                        "amorcage_recu": str(amorcage.montant), "decision_objectif": decision.decision_id,
-                        "formule_solde": "forfait - amorcage_recu si atteint, sinon reprise de l'amorcage"},
-            ))
+        lignes = [_ligne_solde(amorcages[(m.finess_ej, objectif)], decides[(m.finess_ej, objectif)],
+                               precedente=None) for objectif in m.objectifs]
         await notifier(
             session, cause, dispositif=DISPOSITIF, candidature_id=e.candidature_id, finess=candidature.finess,
             finess_ej=m.finess_ej, region=candidature.region, nature="solde", lignes=lignes,
             decision_id=e.decision_id, decide_par=e.decide_par,
             motif="solde après décision sur chaque objectif (Σ forfaits atteints − amorçage reçu)",
         )
+
+
+async def _corriger_solde(session: AsyncSession, cause: Evenement, e: ObjectifAtteint | ObjectifNonAtteint,
+                          *, candidature: CandidatureFinancee, finess_ej: str, amorcage: LigneFinancement,
+                          decision: ObjectifDecide, precedente: LigneFinancement | None) -> None:
+    """A corrected objective decision after the solde: the solde of that (EJ, objective) becomes its
+    next version (a solde may become a reprise and back); the other lines stay as they are."""
+    if precedente is None:
+        raise DonneeManquante(f"solde de {finess_ej} {e.objectif} absent alors que d'autres sont notifiés")
+    if e.remplace is None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, f"solde de {finess_ej} {e.objectif} déjà notifié")
+    ligne = _ligne_solde(amorcage, decision, precedente=precedente)
+    if (ligne.nature, ligne.montant) == (precedente.nature, precedente.montant):
+        return  # the corrected decision does not change the amount: nothing to notify again
+    await notifier(
+        session, cause, dispositif=DISPOSITIF, candidature_id=e.candidature_id, finess=candidature.finess,
+        finess_ej=finess_ej, region=candidature.region, nature="solde", lignes=[ligne],
+        decision_id=e.decision_id, decide_par=e.decide_par,
+        motif=(f"correction du solde de {e.objectif} : la décision {e.decision_id} remplace {e.remplace}"
+               f" ({e.motivation}) ; version {precedente.version + 1} de la ligne"),
+    )

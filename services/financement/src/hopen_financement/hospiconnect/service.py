@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
 from hopen_common.events import Evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_financement.erreurs import DonneeManquante
@@ -27,8 +28,9 @@ from hopen_financement.hospiconnect.models import (
     MontantHospiconnect,
 )
 from hopen_financement.hospiconnect.rules import montant_annuel, taux
+from hopen_financement.notifications.cles import cle_hospiconnect
 from hopen_financement.notifications.models import LigneFinancement, Notification
-from hopen_financement.notifications.service import notifier
+from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, notifier
 
 DISPOSITIF = "hospiconnect"
 CENTIME = Decimal("0.01")
@@ -51,11 +53,16 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
     if len(set(e.objectifs_atteints)) != len(e.objectifs_atteints):
         raise RegleMetierError("objectif présent deux fois", "objectifs_atteints")
     taux(e.objectifs_atteints, programme, e.annee)  # unknown, or without a target that year: refused
+    if await session.get(DecisionHospiconnect, e.decision_id) is not None:
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE,
+                              f"décision {e.decision_id} déjà reçue sous un autre événement")
+    # Keyed by (EJ, year), not by candidature: an EJ covered by two candidatures (applied alone,
+    # then in a GHT support's perimeter) is still decided, and paid, once a year.
     courante = await repository.decision_courante(session, e.finess_ej, e.annee)
     if e.remplace is None and courante is not None:
-        raise RegleMetierError(
-            f"{e.finess_ej} {e.annee} déjà décidée ({courante.decision_id}) : une correction nomme la"
-            " décision qu'elle remplace", "remplace")
+        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
+            f"{e.finess_ej} {e.annee} déjà décidée ({courante.decision_id}, candidature"
+            f" {courante.candidature_id}) : une correction nomme la décision qu'elle remplace"))
     if e.remplace is not None:
         ancienne = await session.get(DecisionHospiconnect, e.remplace)
         if ancienne is None:
@@ -63,6 +70,10 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
             raise DonneeManquante(f"décision remplacée {e.remplace} inconnue")
         if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
             raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
+        if courante is None or courante.decision_id != ancienne.decision_id:
+            raise EvenementRefuse("correction-perimee", (
+                f"la décision {e.remplace} est déjà remplacée ; la décision courante de {e.finess_ej}"
+                f" {e.annee} est {courante.decision_id if courante else 'inconnue'}"))
     session.add(DecisionHospiconnect(
         decision_id=e.decision_id, candidature_id=e.candidature_id, finess=e.finess, finess_ej=e.finess_ej,
         region=e.region, annee=e.annee, objectifs_atteints=sorted(set(e.objectifs_atteints)),
@@ -130,7 +141,9 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
     rang = 1 if dernier is None else dernier.rang + 1
     remplace = None if dernier is None else await session.get(Notification, dernier.notification_id)
     ligne = LigneFinancement(finess_ej=finess_ej, objectif=objectif_ligne(annee), nature=DISPOSITIF,
-                             version=rang, montant=calcul.montant, forfait=calcul.montant_theorique,
+                             cle_metier=cle_hospiconnect(finess_ej, annee),
+                             version_precedente=None if dernier is None else dernier.rang,
+                             montant=calcul.montant, forfait=calcul.montant_theorique,
                              calcul=explication)
     motif = (f"HospiConnect {annee} : {calcul.nombre_objectifs} objectif(s) atteint(s), taux {calcul.taux},"
              f" plafond {calcul.plafond} €, dépenses déclarées {depenses} €")

@@ -4,7 +4,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,12 +44,23 @@ class Notification(Base):
 
 
 class LigneFinancement(Base):
-    """One amount of a notification. The business key (candidature, EJ, objective, nature, version)
-    is unique: even a deduplication bug cannot pay the same thing twice."""
+    """One amount of a notification, under its business key (notifications/cles.py: phase 1 per EJ,
+    objective and poste; HospiConnect per EJ and year; AAP per project and tranche). Version 1 is
+    the first amount of the key; a correction is version n + 1 and must name version n of the same
+    key (composite foreign key + check): with (key, version) unique, a key has exactly one current
+    line, its highest version, and a second "first" payment is refused by the database itself
+    whatever a consumer's deduplication does."""
 
     __tablename__ = "ligne_financement"
-    __table_args__ = (UniqueConstraint("candidature_id", "finess_ej", "objectif", "nature", "version",
-                                       name="uq_ligne_financement_cle_metier"),)
+    __table_args__ = (
+        UniqueConstraint("cle_metier", "version", name="uq_ligne_financement_cle_metier"),
+        ForeignKeyConstraint(["cle_metier", "version_precedente"],
+                             ["ligne_financement.cle_metier", "ligne_financement.version"],
+                             name="fk_ligne_financement_version_precedente"),
+        CheckConstraint("(version = 1 AND version_precedente IS NULL)"
+                        " OR (version > 1 AND version_precedente = version - 1)",
+                        name="chaine_des_versions"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     notification_id: Mapped[str] = mapped_column(ForeignKey("notification.id"), index=True)
@@ -50,9 +70,11 @@ class LigneFinancement(Base):
     finess_ej: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
     objectif: Mapped[str] = mapped_column(String(10))  # P1.Ox, HC.<annee>, AAP.<annee>
+    cle_metier: Mapped[str] = mapped_column(String(120))  # notifications/cles.py
     nature: Mapped[str] = mapped_column(String(20))  # amorcage | solde | reprise | hospiconnect | aap_*
     annee: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)  # 1, then +1 per correction of the same amount
+    version_precedente: Mapped[int | None] = mapped_column(Integer)  # the version this one supersedes
     montant: Mapped[Decimal] = mapped_column(Montant)  # >= 0; a reprise is owed by the ES
     forfait: Mapped[Decimal] = mapped_column(Montant)  # the whole amount this line is a share of
     # How it was computed: tranche, bounds, AC, maximum, formula inputs, programme version...

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hopen_financement.notifications.models import LigneFinancement, Notification
 
 
-def non_remplacees() -> ColumnElement[bool]:
-    """WHERE clause: notifications no later notification supersedes."""
-    remplacantes = select(Notification.remplace).where(Notification.remplace.is_not(None))
-    return Notification.id.not_in(remplacantes.scalar_subquery())
+def lignes_non_remplacees() -> ColumnElement[bool]:
+    """WHERE clause: lines no later version of their business key supersedes."""
+    suivante = aliased(LigneFinancement)
+    return ~exists().where(suivante.cle_metier == LigneFinancement.cle_metier,
+                           suivante.version > LigneFinancement.version)
+
+
+async def ligne_courante(session: AsyncSession, cle_metier: str) -> LigneFinancement | None:
+    """The current line of a business key: its highest version (None: never paid)."""
+    ligne: LigneFinancement | None = await session.scalar(
+        select(LigneFinancement).where(LigneFinancement.cle_metier == cle_metier)
+        .order_by(LigneFinancement.version.desc()).limit(1))
+    return ligne
 
 
 async def lignes(session: AsyncSession, *, finess: str | None, region: str | None, dispositif: str | None,
                  historique: bool, apres: int | None, limite: int) -> list[tuple[LigneFinancement, bool]]:
-    """Lines (paid to `finess` or computed for it), each with whether its notification is superseded."""
-    remplacee = Notification.id.in_(select(Notification.remplace).where(Notification.remplace.is_not(None)))
-    query = select(LigneFinancement, remplacee).join(
-        Notification, Notification.id == LigneFinancement.notification_id)
+    """Lines (paid to `finess` or computed for it), each with whether a later version of its business
+    key supersedes it."""
+    remplacee = ~lignes_non_remplacees()
+    query = select(LigneFinancement, remplacee)
     if finess:
         query = query.where(or_(LigneFinancement.finess == finess, LigneFinancement.finess_ej == finess))
     if region:
@@ -30,7 +39,7 @@ async def lignes(session: AsyncSession, *, finess: str | None, region: str | Non
     if dispositif:
         query = query.where(LigneFinancement.dispositif == dispositif)
     if not historique:
-        query = query.where(non_remplacees())
+        query = query.where(lignes_non_remplacees())
     if apres is not None:
         query = query.where(LigneFinancement.id > apres)
     rows = await session.execute(query.order_by(LigneFinancement.id).limit(limite))
@@ -66,21 +75,20 @@ async def lignes_de(session: AsyncSession, notification_id: str) -> Sequence[Lig
 
 async def lignes_courantes(session: AsyncSession, region: str | None) -> Sequence[LigneFinancement]:
     """Every line no correction superseded, of a region (None: national)."""
-    query = (select(LigneFinancement).join(Notification, Notification.id == LigneFinancement.notification_id)
-             .where(non_remplacees()))
+    query = select(LigneFinancement).where(lignes_non_remplacees())
     if region is not None:
         query = query.where(LigneFinancement.region == region)
     return (await session.scalars(query.order_by(LigneFinancement.id))).all()
 
 
 async def amorcages_sans_solde(session: AsyncSession, region: str | None) -> Sequence[LigneFinancement]:
-    """Phase-1 amorçage lines whose (candidature, EJ, objective) has no solde or reprise yet."""
+    """Current phase-1 amorçage lines whose (EJ, objective) has no solde or reprise yet."""
     solde = aliased(LigneFinancement)
     query = (select(LigneFinancement).outerjoin(solde, and_(
-        solde.candidature_id == LigneFinancement.candidature_id,
+        solde.dispositif == LigneFinancement.dispositif,
         solde.finess_ej == LigneFinancement.finess_ej, solde.objectif == LigneFinancement.objectif,
         solde.nature.in_(("solde", "reprise"))))
-        .where(LigneFinancement.nature == "amorcage", solde.id.is_(None)))
+        .where(LigneFinancement.nature == "amorcage", solde.id.is_(None), lignes_non_remplacees()))
     if region is not None:
         query = query.where(LigneFinancement.region == region)
     return (await session.scalars(query.order_by(LigneFinancement.id))).all()

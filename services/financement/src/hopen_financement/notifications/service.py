@@ -14,7 +14,9 @@ from hopen_common.contracts import FinancementNotifie, Topics
 from hopen_common.contracts import LigneFinancement as LigneEvenement
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.outbox import publier
+from hopen_financement.notifications import repository
 from hopen_financement.notifications.models import LigneFinancement, Notification
 
 SOURCE = "/hopen/financement"
@@ -26,13 +28,57 @@ def montant_net(lignes: list[LigneFinancement]) -> Decimal:
                Decimal("0.00"))
 
 
+PAIEMENT_EN_DOUBLE = "paiement-en-double"
+
+
+def refus_paiement_en_double(cle: str, existante: LigneFinancement, *, quoi: str) -> EvenementRefuse:
+    """The event is parked (never retried) with a reason an operator can read, naming what was paid."""
+    return EvenementRefuse(
+        PAIEMENT_EN_DOUBLE,
+        f"{quoi} : {cle} est déjà payé (ligne {existante.id} version {existante.version},"
+        f" notification {existante.notification_id}, candidature ou projet {existante.candidature_id},"
+        f" {existante.montant} €) ; une correction nomme la décision qu'elle remplace")
+
+
+async def exiger_cles_libres(session: AsyncSession, cles: list[str], *, quoi: str) -> None:
+    """Refuse, before anything is written, an event whose first amounts would pay a key twice."""
+    for cle in cles:
+        existante = await repository.ligne_courante(session, cle)
+        if existante is not None:
+            raise refus_paiement_en_double(cle, existante, quoi=quoi)
+
+
+async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: str) -> None:
+    """Give the line its version under its business key: 1 for a first amount, n + 1 for a
+    correction of version n (`version_precedente` says which version the caller corrects)."""
+    courante = await repository.ligne_courante(session, ligne.cle_metier)
+    if ligne.version_precedente is None:
+        if courante is not None:
+            raise refus_paiement_en_double(ligne.cle_metier, courante, quoi=quoi)
+        ligne.version = 1
+        return
+    if courante is None or courante.version != ligne.version_precedente:
+        actuelle = "aucune" if courante is None else str(courante.version)
+        raise EvenementRefuse(
+            "correction-perimee",
+            f"{quoi} : la correction de {ligne.cle_metier} porte sur la version {ligne.version_precedente},"
+            f" la version courante est {actuelle}")
+    ligne.version = courante.version + 1
+
+
 async def notifier(
     session: AsyncSession, cause: Evenement, *, dispositif: str, candidature_id: str, finess: str,
     finess_ej: str, region: str, nature: str, lignes: list[LigneFinancement], decision_id: str,
     decide_par: str, motif: str, annee: int | None = None, remplace: Notification | None = None,
 ) -> Notification:
-    """Store the notification and its lines, publish FinancementNotifie, audit; flush only."""
+    """Store the notification and its lines, publish FinancementNotifie, audit; flush only.
+
+    Each line names its business key (`cle_metier`) and, for a correction, the version it supersedes
+    (`version_precedente`); a first amount of a key already paid is refused here (EvenementRefuse:
+    the event is parked as `paiement-en-double`), and by the key's unique index under a race."""
     maintenant = datetime.now(UTC)
+    for ligne in lignes:
+        await _versionner(session, ligne, quoi=f"{dispositif} {nature} de {finess_ej}")
     net = montant_net(lignes)
     notification = Notification(
         id=str(uuid.uuid4()), dispositif=dispositif, candidature_id=candidature_id, finess=finess,
@@ -58,7 +104,8 @@ async def notifier(
             notifie_le=maintenant, remplace=notification.remplace, finess_ej=finess_ej, annee=annee,
             decide_par=decide_par, motif=notification.motif,
             lignes=[LigneEvenement(objectif=ligne.objectif, nature=ligne.nature, montant=ligne.montant,
-                                   forfait=ligne.forfait, finess_ej=ligne.finess_ej) for ligne in lignes],
+                                   forfait=ligne.forfait, finess_ej=ligne.finess_ej,
+                                   cle_metier=ligne.cle_metier, version=ligne.version) for ligne in lignes],
         ),
         source=SOURCE, subject=f"candidature/{candidature_id}", causation=cause,
     )

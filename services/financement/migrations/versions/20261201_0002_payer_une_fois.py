@@ -66,7 +66,7 @@ def upgrade() -> None:
     op.create_foreign_key("fk_ligne_financement_version_precedente", "ligne_financement", "ligne_financement",
                           ["cle_metier", "version_precedente"], ["cle_metier", "version"])
     op.create_check_constraint(
-        "chaine_des_versions", "ligne_financement",
+        op.f("ck_ligne_financement_chaine_des_versions"), "ligne_financement",
         "(version = 1 AND version_precedente IS NULL) OR (version > 1 AND version_precedente = version - 1)")
 
     op.drop_constraint("pk_objectif_decide", "objectif_decide", type_="primary")
@@ -94,7 +94,7 @@ def downgrade() -> None:
     op.drop_constraint("pk_objectif_decide", "objectif_decide", type_="primary")
     op.create_primary_key("pk_objectif_decide", "objectif_decide", ["candidature_id", "finess_ej", "objectif"])
 
-    op.drop_constraint("ck_ligne_financement_chaine_des_versions", "ligne_financement", type_="check")
+    op.drop_constraint(op.f("ck_ligne_financement_chaine_des_versions"), "ligne_financement", type_="check")
     op.drop_constraint("fk_ligne_financement_version_precedente", "ligne_financement", type_="foreignkey")
     op.drop_constraint("uq_ligne_financement_cle_metier", "ligne_financement", type_="unique")
     op.create_unique_constraint("uq_ligne_financement_cle_metier", "ligne_financement",

@@ -1,0 +1,24 @@
+"""common tables, revision 2: dead letters carry why they were parked (motif), for operators to filter
+and count (a refused second payment is `paiement-en-double`)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01
+"""
+
+from alembic import op
+
+from hopen_common.db.migrations import ajouter_motif_lettres_mortes, retirer_motif_lettres_mortes
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    ajouter_motif_lettres_mortes(op)
+
+
+def downgrade() -> None:
+    retirer_motif_lettres_mortes(op)

@@ -22,6 +22,7 @@ from hopen_referentiel.etablissements.rules import (
     Etablissement,
     NiveauFiness,
     RoleGht,
+    Secteur,
     TypeMaille,
 )
 from hopen_referentiel.etablissements.schemas import FicheLue
@@ -274,3 +275,82 @@ def test_detail_charge_et_evenement_suivent_leurs_contrats(fiches: dict[str, Fic
     assert membre.activite_combinee == Decimal("61250")
     assert membre.activite_combinee_2024 == Decimal("60000")
     assert TypeMaille.GHU.value == "GHU"
+
+
+# --- maille and FINESS PMSI: one rule (ADR 0008) ------------------------------------------------
+
+# ATIH declarations at the EJ for the clinic and the EBNL, per EG for the dialysis structure.
+EXCEPTIONS = {LUCRATIF: NiveauFiness.EJ, EBNL: NiveauFiness.EJ, DIALYSE: NiveauFiness.EG}
+AC_EJ = {LUCRATIF: Decimal("35000"), EBNL: Decimal("9300"), DIALYSE_EG1: Decimal("2500"),
+         DIALYSE_EG2: Decimal("1500")}
+
+
+@pytest.fixture(scope="module")
+def fiches_exceptions() -> dict[str, Fiche]:
+    parc = _parc(exceptions_pmsi=EXCEPTIONS, activites_2022={**AC_2022, **AC_EJ})
+    return {fiche.finess: fiche for fiche in calculer_fiches(parc, tables_du_programme())}
+
+
+@pytest.mark.parametrize(
+    ("finess", "pmsi", "maille", "ac"),
+    [
+        # the clinic's EG both name the EJ (before: each its own EG, each with the EJ's AC)
+        (LUCRATIF_EG1, LUCRATIF, ("EJ", LUCRATIF), Decimal("35000")),
+        (LUCRATIF_EG2, LUCRATIF, ("EJ", LUCRATIF), Decimal("35000")),
+        (LUCRATIF, LUCRATIF, ("EJ", LUCRATIF), Decimal("35000")),  # the EJ fiche: the EJ applies
+        (EBNL_EG1, EBNL, ("EJ", EBNL), Decimal("9300")),
+        (EBNL_EG2, EBNL, ("EJ", EBNL), Decimal("9300")),
+        (EBNL, EBNL, ("EJ", EBNL), Decimal("9300")),
+        # dialysis declared per EG: each EG applies with its own AC, the EJ is no applicant
+        (DIALYSE_EG1, DIALYSE_EG1, ("EG", DIALYSE_EG1), Decimal("2500")),
+        (DIALYSE, None, None, None),
+    ],
+)
+def test_exception_atih_la_maille_suit_le_finess_pmsi(
+    fiches_exceptions: dict[str, Fiche], finess: str, pmsi: str | None, maille: tuple[str, str] | None,
+    ac: Decimal | None,
+) -> None:
+    vue = _vue(fiches_exceptions, finess, P1)
+    assert (vue.finess_pmsi, vue.activite_combinee) == (pmsi, ac)
+    assert _maille(fiches_exceptions, finess, P1) == maille
+    assert _maille(fiches_exceptions, finess, AAP) == maille  # the AAP reads the same FINESS PMSI
+
+
+@pytest.mark.parametrize("exceptions", [{}, EXCEPTIONS], ids=["regle", "exceptions"])
+def test_maille_phase1_et_finess_pmsi_d_accord_sur_toutes_les_fiches(
+    exceptions: dict[str, NiveauFiness],
+) -> None:
+    parc = _parc(exceptions_pmsi=exceptions, activites_2022={**AC_2022, **AC_EJ})
+    fiches = {x.finess: x for x in calculer_fiches(parc, tables_du_programme())}
+    for fiche in fiches.values():
+        if fiche.secteur is None:
+            continue
+        vue = fiche.dispositifs[P1]
+        if fiche.niveau is NiveauFiness.EG:
+            assert vue.maille is not None, fiche.finess  # every EG knows who applies for it
+        if vue.maille is None:
+            # only an EJ whose EG each have their own FINESS PMSI: they apply, not the EJ
+            assert (fiche.niveau, vue.niveau_pmsi) == (NiveauFiness.EJ, NiveauFiness.EG), fiche.finess
+        elif vue.maille.type is TypeMaille.GHT:
+            assert fiche.secteur is Secteur.PUBLIC, fiche.finess
+            assert fiche.ght_support == vue.maille.finess, fiche.finess
+        else:
+            maille = (vue.maille.type.value, vue.maille.finess)
+            assert maille == (vue.niveau_pmsi, vue.finess_pmsi), fiche.finess
+        if fiche.niveau is NiveauFiness.EJ and vue.maille is not None:
+            # the EJ fiche and its EG fiches name the same applicant
+            assert {fiches[eg].dispositifs[P1].maille for eg in fiche.liens} <= {vue.maille}, fiche.finess
+
+
+def test_eg_d_une_ej_declaree_a_l_ej_publie_l_ej_comme_maille(fiches_exceptions: dict[str, Fiche]) -> None:
+    # The values the candidature service's local copy receives; its API test
+    # (services/candidature/tests/api/test_maille_pmsi_api.py) seeds exactly these.
+    for finess in (LUCRATIF_EG1, LUCRATIF_EG2):
+        eg = EtablissementPublie.model_validate(payload(fiches_exceptions[finess]))
+        assert (eg.niveau, eg.finess_ej, eg.secteur) == ("EG", LUCRATIF, "prive_lucratif")
+        assert (eg.eligible_phase1, eg.finess_pmsi, eg.maille_phase1) == (True, LUCRATIF, LUCRATIF)
+        assert eg.activite_combinee == Decimal("35000")
+    ej = EtablissementPublie.model_validate(payload(fiches_exceptions[LUCRATIF]))
+    assert (ej.niveau, ej.eligible_phase1) == ("EJ", True)
+    assert (ej.finess_pmsi, ej.maille_phase1) == (LUCRATIF, LUCRATIF)
+    assert ej.activite_combinee == Decimal("35000")

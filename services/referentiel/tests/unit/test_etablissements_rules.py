@@ -293,15 +293,62 @@ def test_finess_pmsi_exception_en_donnees() -> None:
 )
 def test_maille_candidature_phase1(etab: Etablissement, attendu: Maille) -> None:
     secteur_ej, dialyse = contexte(etab)
+    pmsi = finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=dialyse, exceptions={})
     maille = maille_candidature_phase1(
-        etab, secteur_ej=secteur_ej, structure_dialyse=dialyse, supports_ght=supports_des_ght(TOUS)
+        pmsi, secteur_ej=secteur_ej, ght_code=etab.ght_code, supports_ght=supports_des_ght(TOUS)
     )
     assert maille == attendu
 
 
 def test_maille_ght_sans_support() -> None:
+    pmsi = FinessPmsi(NiveauFiness.EJ, MEMBRE.finess_ej)
     with pytest.raises(DonneesIncoherentes, match="sans etablissement support"):
-        maille_candidature_phase1(MEMBRE, secteur_ej=Secteur.PUBLIC, structure_dialyse=False, supports_ght={})
+        maille_candidature_phase1(pmsi, secteur_ej=Secteur.PUBLIC, ght_code="BFC-03", supports_ght={})
+
+
+EJ, EG = NiveauFiness.EJ, NiveauFiness.EG
+GHT_BFC = Maille(TypeMaille.GHT, "210780581", "BFC-03")
+
+
+@pytest.mark.parametrize(
+    ("etab", "exceptions", "pmsi", "maille"),
+    [
+        # public outside a GHT: the EJ is the FINESS PMSI and applies
+        (HORS_GHT, {}, FinessPmsi(EJ, "2B0005342"), Maille(TypeMaille.EJ, "2B0005342")),
+        # public in a GHT, member and support: FINESS PMSI the EJ, applying through the support
+        (MEMBRE, {}, FinessPmsi(EJ, "520780032"), GHT_BFC),
+        (CHU_2, {}, FinessPmsi(EJ, "210780581"), GHT_BFC),
+        # private lucratif and EBNL: each EG
+        (PL_SSR, {}, FinessPmsi(EG, "800012528"), Maille(TypeMaille.EG, "800012528")),
+        (NL_MCO, {}, FinessPmsi(EG, "750150377"), Maille(TypeMaille.EG, "750150377")),
+        # ATIH exception at the EJ (an EBNL, a clinic): every EG names the EJ, none applies alone
+        (NL_MCO, {"750721334": EJ}, FinessPmsi(EJ, "750721334"), Maille(TypeMaille.EJ, "750721334")),
+        (NL_RADIO, {"750721334": EJ}, FinessPmsi(EJ, "750721334"), Maille(TypeMaille.EJ, "750721334")),
+        (PL_MCO, {"800003071": EJ}, FinessPmsi(EJ, "800003071"), Maille(TypeMaille.EJ, "800003071")),
+        # dialysis structure: the EJ; declared per EG to the ATIH: each EG
+        (DIA_2, {}, FinessPmsi(EJ, "770016137"), Maille(TypeMaille.EJ, "770016137")),
+        (DIA_1, {"770016137": EG}, FinessPmsi(EG, "770016087"), Maille(TypeMaille.EG, "770016087")),
+        # a closed EG keeps the maille of its FINESS PMSI (eligibility fails on P1.E1, not here)
+        (NL_FERME, {}, FinessPmsi(EG, "600100309"), Maille(TypeMaille.EG, "600100309")),
+        (NL_FERME, {"750721334": EJ}, FinessPmsi(EJ, "750721334"), Maille(TypeMaille.EJ, "750721334")),
+        # [reading] a public EJ declared per EG: outside a GHT its EG apply; in a GHT, the support
+        (HORS_GHT, {"2B0005342": EG}, FinessPmsi(EG, "2B0005359"), Maille(TypeMaille.EG, "2B0005359")),
+        (MEMBRE, {"520780032": EG}, FinessPmsi(EG, "520000027"), GHT_BFC),
+    ],
+)
+def test_maille_phase1_suit_le_finess_pmsi(
+    etab: Etablissement, exceptions: dict[str, NiveauFiness], pmsi: FinessPmsi, maille: Maille
+) -> None:
+    secteur_ej, dialyse = contexte(etab)
+    obtenu = finess_pmsi(etab, secteur_ej=secteur_ej, structure_dialyse=dialyse, exceptions=exceptions)
+    assert obtenu == pmsi
+    m = maille_candidature_phase1(
+        obtenu, secteur_ej=secteur_ej, ght_code=etab.ght_code, supports_ght=supports_des_ght(TOUS)
+    )
+    assert m == maille
+    # The one rule (ADR 0008): outside the GHT clause, the maille is the FINESS PMSI at its level.
+    if m.type is not TypeMaille.GHT:
+        assert (m.type.value, m.finess) == (obtenu.niveau.value, obtenu.finess)
 
 
 def test_deux_supports_pour_un_ght() -> None:

@@ -263,7 +263,7 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
             ac1 = parc.activites_2022.get(p1.finess)
             v1 = eligibilite(Dispositif.PHASE1, etab, secteur_ej=secteur_ej, activite_combinee=ac1,
                              criteres=criteres, agregats_ej=ctx.agregats)
-            m1 = maille_candidature_phase1(etab, secteur_ej=secteur_ej, structure_dialyse=ctx.dialyse,
+            m1 = maille_candidature_phase1(p1, secteur_ej=secteur_ej, ght_code=ght_code,
                                            supports_ght=parc.supports_ght)
             vues[Dispositif.PHASE1] = VueDispositif(v1, p1.finess, p1.niveau, m1, ac1)
 
@@ -334,9 +334,9 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
             if niveau is NiveauFiness.EG:
                 maille = None  # private EG apply one by one: the EJ itself is not an applicant
             elif premier is not None:
-                maille = maille_candidature_phase1(premier, secteur_ej=secteur_ej,
-                                                   structure_dialyse=ctx.dialyse,
-                                                   supports_ght=parc.supports_ght)
+                # The rule its EG fiches follow, on the same FINESS PMSI (the EJ's): they agree.
+                maille = maille_candidature_phase1(FinessPmsi(niveau, finess_ej), secteur_ej=secteur_ej,
+                                                   ght_code=ght_code, supports_ght=parc.supports_ght)
             else:
                 maille = _maille_sans_eg(secteur_ej, finess_ej, ght_code, support)
         elif aphp:
@@ -344,7 +344,7 @@ def _fiches_ej(parc: Parc, tables: Tables, ctx: _Contexte) -> list[Fiche]:
         elif d is Dispositif.HOSPICONNECT:
             maille = _maille_sans_eg(secteur_ej, finess_ej, ght_code, support)
         else:
-            maille = Maille(TypeMaille.EJ, finess_ej) if pmsi else None
+            maille = maille_aap(FinessPmsi(niveau, finess_ej), ghu=False) if pmsi else None
         vues_ej[d] = VueDispositif(verdict, pmsi, niveau, maille, ac, via)
 
     fiche_ej = Fiche(

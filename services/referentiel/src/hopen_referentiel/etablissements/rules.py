@@ -372,28 +372,33 @@ def supports_des_ght(etablissements: Iterable[Etablissement]) -> dict[str, str]:
     return supports
 
 
+def maille_du_finess_pmsi(pmsi: FinessPmsi) -> Maille:
+    """The FINESS PMSI applying for itself, at its own level (EJ or EG)."""
+    return Maille(TypeMaille.EJ if pmsi.niveau is NiveauFiness.EJ else TypeMaille.EG, pmsi.finess)
+
+
 def maille_candidature_phase1(
-    etab: Etablissement,
+    pmsi: FinessPmsi,
     *,
     secteur_ej: Secteur,
-    structure_dialyse: bool,
+    ght_code: str | None,
     supports_ght: Mapping[str, str],
 ) -> Maille:
-    """Who applies in phase 1 (domain 3.3).
+    """Who applies in phase 1 (domain 3.3), read off the FINESS PMSI (domain 2.2): the FINESS
+    PMSI at its level, except a public EJ in a GHT, which applies through its GHT's support.
 
-    private -> the EG (dialysis structure -> the EJ); public in a GHT -> the GHT through its
-    support's EJ; public outside a GHT -> the EJ.
+    One rule rather than two so they cannot disagree (ADR 0008): domain 3.3 (private -> EG,
+    dialysis -> EJ, "sauf exception suivant la declaration ATIH") says what 2.2 says. Decided
+    apart, a private EJ whose PMSI is declared at the EJ would have one applicant per EG, each
+    carrying the whole EJ's activite combinee: every EG could draw a full forfait on the same
+    activity. `ght_code` is the EJ's GHT, the same for every fiche of the EJ.
     """
-    if secteur_ej is not Secteur.PUBLIC:
-        if structure_dialyse:
-            return Maille(TypeMaille.EJ, etab.finess_ej)
-        return Maille(TypeMaille.EG, etab.finess_eg)
-    if etab.ght_code is None:
-        return Maille(TypeMaille.EJ, etab.finess_ej)
-    support = supports_ght.get(etab.ght_code)
-    if support is None:
-        raise DonneesIncoherentes(f"GHT {etab.ght_code} sans etablissement support connu")
-    return Maille(TypeMaille.GHT, support, etab.ght_code)
+    if secteur_ej is Secteur.PUBLIC and ght_code is not None:
+        support = supports_ght.get(ght_code)
+        if support is None:
+            raise DonneesIncoherentes(f"GHT {ght_code} sans etablissement support connu")
+        return Maille(TypeMaille.GHT, support, ght_code)
+    return maille_du_finess_pmsi(pmsi)
 
 
 def activite_combinee_pmsi(
@@ -603,7 +608,12 @@ def maille_hospiconnect(
 ) -> Maille:
     """Who applies to HospiConnect for this EG (domain 4.2): AP-HP -> its GHU; private (lucratif
     and EBNL) -> the EJ for all its EG; public in a GHT -> the support ES on behalf of every EJ;
-    public outside a GHT -> the EJ."""
+    public outside a GHT -> the EJ.
+
+    Not read off the FINESS PMSI, unlike phase 1 and the AAP (ADR 0008): the instruction names
+    the EJ whatever its PMSI level, and pays a ceiling per EJ from its staff, not a forfait on an
+    activity. The FINESS PMSI only says whose 2024 activity criterion 2 reads, so a private EG
+    with its own FINESS PMSI still applies through its EJ, and nothing is paid twice."""
     finess_ghu = ghu.get(etab.finess_eg)
     if finess_ghu is not None:
         return Maille(TypeMaille.GHU, finess_ghu)
@@ -617,8 +627,9 @@ def maille_hospiconnect(
 
 def maille_aap(pmsi: FinessPmsi, *, ghu: bool) -> Maille:
     """AAP (domain 5): an ES takes part, as lead or participant, by its FINESS PMSI (phase-2
-    reading, AP-HP -> GHU). [reading] A public GHT member still applies by its own FINESS PMSI;
-    the GHT-level validation it needs is checked with the project, not here."""
+    reading, AP-HP -> GHU): the phase-1 rule without its GHT clause (ADR 0008). [reading] A
+    public GHT member still applies by its own FINESS PMSI; the GHT-level validation it needs is
+    checked with the project, not here."""
     if ghu:
         return Maille(TypeMaille.GHU, pmsi.finess)
-    return Maille(TypeMaille.EJ if pmsi.niveau is NiveauFiness.EJ else TypeMaille.EG, pmsi.finess)
+    return maille_du_finess_pmsi(pmsi)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import FrozenInstanceError
 from datetime import date
@@ -14,7 +15,13 @@ from hypothesis import strategies as st
 
 from hopen_common.programme import charger_programme_hospiconnect, charger_programme_phase1
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_common.programme.phase1 import taux_atteint, versions_disponibles
+from hopen_common.programme.phase1 import (
+    DonneesProgrammeInvalides,
+    _construire,
+    lire_donnees,
+    taux_atteint,
+    versions_disponibles,
+)
 
 D = Decimal
 
@@ -169,3 +176,89 @@ def test_hospiconnect():
         (2028, date(2028, 6, 16), date(2028, 9, 15)),
     ]
     assert "DNS/2025/180" in h.reference
+
+
+# --- SUN-ES target per indicator (domain.md 3.1, ADR 0007) ---------------------------------------
+
+TOUS_LES_DOMAINES = frozenset({"DS1.1", "DS1.2", "DS1.3", "DS2.1", "DS3.1"})
+
+# Annex 1, one row per indicator: (indicator, its SUN-ES domain, SUN-ES target, others' target).
+ANNEXE_1 = [
+    ("P1.O1.a", None, "0.80", "0.80"),
+    ("P1.O2.a", "DS1.1", "0.70", "0.55"),
+    ("P1.O2.b", "DS1.2", "0.65", "0.50"),
+    ("P1.O3.a", "DS1.3", "0.70", "0.55"),
+    ("P1.O4.a", None, "0.50", "0.50"),
+    ("P1.O5.a", "DS2.1", "0.65", "0.50"),
+    ("P1.O6.a", "DS3.1", "0.60", "0.45"),
+    ("P1.O7.a", None, "0.70", "0.50"),  # "Changement d'indicateur": no domain (ADR 0007)
+    ("P1.O8.a", None, "0.70", "0.50"),
+]
+
+
+def _indicateur(version: str, indicateur_id: str):
+    objectif = charger_programme_phase1(version).objectif(indicateur_id.rsplit(".", 1)[0])
+    return next(i for i in objectif.indicateurs if i.id == indicateur_id)
+
+
+def test_annexe_1_couvre_chaque_indicateur():
+    programme = charger_programme_phase1()
+    assert [i.id for o in programme.objectifs.values() for i in o.indicateurs] == [r[0] for r in ANNEXE_1]
+
+
+@pytest.mark.parametrize("version", ["2024.1", "2024.2"])
+@pytest.mark.parametrize(("indicateur_id", "domaine", "cible_sun_es", "cible_autres"), ANNEXE_1)
+def test_cible_par_indicateur(version, indicateur_id, domaine, cible_sun_es, cible_autres):
+    indicateur = _indicateur(version, indicateur_id)
+    assert (indicateur.domaine_sun_es, indicateur.cible_sun_es, indicateur.cible_autres) == (
+        domaine, D(cible_sun_es), D(cible_autres))
+    autres_domaines = TOUS_LES_DOMAINES - {domaine}
+    # Without its own domain, every other domain reached changes nothing.
+    for atteints in (set(), autres_domaines):
+        assert indicateur.cible_sun_es_applicable(atteints) is False
+        assert indicateur.cible(atteints) == D(cible_autres)
+    if domaine is None:
+        assert indicateur.cible_sun_es_applicable(TOUS_LES_DOMAINES) is False
+        assert indicateur.cible(TOUS_LES_DOMAINES) == D(cible_autres)
+    else:
+        for atteints in ({domaine}, TOUS_LES_DOMAINES):
+            assert indicateur.cible_sun_es_applicable(atteints) is True
+            assert indicateur.cible(atteints) == D(cible_sun_es)
+
+
+def test_p1_o2_avec_ds1_1_seul():
+    a, b = charger_programme_phase1().objectif("P1.O2").indicateurs
+    assert (a.cible(["DS1.1"]), b.cible(["DS1.1"])) == (D("0.70"), D("0.50"))
+    assert (a.cible(["DS1.2"]), b.cible(["DS1.2"])) == (D("0.55"), D("0.65"))
+
+
+def test_2024_2_ne_change_aucun_nombre_de_2024_1():
+    ancienne, nouvelle = charger_programme_phase1("2024.1"), charger_programme_phase1("2024.2")
+    assert (ancienne.tranches, ancienne.taux_amorcage, ancienne.calendrier, ancienne.reference) == (
+        nouvelle.tranches, nouvelle.taux_amorcage, nouvelle.calendrier, nouvelle.reference)
+    for oid, objectif in ancienne.objectifs.items():
+        autre = nouvelle.objectifs[oid]
+        assert (objectif.libelle, objectif.bareme, objectif.domaines_sun_es) == (
+            autre.libelle, autre.bareme, autre.domaines_sun_es)
+        assert [(i.id, i.libelle, i.cible_sun_es, i.cible_autres, i.domaine_sun_es)
+                for i in objectif.indicateurs] == [
+            (i.id, i.libelle, i.cible_sun_es, i.cible_autres, i.domaine_sun_es) for i in autre.indicateurs]
+
+
+def test_chaque_indicateur_sans_domaine_dit_pourquoi():
+    programme = charger_programme_phase1("2024.2")
+    for objectif in programme.objectifs.values():
+        for i in objectif.indicateurs:
+            assert (i.domaine_sun_es is None) == bool(i.motif_sans_domaine_sun_es), i.id
+    # The annex's own words for the rows without a domain.
+    nouvel, changement = "Nouvel objectif", "Changement d'indicateur"
+    for indicateur_id, annexe in (("P1.O1.a", nouvel), ("P1.O4.a", nouvel),
+                                  ("P1.O7.a", changement), ("P1.O8.a", changement)):
+        assert annexe in (_indicateur("2024.2", indicateur_id).motif_sans_domaine_sun_es or "")
+
+
+def test_domaine_et_motif_sans_domaine_a_la_fois_refuses():
+    donnees = copy.deepcopy(lire_donnees("phase1", "2024.2"))
+    donnees["objectifs"][1]["indicateurs"][0]["motif_sans_domaine_sun_es"] = "contradiction"
+    with pytest.raises(DonneesProgrammeInvalides, match="P1.O2.a"):
+        _construire(donnees)

@@ -192,9 +192,19 @@ async def test_programme_versionne_publie_par_la_dns(api: Api) -> None:
     contenu = json.loads(json.dumps({**nouvelle, "version": "2026.3", "total_keur": 87200.5}))
     flottant = {**corps, "version": "2026.3", "contenu": contenu}
     _probleme(await api.client.post(url, headers=DNS, json=flottant), 422, "contenu")
-    # A phase-1 document must still load with the shared loader.
-    casse = {"version": "2024.2", "motivation": "test", "contenu": {"version": "2024.2", "objectifs": []}}
+    # A phase-1 document must still load with the shared loader (2024.2 is shipped: the next is 2024.3).
+    casse = {"version": "2024.3", "motivation": "test", "contenu": {"version": "2024.3", "objectifs": []}}
     _probleme(await api.client.post("/v1/programme/phase1/versions", headers=DNS, json=casse), 422, "contenu")
+
+
+async def test_programme_phase1_livre_par_versions_epinglees(api: Api) -> None:
+    """2024.1 stays as migration 0002 seeded it; 2024.2 (ADR 0007) is seeded by 0003 and is current."""
+    for version, migration in (("2024.1", "migration 0002"), ("2024.2", "migration 0003")):
+        livree = (await api.client.get(f"/v1/programme/phase1/versions/{version}", headers=ARS)).json()
+        assert livree["source"] == f"hopen_common/programme/data/phase1_v{version}.json"
+        assert livree["contenu"] == lire_donnees("phase1", version)
+        assert livree["publie_par"] == migration
+    assert (await api.client.get("/v1/programme/phase1", headers=ARS)).json()["version"] == "2024.2"
 
 
 async def test_programme_aap_livre_depuis_hopen_common(api: Api) -> None:

@@ -5,12 +5,14 @@ Every number (targets, tariff table, amorcage rate, calendar) lives in
 version of the programme is a new data file, not a code change. Once loaded the
 objects are frozen and every function here is pure.
 
-SUN-ES reading (domain.md 3.1): annex 1 of the instruction maps SUN-ES domains
-per *indicator* (P1.O2.a <-> DS1.1, P1.O2.b <-> DS1.2). `IndicateurPhase1.cible`
-follows that literal reading. `ObjectifPhase1.domaines_sun_es` is the union of
-its indicators' domains; code that picks one target for the whole objective must
-require *all* of them (for P1.O2: DS1.1 and DS1.2), which only differs from the
-per-indicator reading for an ES that reached exactly one of the two.
+SUN-ES reading (domain.md 3.1, ADR 0007): annex 1 of the instruction gives the
+SUN-ES equivalence per *indicator* row (P1.O2.a <-> DS1.1, P1.O2.b <-> DS1.2, ...),
+so each indicator takes its SUN-ES target when the ES reached that indicator's own
+domain. `IndicateurPhase1.cible_sun_es_applicable` is the one place that rule is
+written; every target chosen for an ES goes through it (`IndicateurPhase1.cible`).
+`ObjectifPhase1.domaines_sun_es` only lists the domains an objective's indicators
+name; it never chooses a target (an ES with DS1.1 alone gets 70 % on P1.O2.a and
+50 % on P1.O2.b).
 """
 
 from __future__ import annotations
@@ -116,11 +118,20 @@ class IndicateurPhase1:
     libelle: str
     cible_sun_es: Decimal
     cible_autres: Decimal
-    domaine_sun_es: str | None  # None: new objective, no SUN-ES equivalent (one target)
+    domaine_sun_es: str | None  # None: no SUN-ES domain entitles an ES to cible_sun_es
+    # Why domaine_sun_es is None, from annex 1's equivalence column ("Nouvel objectif", "Changement
+    # d'indicateur"); None in files that predate the field (2024.1).
+    motif_sans_domaine_sun_es: str | None = None
+
+    def cible_sun_es_applicable(self, domaines_sun_es_atteints: Iterable[str]) -> bool:
+        """The SUN-ES target rule (domain.md 3.1): this indicator's own equivalent domain was reached.
+
+        Per indicator, never per objective: annex 1 gives the equivalence row by row."""
+        return self.domaine_sun_es is not None and self.domaine_sun_es in set(domaines_sun_es_atteints)
 
     def cible(self, domaines_sun_es_atteints: Iterable[str]) -> Decimal:
-        """Target of this indicator for an ES, given the SUN-ES domains it reached (per-indicator reading)."""
-        if self.domaine_sun_es is not None and self.domaine_sun_es in set(domaines_sun_es_atteints):
+        """Target of this indicator for an ES, given the SUN-ES domains it reached."""
+        if self.cible_sun_es_applicable(domaines_sun_es_atteints):
             return self.cible_sun_es
         return self.cible_autres
 
@@ -138,7 +149,8 @@ class ObjectifPhase1:
     id: str
     libelle: str
     indicateurs: tuple[IndicateurPhase1, ...]
-    domaines_sun_es: tuple[str, ...]  # union of the indicators' domains, in indicator order
+    # Union of the indicators' domains, in indicator order: descriptive only, never a target choice.
+    domaines_sun_es: tuple[str, ...]
     bareme: Mapping[str, Fourchette]  # tranche letter -> bounds
 
 
@@ -203,6 +215,8 @@ def _construire(donnees: Mapping[str, Any]) -> ProgrammePhase1:
                 cible_sun_es=decimal_exact(i["cible_sun_es"], f"{i['id']}.cible_sun_es"),
                 cible_autres=decimal_exact(i["cible_autres"], f"{i['id']}.cible_autres"),
                 domaine_sun_es=None if i.get("domaine_sun_es") is None else str(i["domaine_sun_es"]),
+                motif_sans_domaine_sun_es=(None if i.get("motif_sans_domaine_sun_es") is None
+                                           else str(i["motif_sans_domaine_sun_es"])),
             )
             for i in o["indicateurs"]
         )
@@ -211,6 +225,10 @@ def _construire(donnees: Mapping[str, Any]) -> ProgrammePhase1:
         for ind in indicateurs:
             if not ind.id.startswith(oid + "."):
                 raise DonneesProgrammeInvalides(f"l'indicateur {ind.id} n'appartient pas à {oid}")
+            if ind.domaine_sun_es is not None and ind.motif_sans_domaine_sun_es is not None:
+                # A reason for having no domain next to a domain: the file says two things.
+                raise DonneesProgrammeInvalides(
+                    f"{ind.id} : domaine_sun_es {ind.domaine_sun_es} et motif_sans_domaine_sun_es à la fois")
             for cible in (ind.cible_sun_es, ind.cible_autres):
                 if not 0 <= cible <= 1:
                     raise DonneesProgrammeInvalides(f"{ind.id} : cible {cible} hors de [0, 1]")

@@ -24,7 +24,8 @@ class DecisionObjectifDemande(BaseModel):
 class IndicateurEvalue(BaseModel):
     indicateur: str
     cible: Decimal
-    cible_sun_es: bool
+    cible_sun_es: bool = Field(description="cible is this indicator's SUN-ES target: the EJ reached the"
+                                           " indicator's own equivalent domain (ADR 0007)")
     numerateur: int | None
     denominateur: int | None
     taux: Decimal | None

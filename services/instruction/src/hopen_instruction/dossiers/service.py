@@ -82,7 +82,8 @@ async def evaluer(session: AsyncSession, dossier: Dossier, programme: ProgrammeP
     for r in rows:  # the latest deposit of an indicator is the one instructed
         mesures.setdefault((r.finess_ej, r.objectif), {})[r.indicateur] = Mesure(r.numerateur, r.denominateur)
     return [
-        (finess_ej, evaluer_objectif(programme.objectifs[o], mesures.get((finess_ej, o), {}), domaines))
+        (finess_ej, evaluer_objectif(programme.objectifs[o], mesures.get((finess_ej, o), {}),
+                                     domaines_sun_es_atteints=domaines))
         for finess_ej, o, domaines in cibles(dossier)
     ]
 
@@ -181,10 +182,12 @@ async def decider_objectif(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet=objectif, finess_ej=membre,
         decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"indicateurs": [
+        # The target and its reading (SUN-ES or not, programme version) are kept with the decision:
+        # a later programme version must not change what the ARS decided against.
+        elements={"programme_version": programme.version, "indicateurs": [
             {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
              "taux": str(i.taux) if i.taux is not None else None, "cible": str(i.cible),
-             "atteint": i.atteint} for i in evaluation.indicateurs]},
+             "cible_sun_es": i.cible_sun_es, "atteint": i.atteint} for i in evaluation.indicateurs]},
     )
     session.add(decision)
     commun = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ class Mesure:
 class EvaluationIndicateur:
     indicateur: str
     cible: Decimal
-    cible_sun_es: bool
+    cible_sun_es: bool  # `cible` is this indicator's SUN-ES target (its own domain was reached)
     numerateur: int | None
     denominateur: int | None
     taux: Decimal | None  # shown rounded to 0.01%; the verdict uses the exact fraction
@@ -40,16 +41,15 @@ class EvaluationObjectif:
         return self.complet and all(i.atteint for i in self.indicateurs)
 
 
-def utilise_cible_sun_es(objectif: ObjectifPhase1, domaines_atteints: set[str]) -> bool:
-    return bool(objectif.domaines_sun_es) and set(objectif.domaines_sun_es) <= domaines_atteints
-
-
-def evaluer_objectif(objectif: ObjectifPhase1, mesures: dict[str, Mesure],
-                     domaines_atteints: set[str]) -> EvaluationObjectif:
-    sun_es = utilise_cible_sun_es(objectif, domaines_atteints)
+def evaluer_objectif(objectif: ObjectifPhase1, mesures: Mapping[str, Mesure], *,
+                     domaines_sun_es_atteints: Iterable[str]) -> EvaluationObjectif:
+    """Each indicator against its own target: the SUN-ES one when the ES reached that indicator's
+    domain (`IndicateurPhase1.cible_sun_es_applicable`, the only copy of the rule, ADR 0007)."""
+    domaines = frozenset(domaines_sun_es_atteints)
     lignes = []
     for indicateur in objectif.indicateurs:
-        cible = indicateur.cible_sun_es if sun_es else indicateur.cible_autres
+        sun_es = indicateur.cible_sun_es_applicable(domaines)
+        cible = indicateur.cible(domaines)
         mesure = mesures.get(indicateur.id)
         if mesure is None:
             lignes.append(EvaluationIndicateur(indicateur.id, cible, sun_es, None, None, None, False))

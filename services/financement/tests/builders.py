@@ -44,12 +44,12 @@ def validee(candidature_id: str, finess: str, region: str, objectifs: list[str],
 
 
 def objectif(candidature_id: str, finess: str, region: str, obj: str, atteint: bool, objectifs: list[str],
-             finess_ej: str | None = None) -> Evenement:
+             finess_ej: str | None = None, *, remplace: str | None = None) -> Evenement:
     modele = ObjectifAtteint if atteint else ObjectifNonAtteint
     return _ev(modele(
         decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
         decide_par="instructeur", decide_le=datetime.now(UTC), motivation="mesure vérifiée", objectif=obj,
-        objectifs_candidature=objectifs, finess_ej=finess_ej), f"candidature/{candidature_id}")
+        objectifs_candidature=objectifs, finess_ej=finess_ej, remplace=remplace), f"candidature/{candidature_id}")
 
 
 def annee_hc(candidature_id: str, finess: str, finess_ej: str, region: str, annee: int, atteints: list[str],

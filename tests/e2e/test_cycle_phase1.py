@@ -288,7 +288,13 @@ def test_meme_sans_inbox_un_montant_n_est_pas_paye_deux_fois(running_stack: Runn
         return next((lettre for lettre in lettres if lettre["key"] == cid), None)
     lettre = finalement(garee, en=60, quoi="duplicate parked in financement")
     assert lettre["event_id"] == validation["id"]
-    assert "IntegrityError" in lettre["error"] or "unique" in lettre["error"].lower()
+    # Issue 7: a verdict an operator can read, parked at once, and counted.
+    assert lettre["motif"] == "paiement-en-double" and lettre["attempts"] == 1
+    assert f"candidature {cid} déjà validée dans financement" in lettre["error"]
+    comptes = client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes", headers=ops).json()
+    assert {"motif": "paiement-en-double", "status": "parked", "nombre": 1} in comptes
+    assert client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes",
+                      headers=jeton("dns")).status_code == 403
 
     _decider(client, urls["instruction"], "32", cid, ["P1.O1"])  # parked behind the duplicate
     finalement(lambda: len([x for x in client.get(f"{urls['financement']}/v1/operations/lettres-mortes",

@@ -49,7 +49,8 @@ def objectif(candidature_id: str, finess: str, region: str, obj: str, atteint: b
     return _ev(modele(
         decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
         decide_par="instructeur", decide_le=datetime.now(UTC), motivation="mesure vérifiée", objectif=obj,
-        objectifs_candidature=objectifs, finess_ej=finess_ej, remplace=remplace), f"candidature/{candidature_id}")
+        objectifs_candidature=objectifs, finess_ej=finess_ej, remplace=remplace),
+        f"candidature/{candidature_id}")
 
 
 def annee_hc(candidature_id: str, finess: str, finess_ej: str, region: str, annee: int, atteints: list[str],

@@ -60,7 +60,8 @@ async def test_deux_candidatures_de_la_meme_ej_un_seul_paiement(bus):
         return len(lettres) == 3 and len(soldes) == 2 and lettres
     lettres = await bus.attendre(tout_vu, quoi="c1 paid, c2 parked")
     refus = lettres[0]
-    assert refus.motif == "paiement-en-double" and refus.event_type == "CandidatureValidee"
+    assert refus.motif == "paiement-en-double"
+    assert refus.event_type == "CandidatureValidee"
     assert refus.attempts == 1  # a verdict: parked at once, not retried
     assert f"phase1/{SARTENE}/P1.O1/amorcage est déjà payé" in refus.error
     assert {lettre.motif for lettre in lettres[1:]} == {"derriere-evenement-gare"}
@@ -173,7 +174,8 @@ async def test_hospiconnect_une_ej_une_annee_un_montant(sessions):
     await _appliquer(sessions, b.annee_hc("h1", SARTENE, SARTENE, CORSE, 2026, ["1.0"]))
     with pytest.raises(EvenementRefuse) as exc:
         await _appliquer(sessions, b.annee_hc("h2", "2A0000001", SARTENE, CORSE, 2026, ["1.0"]))
-    assert exc.value.motif == "paiement-en-double" and "candidature h1" in str(exc.value)
+    assert exc.value.motif == "paiement-en-double"
+    assert "candidature h1" in str(exc.value)
     async with sessions() as s:
         lignes = (await s.scalars(select(LigneFinancement).where(
             LigneFinancement.cle_metier == f"hospiconnect/{SARTENE}/2026"))).all()

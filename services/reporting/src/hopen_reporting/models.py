@@ -48,7 +48,9 @@ class NotificationVue(Base):
 
 
 class MontantNotifie(Base):
-    """One line of a FinancementNotifie, keyed by its notification: replay-safe."""
+    """One line of a FinancementNotifie, keyed by its notification: replay-safe. A line of a higher
+    version of the same business key (financement's `cle_metier`) takes its place in every total,
+    whichever arrives first."""
 
     __tablename__ = "montant_notifie"
 
@@ -62,6 +64,8 @@ class MontantNotifie(Base):
     dispositif: Mapped[str] = mapped_column(String(20))
     montant: Mapped[Decimal] = mapped_column(Montant)
     notifie_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cle_metier: Mapped[str | None] = mapped_column(String(120), index=True)  # None: before issue 7
+    version: Mapped[int | None] = mapped_column(Integer)
 
 
 class EtatCandidature(Base):

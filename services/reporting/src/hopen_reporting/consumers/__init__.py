@@ -68,6 +68,7 @@ async def financement_notifie(session: AsyncSession, _: Evenement, e: Financemen
             notification_id=e.notification_id, finess_ej=ligne.finess_ej or e.finess_ej or e.finess,
             objectif=ligne.objectif, nature=ligne.nature, candidature_id=e.candidature_id, finess=e.finess,
             region=e.region, dispositif=e.dispositif, montant=ligne.montant, notifie_le=e.notifie_le,
+            cle_metier=ligne.cle_metier, version=ligne.version,
         ).on_conflict_do_nothing())
 
 

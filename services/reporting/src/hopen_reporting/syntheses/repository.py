@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_reporting.models import (
@@ -17,14 +18,18 @@ from hopen_reporting.models import (
 
 
 def _courants(region: str | None) -> Select[str, str, Decimal]:
-    """Lines of the notifications no later notification replaces, by secteur and nature."""
+    """Current lines, by secteur and nature: of the notifications no later notification replaces,
+    and that no higher version of their business key supersedes (a corrected objective's solde)."""
     remplacees = select(NotificationVue.remplace).where(NotificationVue.remplace.is_not(None))
+    suivante = aliased(MontantNotifie)
+    depassee = exists().where(suivante.cle_metier == MontantNotifie.cle_metier,
+                              suivante.version > MontantNotifie.version)
     # A literal, not a bind parameter: GROUP BY must see the very expression of the SELECT.
     secteur = func.coalesce(EtablissementVu.secteur, literal_column("'inconnu'"))
     query = (
         select(secteur, MontantNotifie.nature, func.sum(MontantNotifie.montant))
         .outerjoin(EtablissementVu, EtablissementVu.finess == MontantNotifie.finess)
-        .where(MontantNotifie.notification_id.not_in(remplacees))
+        .where(MontantNotifie.notification_id.not_in(remplacees), ~depassee)
         .group_by(secteur, MontantNotifie.nature)
     )
     return query if region is None else query.where(MontantNotifie.region == region)

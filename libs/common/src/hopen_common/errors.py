@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from hopen_common import problemes
 from hopen_common.problemes import PROBLEM_BASE, ProblemError, TypeProbleme, introuvable
@@ -77,6 +78,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         t = problemes.VALIDATION
         return problem_response(request, t.status, t.code, t.title, detail, premier, {"erreurs": erreurs})
 
+    # Starlette's HTTPException (FastAPI's is a subclass): an unknown route (404) or method (405) is
+    # raised by the router as Starlette's and was answered as plain JSON, outside the catalogue.
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         t = _TYPE_HTTP.get(exc.status_code, problemes.HTTP)

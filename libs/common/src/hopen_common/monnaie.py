@@ -56,18 +56,26 @@ def arrondi_centime(valeur: Decimal | Fraction | int) -> Decimal:
     return Decimal(centimes if exacte >= 0 else -centimes).scaleb(-2)
 
 
+def _motif_de_refus(valeur: object) -> str | None:
+    """Why `valeur` is not yet money (None when it is): the one check behind exiger_centimes and
+    EurosEntrant's Python inputs."""
+    if not isinstance(valeur, Decimal) or not valeur.is_finite():
+        return f"montant décimal fini attendu ({valeur!r})"
+    if abs(valeur) > MONTANT_MAX:
+        return f"montant hors des bornes (au plus {MONTANT_MAX} €) ({valeur})"
+    if valeur != valeur.quantize(CENTIME):  # bounded above: quantize cannot overflow
+        return f"montant au centime attendu, au plus deux décimales ({valeur})"
+    return None
+
+
 def exiger_centimes(valeur: Decimal, champ: str, *, signe: Signe = "quelconque") -> Decimal:
     """`valeur` with exactly two decimals when it already is money: a finite Decimal with at most
     two decimals, within MONTANT_MAX, of the required `signe`; else RegleMetierError naming
     `champ`. Never rounds: money reaching a rule was rounded once already, anything finer than a
     cent is a bug upstream or a wrong input."""
-    if not isinstance(valeur, Decimal) or not valeur.is_finite():
-        raise RegleMetierError(f"{champ} : montant décimal fini attendu ({valeur!r})", champ)
-    if abs(valeur) > MONTANT_MAX:
-        raise RegleMetierError(f"{champ} : montant hors des bornes (au plus {MONTANT_MAX} €) ({valeur})",
-                               champ)
-    if valeur != valeur.quantize(CENTIME):  # bounded above: quantize cannot overflow
-        raise RegleMetierError(f"{champ} doit être exprimé au centime ({valeur})", champ)
+    motif = _motif_de_refus(valeur)
+    if motif is not None:
+        raise RegleMetierError(f"{champ} : {motif}", champ)
     if signe == "positif" and valeur < 0:
         raise RegleMetierError(f"{champ} ne peut pas être négatif ({valeur})", champ)
     if signe == "strictement_positif" and valeur <= 0:
@@ -101,10 +109,10 @@ def _entrant(valeur: Any) -> Decimal:
         valeur = Decimal(valeur)
     if isinstance(valeur, Decimal):
         # Python callers (events built in code, tests): the same rule as the JSON string.
-        try:
-            return exiger_centimes(valeur, "montant")
-        except RegleMetierError as exc:
-            raise ValueError(exc.message) from None
+        motif = _motif_de_refus(valeur)
+        if motif is not None:
+            raise ValueError(motif)
+        return valeur.quantize(CENTIME)
     raise ValueError('montant attendu sous forme de chaîne décimale (ex. "30000.00")')
 
 

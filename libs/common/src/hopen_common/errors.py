@@ -1,44 +1,26 @@
-"""RFC 9457 problem details: every error names its type and, when relevant, the field."""
+"""RFC 9457 problem details: every error names its type and, when relevant, the field.
+
+The types are declared once in `hopen_common.problemes` (the catalogue); this module answers them.
+`ProblemError`, `PROBLEM_BASE` and `introuvable` are re-exported so existing imports keep working.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
+from hopen_common import problemes
+from hopen_common.problemes import PROBLEM_BASE, ProblemError, TypeProbleme, introuvable
 from hopen_common.programme.erreurs import RegleMetierError
 
-PROBLEM_BASE = "https://hopen.sante.gouv.fr/problemes/"
 MEDIA_TYPE = "application/problem+json"
 
-
-class ProblemError(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        title: str,
-        detail: str | None = None,
-        *,
-        champ: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.code = code
-        self.title = title
-        self.detail = detail
-        self.champ = champ
-        self.extra = extra or {}
-
-
-def introuvable(ressource: str, identifiant: str) -> ProblemError:
-    # Same answer whether it does not exist or belongs to another scope: no existence leak.
-    return ProblemError(
-        404, "introuvable", f"{ressource} introuvable", f"{ressource} {identifiant} introuvable"
-    )
+__all__ = ["MEDIA_TYPE", "PROBLEM_BASE", "ProblemError", "install_problem_handlers", "introuvable",
+           "problem_response"]
 
 
 def problem_response(
@@ -69,6 +51,12 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+_TYPE_HTTP: dict[int, TypeProbleme] = {
+    t.status: t for t in (problemes.NON_AUTHENTIFIE, problemes.INTERDIT, problemes.INTROUVABLE,
+                          problemes.METHODE_NON_PERMISE)
+}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -76,9 +64,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RegleMetierError)
     async def _regle(request: Request, exc: RegleMetierError) -> JSONResponse:
-        return problem_response(
-            request, 422, "regle-metier", "Règle métier non respectée", str(exc), exc.champ
-        )
+        t = problemes.REGLE_METIER
+        return problem_response(request, t.status, t.code, t.title, str(exc), exc.champ)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,16 +75,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         premier = erreurs[0]["champ"] if erreurs else None
         detail = "; ".join(f"{e['champ']}: {e['message']}" for e in erreurs)
-        return problem_response(
-            request, 422, "validation", "Requête invalide", detail, premier, {"erreurs": erreurs}
-        )
+        t = problemes.VALIDATION
+        return problem_response(request, t.status, t.code, t.title, detail, premier, {"erreurs": erreurs})
 
+    # Starlette's HTTPException (FastAPI's is a subclass): an unknown route (404) or method (405) is
+    # raised by the router as Starlette's and was answered as plain JSON, outside the catalogue.
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {401: "non-authentifie", 403: "interdit", 404: "introuvable", 405: "methode-non-permise"}.get(
-            exc.status_code, "http"
-        )
-        response = problem_response(request, exc.status_code, code, str(exc.detail))
+        t = _TYPE_HTTP.get(exc.status_code, problemes.HTTP)
+        # The status stays the exception's (for `http`, the one type without a fixed status); the
+        # exception's text, once the title, is now the detail under the type's fixed title.
+        response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail))
         if exc.headers:
             response.headers.update(exc.headers)
         return response

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.db.messaging import RequeteIdempotente
-from hopen_common.errors import ProblemError
+from hopen_common.problemes import IDEMPOTENCY_KEY_INVALIDE, IDEMPOTENCY_KEY_REUTILISEE
 
 ENTETE = "Idempotency-Key"
 LONGUEUR_MAX = 200
@@ -36,8 +36,8 @@ async def idempotent(
     if cle is None:
         return JSONResponse((await executer()).model_dump(mode="json"), status_code=statut)
     if not 0 < len(cle) <= LONGUEUR_MAX or not cle.isprintable():
-        raise ProblemError(400, "idempotency-key-invalide", "Clé d'idempotence invalide",
-                           f"1 à {LONGUEUR_MAX} caractères imprimables attendus", champ=ENTETE)
+        raise IDEMPOTENCY_KEY_INVALIDE.erreur(f"1 à {LONGUEUR_MAX} caractères imprimables attendus",
+                                              champ=ENTETE)
     route = f"{request.method} {request.url.path}"
     empreinte = hashlib.sha256(route.encode() + b"\n" + await request.body()).hexdigest()
     # Two concurrent requests with the same key: the second waits for the first to commit,
@@ -47,8 +47,7 @@ async def idempotent(
     deja = await session.get(RequeteIdempotente, (cle, appelant))
     if deja is not None:
         if deja.empreinte != empreinte:
-            raise ProblemError(422, "idempotency-key-reutilisee", "Clé d'idempotence déjà utilisée",
-                               "cette clé a servi à une autre requête", champ=ENTETE)
+            raise IDEMPOTENCY_KEY_REUTILISEE.erreur("cette clé a servi à une autre requête", champ=ENTETE)
         return JSONResponse(deja.reponse, status_code=deja.statut, headers={"Idempotent-Replayed": "true"})
     corps = (await executer()).model_dump(mode="json")
     session.add(RequeteIdempotente(cle=cle, appelant=appelant, route=route, empreinte=empreinte,

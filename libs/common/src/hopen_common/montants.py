@@ -1,8 +1,5 @@
-"""Money on the wire: a decimal string in euros with two decimals, never a float."""
+"""Kept so existing imports work until the services adopt `hopen_common.monnaie` (ADR 0009)."""
 
-from decimal import Decimal
-from typing import Annotated
+from hopen_common.monnaie import Euros
 
-from pydantic import PlainSerializer
-
-Euros = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+__all__ = ["Euros"]

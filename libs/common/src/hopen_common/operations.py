@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
 from hopen_common.db.messaging import DeadLetter, JournalAudit
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.inbox.consumer import rejouer_lettres
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.problemes import LETTRE_NON_GAREE, REJEU_EN_ECHEC, introuvable
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 Operateur = Annotated[Principal, Depends(exiger_roles(Role.OPS))]
@@ -94,7 +94,7 @@ async def abandonner(lettre_id: int, demande: Abandon, session: SessionDep, prin
     if lettre is None:
         raise introuvable("lettre morte", str(lettre_id))
     if lettre.status != "parked":
-        raise ProblemError(409, "lettre-non-garee", "Événement non garé", f"statut {lettre.status}")
+        raise LETTRE_NON_GAREE.erreur(f"statut {lettre.status}")
     lettre.status = "discarded"
     session.add(JournalAudit(
         acteur=principal.subject, role=principal.role, action="abandonner_evenement",
@@ -115,8 +115,7 @@ async def rejouer(cle: Annotated[str, Path(max_length=200)], request: Request, s
         rejoues = await rejouer_lettres(app.state.spec.name, app.state.sessionmaker, app.state.spec.handlers,
                                         cle)
     except Exception as exc:
-        raise ProblemError(409, "rejeu-en-echec", "Le rejeu a échoué",
-                           f"{type(exc).__name__}: {exc}", champ="cle") from exc
+        raise REJEU_EN_ECHEC.erreur(f"{type(exc).__name__}: {exc}", champ="cle") from exc
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="rejouer_cle",
                              objet_type="cle", objet_id=cle, details={"rejoues": rejoues}))
     await session.flush()

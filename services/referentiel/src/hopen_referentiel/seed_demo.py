@@ -16,10 +16,10 @@ from typing import Any
 from rich.console import Console
 
 from hopen_common.db import build_engine, build_sessionmaker, session_scope
+from hopen_common.finess import departement_du_finess
 from hopen_referentiel.etablissements import donnees, repository
 from hopen_referentiel.etablissements.rules import (
     Etablissement,
-    departement_du_finess,
     est_structure_dialyse,
     finess_pmsi,
     secteur,

@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hopen_common.auth.tokens import AUDIENCE
-from hopen_common.errors import ProblemError
+from hopen_common.problemes import ROLE_INTERDIT
 
 
 class Role(StrEnum):
@@ -90,8 +90,7 @@ def exiger_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
     def _verifier(principal: CurrentPrincipal) -> Principal:
         if principal.role not in autorises:
-            raise ProblemError(403, "role-interdit", "Rôle non autorisé",
-                               f"rôle {principal.role} ; attendu : {', '.join(sorted(autorises))}")
+            raise ROLE_INTERDIT.erreur(f"rôle {principal.role} ; attendu : {', '.join(sorted(autorises))}")
         return principal
 
     return _verifier

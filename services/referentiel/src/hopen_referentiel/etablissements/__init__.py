@@ -3,6 +3,12 @@
 `rules` holds the pure rules; `donnees` loads the data files they are given.
 """
 
+from hopen_common.finess import (
+    FinessInvalide,
+    cle_finess_valide,
+    departement_du_finess,
+    verifier_finess,
+)
 from hopen_referentiel.etablissements.rules import (
     CategorieInconnue,
     CodeRegle,
@@ -12,7 +18,6 @@ from hopen_referentiel.etablissements.rules import (
     DonneesIncoherentes,
     ErreurReferentiel,
     Etablissement,
-    FinessInvalide,
     FinessPmsi,
     Maille,
     NiveauFiness,
@@ -28,8 +33,6 @@ from hopen_referentiel.etablissements.rules import (
     Verdict,
     activite_combinee_pmsi,
     agregat_de_categorie,
-    cle_finess_valide,
-    departement_du_finess,
     eligibilite_phase1,
     est_structure_dialyse,
     finess_pmsi,
@@ -38,7 +41,6 @@ from hopen_referentiel.etablissements.rules import (
     region_du_departement,
     secteur,
     supports_des_ght,
-    verifier_finess,
 )
 
 __all__ = [

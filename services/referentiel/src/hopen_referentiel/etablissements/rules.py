@@ -12,15 +12,13 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
+from hopen_common import finess as _finess
+
 # --- errors -------------------------------------------------------------------------------
 
 
 class ErreurReferentiel(ValueError):
     """Base of the referentiel's domain errors (a ValueError so callers can map it to 422)."""
-
-
-class FinessInvalide(ErreurReferentiel):
-    pass
 
 
 class StatutJuridiqueInconnu(ErreurReferentiel):
@@ -238,54 +236,14 @@ class Verdict:
 
 
 # --- FINESS ---------------------------------------------------------------------------------
+# The FINESS rule (check key, Corsica, overseas departements) lives once in hopen_common.finess
+# (ADR 0009). These names keep the imports of this module's tests and benchmarks working; the
+# referentiel's own code imports hopen_common.finess.
 
-# Corsica's letters are replaced before the Luhn computation (checked on 6 106 real numbers).
-_CORSE = {"2A": "21", "2B": "22"}
-
-
-def cle_finess_valide(finess: str) -> bool:
-    """True when `finess` has 9 characters and a valid Luhn check digit (9th over the 8 first)."""
-    if len(finess) != 9:
-        return False
-    c = _CORSE.get(finess[:2], finess[:2]) + finess[2:]
-    # Luhn from the right of the 8-digit body: the last, 6th, 4th and 2nd digits are doubled.
-    # Unrolled over lookup tables: it runs once per record of a national import (275 000 times).
-    try:
-        total = (
-            _SIMPLE[c[0]] + _DOUBLE[c[1]] + _SIMPLE[c[2]] + _DOUBLE[c[3]]
-            + _SIMPLE[c[4]] + _DOUBLE[c[5]] + _SIMPLE[c[6]] + _DOUBLE[c[7]]
-        )
-        return (10 - total % 10) % 10 == _SIMPLE[c[8]]
-    except KeyError:  # not a digit
-        return False
-
-
-_SIMPLE = {str(chiffre): chiffre for chiffre in range(10)}
-_DOUBLE = {str(chiffre): (2 * chiffre if chiffre < 5 else 2 * chiffre - 9) for chiffre in range(10)}
-
-
-# Overseas FINESS numbers carry the INSEE code on 4 characters; FINESS writes the departement
-# itself as 9A..9F (domain 2).
-_OUTRE_MER = {"9701": "9A", "9702": "9B", "9703": "9C", "9704": "9D", "9805": "9F"}
-
-
-def departement_du_finess(finess: str) -> str:
-    """The departement (FINESS coding) a FINESS number was issued in: its leading characters."""
-    if finess[:2] in ("97", "98"):
-        try:
-            return _OUTRE_MER[finess[:4]]
-        except KeyError:
-            raise DepartementInconnu(f"FINESS {finess!r} : territoire {finess[:4]} inconnu") from None
-    return finess[:2]
-
-
-def verifier_finess(finess: str) -> str:
-    """Return `finess` unchanged when valid, else raise FinessInvalide with the reason."""
-    if len(finess) != 9:
-        raise FinessInvalide(f"FINESS {finess!r} : 9 caracteres attendus, {len(finess)} recus")
-    if not cle_finess_valide(finess):
-        raise FinessInvalide(f"FINESS {finess!r} : cle de controle (9e caractere) invalide")
-    return finess
+FinessInvalide = _finess.FinessInvalide
+cle_finess_valide = _finess.cle_finess_valide
+verifier_finess = _finess.verifier_finess
+departement_du_finess = _finess.departement_du_finess
 
 
 # --- secteur, categorie, region -------------------------------------------------------------

@@ -32,8 +32,8 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.finess import departement_du_finess
 from hopen_referentiel.etablissements import repository as etablissements
-from hopen_referentiel.etablissements.rules import departement_du_finess
 from hopen_referentiel.etablissements.service import recalculer_et_publier
 from hopen_referentiel.importations import repository as depot
 from hopen_referentiel.importations.repository import Fusion, Table

@@ -1,8 +1,8 @@
 """Field checks shared by the FINESS+, etalab, SAE and eligible-base parsers.
 
 Each check returns the cleaned value or raises `ProblemeChamp`; the parser turns that into a
-`Rejet` carrying the record's position and FINESS. The FINESS check key itself is the rule of
-`etablissements.rules.cle_finess_valide` (Luhn after 2A -> 21, 2B -> 22).
+`Rejet` carrying the record's position and FINESS. The FINESS rule itself (format, check key
+after 2A -> 21, 2B -> 22, overseas departements) is `hopen_common.finess`.
 """
 
 from __future__ import annotations
@@ -10,22 +10,19 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from hopen_common import finess as _finess
+from hopen_common.finess import FORMAT_FINESS as _FORMAT_FINESS
+from hopen_common.finess import cle_finess_valide
 from hopen_referentiel.etablissements.rules import (
     DepartementInconnu,
     Region,
     TerritoireHorsPerimetre,
-    cle_finess_valide,
     region_du_departement,
 )
 from hopen_referentiel.imports.rejets import CodeRejet, ProblemeChamp
 from hopen_referentiel.imports.tables import TablesImport
 
-_FORMAT_FINESS = re.compile(r"(?:\d{2}|2[AB])\d{7}")
 _FORMAT_COMMUNE = re.compile(r"(?:\d{2}|2[AB])\d{3}")
-
-# Domain 2: FINESS numbers of the overseas departements start with 9701..9704 and 9805; FINESS
-# records write these departements 9A..9D and 9F.
-_DEPARTEMENT_DES_PREFIXES_OUTRE_MER = {"9701": "9A", "9702": "9B", "9703": "9C", "9704": "9D", "9805": "9F"}
 
 # Saint-Barthelemy (977) and Saint-Martin (978) have their own INSEE codes but belong to the ARS
 # and the FINESS departement of Guadeloupe (domain 2: "9701... Guadeloupe (and Saint-Martin,
@@ -154,10 +151,12 @@ def localiser_commune(cog: str, tables: TablesImport, champ: str, finess: str) -
 
 
 def departement_du_finess(finess: str) -> str | None:
-    """Departement (FINESS coding) the number was attributed in, or None when it says nothing."""
-    if finess[:2] in ("97", "98"):
-        return _DEPARTEMENT_DES_PREFIXES_OUTRE_MER.get(finess[:4])
-    return finess[:2]
+    """Departement (FINESS coding) the number was attributed in, or None when it says nothing
+    (an overseas prefix outside the programme): the parsers then reject the record themselves."""
+    try:
+        return _finess.departement_du_finess(finess)
+    except _finess.DepartementFinessInconnu:
+        return None
 
 
 def lire_date(valeur: str | None, champ: str, finess: str, *, jour_mois_annee: bool = False) -> date | None:

@@ -1,0 +1,84 @@
+"""Who sees what, once for every service (domain 1, architecture.md Security).
+
+An ARS sees its region, an establishment its FINESS (the EJ and EG of its token), the DNS every
+region. Two answers, on purpose:
+
+- a resource out of scope answers 404 `introuvable`, exactly as a missing one: no existence leak
+  (`exiger_region`, `exiger_finess`, `exiger_acces`);
+- a list filter or a write out of scope answers 403 `hors-perimetre`: the caller named the scope
+  itself, there is nothing to leak and a clear refusal helps (`filtre_liste`,
+  `exiger_portee_etablissement`).
+
+OPS: today `Principal.voit_region` lets ops see every region, and financement's checks let it
+through everywhere; that behaviour is kept here so adopting this module changes nothing. The
+issue 12 plan says ops sees operations (dead letters, replays), not business data: when it lands,
+`_NATIONAL` loses Role.OPS and the tables of tests/unit/test_portee.py change with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hopen_common.auth.principal import Principal, Role
+from hopen_common.problemes import HORS_PERIMETRE, introuvable
+
+# Roles that see every region and every FINESS (see the module's note on OPS).
+_NATIONAL = frozenset({Role.DNS, Role.OPS})
+
+
+def _liste(finess: str | Iterable[str]) -> tuple[str, ...]:
+    # A bare string is one FINESS, not nine characters.
+    return (finess,) if isinstance(finess, str) else tuple(finess)
+
+
+def voit(principal: Principal, *, region: str | None, finess: str | Iterable[str] = ()) -> bool:
+    """True when `principal` may see a resource of `region` concerning `finess` (any one of them)."""
+    if principal.role in _NATIONAL:
+        return True
+    if principal.role is Role.ARS:
+        return region is not None and principal.region == region
+    if principal.role is Role.ETABLISSEMENT:
+        return any(f in principal.finess for f in _liste(finess))
+    return False
+
+
+def exiger_region(principal: Principal, region: str, *, ressource: str, identifiant: str) -> None:
+    """404 unless `principal` sees `region`: the DNS (and ops), or the ARS of that region. An
+    establishment never passes: its scope is FINESS numbers, use `exiger_acces`."""
+    if not voit(principal, region=region):
+        raise introuvable(ressource, identifiant)
+
+
+def exiger_finess(principal: Principal, *finess: str, ressource: str, identifiant: str) -> None:
+    """404 unless `principal` sees one of `finess`: the DNS (and ops), or an establishment whose
+    token covers one of them. An ARS never passes on a FINESS alone (its scope is a region the
+    FINESS does not carry): for a resource with a region, use `exiger_acces`."""
+    if not voit(principal, region=None, finess=finess):
+        raise introuvable(ressource, identifiant)
+
+
+def exiger_acces(principal: Principal, *, region: str, finess: str | Iterable[str] = (),
+                 ressource: str, identifiant: str) -> None:
+    """404 unless `principal` may see this resource: the DNS (and ops) all, an ARS its `region`,
+    an establishment one of the resource's `finess` (applicant, participants, members...)."""
+    if not voit(principal, region=region, finess=finess):
+        raise introuvable(ressource, identifiant)
+
+
+def filtre_liste(principal: Principal, *, finess: str | None, region: str | None) -> None:
+    """403 when a list's filter lies outside the caller's scope (the query is then restricted to
+    the scope by the caller): an establishment must name one FINESS of its token, an ARS may only
+    name its own region; the DNS (and ops) filter freely."""
+    if principal.role is Role.ETABLISSEMENT and (finess is None or finess not in principal.finess):
+        raise HORS_PERIMETRE.erreur("un établissement lit ses propres données : précisez un FINESS de"
+                                    " votre jeton", champ="finess")
+    if principal.role is Role.ARS and region not in (None, principal.region):
+        raise HORS_PERIMETRE.erreur(f"région {region} hors de votre périmètre", champ="region")
+
+
+def exiger_portee_etablissement(principal: Principal, finess: str) -> None:
+    """403 unless `principal` is an establishment whose token covers `finess`: the check of the
+    writes an establishment makes for itself (create, deposit, declare). No other role writes on
+    an establishment's behalf, not even the DNS."""
+    if principal.role is not Role.ETABLISSEMENT or finess not in principal.finess:
+        raise HORS_PERIMETRE.erreur(f"votre jeton ne couvre pas le FINESS {finess}", champ="finess")

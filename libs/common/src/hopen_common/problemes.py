@@ -1,0 +1,130 @@
+"""The catalogue of problem types (RFC 9457): each declared once, with its status and title.
+
+Code raises a problem by name, never by retyping its status and code (which drifted:
+`deja-decide` / `deja-decidee`):
+
+    raise DEJA_DECIDEE.erreur(f"projet {projet.id} : {deja.decision}", champ="decision")
+
+The title is the type's, the same for every occurrence (RFC 9457 3.1.3); what differs between
+occurrences goes in `detail`, `champ` and `extra`. A problem's `type` is
+`PROBLEM_BASE + code`; clients match on it, so a code never changes once published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+PROBLEM_BASE = "https://hopen.sante.gouv.fr/problemes/"
+
+
+class ProblemError(Exception):
+    """An error the API answers as problem+json. Build it with `TypeProbleme.erreur`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        champ: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.champ = champ
+        self.extra = extra or {}
+
+
+_CATALOGUE: dict[str, TypeProbleme] = {}
+
+
+@dataclass(frozen=True)
+class TypeProbleme:
+    code: str
+    status: int
+    title: str
+
+    def __post_init__(self) -> None:
+        # One declaration per code: a second one (even identical) is a drift in the making.
+        if self.code in _CATALOGUE:
+            raise ValueError(f"type de problème {self.code!r} déclaré deux fois")
+        if not 400 <= self.status <= 599:
+            raise ValueError(f"type de problème {self.code!r} : statut HTTP d'erreur attendu ({self.status})")
+        _CATALOGUE[self.code] = self
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.code
+
+    def erreur(self, detail: str | None = None, *, champ: str | None = None,
+               extra: dict[str, Any] | None = None) -> ProblemError:
+        """The exception to raise for one occurrence of this problem."""
+        return ProblemError(self.status, self.code, self.title, detail, champ=champ, extra=extra)
+
+
+# --- mechanisms (libs/common handlers and helpers) -------------------------------------------------
+VALIDATION = TypeProbleme("validation", 422, "Requête invalide")
+REGLE_METIER = TypeProbleme("regle-metier", 422, "Règle métier non respectée")
+INTROUVABLE = TypeProbleme("introuvable", 404, "Ressource introuvable")
+NON_AUTHENTIFIE = TypeProbleme("non-authentifie", 401, "Authentification requise")
+INTERDIT = TypeProbleme("interdit", 403, "Accès interdit")
+METHODE_NON_PERMISE = TypeProbleme("methode-non-permise", 405, "Méthode non permise")
+# Any other HTTPException (413, 415...): the one type whose answer keeps the exception's own status;
+# 500 here is only its declared default.
+HTTP = TypeProbleme("http", 500, "Erreur HTTP")
+ROLE_INTERDIT = TypeProbleme("role-interdit", 403, "Rôle non autorisé")
+HORS_PERIMETRE = TypeProbleme("hors-perimetre", 403, "Hors de votre périmètre")
+IDEMPOTENCY_KEY_INVALIDE = TypeProbleme("idempotency-key-invalide", 400, "Clé d'idempotence invalide")
+IDEMPOTENCY_KEY_REUTILISEE = TypeProbleme("idempotency-key-reutilisee", 422,
+                                          "Clé d'idempotence déjà utilisée")
+LETTRE_NON_GAREE = TypeProbleme("lettre-non-garee", 409, "Événement non garé")
+REJEU_EN_ECHEC = TypeProbleme("rejeu-en-echec", 409, "Le rejeu a échoué")
+
+# --- states of candidatures, dossiers and projects --------------------------------------------------
+# deja-decide (4 uses) and deja-decidee (1) were one problem: deja-decidee. Likewise deja-depose and
+# deja-deposee: deja-deposee.
+DEJA_DECIDEE = TypeProbleme("deja-decidee", 409, "Décision déjà prise")
+DEJA_DEPOSEE = TypeProbleme("deja-deposee", 409, "Dépôt déjà effectué")
+DEJA_CANDIDAT = TypeProbleme("deja-candidat", 409, "Candidature déjà ouverte")
+EJ_DEJA_COUVERTE = TypeProbleme("ej-deja-couverte", 409, "Entité juridique déjà couverte par une candidature")
+CANDIDATURE_NON_DEPOSEE = TypeProbleme("candidature-non-deposee", 409, "Candidature non déposée")
+CANDIDATURE_NON_VALIDEE = TypeProbleme("candidature-non-validee", 409, "Candidature non validée")
+PROJET_NON_SELECTIONNE = TypeProbleme("projet-non-selectionne", 409, "Projet non sélectionné")
+DISPOSITIF_DIFFERENT = TypeProbleme("dispositif-different", 409, "Autre dispositif attendu")
+
+# --- financement --------------------------------------------------------------------------------------
+PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")
+
+# --- referentiel imports: a whole file refused, one type per hopen_referentiel CodeErreurFichier -------
+# (`fichier-` + its value with `-`), looked up with `par_code`.
+FICHIER_FORMAT_INVALIDE = TypeProbleme("fichier-format-invalide", 422, "Fichier illisible")
+FICHIER_ENTETE_INVALIDE = TypeProbleme("fichier-entete-invalide", 422, "Fichier illisible")
+FICHIER_ENCODAGE_INVALIDE = TypeProbleme("fichier-encodage-invalide", 422, "Fichier illisible")
+FICHIER_FICHIER_TRONQUE = TypeProbleme("fichier-fichier-tronque", 422, "Fichier illisible")
+FICHIER_COLONNES_INVALIDES = TypeProbleme("fichier-colonnes-invalides", 422, "Fichier illisible")
+FICHIER_ORDRE_INATTENDU = TypeProbleme("fichier-ordre-inattendu", 422, "Fichier illisible")
+
+
+CATALOGUE: Mapping[str, TypeProbleme] = MappingProxyType(_CATALOGUE)
+"""Code -> problem type, every type the platform answers with."""
+
+
+def par_code(code: str) -> TypeProbleme:
+    """The declared type of `code`, for codes computed from data (the referentiel's file errors).
+    An undeclared code is a KeyError: declare it above first."""
+    try:
+        return CATALOGUE[code]
+    except KeyError:
+        raise KeyError(f"type de problème {code!r} absent du catalogue (hopen_common.problemes)") from None
+
+
+def introuvable(ressource: str, identifiant: str) -> ProblemError:
+    # Same answer whether it does not exist or belongs to another scope: no existence leak.
+    return INTROUVABLE.erreur(f"{ressource} {identifiant} introuvable")

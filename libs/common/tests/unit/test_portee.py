@@ -1,0 +1,131 @@
+"""One scope check, table-driven over the four roles: 404 for a resource out of scope (no existence
+leak), 403 hors-perimetre for a list filter or an establishment's write out of scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import (
+    exiger_acces,
+    exiger_finess,
+    exiger_portee_etablissement,
+    exiger_region,
+    filtre_liste,
+    voit,
+)
+from hopen_common.errors import ProblemError
+
+EJ, EG, AUTRE = "210780581", "210012142", "010780054"
+ARA, BFC = "84", "27"
+
+ETAB = Principal("daf", Role.ETABLISSEMENT, finess=(EJ, EG))
+ARS = Principal("ars-ara", Role.ARS, region=ARA)
+DNS = Principal("dns", Role.DNS)
+# Ops keeps today's national view (see the module's note; the issue 12 plan will narrow it).
+OPS = Principal("ops", Role.OPS)
+TOUS = {"etablissement": ETAB, "ars": ARS, "dns": DNS, "ops": OPS}
+
+
+def _issue(appel: object, *args: object, **kwargs: object) -> tuple[int, str, str | None] | None:
+    try:
+        appel(*args, **kwargs)  # type: ignore[operator]
+    except ProblemError as e:
+        return e.status, e.code, e.champ
+    return None
+
+
+INTROUVABLE = (404, "introuvable", None)
+
+
+@pytest.mark.parametrize(("role", "region", "attendu"), [
+    ("etablissement", ARA, INTROUVABLE),  # an establishment's scope is FINESS numbers, not a region
+    ("ars", ARA, None),
+    ("ars", BFC, INTROUVABLE),
+    ("dns", BFC, None),
+    ("ops", BFC, None),
+])
+def test_exiger_region(role: str, region: str, attendu: tuple[int, str, None] | None) -> None:
+    assert _issue(exiger_region, TOUS[role], region, ressource="Enveloppe", identifiant=region) == attendu
+
+
+@pytest.mark.parametrize(("role", "finess", "attendu"), [
+    ("etablissement", (EJ,), None),
+    ("etablissement", (EG,), None),
+    ("etablissement", (AUTRE, EG), None),  # any one of them
+    ("etablissement", (AUTRE,), INTROUVABLE),
+    ("etablissement", (), INTROUVABLE),
+    ("ars", (EJ,), INTROUVABLE),  # a FINESS alone says no region: exiger_acces is the ARS's check
+    ("dns", (AUTRE,), None),
+    ("ops", (AUTRE,), None),
+])
+def test_exiger_finess(role: str, finess: tuple[str, ...], attendu: tuple[int, str, None] | None) -> None:
+    assert _issue(exiger_finess, TOUS[role], *finess, ressource="Candidature", identifiant="c1") == attendu
+
+
+@pytest.mark.parametrize(("role", "region", "finess", "attendu"), [
+    ("etablissement", BFC, EJ, None),  # its FINESS, whatever the region
+    ("etablissement", ARA, (AUTRE, EG), None),
+    ("etablissement", ARA, AUTRE, INTROUVABLE),  # a bare string is one FINESS, not 9 characters
+    ("etablissement", ARA, (), INTROUVABLE),
+    ("ars", ARA, AUTRE, None),
+    ("ars", BFC, EJ, INTROUVABLE),
+    ("dns", BFC, AUTRE, None),
+    ("ops", BFC, AUTRE, None),
+])
+def test_exiger_acces(role: str, region: str, finess: str | tuple[str, ...],
+                      attendu: tuple[int, str, None] | None) -> None:
+    assert _issue(exiger_acces, TOUS[role], region=region, finess=finess, ressource="Notification",
+                  identifiant="n1") == attendu
+    assert voit(TOUS[role], region=region, finess=finess) is (attendu is None)
+
+
+def test_introuvable_ne_dit_rien_du_perimetre() -> None:
+    with pytest.raises(ProblemError) as hors:
+        exiger_acces(ARS, region=BFC, finess=EJ, ressource="Projet", identifiant="p1")
+    assert (hors.value.detail, hors.value.title) == ("Projet p1 introuvable", "Ressource introuvable")
+
+
+HORS_FINESS = (403, "hors-perimetre", "finess")
+HORS_REGION = (403, "hors-perimetre", "region")
+
+
+@pytest.mark.parametrize(("role", "finess", "region", "attendu"), [
+    ("etablissement", EJ, None, None),
+    ("etablissement", EG, BFC, None),  # the query is restricted to its FINESS anyway
+    ("etablissement", None, None, HORS_FINESS),  # must name one FINESS of its token
+    ("etablissement", AUTRE, None, HORS_FINESS),
+    ("ars", None, None, None),
+    ("ars", None, ARA, None),
+    ("ars", AUTRE, ARA, None),
+    ("ars", None, BFC, HORS_REGION),
+    ("dns", AUTRE, BFC, None),
+    ("dns", None, None, None),
+    ("ops", AUTRE, BFC, None),
+])
+def test_filtre_liste(role: str, finess: str | None, region: str | None,
+                      attendu: tuple[int, str, str] | None) -> None:
+    assert _issue(filtre_liste, TOUS[role], finess=finess, region=region) == attendu
+
+
+@pytest.mark.parametrize(("role", "finess", "attendu"), [
+    ("etablissement", EJ, None),
+    ("etablissement", EG, None),
+    ("etablissement", AUTRE, HORS_FINESS),
+    ("ars", EJ, HORS_FINESS),  # nobody writes on an establishment's behalf
+    ("dns", EJ, HORS_FINESS),
+    ("ops", EJ, HORS_FINESS),
+])
+def test_exiger_portee_etablissement(role: str, finess: str, attendu: tuple[int, str, str] | None) -> None:
+    assert _issue(exiger_portee_etablissement, TOUS[role], finess) == attendu
+
+
+def test_memes_verdicts_que_principal() -> None:
+    # The kernel agrees with Principal.voit_region / voit_finess, which the services call today.
+    for principal in TOUS.values():
+        for region in (ARA, BFC):
+            assert voit(principal, region=region) is principal.voit_region(region)
+        if principal.role is not Role.ETABLISSEMENT:
+            continue
+        for finess in (EJ, EG, AUTRE):
+            assert voit(principal, region=None, finess=finess) is principal.voit_finess(finess)

@@ -140,3 +140,26 @@ async def test_synthese_regionale_et_nationale(bus: Bus, kafka_bootstrap: str) -
 
 async def _vrai(valeur: bool) -> bool:
     return valeur
+
+
+async def test_une_ligne_corrigee_remplace_sa_version_precedente(bus: Bus, kafka_bootstrap: str) -> None:
+    """Issue 7: a corrected objective's solde is the next version of its business key, in a
+    notification that replaces no other: the total counts the latest version only, whichever
+    arrives first."""
+    await bus.publier("etablissement", CALVI,
+                      nouvel_evenement(_etab(CALVI, "public"), source="/t", subject=CALVI))
+    cle = f"phase1/{CALVI}/P1.O3/solde"
+    versions = []
+    for version, nature, montant in ((1, "reprise", "627.80"), (2, "solde", "1464.88")):
+        notification = _notification(CALVI, "solde", [("P1.O3", nature, montant)])
+        lignes = [notification.lignes[0].model_copy(update={"cle_metier": cle, "version": version})]
+        versions.append(notification.model_copy(update={"lignes": lignes}))
+    # The correction first, on another key of the topic: reporting must not depend on the order.
+    for rang, notification in ((2, versions[1]), (1, versions[0])):
+        await bus.publier("financement", f"c-{rang}",
+                          nouvel_evenement(notification, source="/t", subject=notification.candidature_id))
+    await bus.attendre(lambda _: _vrai(bus.consumer.processed >= len(bus.publies)), quoi="all applied")
+    app, client = await _api(bus, kafka_bootstrap)
+    async with app.router.lifespan_context(app), client:
+        synthese = (await client.get("/v1/regions/94/synthese", headers=jeton("ars", region="94"))).json()
+    assert (synthese["solde"], synthese["reprise"]) == ("1464.88", "0.00")

@@ -151,6 +151,14 @@ async def _creer_hospiconnect(
     return candidature
 
 
+def _deja_candidat(deja: Candidature) -> ProblemError:
+    return ProblemError(409, "deja-candidat", "Candidature déjà ouverte",
+                        f"{deja.finess} a déjà une candidature {deja.dispositif} ouverte : candidature"
+                        f" {deja.id} ({deja.statut}) ; une nouvelle candidature n'est possible que si"
+                        " elle est refusée ou après désistement", champ="finess",
+                        extra={"candidature_id": deja.id})
+
+
 async def _verifier_libre(session: AsyncSession, candidature: Candidature, ej: Sequence[str],
                           demande: Sequence[str] | None) -> None:
     """The readable refusals of issue 7: the applicant has an open candidature of this dispositif, or
@@ -160,15 +168,15 @@ async def _verifier_libre(session: AsyncSession, candidature: Candidature, ej: S
         Candidature.finess == candidature.finess, Candidature.dispositif == candidature.dispositif,
         Candidature.statut.in_(STATUTS_OUVERTS)))
     if deja is not None:
-        raise ProblemError(409, "deja-candidat", "Candidature déjà ouverte",
-                           f"{deja.finess} a déjà une candidature {deja.dispositif} ouverte : candidature"
-                           f" {deja.id} ({deja.statut}) ; une nouvelle candidature n'est possible que si"
-                           " elle est refusée ou après désistement", champ="finess",
-                           extra={"candidature_id": deja.id})
+        raise _deja_candidat(deja)
     couverte = await session.scalar(select(CandidatureEj).where(
         CandidatureEj.dispositif == candidature.dispositif, CandidatureEj.finess_ej.in_(ej),
         CandidatureEj.statut.in_(STATUTS_OUVERTS)).order_by(CandidatureEj.finess_ej).limit(1))
     if couverte is not None:
+        couvrante = await session.get(Candidature, couverte.candidature_id)
+        if couvrante is not None and couvrante.finess == candidature.finess:
+            # The applicant's own candidature, committed between the two statements above.
+            raise _deja_candidat(couvrante)
         raise ProblemError(409, "ej-deja-couverte", "Entité juridique déjà couverte",
                            f"l'entité juridique {couverte.finess_ej} est déjà couverte par la candidature"
                            f" {couverte.candidature_id} ({couverte.statut}) : une EJ n'est comptée"

@@ -1,5 +1,5 @@
-"""Migration 0002 on data written under 0001: statuses kept, the EJ each candidature counts filled
-from its perimeter (or its applicant), and the way back to 0001."""
+"""Migration 0003 on data written under 0002: statuses kept, the EJ each candidature counts filled
+from its perimeter (or its applicant), and the way back to 0002."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _alembic(url: str, *args: str) -> None:
 
 def test_donnees_existantes(fresh_database: Callable[[str], str]) -> None:
     url = fresh_database("candidature")
-    _alembic(url, "downgrade", "0001")
+    _alembic(url, "downgrade", "0002")
 
     async def sql(*ordres: str) -> list[list[asyncpg.Record]]:
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
@@ -47,6 +47,6 @@ def test_donnees_existantes(fresh_database: Callable[[str], str]) -> None:
         ("c-ght", "210780581", "hospiconnect", "brouillon"),
         ("c-ght", "520780032", "hospiconnect", "brouillon"),
         ("c-seul", "2B0005342", "phase1", "deposee")]
-    _alembic(url, "downgrade", "0001")
+    _alembic(url, "downgrade", "0002")
     (statuts,) = run_async(sql("SELECT id, statut FROM candidature ORDER BY id"))
     assert [tuple(r) for r in statuts] == [("c-ght", "brouillon"), ("c-seul", "deposee")]

@@ -1,7 +1,7 @@
 """pay once (issue 7): one open candidature per applicant and dispositif, each EJ counted once
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01
 
 `candidature_ej` lists the FINESS each candidature counts (a GHT support's perimeter members, else the
@@ -15,8 +15,8 @@ resolves them (a withdrawal), nothing is dropped or rewritten here.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -66,13 +66,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Before 0002 the candidature never followed the ARS decisions: a decided one was "deposee".
+    # Before 0003 the candidature never followed the ARS decisions: a decided one was "deposee".
     # A withdrawn one has no earlier equivalent and stays "desistee" (inert for the earlier code).
     op.execute("UPDATE candidature SET statut = 'deposee' WHERE statut IN ('validee', 'refusee')")
     _refuser_si("""
         SELECT finess, string_agg(id, ' ' ORDER BY cree_le) FROM candidature
         WHERE dispositif = 'hospiconnect' GROUP BY finess HAVING count(*) > 1
-    """, "0001 n'admet qu'une candidature HospiConnect par candidat, tous statuts confondus")
+    """, "0002 n'admet qu'une candidature HospiConnect par candidat, tous statuts confondus")
     op.drop_index('uq_candidature_ej_ouverte', table_name='candidature_ej', postgresql_where=sa.text(OUVERTE))
     op.drop_index('uq_candidature_ouverte', table_name='candidature', postgresql_where=sa.text(OUVERTE))
     op.create_index('uq_candidature_hospiconnect', 'candidature', ['finess'], unique=True,

@@ -61,19 +61,26 @@ class EtablissementConnu(Base):
     )
 
 
+# The statuses during which a candidature holds its applicant and its EJ (issue 7, "pay once"); a
+# refused or withdrawn one frees them. The partial indexes below spell the same list in SQL.
+STATUTS_OUVERTS = ("brouillon", "deposee", "validee")
+_OUVERTE = text("statut IN ('brouillon', 'deposee', 'validee')")
+
+
 class Candidature(Base):
     __tablename__ = "candidature"
-    # HospiConnect: an applicant applies once for the whole dispositif (2026-2028).
+    # One open candidature per applicant and dispositif (phase 1 and HospiConnect alike): enforced
+    # here so that concurrent requests cannot both pass the service's readable check.
     __table_args__ = (
-        Index("uq_candidature_hospiconnect", "finess", unique=True,
-              postgresql_where=text("dispositif = 'hospiconnect'")),
+        Index("uq_candidature_ouverte", "finess", "dispositif", unique=True, postgresql_where=_OUVERTE),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dispositif: Mapped[str] = mapped_column(String(20))
     finess: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
-    statut: Mapped[str] = mapped_column(String(20))  # brouillon | deposee
+    # brouillon | deposee | validee | refusee (the ARS decision, from instruction) | desistee
+    statut: Mapped[str] = mapped_column(String(20))
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
@@ -81,6 +88,28 @@ class Candidature(Base):
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deposee_par: Mapped[str | None] = mapped_column(String(200))
     deposee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CandidatureEj(Base):
+    """One row per EJ a candidature counts (a GHT support's perimeter members, else the applicant's
+    own FINESS), so that no EJ is in two open candidatures of a dispositif whatever the local copy of
+    the referentiel said at the time (an EJ applied alone then published as a GHT member; an EJ
+    moving from one GHT to another). `statut` is the candidature's, copied in the same transaction
+    by the one function that changes it (service.changer_statut): the index can only read its own
+    table."""
+
+    __tablename__ = "candidature_ej"
+    __table_args__ = (
+        Index("uq_candidature_ej_ouverte", "dispositif", "finess_ej", unique=True,
+              postgresql_where=_OUVERTE),
+    )
+
+    candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), primary_key=True)
+    # The FINESS counted: the EJ, or the applicant's own FINESS (a private ES applies to phase 1 under
+    # its FINESS geographique).
+    finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
+    dispositif: Mapped[str] = mapped_column(String(20))
+    statut: Mapped[str] = mapped_column(String(20))
 
 
 class IndicateurDeclare(Base):

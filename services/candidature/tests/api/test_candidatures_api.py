@@ -58,6 +58,17 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
 ECRITES = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
+async def _desister_ouvertes(api: httpx.AsyncClient, finess: str) -> None:
+    """Issue 7: an applicant has one open candidature per dispositif; a test that applies again for
+    the same FINESS first withdraws what an earlier test left open."""
+    es = jeton("etablissement", finess=[finess])
+    for c in (await api.get("/v1/candidatures", headers=es, params={"limit": 500})).json()["items"]:
+        if c["statut"] in ("brouillon", "deposee"):
+            r = await api.post(f"/v1/candidatures/{c['id']}/desistement", headers=es,
+                               json={"motivation": "nouvelle candidature du test"})
+            assert r.status_code == 200, r.text
+
+
 def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
     assert r.status_code == statut, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -146,6 +157,7 @@ async def test_idempotency_key(api: httpx.AsyncClient, moteur: AsyncEngine) -> N
 
 
 async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    await _desister_ouvertes(api, CALVI)
     es = jeton("etablissement", finess=[CALVI])
     cid = (await api.post("/v1/candidatures", headers=es, json={
         "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O2"]})).json()["id"]
@@ -180,6 +192,7 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
     assert r.status_code == 201, r.text
     # Without a perimeter: every open, eligible member (the closed one is left out).
     assert [m["finess_ej"] for m in r.json()["perimetre"]] == [SUPPORT, CHAUMONT, LANGRES]
+    await _desister_ouvertes(api, SUPPORT)
 
     corps = {"dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O1", "P1.O3"], "perimetre": [
         {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}]}
@@ -219,6 +232,7 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
 
 
 async def test_chacun_ne_liste_que_son_perimetre(api: httpx.AsyncClient) -> None:
+    await _desister_ouvertes(api, CALVI)
     await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
                    json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O4"]})
     es = (await api.get("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]))).json()

@@ -31,7 +31,7 @@ class Dossier(Base):
     domaines_sun_es: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
-    statut: Mapped[str] = mapped_column(String(20))  # a_instruire | validee | refusee
+    statut: Mapped[str] = mapped_column(String(20))  # a_instruire | validee | refusee | desistee
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -15,6 +15,7 @@ from hopen_common.contracts.aap import (
 )
 from hopen_common.contracts.candidature import (
     CandidatureDeposee,
+    CandidatureDesistee,
     IndicateurDepose,
 )
 from hopen_common.contracts.enveloppe import (
@@ -44,6 +45,7 @@ from hopen_common.contracts.topics import Topics
 __all__ = [
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
+    "CandidatureDesistee",
     "CandidatureRefusee",
     "CandidatureValidee",
     "DepensePrevueAap",

@@ -36,3 +36,17 @@ class IndicateurDepose(Payload):
     depose_par: str
     # GHT candidature: the member EJ the measure is for. None: the candidature's FINESS.
     finess_ej: str | None = None
+
+
+@enregistrer("CandidatureDesistee", 1)
+class CandidatureDesistee(Payload):
+    """The applicant withdrew a deposited candidature: instruction stops instructing it (no decision
+    is taken on it any more) and the applicant and its EJ may apply again inside the window."""
+
+    candidature_id: str
+    dispositif: str
+    finess: str
+    region: str
+    motivation: str
+    desistee_le: datetime
+    desistee_par: str

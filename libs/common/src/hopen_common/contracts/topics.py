@@ -19,7 +19,7 @@ class Topics(StrEnum):
 EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.ETABLISSEMENT: ("EtablissementPublie",),
     Topics.PROGRAMME: ("ProgrammePublie",),
-    Topics.CANDIDATURE: ("CandidatureDeposee", "IndicateurDepose", "DepensesDeclarees",
+    Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee"),

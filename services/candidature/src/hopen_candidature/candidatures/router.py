@@ -11,6 +11,7 @@ from hopen_candidature.candidatures import service
 from hopen_candidature.candidatures.schemas import (
     CandidatureCreation,
     CandidatureLue,
+    DesistementDemande,
     IndicateurDepot,
     IndicateurLu,
 )
@@ -73,6 +74,20 @@ async def deposer(candidature_id: str, session: SessionDep, principal: Etablisse
             session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
             _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(),
         )
+        return CandidatureLue.model_validate(candidature, from_attributes=True)
+    return await idempotent(session, request, principal.subject, executer, statut=200)
+
+
+@router.post("/{candidature_id}/desistement", response_model=CandidatureLue)
+async def desister(candidature_id: str, demande: DesistementDemande, session: SessionDep,
+                   principal: Etablissement, request: Request) -> JSONResponse:
+    """The establishment withdraws its draft or deposited candidature (409 once the ARS decided):
+    it becomes `desistee` and frees its applicant and EJ for a new candidature; a deposited one
+    publishes CandidatureDesistee (instruction then takes no decision on it). Accepts an
+    Idempotency-Key."""
+    async def executer() -> CandidatureLue:
+        candidature = await service.desister(session, principal, candidature_id, demande,
+                                             datetime.now(UTC))
         return CandidatureLue.model_validate(candidature, from_attributes=True)
     return await idempotent(session, request, principal.subject, executer, statut=200)
 

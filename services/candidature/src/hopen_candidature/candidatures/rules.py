@@ -241,3 +241,24 @@ def perimetre_hospiconnect(etab: EtablissementVu, portees: Sequence[EjHospiconne
     if not retenus:
         raise RegleMetierError(f"aucune entité juridique éligible dans le GHT {etab.ght_code}", "finess")
     return retenus
+
+
+# Issue 7, "pay once": what a withdrawal may come from (a decided candidature is the ARS's).
+STATUTS_DESISTABLES = ("brouillon", "deposee")
+# Evidence and expenses go on a deposited candidature, and keep coming once the ARS validated it (the
+# indicators are measured, the HospiConnect years instructed, after the validation).
+STATUTS_DE_PREUVE = ("deposee", "validee")
+
+
+def ej_comptees(finess: str, perimetre: Sequence[str] | None) -> list[str]:
+    """The FINESS a candidature counts: its perimeter's EJ (GHT support), else the applicant's own.
+    Sorted: concurrent inserts of overlapping sets take the index's locks in one order (no deadlock)."""
+    return sorted(set(perimetre)) if perimetre is not None else [finess]
+
+
+def champ_de_l_ej(finess_ej: str, demande: Sequence[str] | None) -> str:
+    """The field to name for an EJ already covered: its rank in the perimeter the applicant gave,
+    else the applicant's FINESS (the perimeter was computed, or the EJ is the applicant)."""
+    if demande is not None and finess_ej in demande:
+        return f"perimetre.{list(demande).index(finess_ej)}.finess_ej"
+    return "finess"

@@ -27,6 +27,11 @@ class CandidatureCreation(Requete):
     perimetre: list[MembreDemande] | None = None
 
 
+class DesistementDemande(Requete):
+    motivation: str = Field(min_length=3, max_length=5000,
+                            examples=["projet reporté : le GHT candidatera pour nous"])
+
+
 class IndicateurDepot(Requete):
     objectif: str
     indicateur: str | None = None

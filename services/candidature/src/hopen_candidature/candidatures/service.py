@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules
-from hopen_candidature.candidatures.schemas import CandidatureCreation, IndicateurDepot
-from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
+from hopen_candidature.candidatures.schemas import (
+    CandidatureCreation,
+    DesistementDemande,
+    IndicateurDepot,
+)
+from hopen_candidature.models import (
+    STATUTS_OUVERTS,
+    Candidature,
+    CandidatureEj,
+    EtablissementConnu,
+    IndicateurDeclare,
+)
 from hopen_common.auth import Principal, Role
-from hopen_common.contracts import CandidatureDeposee, IndicateurDepose, PerimetreEj, Topics
+from hopen_common.contracts import (
+    CandidatureDeposee,
+    CandidatureDesistee,
+    IndicateurDepose,
+    PerimetreEj,
+    Topics,
+)
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
@@ -23,6 +42,7 @@ from hopen_common.programme.perimetre import membre_vise
 from hopen_common.programme.phase1 import ProgrammePhase1
 
 SOURCE = "/hopen/candidature"
+log = logging.getLogger(__name__)
 
 
 def _fenetre_candidature(programme: ProgrammePhase1) -> rules.Fenetre:
@@ -83,7 +103,8 @@ async def creer_candidature(
         cree_le=maintenant,
         perimetre=None if perimetre is None else [_membre_stocke(m) for m in perimetre],
     )
-    session.add(candidature)
+    await _enregistrer(session, candidature, demande=None if demande.perimetre is None else [
+        m.finess_ej for m in demande.perimetre])
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
                              objet_type="candidature", objet_id=candidature.id,
                              details={"objectifs": objectifs}))
@@ -108,17 +129,6 @@ async def _creer_hospiconnect(
         raise rules.finess_inconnu(demande.finess, "finess")
     vu = _vu(etab)
     rules.verifier_eligibilite_et_maille_hospiconnect(vu)
-    # Serialises two concurrent first applications of the same FINESS (the unique index is the
-    # final guard); the answer names the existing file.
-    await session.execute(select(EtablissementConnu.finess).where(
-        EtablissementConnu.finess == etab.finess).with_for_update())
-    deja = await session.scalar(select(Candidature).where(
-        Candidature.finess == etab.finess, Candidature.dispositif == "hospiconnect"))
-    if deja is not None:
-        raise ProblemError(409, "deja-candidat", "Candidature HospiConnect déjà créée",
-                           f"{etab.finess} candidate une seule fois à HospiConnect (2026-2028) :"
-                           f" candidature {deja.id} ({deja.statut})", champ="finess",
-                           extra={"candidature_id": deja.id})
     portees = await session.scalars(select(EtablissementConnu).where(
         EtablissementConnu.maille_hospiconnect == etab.finess, EtablissementConnu.niveau == "EJ"))
     perimetre = rules.perimetre_hospiconnect(vu, [
@@ -132,13 +142,134 @@ async def _creer_hospiconnect(
                         activite_combinee=m.activite_combinee_2024, objectifs=objectifs,
                         ).model_dump(mode="json") for m in perimetre],
     )
-    session.add(candidature)
+    await _enregistrer(session, candidature, demande=None)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
                              objet_type="candidature", objet_id=candidature.id,
                              details={"dispositif": "hospiconnect", "perimetre": [
                                  m["finess_ej"] for m in candidature.perimetre or []]}))
     await session.flush()
     return candidature
+
+
+def _deja_candidat(deja: Candidature) -> ProblemError:
+    return ProblemError(409, "deja-candidat", "Candidature déjà ouverte",
+                        f"{deja.finess} a déjà une candidature {deja.dispositif} ouverte : candidature"
+                        f" {deja.id} ({deja.statut}) ; une nouvelle candidature n'est possible que si"
+                        " elle est refusée ou après désistement", champ="finess",
+                        extra={"candidature_id": deja.id})
+
+
+async def _verifier_libre(session: AsyncSession, candidature: Candidature, ej: Sequence[str],
+                          demande: Sequence[str] | None) -> None:
+    """The readable refusals of issue 7: the applicant has an open candidature of this dispositif, or
+    an EJ it would count is already counted by an open one. The partial unique indexes enforce the
+    same; this names what blocks."""
+    deja = await session.scalar(select(Candidature).where(
+        Candidature.finess == candidature.finess, Candidature.dispositif == candidature.dispositif,
+        Candidature.statut.in_(STATUTS_OUVERTS)))
+    if deja is not None:
+        raise _deja_candidat(deja)
+    couverte = await session.scalar(select(CandidatureEj).where(
+        CandidatureEj.dispositif == candidature.dispositif, CandidatureEj.finess_ej.in_(ej),
+        CandidatureEj.statut.in_(STATUTS_OUVERTS)).order_by(CandidatureEj.finess_ej).limit(1))
+    if couverte is not None:
+        couvrante = await session.get(Candidature, couverte.candidature_id)
+        if couvrante is not None and couvrante.finess == candidature.finess:
+            # The applicant's own candidature, committed between the two statements above.
+            raise _deja_candidat(couvrante)
+        raise ProblemError(409, "ej-deja-couverte", "Entité juridique déjà couverte",
+                           f"l'entité juridique {couverte.finess_ej} est déjà couverte par la candidature"
+                           f" {couverte.candidature_id} ({couverte.statut}) : une EJ n'est comptée"
+                           " qu'une fois par dispositif",
+                           champ=rules.champ_de_l_ej(couverte.finess_ej, demande),
+                           extra={"candidature_id": couverte.candidature_id,
+                                  "finess_ej": couverte.finess_ej})
+
+
+async def _enregistrer(session: AsyncSession, candidature: Candidature, *,
+                       demande: Sequence[str] | None) -> None:
+    """Insert a new candidature and the EJ it counts, unless an open one holds its applicant or an
+    EJ. `demande`: the perimeter's FINESS as the applicant listed them (to name the field)."""
+    ej = rules.ej_comptees(candidature.finess, None if candidature.perimetre is None else [
+        m["finess_ej"] for m in candidature.perimetre])
+    await _verifier_libre(session, candidature, ej, demande)
+    try:
+        # A savepoint: a concurrent request that committed first makes the indexes refuse this
+        # insert; the transaction stays usable to find and name what it created.
+        async with session.begin_nested():
+            session.add(candidature)
+            await session.flush()
+            await session.execute(insert(CandidatureEj).values([
+                {"candidature_id": candidature.id, "finess_ej": f, "dispositif": candidature.dispositif,
+                 "statut": candidature.statut} for f in ej]))
+    except IntegrityError:
+        # PostgreSQL raises a unique violation only once the other transaction committed: a new
+        # statement sees its rows.
+        await _verifier_libre(session, candidature, ej, demande)
+        raise ProblemError(409, "deja-candidat", "Candidature concurrente",
+                           "une candidature concurrente couvrant ce candidat ou ses entités juridiques"
+                           " vient d'être enregistrée ; réessayez", champ="finess") from None
+
+
+async def changer_statut(session: AsyncSession, candidature: Candidature, statut: str) -> None:
+    """The one place a candidature's status changes: its EJ rows follow in the same transaction, so
+    the partial index frees them exactly when the candidature closes (refused, withdrawn)."""
+    candidature.statut = statut
+    await session.execute(update(CandidatureEj).where(CandidatureEj.candidature_id == candidature.id)
+                          .values(statut=statut))
+    await session.flush()
+
+
+async def desister(session: AsyncSession, principal: Principal, candidature_id: str,
+                   demande: DesistementDemande, maintenant: datetime) -> Candidature:
+    """The applicant withdraws a draft or a deposited candidature; a deposited one tells
+    instruction (CandidatureDesistee), which then takes no decision on it."""
+    candidature = await charger_pour(session, principal, candidature_id, verrou=True)
+    verifier_portee(principal, candidature.finess)
+    if candidature.statut not in rules.STATUTS_DESISTABLES:
+        raise ProblemError(409, "desistement-impossible", "Désistement impossible",
+                           f"la candidature {candidature.id} est {candidature.statut} : on se désiste"
+                           " d'une candidature en brouillon ou déposée", champ="statut")
+    precedent = candidature.statut
+    await changer_statut(session, candidature, "desistee")
+    details: dict[str, object] = {"statut_precedent": precedent}
+    if precedent == "deposee":
+        evenement = nouvel_evenement(
+            CandidatureDesistee(
+                candidature_id=candidature.id, dispositif=candidature.dispositif, finess=candidature.finess,
+                region=candidature.region, motivation=demande.motivation, desistee_le=maintenant,
+                desistee_par=principal.subject),
+            source=SOURCE, subject=f"candidature/{candidature.id}")
+        await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
+        details["event_id"] = evenement.id
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="desister",
+                             objet_type="candidature", objet_id=candidature.id,
+                             motivation=demande.motivation, details=details))
+    await session.flush()
+    return candidature
+
+
+async def appliquer_decision(session: AsyncSession, candidature_id: str, statut: str, *,
+                             decide_par: str, decision_id: str) -> None:
+    """The ARS decision (CandidatureValidee | CandidatureRefusee) becomes the candidature's status.
+    The decision wins over a withdrawal it crossed (instruction decided before it learnt of it, and
+    money may follow): a validated one holds its applicant and EJ again; if a new candidature took
+    them meanwhile, the index refuses and the event is parked for an operator."""
+    candidature = await session.get(Candidature, candidature_id, with_for_update=True)
+    if candidature is None:
+        # Instruction decides only on candidatures deposited here: nothing to follow (a dossier
+        # restored elsewhere, a test); the event's other effects still apply.
+        log.warning("décision %s sur une candidature inconnue %s : statut non suivi", decision_id,
+                    candidature_id)
+        return
+    if candidature.statut == statut:
+        return
+    precedent = candidature.statut
+    await changer_statut(session, candidature, statut)
+    session.add(JournalAudit(acteur=decide_par, role=Role.ARS, action=f"candidature_{statut}",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"decision_id": decision_id, "statut_precedent": precedent}))
+    await session.flush()
 
 
 async def _membres_du_ght(session: AsyncSession, ght_code: str | None) -> list[rules.MembreGht]:
@@ -203,7 +334,7 @@ async def deposer(
                                quoi="le dépôt de candidature à la phase 1 est")
     etab = await session.get(EtablissementConnu, candidature.finess)
     assert etab is not None  # checked at creation; the local copy is never deleted
-    candidature.statut = "deposee"
+    await changer_statut(session, candidature, "deposee")
     candidature.deposee_par = principal.subject
     candidature.deposee_le = maintenant
     evenement = nouvel_evenement(
@@ -236,9 +367,10 @@ async def deposer_indicateur(
         raise ProblemError(409, "dispositif-different", "Indicateurs de la phase 1 seulement",
                            f"candidature {candidature.dispositif} : ses preuves se déposent sur"
                            f" /v1/candidatures/{candidature.id}/preuves")
-    if candidature.statut != "deposee":
+    if candidature.statut not in rules.STATUTS_DE_PREUVE:
         raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
-                           "les indicateurs se déposent sur une candidature déposée")
+                           "les indicateurs se déposent sur une candidature déposée ou validée ;"
+                           f" celle-ci est {candidature.statut}")
     rules.verifier_fenetre(_fenetre_mesure(programme), aujourd_hui, ouvert=calendrier_ouvert,
                            quoi="le dépôt d'indicateurs de la phase 1 est")
     objectif = programme.objectifs.get(depot.objectif)

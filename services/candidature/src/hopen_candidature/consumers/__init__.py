@@ -1,15 +1,18 @@
 """Events the candidature service consumes: the referentiel's establishments (local copy), the ARS
-validations of HospiConnect candidatures (what the AAP themes other than rattrapage require) and the
-ARS decisions on AAP projects (what the establishment is told)."""
+decisions on candidatures (their status, which frees or holds the applicant and its EJ; the validations
+of HospiConnect candidatures, what the AAP themes other than rattrapage require) and the ARS decisions
+on AAP projects (what the establishment is told)."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_candidature.candidatures.service import appliquer_decision
 from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
+    CandidatureRefusee,
     CandidatureValidee,
     EtablissementPublie,
     ProjetAapNonRetenu,
@@ -26,6 +29,8 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
 
 
 async def candidature_validee(session: AsyncSession, _: Evenement, e: CandidatureValidee) -> None:
+    await appliquer_decision(session, e.candidature_id, "validee", decide_par=e.decide_par,
+                             decision_id=e.decision_id)
     if e.dispositif != "hospiconnect":
         return  # phase 1 validations say nothing of the AAP conditions
     couverts = [e.finess] if e.perimetre is None else [m.finess_ej for m in e.perimetre]
@@ -33,6 +38,11 @@ async def candidature_validee(session: AsyncSession, _: Evenement, e: Candidatur
         {"finess_ej": f, "candidature_id": e.candidature_id, "decision_id": e.decision_id,
          "valide_le": e.decide_le} for f in couverts
     ]).on_conflict_do_nothing())
+
+
+async def candidature_refusee(session: AsyncSession, _: Evenement, e: CandidatureRefusee) -> None:
+    await appliquer_decision(session, e.candidature_id, "refusee", decide_par=e.decide_par,
+                             decision_id=e.decision_id)
 
 
 async def decision_projet(session: AsyncSession, _: Evenement,
@@ -55,6 +65,7 @@ async def decision_projet(session: AsyncSession, _: Evenement,
 HANDLERS: dict[str, Handler] = {
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
+    "CandidatureRefusee": candidature_refusee,
     "ProjetAapSelectionne": decision_projet,
     "ProjetAapNonRetenu": decision_projet,
     "AtteinteProjetAapDecidee": decision_projet,

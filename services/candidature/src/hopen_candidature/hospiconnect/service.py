@@ -32,9 +32,10 @@ async def _candidature_hospiconnect(session: AsyncSession, principal: Principal,
         raise ProblemError(409, "dispositif-different", "Candidature HospiConnect attendue",
                            f"{quoi} concernent une candidature HospiConnect ; celle-ci est"
                            f" {candidature.dispositif}")
-    if candidature.statut != "deposee":
+    if candidature.statut not in regles_candidature.STATUTS_DE_PREUVE:
         raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
-                           f"{quoi} se déposent sur une candidature déposée")
+                           f"{quoi} se déposent sur une candidature déposée ou validée ;"
+                           f" celle-ci est {candidature.statut}")
     return candidature
 
 

@@ -1,13 +1,17 @@
-"""Events the instruction service consumes: deposited candidatures, projects and their evidence
-(candidature), the referentiel's establishments (AC 2024 and staff) and financement's envelope ledger."""
+"""Events the instruction service consumes: deposited and withdrawn candidatures, projects and their
+evidence (candidature), the referentiel's establishments (AC 2024 and staff) and financement's envelope
+ledger."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import (
     CandidatureDeposee,
+    CandidatureDesistee,
     EtablissementPublie,
     IndicateurDepose,
     PreuveHospiconnectDeposee,
@@ -27,6 +31,8 @@ from hopen_instruction.models import (
     Projet,
 )
 
+log = logging.getLogger(__name__)
+
 
 async def candidature_deposee(session: AsyncSession, _: Evenement, e: CandidatureDeposee) -> None:
     await session.execute(insert(Dossier).values(
@@ -35,6 +41,19 @@ async def candidature_deposee(session: AsyncSession, _: Evenement, e: Candidatur
         domaines_sun_es=e.domaines_sun_es, statut="a_instruire", deposee_le=e.deposee_le,
         perimetre=None if e.perimetre is None else [m.model_dump(mode="json") for m in e.perimetre],
     ).on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def candidature_desistee(session: AsyncSession, _: Evenement, e: CandidatureDesistee) -> None:
+    dossier = await session.get(Dossier, e.candidature_id, with_for_update=True)
+    if dossier is None:
+        raise LookupError(f"dossier {e.candidature_id} inconnu")  # same key: the deposit precedes it
+    if dossier.statut != "a_instruire":
+        # The ARS decided before it learnt of the withdrawal: its decision (and what money follows)
+        # stands; candidature follows that decision when it reads it.
+        log.warning("désistement de %s reçu après la décision (%s) : décision maintenue", dossier.id,
+                    dossier.statut)
+        return
+    dossier.statut = "desistee"
 
 
 async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: IndicateurDepose) -> None:
@@ -83,6 +102,7 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
 
 HANDLERS: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
+    "CandidatureDesistee": candidature_desistee,
     "IndicateurDepose": indicateur_depose,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
     "ProjetAapDepose": projet_depose,

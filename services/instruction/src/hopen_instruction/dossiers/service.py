@@ -117,6 +117,10 @@ async def decider_candidature(
 ) -> Decision:
     verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
+    if dossier.statut == "desistee":
+        raise ProblemError(409, "candidature-desistee", "Candidature retirée",
+                           f"l'établissement s'est désisté de la candidature {dossier.id} : elle n'est"
+                           " plus instruite")
     if dossier.statut != "a_instruire":
         raise ProblemError(409, "deja-decidee", "Candidature déjà décidée",
                            f"la candidature est {dossier.statut} ; une correction est une nouvelle"

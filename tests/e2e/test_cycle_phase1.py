@@ -289,7 +289,8 @@ def test_meme_sans_inbox_un_montant_n_est_pas_paye_deux_fois(running_stack: Runn
     lettre = finalement(garee, en=60, quoi="duplicate parked in financement")
     assert lettre["event_id"] == validation["id"]
     # Issue 7: a verdict an operator can read, parked at once, and counted.
-    assert lettre["motif"] == "paiement-en-double" and lettre["attempts"] == 1
+    assert lettre["motif"] == "paiement-en-double"
+    assert lettre["attempts"] == 1
     assert f"candidature {cid} déjà validée dans financement" in lettre["error"]
     comptes = client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes", headers=ops).json()
     assert {"motif": "paiement-en-double", "status": "parked", "nombre": 1} in comptes

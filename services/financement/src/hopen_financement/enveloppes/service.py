@@ -19,10 +19,10 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import introuvable
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.monnaie import exiger_centimes
 from hopen_common.outbox import publier
+from hopen_common.problemes import introuvable
 from hopen_common.programme.aap import charger_enveloppes_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.enveloppes import repository

@@ -31,7 +31,7 @@ from hopen_financement.hospiconnect.models import (
 from hopen_financement.hospiconnect.rules import montant_annuel, taux
 from hopen_financement.notifications.cles import cle_hospiconnect
 from hopen_financement.notifications.models import LigneFinancement, Notification
-from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, notifier
+from hopen_financement.notifications.service import CORRECTION_PERIMEE, PAIEMENT_EN_DOUBLE, notifier
 
 DISPOSITIF = "hospiconnect"
 
@@ -71,7 +71,7 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
         if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
             raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
         if courante is None or courante.decision_id != ancienne.decision_id:
-            raise EvenementRefuse("correction-perimee", (
+            raise EvenementRefuse(CORRECTION_PERIMEE, (
                 f"la décision {e.remplace} est déjà remplacée ; la décision courante de {e.finess_ej}"
                 f" {e.annee} est {courante.decision_id if courante else 'inconnue'}"))
     session.add(DecisionHospiconnect(

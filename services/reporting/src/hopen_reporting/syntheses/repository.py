@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import Select, exists, func, literal_column, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hopen_reporting.models import (
     CompteEnveloppe,

@@ -21,7 +21,8 @@ from ..conftest import DNS, ars, etablissement
 
 D = Decimal
 CORSE, IDF, BRETAGNE = "94", "11", "53"
-CALVI, PARIS, RENNES = "2B0005342", "750000001", "350000001"
+# Valid check keys: FINESS query filters are now refused at the edge when the key is wrong (issue 7).
+CALVI, PARIS, RENNES = "2B0005342", "750000002", "350000006"
 
 
 async def _appliquer(api, *evenements) -> None:
@@ -236,3 +237,21 @@ async def test_decisions_et_montants_immuables(api):
             with pytest.raises(Exception, match="immuable"):
                 await s.execute(text(sql))
             await s.rollback()
+
+
+@pytest.mark.parametrize(("chemin", "params", "champ"), [
+    ("/v1/financements", {"finess": "350000001"}, "finess"),  # wrong check key
+    ("/v1/notifications", {"finess": "2A0000001"}, "finess"),
+    ("/v1/hospiconnect/montants", {"finess": "0A0000001"}, "finess"),  # not a FINESS character set
+    ("/v1/aap/projets", {"finess": "35000000"}, "finess"),
+    ("/v1/financements", {"region": "99"}, "region"),  # not one of the 18 regions
+    ("/v1/hospiconnect/regressions", {"region": "05"}, "region"),
+    ("/v1/exports/circulaire", {"region": "00"}, "region"),
+    ("/v1/enveloppes/99", {}, "region"),
+])
+async def test_finess_et_region_verifies_a_l_entree(api, chemin, params, champ):
+    # The shared kernel's types (hopen_common.finess, hopen_common.region): a mistyped scope is a
+    # 422 naming the field, not an empty list or a 404.
+    r = await api.client.get(chemin, params=params, headers=DNS)
+    assert r.status_code == 422, r.text
+    assert r.json()["champ"] == champ

@@ -133,6 +133,10 @@ async def test_synthese_regionale_et_nationale(bus: Bus, kafka_bootstrap: str) -
         assert r.status_code == 404
         assert r.headers["content-type"].startswith("application/problem+json")
         assert (await client.get("/v1/synthese", headers=jeton("ars", region="94"))).status_code == 403
+        # A code outside the 18 regions is refused at the edge (hopen_common.region), not a 404.
+        r = await client.get("/v1/regions/99/synthese", headers=jeton("dns"))
+        assert r.status_code == 422
+        assert r.json()["champ"] == "code"
         nationale = (await client.get("/v1/synthese", headers=jeton("dns"))).json()
         assert nationale["total"] == "23463.23"
         assert [r["region"] for r in nationale["regions"]] == ["94"]

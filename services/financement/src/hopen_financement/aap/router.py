@@ -2,25 +2,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hopen_common.auth import Role
+from hopen_common.auth.portee import exiger_acces, filtre_liste
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
+from hopen_common.problemes import introuvable
 from hopen_financement.aap import repository
 from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
 from hopen_financement.aap.schemas import ProjetAapLu
-from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
 
 router = APIRouter(prefix="/v1/aap", tags=["aap"])
 
 
 @router.get("/projets", response_model=list[ProjetAapLu])
-async def lister_projets(session: SessionDep, principal: Lecteur, finess: str | None = None,
-                         region: str | None = None) -> list[ProjetAapLu]:
+async def lister_projets(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
+                         region: RegionQuery = None) -> list[ProjetAapLu]:
     """Selected projects with the amount granted and its checks. Roles: etablissement (lead FINESS of
     its token), ars (its region), dns."""
-    filtre_liste(principal, finess, region)
-    rows = await repository.projets(session, finess=finess,
-                                    region=principal.region if principal.role is Role.ARS else region)
+    filtre_liste(principal, finess=finess, region=region)
+    rows = await repository.projets(session, finess=finess, region=region_lue(principal, region))
     return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
             for p, a in rows]
 
@@ -31,7 +30,8 @@ async def lire_projet(session: SessionDep, principal: Lecteur, projet_id: str) -
     projet = await session.get(ProjetAap, projet_id)
     if projet is None:
         raise introuvable("Projet", projet_id)
-    exiger_ressource(principal, "Projet", projet_id, region=projet.region, finess=(projet.finess,))
+    exiger_acces(principal, region=projet.region, finess=projet.finess, ressource="Projet",
+                 identifiant=projet_id)
     atteinte = await session.get(AtteinteProjetAap, projet_id)
     return ProjetAapLu.model_validate(projet, from_attributes=True).model_copy(
         update={"atteint": atteinte.atteint if atteinte else None})

@@ -12,21 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hopen_common.monnaie import arrondi_centime, exiger_centimes
 from hopen_common.programme.aap import CalculMaximum, ProgrammeAap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_financement.forfaits.rules import arrondir_au_centime
-
-CENTIME = Decimal("0.01")
-
-
-def _decimal(valeur: Decimal, champ: str, *, centimes: bool) -> Decimal:
-    if not isinstance(valeur, Decimal) or not valeur.is_finite():
-        raise RegleMetierError(f"{champ} : décimal attendu", champ)
-    if valeur < 0:
-        raise RegleMetierError(f"{champ} ne peut pas être négatif ({valeur})", champ)
-    if centimes and valeur != valeur.quantize(CENTIME):
-        raise RegleMetierError(f"{champ} doit être exprimé au centime ({valeur})", champ)
-    return valeur
 
 
 @dataclass(frozen=True)
@@ -39,11 +27,11 @@ class Tranche:
 
 def tranches(montant: Decimal, programme: ProgrammeAap) -> tuple[Tranche, ...]:
     """The payment halves of a granted amount; they always add up to it."""
-    montant = _decimal(montant, "montant_accorde", centimes=True)
+    montant = exiger_centimes(montant, "montant_accorde", signe="positif")
     resultat: list[Tranche] = []
     reste = montant
     for i, v in enumerate(programme.versements):
-        part = reste if i == len(programme.versements) - 1 else arrondir_au_centime(montant * v.taux)
+        part = reste if i == len(programme.versements) - 1 else arrondi_centime(montant * v.taux)
         resultat.append(Tranche(v.nature, v.annee, v.taux, part))
         reste -= part
     return tuple(resultat)
@@ -67,8 +55,8 @@ def decider_montant(activite_combinee_cumulee: Decimal, objectifs: Sequence[str]
     if len(set(objectifs)) != len(objectifs):
         raise RegleMetierError("objectif présent deux fois", "objectifs")
     maximum = maximum_theorique(activite_combinee_cumulee, len(objectifs), programme)
-    depenses = _decimal(depenses_prevues, "depenses_prevues", centimes=True)
-    accorde = _decimal(montant_accorde, "montant_accorde", centimes=True)
+    depenses = exiger_centimes(depenses_prevues, "depenses_prevues", signe="positif")
+    accorde = exiger_centimes(montant_accorde, "montant_accorde", signe="positif")
     if accorde == 0:
         raise RegleMetierError("un projet retenu reçoit un montant strictement positif", "montant_accorde")
     if accorde > maximum.maximum:

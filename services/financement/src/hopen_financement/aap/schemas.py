@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hopen_common.montants import Euros
+from hopen_common.monnaie import Euros
 from hopen_financement.schemas import DecimalTexte
 
 

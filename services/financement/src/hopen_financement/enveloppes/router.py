@@ -5,16 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Role
+from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
 from hopen_common.idempotence import idempotent
+from hopen_common.problemes import introuvable
+from hopen_common.region import CodeRegion
+from hopen_financement.acces import Dns, Pilote, region_lue
 from hopen_financement.enveloppes import repository
 from hopen_financement.enveloppes.models import CompteEnveloppe
 from hopen_financement.enveloppes.rules import situation
 from hopen_financement.enveloppes.schemas import DemandeTransfert, EcritureLue, EnveloppeLue, TransfertLu
 from hopen_financement.enveloppes.service import situation_de, transferer
-from hopen_financement.portee import Dns, Pilote, exiger_ressource
 
 router = APIRouter(prefix="/v1/enveloppes", tags=["enveloppes"])
 
@@ -32,7 +33,7 @@ def _lue(compte: CompteEnveloppe, alloue: object, engage: object, consomme: obje
 async def lister(session: SessionDep, principal: Pilote,
                  dispositif: Dispositif = "aap") -> list[EnveloppeLue]:
     """Every regional envelope of a dispositif with its four figures. Roles: dns (all), ars (its own)."""
-    region = principal.region if principal.role is Role.ARS else None
+    region = region_lue(principal, None)
     totaux = await repository.totaux(session, dispositif, region)
     resultat = []
     for compte in await repository.comptes(session, dispositif, region):
@@ -42,11 +43,11 @@ async def lister(session: SessionDep, principal: Pilote,
 
 
 @router.get("/{region}", response_model=EnveloppeLue)
-async def lire(session: SessionDep, principal: Pilote, region: str,
+async def lire(session: SessionDep, principal: Pilote, region: CodeRegion,
                dispositif: Dispositif = "aap") -> EnveloppeLue:
     """Allocated, engaged, consumed and available of one region. Roles: ars (its region; another
     region answers 404), dns."""
-    exiger_ressource(principal, "Enveloppe", region, region=region)
+    exiger_region(principal, region, ressource="Enveloppe", identifiant=region)
     compte = await repository.compte(session, dispositif, region)
     if compte is None:
         raise introuvable("Enveloppe", f"{dispositif}/{region}")
@@ -56,12 +57,12 @@ async def lire(session: SessionDep, principal: Pilote, region: str,
 
 @router.get("/{region}/ecritures", response_model=list[EcritureLue])
 async def ecritures(
-    session: SessionDep, principal: Pilote, region: str, dispositif: Dispositif = "aap",
+    session: SessionDep, principal: Pilote, region: CodeRegion, dispositif: Dispositif = "aap",
     limite: Annotated[int, Query(ge=1, le=1000)] = 200,
     apres: Annotated[int | None, Query(description="id of the last entry of the previous page")] = None,
 ) -> list[EcritureLue]:
     """The ledger's entries with their cause, oldest first. Roles: ars (its region), dns."""
-    exiger_ressource(principal, "Enveloppe", region, region=region)
+    exiger_region(principal, region, ressource="Enveloppe", identifiant=region)
     if await repository.compte(session, dispositif, region) is None:
         raise introuvable("Enveloppe", f"{dispositif}/{region}")
     rows = await repository.ecritures(session, dispositif, region, limite=limite, apres_id=apres)

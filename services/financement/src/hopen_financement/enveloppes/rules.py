@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 
 ZERO = Decimal("0.00")
-CENTIME = Decimal("0.01")
 
 
 class EnveloppeInsuffisante(RegleMetierError):
@@ -46,19 +46,9 @@ def situation(totaux: Mapping[str, Decimal]) -> Situation:
     )
 
 
-def montant_valide(montant: Decimal, champ: str = "montant") -> Decimal:
-    if not isinstance(montant, Decimal) or not montant.is_finite():
-        raise RegleMetierError(f"{champ} : montant décimal attendu", champ)
-    if montant <= 0:
-        raise RegleMetierError(f"{champ} doit être strictement positif ({montant})", champ)
-    if montant != montant.quantize(CENTIME):
-        raise RegleMetierError(f"{champ} doit être exprimé au centime ({montant})", champ)
-    return montant.quantize(CENTIME)
-
-
 def apres(avant: Situation, nature: str, montant: Decimal) -> Situation:
     """The account after one more entry; refuses any entry that breaks an invariant."""
-    montant = montant_valide(montant)
+    montant = exiger_centimes(montant, "montant", signe="strictement_positif")
     effets = {
         "allocation": (montant, ZERO, ZERO),
         "transfert_entrant": (montant, ZERO, ZERO),

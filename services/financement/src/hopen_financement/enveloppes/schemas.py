@@ -4,8 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hopen_common.montants import Euros
-from hopen_financement.schemas import DecimalTexte
+from hopen_common.monnaie import Euros, EurosEntrant
+from hopen_common.region import CodeRegion
 
 
 class EnveloppeLue(BaseModel):
@@ -37,7 +37,7 @@ class EcritureLue(BaseModel):
 class CompteCible(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region: str = Field(pattern=r"^[0-9]{2}$")
+    region: CodeRegion
     dispositif: str = "aap"
 
 
@@ -46,7 +46,7 @@ class DemandeTransfert(BaseModel):
 
     source: CompteCible
     destination: CompteCible
-    montant: DecimalTexte = Field(description="euros, e.g. \"150000.00\"")
+    montant: EurosEntrant = Field(description="euros, e.g. \"150000.00\"")
     motif: str = Field(min_length=1, max_length=500)
 
 

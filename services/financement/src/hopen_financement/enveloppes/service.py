@@ -19,14 +19,15 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import introuvable
 from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.outbox import publier
+from hopen_common.problemes import introuvable
 from hopen_common.programme.aap import charger_enveloppes_aap
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_financement.enveloppes import repository
 from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
-from hopen_financement.enveloppes.rules import Situation, apres, montant_valide, situation
+from hopen_financement.enveloppes.rules import Situation, apres, situation
 
 SOURCE = "/hopen/financement"
 
@@ -114,7 +115,8 @@ async def consommer(session: AsyncSession, cause: Evenement | None, *, dispositi
     compte = await _compte_verrouille(session, dispositif, region)
     projet = await repository.totaux_projet(session, projet_id)
     engage_projet = projet.get("engagement", Decimal(0)) - projet.get("desengagement", Decimal(0))
-    if projet.get("paiement", Decimal(0)) + montant_valide(montant) > engage_projet:
+    montant = exiger_centimes(montant, "montant", signe="strictement_positif")
+    if projet.get("paiement", Decimal(0)) + montant > engage_projet:
         raise RegleMetierError(f"paiement de {montant} € au-delà de l'engagement du projet {projet_id}",
                                "montant")
     ecriture, resultat = await _ecrire(
@@ -142,7 +144,7 @@ async def transferer(
         raise RegleMetierError("la source et la destination d'un transfert diffèrent", "destination")
     if not motif.strip():
         raise RegleMetierError("un transfert est motivé", "motif")
-    montant = montant_valide(montant)
+    montant = exiger_centimes(montant, "montant", signe="strictement_positif")
     # Lock both accounts in one global order so that two opposite transfers cannot deadlock.
     comptes: dict[tuple[str, str], CompteEnveloppe] = {}
     for cle in sorted((source, destination)):

@@ -5,10 +5,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from hopen_common.auth import Role
+from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
+from hopen_common.region import CodeRegion
+from hopen_financement.acces import Pilote
 from hopen_financement.exports.rendu import en_csv, en_xlsx
 from hopen_financement.exports.service import circulaire
-from hopen_financement.portee import Pilote, exiger_ressource
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
@@ -19,7 +21,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the circular table"}})
 async def exporter_circulaire(
     session: SessionDep, principal: Pilote,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="omit for national (dns)")] = None,
+    region: Annotated[CodeRegion | None, Query(description="omit for national (dns)")] = None,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",  # noqa: A002 - the API's word
 ) -> Response:
     """Budget-circular table per ES/GHT: objectives, amorçage, solde, reprise, HospiConnect, AAP, totals
@@ -28,7 +30,7 @@ async def exporter_circulaire(
     if principal.role is Role.ARS:
         region = region or principal.region
     if region is not None:
-        exiger_ressource(principal, "Export", region, region=region)
+        exiger_region(principal, region, ressource="Export", identifiant=region)
     table = await circulaire(session, region)
     nom = f"circulaire_{region or 'national'}"
     if format == "xlsx":

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
-from math import floor, gcd
+from math import gcd
 from typing import Literal
 
+# The one rounding, under the name this module's callers and tests know it by (not a second copy).
+from hopen_common.monnaie import arrondi_centime as arrondir_au_centime
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.phase1 import ProgrammePhase1, Tranche
 
@@ -32,16 +34,8 @@ __all__ = [
 ]
 
 FORMULE = "min + (max - min) * (AC - lo) / (next_lo - lo)"
-CENTIME = Decimal("0.01")
 
 NatureSolde = Literal["solde", "reprise"]
-
-
-def arrondir_au_centime(valeur: Fraction | Decimal | int) -> Decimal:
-    """Exact value -> euros with two decimals, ROUND_HALF_UP (ties away from zero), like Decimal's."""
-    exacte = Fraction(valeur) * 100
-    centimes = floor(abs(exacte) + Fraction(1, 2))
-    return Decimal(centimes if exacte >= 0 else -centimes).scaleb(-2)
 
 
 def _activite(valeur: Decimal, champ: str) -> Decimal:
@@ -72,17 +66,6 @@ def _texte_exact(numerateur: int, denominateur: int) -> str:
         return f"{numerateur}/{denominateur}"
     chiffres = max(deux, cinq)
     return str(Decimal(numerateur * 10**chiffres // denominateur).scaleb(-chiffres))
-
-
-def _montant(valeur: Decimal, champ: str) -> Decimal:
-    # Money crossing this boundary was rounded once already: anything finer than a cent is a bug upstream.
-    if not isinstance(valeur, Decimal) or not valeur.is_finite():
-        raise RegleMetierError(f"{champ} doit être un montant décimal", champ)
-    if valeur < 0:
-        raise RegleMetierError(f"{champ} ne peut pas être négatif ({valeur})", champ)
-    if valeur != valeur.quantize(CENTIME):
-        raise RegleMetierError(f"{champ} doit être exprimé au centime ({valeur})", champ)
-    return valeur.quantize(CENTIME)
 
 
 @dataclass(frozen=True)
@@ -191,8 +174,9 @@ def calculer_forfait_phase1(
 def solder_objectif(forfait: Decimal, amorcage_recu: Decimal, atteint: bool) -> tuple[NatureSolde, Decimal]:
     """One objective at the end of phase 1: ("solde", forfait - amorcage) when reached, else
     ("reprise", amorcage received), the amount always positive; a reprise is owed back by the ES."""
-    forfait = _montant(forfait, "forfait")
-    amorcage_recu = _montant(amorcage_recu, "amorcage")
+    # Money crossing this boundary was rounded once already: anything finer than a cent is a bug upstream.
+    forfait = exiger_centimes(forfait, "forfait", signe="positif")
+    amorcage_recu = exiger_centimes(amorcage_recu, "amorcage", signe="positif")
     if amorcage_recu > forfait:
         raise RegleMetierError(f"amorçage reçu {amorcage_recu} supérieur au forfait {forfait}", "amorcage")
     if atteint:

@@ -28,7 +28,12 @@ from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_pha
 from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
-from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, exiger_cles_libres, notifier
+from hopen_financement.notifications.service import (
+    CORRECTION_PERIMEE,
+    PAIEMENT_EN_DOUBLE,
+    exiger_cles_libres,
+    notifier,
+)
 
 DISPOSITIF = "phase1"
 
@@ -149,7 +154,7 @@ async def _enregistrer_decision(session: AsyncSession, e: ObjectifAtteint | Obje
                 e.candidature_id, finess_ej, e.objectif):
             raise RegleMetierError("une correction porte sur la même candidature, EJ et objectif", "remplace")
         if courante is None or courante.decision_id != ancienne.decision_id:
-            raise EvenementRefuse("correction-perimee", (
+            raise EvenementRefuse(CORRECTION_PERIMEE, (
                 f"la décision {e.remplace} est déjà remplacée ; la décision courante de {finess_ej}"
                 f" {e.objectif} est {courante.decision_id if courante else 'inconnue'}"))
     session.add(ObjectifDecide(candidature_id=e.candidature_id, finess_ej=finess_ej, objectif=e.objectif,

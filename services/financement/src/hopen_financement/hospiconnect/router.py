@@ -1,33 +1,25 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import filtre_liste
 from hopen_common.db import SessionDep
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
 from hopen_financement.hospiconnect import repository
 from hopen_financement.hospiconnect.schemas import MontantHospiconnectLu, Regression
 from hopen_financement.hospiconnect.service import regressions
-from hopen_financement.portee import Lecteur, filtre_liste
 
 router = APIRouter(prefix="/v1/hospiconnect", tags=["hospiconnect"])
-
-FinessQuery = Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{7}$")]
-
-
-def _region(principal: Principal, region: str | None) -> str | None:
-    return principal.region if principal.role is Role.ARS else region
 
 
 @router.get("/montants", response_model=list[MontantHospiconnectLu])
 async def lister_montants(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
-                          region: str | None = None, annee: int | None = None,
+                          region: RegionQuery = None, annee: int | None = None,
                           historique: bool = False) -> list[MontantHospiconnectLu]:
     """Yearly HospiConnect amounts per EJ with how they were computed (latest rank only unless
     `historique`). Roles: etablissement (a FINESS of its token, paid or judged), ars (its region), dns."""
-    filtre_liste(principal, finess, region)
-    rows = list(await repository.montants(session, finess=finess, region=_region(principal, region),
+    filtre_liste(principal, finess=finess, region=region)
+    rows = list(await repository.montants(session, finess=finess, region=region_lue(principal, region),
                                           annee=annee))
     if not historique:
         rows = list({(r.finess_ej, r.annee): r for r in rows}.values())  # ordered by rank: the last wins
@@ -36,12 +28,12 @@ async def lister_montants(session: SessionDep, principal: Lecteur, finess: Fines
 
 @router.get("/regressions", response_model=list[Regression])
 async def lister_regressions(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
-                             region: str | None = None, annee: int | None = None) -> list[Regression]:
+                             region: RegionQuery = None, annee: int | None = None) -> list[Regression]:
     """Objectives an EJ reached one year and lost the next (domain.md 4.2), from the current decisions.
     Roles: etablissement (its FINESS), ars (its region), dns."""
-    filtre_liste(principal, finess, region)
+    filtre_liste(principal, finess=finess, region=region)
     courantes = {(d.finess_ej, d.annee): d for d in await repository.decisions_courantes(
-        session, finess=finess, region=_region(principal, region))}
+        session, finess=finess, region=region_lue(principal, region))}
     resultat = []
     for (finess_ej, an), d in sorted(courantes.items()):
         precedente = courantes.get((finess_ej, an - 1))

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal, Inexact
+from decimal import Context, Decimal, Inexact
 
+from hopen_common.monnaie import arrondi_centime, exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 
 __all__ = ["CalculHospiconnect", "montant_annuel", "plafond_annuel", "taux"]
 
-CENTIME = Decimal("0.01")
 _EXACT = Context(prec=60, traps=[Inexact])
 
 
@@ -40,7 +40,7 @@ def plafond_annuel(effectifs: int, programme: ProgrammeHospiconnect) -> Decimal:
         if nombre <= 0:
             break
         plafond += palier.montant_par_agent * nombre
-    return plafond.quantize(Decimal("0.01"))
+    return arrondi_centime(plafond)  # a sum of cents: only sets the two decimals
 
 
 def _objectifs(objectifs_atteints: Iterable[str], programme: ProgrammeHospiconnect,
@@ -97,20 +97,13 @@ def montant_annuel(
 ) -> CalculHospiconnect:
     """Amount paid to an EJ for one year: min(ceiling x rate, eligible expenses declared that year)."""
     atteints = _objectifs(objectifs_atteints, programme, annee)
-    if not isinstance(depenses_eligibles, Decimal) or not depenses_eligibles.is_finite():
-        raise RegleMetierError("dépenses éligibles : montant décimal attendu", "depenses_eligibles")
-    if depenses_eligibles < 0:
-        raise RegleMetierError(f"dépenses éligibles négatives ({depenses_eligibles})", "depenses_eligibles")
-    if depenses_eligibles != depenses_eligibles.quantize(Decimal("0.01")):
-        # Declared expenses are accounting amounts: refuse sub-cent input rather than round it silently.
-        raise RegleMetierError(f"dépenses éligibles au centime attendues ({depenses_eligibles})",
-                               "depenses_eligibles")
+    # Declared expenses are accounting amounts: sub-cent input is refused, never rounded silently.
+    depenses = exiger_centimes(depenses_eligibles, "depenses_eligibles", signe="positif")
     plafond = plafond_annuel(effectifs, programme)
     t = taux(atteints, programme)
     # ceiling (cents) x rate (a few decimals) is exact in a 60-digit context (Inexact would trap),
     # then rounded once to the cent, half up.
-    theorique = _EXACT.multiply(plafond, t).quantize(CENTIME, rounding=ROUND_HALF_UP)
-    depenses = depenses_eligibles.quantize(Decimal("0.01"))
+    theorique = arrondi_centime(_EXACT.multiply(plafond, t))
     return CalculHospiconnect(
         effectifs=effectifs,
         objectifs_atteints=tuple(sorted(atteints)),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
 from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_financement.erreurs import DonneeManquante
@@ -30,10 +31,9 @@ from hopen_financement.hospiconnect.models import (
 from hopen_financement.hospiconnect.rules import montant_annuel, taux
 from hopen_financement.notifications.cles import cle_hospiconnect
 from hopen_financement.notifications.models import LigneFinancement, Notification
-from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, notifier
+from hopen_financement.notifications.service import CORRECTION_PERIMEE, PAIEMENT_EN_DOUBLE, notifier
 
 DISPOSITIF = "hospiconnect"
-CENTIME = Decimal("0.01")
 
 
 def objectif_ligne(annee: int) -> str:
@@ -71,7 +71,7 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
         if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
             raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
         if courante is None or courante.decision_id != ancienne.decision_id:
-            raise EvenementRefuse("correction-perimee", (
+            raise EvenementRefuse(CORRECTION_PERIMEE, (
                 f"la décision {e.remplace} est déjà remplacée ; la décision courante de {e.finess_ej}"
                 f" {e.annee} est {courante.decision_id if courante else 'inconnue'}"))
     session.add(DecisionHospiconnect(
@@ -86,9 +86,7 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
 async def sur_depenses_declarees(session: AsyncSession, cause: Evenement, e: DepensesDeclarees) -> None:
     programme = charger_programme_hospiconnect()
     programme.objectifs_de(e.annee)
-    if not e.montant.is_finite() or e.montant < 0 or e.montant != e.montant.quantize(CENTIME):
-        raise RegleMetierError(f"dépenses déclarées : montant au centime positif attendu ({e.montant})",
-                               "montant")
+    montant = exiger_centimes(e.montant, "montant", signe="positif")
     if e.remplace is not None:
         ancienne = await session.get(DeclarationDepenses, e.remplace)
         if ancienne is None:
@@ -97,7 +95,7 @@ async def sur_depenses_declarees(session: AsyncSession, cause: Evenement, e: Dep
             raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
     session.add(DeclarationDepenses(
         declaration_id=e.declaration_id, candidature_id=e.candidature_id, finess=e.finess,
-        finess_ej=e.finess_ej, region=e.region, annee=e.annee, montant=e.montant.quantize(CENTIME),
+        finess_ej=e.finess_ej, region=e.region, annee=e.annee, montant=montant,
         declare_par=e.declare_par, declare_le=e.declare_le, remplace=e.remplace))
     await session.flush()
     await recalculer(session, cause, e.finess_ej, e.annee)

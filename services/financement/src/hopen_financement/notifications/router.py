@@ -4,34 +4,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import exiger_acces, filtre_liste
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
+from hopen_common.problemes import introuvable
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
 from hopen_financement.notifications import repository
 from hopen_financement.notifications.models import Notification
 from hopen_financement.notifications.schemas import LigneLue, NotificationLue
-from hopen_financement.portee import Lecteur, exiger_ressource, filtre_liste
 
 router = APIRouter(prefix="/v1", tags=["financements"])
 
-FinessQuery = Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{7}$")]
 Limite = Annotated[int, Query(ge=1, le=5000, description="page size (in id order)")]
-
-
-def _region(principal: Principal, region: str | None) -> str | None:
-    return principal.region if principal.role is Role.ARS else region
 
 
 @router.get("/financements", response_model=list[LigneLue])
 async def lister_lignes(
-    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: str | None = None,
+    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: RegionQuery = None,
     dispositif: str | None = None, historique: bool = False, limite: Limite = 1000,
     apres: Annotated[int | None, Query(description="id of the last line of the previous page")] = None,
 ) -> list[LigneLue]:
     """Amount lines with how each was computed. Roles: etablissement (a FINESS of its token: paid to
     it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
-    filtre_liste(principal, finess, region)
-    rows = await repository.lignes(session, finess=finess, region=_region(principal, region),
+    filtre_liste(principal, finess=finess, region=region)
+    rows = await repository.lignes(session, finess=finess, region=region_lue(principal, region),
                                    dispositif=dispositif, historique=historique, apres=apres, limite=limite)
     return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": r})
             for ligne, r in rows]
@@ -39,12 +34,12 @@ async def lister_lignes(
 
 @router.get("/notifications", response_model=list[NotificationLue])
 async def lister_notifications(
-    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: str | None = None,
+    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: RegionQuery = None,
     dispositif: str | None = None, limite: Limite = 1000,
 ) -> list[NotificationLue]:
     """Notifications (superseded ones included, with who supersedes them). Roles as /v1/financements."""
-    filtre_liste(principal, finess, region)
-    rows = await repository.notifications(session, finess=finess, region=_region(principal, region),
+    filtre_liste(principal, finess=finess, region=region)
+    rows = await repository.notifications(session, finess=finess, region=region_lue(principal, region),
                                           dispositif=dispositif, limite=limite)
     return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
             for n, par in rows]
@@ -57,8 +52,8 @@ async def lire_notification(session: SessionDep, principal: Lecteur, notificatio
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise introuvable("Notification", notification_id)
-    exiger_ressource(principal, "Notification", notification_id, region=notification.region,
-                     finess=(notification.finess, notification.finess_ej))
+    exiger_acces(principal, region=notification.region, finess=(notification.finess, notification.finess_ej),
+                 ressource="Notification", identifiant=notification_id)
     par = await repository.remplacee_par(session, notification_id)
     lignes = await repository.lignes_de(session, notification_id)
     return NotificationLue.model_validate(notification, from_attributes=True).model_copy(update={

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common import problemes
 from hopen_common.contracts import FinancementNotifie, Topics
 from hopen_common.contracts import LigneFinancement as LigneEvenement
 from hopen_common.db.messaging import JournalAudit
@@ -28,7 +29,10 @@ def montant_net(lignes: list[LigneFinancement]) -> Decimal:
                Decimal("0.00"))
 
 
-PAIEMENT_EN_DOUBLE = "paiement-en-double"
+# Park motives (EvenementRefuse.motif), the codes operators filter and count dead letters by. The
+# second payment is the catalogue's type, declared once; a stale correction is a park motive only.
+PAIEMENT_EN_DOUBLE = problemes.PAIEMENT_EN_DOUBLE.code
+CORRECTION_PERIMEE = "correction-perimee"
 
 
 def refus_paiement_en_double(cle: str, existante: LigneFinancement, *, quoi: str) -> EvenementRefuse:
@@ -60,7 +64,7 @@ async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: s
     if courante is None or courante.version != ligne.version_precedente:
         actuelle = "aucune" if courante is None else str(courante.version)
         raise EvenementRefuse(
-            "correction-perimee",
+            CORRECTION_PERIMEE,
             f"{quoi} : la correction de {ligne.cle_metier} porte sur la version {ligne.version_precedente},"
             f" la version courante est {actuelle}")
     ligne.version = courante.version + 1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from hopen_common.montants import Euros
+from hopen_common.monnaie import Euros, EurosEntrant
 from hopen_financement.schemas import DecimalTexte
 
 
@@ -39,7 +39,7 @@ class SimulationHospiconnect(BaseModel):
 
     effectifs: StrictInt = Field(description="staff of the EJ (SAE), e.g. 1000")
     objectifs_atteints: list[str] = Field(description="objectives reached that year, e.g. [\"1.0\", \"1.1\"]")
-    depenses_eligibles: DecimalTexte = Field(description="eligible expenses declared, e.g. \"30000.00\"")
+    depenses_eligibles: EurosEntrant = Field(description="eligible expenses declared, e.g. \"30000.00\"")
     annee: StrictInt | None = Field(None, description="if given, objectives must have a target that year")
 
 

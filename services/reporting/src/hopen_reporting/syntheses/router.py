@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
+from hopen_common.region import CodeRegion
 from hopen_reporting.syntheses import repository
 from hopen_reporting.syntheses.rules import par_cle, totaliser
 from hopen_reporting.syntheses.schemas import EnveloppeLue, Synthese, SyntheseNationale, TotauxLus
@@ -30,11 +31,9 @@ async def _synthese(session: AsyncSession, region: str) -> Synthese:
 
 
 @router.get("/regions/{code}/synthese", response_model=Synthese)
-async def synthese(code: Annotated[str, Path(pattern=r"^[0-9]{2}$")], session: SessionDep,
-                   principal: Lecteur) -> Synthese:
+async def synthese(code: CodeRegion, session: SessionDep, principal: Lecteur) -> Synthese:
     """ARS: its own region only (another region answers 404). DNS: every region."""
-    if not principal.voit_region(code):
-        raise introuvable("région", code)
+    exiger_region(principal, code, ressource="région", identifiant=code)
     return await _synthese(session, code)
 
 

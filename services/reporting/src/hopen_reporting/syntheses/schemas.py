@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from hopen_common.montants import Euros
+from hopen_common.monnaie import Euros
 from hopen_reporting.syntheses.rules import Totaux
 
 

@@ -26,13 +26,15 @@ from hopen_common.testing.api import client_api
 SOURCES = Path(problemes.__file__).parent
 
 # Every code the platform answers with today (services and libs, grep ProblemError), once unified,
-# plus the handlers' and the ones being added (deja-candidat, ej-deja-couverte, paiement-en-double).
+# plus the handlers' and the ones being added (deja-candidat, ej-deja-couverte, paiement-en-double,
+# desistement-impossible, candidature-desistee).
 ATTENDUS = {
     "validation": 422, "regle-metier": 422, "introuvable": 404, "non-authentifie": 401, "interdit": 403,
     "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403,
     "idempotency-key-invalide": 400, "idempotency-key-reutilisee": 422, "lettre-non-garee": 409,
     "rejeu-en-echec": 409, "deja-decidee": 409, "deja-deposee": 409, "deja-candidat": 409,
-    "ej-deja-couverte": 409, "candidature-non-deposee": 409, "candidature-non-validee": 409,
+    "ej-deja-couverte": 409, "desistement-impossible": 409, "candidature-desistee": 409,
+    "candidature-non-deposee": 409, "candidature-non-validee": 409,
     "projet-non-selectionne": 409, "dispositif-different": 409, "paiement-en-double": 409,
     "fichier-format-invalide": 422, "fichier-entete-invalide": 422, "fichier-encodage-invalide": 422,
     "fichier-fichier-tronque": 422, "fichier-colonnes-invalides": 422, "fichier-ordre-inattendu": 422,

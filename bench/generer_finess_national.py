@@ -33,8 +33,8 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from hopen_common.finess import cle_finess_valide
 from hopen_referentiel.etablissements.donnees import REPERTOIRE_DONNEES
-from hopen_referentiel.etablissements.rules import cle_finess_valide
 
 RACINE = Path(__file__).resolve().parents[1]
 FIXTURES = RACINE / "services" / "referentiel" / "tests" / "fixtures"

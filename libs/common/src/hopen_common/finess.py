@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
 from hopen_common.programme.erreurs import RegleMetierError
 
@@ -108,3 +108,15 @@ Finess = Annotated[
                     "examples": ["210780581"], "description": f"numéro FINESS : {REGLE_FINESS}"}),
 ]
 """A FINESS number (EJ or EG): 9 characters, the FINESS character set and a valid check key."""
+
+
+FinessFormat = Annotated[
+    str,
+    StringConstraints(pattern=MOTIF_FINESS),
+    WithJsonSchema({"type": "string", "pattern": MOTIF_FINESS, "examples": ["210780581"],
+                    "description": "numéro FINESS : 9 caractères, 2 chiffres (ou 2A, 2B) puis 7 chiffres ;"
+                                   " clé non contrôlée"}),
+]
+"""A FINESS checked for its format only, key not checked (ADR 0009): event contracts, while
+financement's and reporting's test data still carry numbers with a wrong key. Everywhere a caller
+types a FINESS (bodies, parameters), use `Finess`."""

@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 
+from hopen_common.finess import FinessInvalide, cle_finess_valide, verifier_finess
 from hopen_referentiel.etablissements import (
     CodeRegle,
     DepartementInconnu,
     DonneesIncoherentes,
     Etablissement,
-    FinessInvalide,
     FinessPmsi,
     Maille,
     NiveauFiness,
@@ -28,7 +28,6 @@ from hopen_referentiel.etablissements import (
     TypeMaille,
     activite_combinee_pmsi,
     agregat_de_categorie,
-    cle_finess_valide,
     donnees,
     eligibilite_phase1,
     est_structure_dialyse,
@@ -37,7 +36,6 @@ from hopen_referentiel.etablissements import (
     region_du_departement,
     secteur,
     supports_des_ght,
-    verifier_finess,
 )
 
 SECTEURS = donnees.table_secteurs()

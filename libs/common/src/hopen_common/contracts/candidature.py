@@ -5,15 +5,17 @@ from datetime import datetime
 from hopen_common.contracts.base import Payload
 from hopen_common.contracts.instruction import PerimetreEj
 from hopen_common.events.registry import enregistrer
+from hopen_common.finess import FinessFormat
+from hopen_common.region import CodeRegion
 
 
 @enregistrer("CandidatureDeposee", 1)
 class CandidatureDeposee(Payload):
     candidature_id: str
     dispositif: str
-    finess: str
+    finess: FinessFormat
     raison_sociale: str
-    region: str
+    region: CodeRegion
     objectifs: list[str]
     domaines_sun_es: list[str]
     deposee_le: datetime
@@ -26,8 +28,8 @@ class CandidatureDeposee(Payload):
 @enregistrer("IndicateurDepose", 1)
 class IndicateurDepose(Payload):
     candidature_id: str
-    finess: str
-    region: str
+    finess: FinessFormat
+    region: CodeRegion
     objectif: str
     indicateur: str
     numerateur: int
@@ -35,7 +37,7 @@ class IndicateurDepose(Payload):
     depose_le: datetime
     depose_par: str
     # GHT candidature: the member EJ the measure is for. None: the candidature's FINESS.
-    finess_ej: str | None = None
+    finess_ej: FinessFormat | None = None
 
 
 @enregistrer("CandidatureDesistee", 1)
@@ -45,8 +47,8 @@ class CandidatureDesistee(Payload):
 
     candidature_id: str
     dispositif: str
-    finess: str
-    region: str
+    finess: FinessFormat
+    region: CodeRegion
     motivation: str
     desistee_le: datetime
     desistee_par: str

@@ -7,25 +7,26 @@ account's four figures after the entry, so a reader never has to add anything up
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
+from hopen_common.monnaie import EurosEntrant
+from hopen_common.region import CodeRegion
 
 
 class _Mouvement(Payload):
     ecriture_id: int
     dispositif: str  # "aap", or another dispositif the DNS moved money to
-    region: str
-    montant: Decimal  # positive
+    region: CodeRegion
+    montant: EurosEntrant  # positive
     motif: str
     ecrit_par: str
     ecrit_le: datetime
     # The account after this entry.
-    alloue: Decimal
-    engage: Decimal
-    consomme: Decimal
-    disponible: Decimal  # alloue - engage
+    alloue: EurosEntrant
+    engage: EurosEntrant
+    consomme: EurosEntrant
+    disponible: EurosEntrant  # alloue - engage
 
 
 @enregistrer("EnveloppeEngagee", 1)
@@ -55,4 +56,4 @@ class EnveloppeTransferee(_Mouvement):
     transfert_id: str
     sens: str  # "sortant" (this account gives) or "entrant" (this account receives)
     contrepartie_dispositif: str
-    contrepartie_region: str
+    contrepartie_region: CodeRegion

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
+from hopen_common.finess import FinessFormat
+from hopen_common.region import CodeRegion
 
 
 @enregistrer("EtablissementPublie", 1)
@@ -14,20 +16,21 @@ class EtablissementPublie(Payload):
     referentiel on their hot paths.
     """
 
-    finess: str
-    finess_ej: str
+    finess: FinessFormat
+    finess_ej: FinessFormat
     raison_sociale: str
-    region: str  # INSEE region code (the ARS that instructs it)
+    region: CodeRegion  # INSEE region code (the ARS that instructs it)
     departement: str  # FINESS coding (2A, 9A...)
     secteur: str  # public | prive_lucratif | prive_non_lucratif
     categorie: str | None  # EG: catégorie (TRE_R66); EJ: None
     niveau: str  # "EJ" or "EG"
     ght_code: str | None
     ght_role: str | None  # "S" support, "M" member
-    finess_pmsi: str  # phase 1: the FINESS the activity and the funding attach to
+    finess_pmsi: FinessFormat  # phase 1: the FINESS the activity and the funding attach to
     activite_combinee: Decimal | None  # AC 2022 of finess_pmsi
     eligible_phase1: bool
-    maille_phase1: str | None  # the FINESS that applies in phase 1 for this one (None: each EG applies)
+    # The FINESS that applies in phase 1 for this one (None: each EG applies).
+    maille_phase1: FinessFormat | None
     domaines_sun_es: list[str]
     ferme: bool
     # Staff (domain.md 2.4): on an EJ row the sum over its EG (2024, else 2023, else 2022, per EG);
@@ -36,9 +39,9 @@ class EtablissementPublie(Payload):
     # --- added in v1 (optional, default None: a payload without them is still v1) -------------
     # Phase 2 (HospiConnect and AAP): the FINESS PMSI (AP-HP: the GHU's FINESS), eligibility,
     # and who applies (HospiConnect: the EJ, the GHT support or the GHU; AAP: the FINESS PMSI).
-    finess_pmsi_phase2: str | None = None
+    finess_pmsi_phase2: FinessFormat | None = None
     activite_combinee_2024: Decimal | None = None  # AC 2024 of finess_pmsi_phase2
     eligible_hospiconnect: bool | None = None
-    maille_hospiconnect: str | None = None
+    maille_hospiconnect: FinessFormat | None = None
     eligible_aap: bool | None = None
-    maille_aap: str | None = None
+    maille_aap: FinessFormat | None = None

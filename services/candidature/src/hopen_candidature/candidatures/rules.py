@@ -250,12 +250,6 @@ STATUTS_DESISTABLES = ("brouillon", "deposee")
 STATUTS_DE_PREUVE = ("deposee", "validee")
 
 
-def ej_comptees(finess: str, perimetre: Sequence[str] | None) -> list[str]:
-    """The FINESS a candidature counts: its perimeter's EJ (GHT support), else the applicant's own.
-    Sorted: concurrent inserts of overlapping sets take the index's locks in one order (no deadlock)."""
-    return sorted(set(perimetre)) if perimetre is not None else [finess]
-
-
 def champ_de_l_ej(finess_ej: str, demande: Sequence[str] | None) -> str:
     """The field to name for an EJ already covered: its rank in the perimeter the applicant gave,
     else the applicant's FINESS (the perimeter was computed, or the EJ is the applicant)."""

@@ -4,22 +4,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hopen_common.finess import Finess
+
 
 class Requete(BaseModel):
     model_config = ConfigDict(extra="forbid")  # unknown input is rejected, not guessed
 
 
-FINESS = r"^[0-9][0-9AB][0-9]{7}$"
-
-
 class MembreDemande(Requete):
-    finess_ej: str = Field(pattern=FINESS, examples=["520780032"])
+    finess_ej: Finess = Field(examples=["520780032"])
     objectifs: list[str] = Field(examples=[["P1.O3"]])
 
 
 class CandidatureCreation(Requete):
     dispositif: str = Field(examples=["phase1", "hospiconnect"])
-    finess: str = Field(pattern=FINESS, examples=["010780054"])
+    finess: Finess = Field(examples=["010780054"])
     # Phase 1: the objectives applied to (required). HospiConnect: the whole dispositif, leave out.
     objectifs: list[str] | None = Field(default=None, examples=[["P1.O1", "P1.O3"]])
     # GHT support only: the member EJ and the objectives each applies to. Left out: every
@@ -37,8 +36,7 @@ class IndicateurDepot(Requete):
     indicateur: str | None = None
     numerateur: int
     denominateur: int
-    finess_ej: str | None = Field(default=None, pattern=FINESS,
-                                  description="GHT candidature: the member EJ measured")
+    finess_ej: Finess | None = Field(default=None, description="GHT candidature: the member EJ measured")
 
 
 class MembreLu(BaseModel):

@@ -25,6 +25,7 @@ from hopen_candidature.models import (
     IndicateurDeclare,
 )
 from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
@@ -33,12 +34,21 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import (
+    CANDIDATURE_NON_DEPOSEE,
+    DEJA_CANDIDAT,
+    DEJA_DEPOSEE,
+    DESISTEMENT_IMPOSSIBLE,
+    DISPOSITIF_DIFFERENT,
+    EJ_DEJA_COUVERTE,
+    ProblemError,
+    introuvable,
+)
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
-from hopen_common.programme.perimetre import membre_vise
+from hopen_common.programme.perimetre import ej_couvertes, ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
 
 SOURCE = "/hopen/candidature"
@@ -65,18 +75,12 @@ def _vu(etab: EtablissementConnu) -> rules.EtablissementVu:
                                  etab.maille_hospiconnect)
 
 
-def verifier_portee(principal: Principal, finess: str) -> None:
-    if principal.role is not Role.ETABLISSEMENT or not principal.voit_finess(finess):
-        raise ProblemError(403, "hors-perimetre", "Hors de votre périmètre",
-                           f"votre jeton ne couvre pas le FINESS {finess}", champ="finess")
-
-
 async def creer_candidature(
     session: AsyncSession, principal: Principal, demande: CandidatureCreation,
     programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
     programme_hc: ProgrammeHospiconnect | None = None,
 ) -> Candidature:
-    verifier_portee(principal, demande.finess)
+    exiger_portee_etablissement(principal, demande.finess)
     rules.verifier_dispositif(demande.dispositif)
     if demande.dispositif == "hospiconnect":
         assert programme_hc is not None
@@ -152,11 +156,10 @@ async def _creer_hospiconnect(
 
 
 def _deja_candidat(deja: Candidature) -> ProblemError:
-    return ProblemError(409, "deja-candidat", "Candidature déjà ouverte",
-                        f"{deja.finess} a déjà une candidature {deja.dispositif} ouverte : candidature"
-                        f" {deja.id} ({deja.statut}) ; une nouvelle candidature n'est possible que si"
-                        " elle est refusée ou après désistement", champ="finess",
-                        extra={"candidature_id": deja.id})
+    return DEJA_CANDIDAT.erreur(f"{deja.finess} a déjà une candidature {deja.dispositif} ouverte :"
+                                f" candidature {deja.id} ({deja.statut}) ; une nouvelle candidature n'est"
+                                " possible que si elle est refusée ou après désistement", champ="finess",
+                                extra={"candidature_id": deja.id})
 
 
 async def _verifier_libre(session: AsyncSession, candidature: Candidature, ej: Sequence[str],
@@ -177,21 +180,20 @@ async def _verifier_libre(session: AsyncSession, candidature: Candidature, ej: S
         if couvrante is not None and couvrante.finess == candidature.finess:
             # The applicant's own candidature, committed between the two statements above.
             raise _deja_candidat(couvrante)
-        raise ProblemError(409, "ej-deja-couverte", "Entité juridique déjà couverte",
-                           f"l'entité juridique {couverte.finess_ej} est déjà couverte par la candidature"
-                           f" {couverte.candidature_id} ({couverte.statut}) : une EJ n'est comptée"
-                           " qu'une fois par dispositif",
-                           champ=rules.champ_de_l_ej(couverte.finess_ej, demande),
-                           extra={"candidature_id": couverte.candidature_id,
-                                  "finess_ej": couverte.finess_ej})
+        raise EJ_DEJA_COUVERTE.erreur(f"l'entité juridique {couverte.finess_ej} est déjà couverte par la"
+                                      f" candidature {couverte.candidature_id} ({couverte.statut}) : une EJ"
+                                      " n'est comptée qu'une fois par dispositif",
+                                      champ=rules.champ_de_l_ej(couverte.finess_ej, demande),
+                                      extra={"candidature_id": couverte.candidature_id,
+                                             "finess_ej": couverte.finess_ej})
 
 
 async def _enregistrer(session: AsyncSession, candidature: Candidature, *,
                        demande: Sequence[str] | None) -> None:
     """Insert a new candidature and the EJ it counts, unless an open one holds its applicant or an
     EJ. `demande`: the perimeter's FINESS as the applicant listed them (to name the field)."""
-    ej = rules.ej_comptees(candidature.finess, None if candidature.perimetre is None else [
-        m["finess_ej"] for m in candidature.perimetre])
+    # Sorted: concurrent inserts of overlapping sets take the index's locks in one order (no deadlock).
+    ej = sorted(set(ej_couvertes(candidature.perimetre, candidature.finess)))
     await _verifier_libre(session, candidature, ej, demande)
     try:
         # A savepoint: a concurrent request that committed first makes the indexes refuse this
@@ -206,9 +208,9 @@ async def _enregistrer(session: AsyncSession, candidature: Candidature, *,
         # PostgreSQL raises a unique violation only once the other transaction committed: a new
         # statement sees its rows.
         await _verifier_libre(session, candidature, ej, demande)
-        raise ProblemError(409, "deja-candidat", "Candidature concurrente",
-                           "une candidature concurrente couvrant ce candidat ou ses entités juridiques"
-                           " vient d'être enregistrée ; réessayez", champ="finess") from None
+        raise DEJA_CANDIDAT.erreur("une candidature concurrente couvrant ce candidat ou ses entités"
+                                   " juridiques vient d'être enregistrée ; réessayez",
+                                   champ="finess") from None
 
 
 async def changer_statut(session: AsyncSession, candidature: Candidature, statut: str) -> None:
@@ -225,11 +227,11 @@ async def desister(session: AsyncSession, principal: Principal, candidature_id: 
     """The applicant withdraws a draft or a deposited candidature; a deposited one tells
     instruction (CandidatureDesistee), which then takes no decision on it."""
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
-    verifier_portee(principal, candidature.finess)
+    exiger_portee_etablissement(principal, candidature.finess)
     if candidature.statut not in rules.STATUTS_DESISTABLES:
-        raise ProblemError(409, "desistement-impossible", "Désistement impossible",
-                           f"la candidature {candidature.id} est {candidature.statut} : on se désiste"
-                           " d'une candidature en brouillon ou déposée", champ="statut")
+        raise DESISTEMENT_IMPOSSIBLE.erreur(f"la candidature {candidature.id} est {candidature.statut} : on"
+                                            " se désiste d'une candidature en brouillon ou déposée",
+                                            champ="statut")
     precedent = candidature.statut
     await changer_statut(session, candidature, "desistee")
     details: dict[str, object] = {"statut_precedent": precedent}
@@ -307,11 +309,11 @@ async def charger_pour(session: AsyncSession, principal: Principal, candidature_
     if verrou:
         query = query.with_for_update()
     candidature = await session.scalar(query)
-    # Another establishment's file answers 404, like a missing one: no existence leak.
-    if candidature is None or not (
-        principal.voit_finess(candidature.finess) or principal.voit_region(candidature.region)
-    ):
+    if candidature is None:
         raise introuvable("candidature", candidature_id)
+    # Another establishment's or region's file answers 404, like a missing one: no existence leak.
+    exiger_acces(principal, region=candidature.region, finess=candidature.finess, ressource="candidature",
+                 identifiant=candidature_id)
     return candidature
 
 
@@ -321,10 +323,9 @@ async def deposer(
     programme_hc: ProgrammeHospiconnect | None = None,
 ) -> Candidature:
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
-    verifier_portee(principal, candidature.finess)
+    exiger_portee_etablissement(principal, candidature.finess)
     if candidature.statut != "brouillon":
-        raise ProblemError(409, "deja-deposee", "Candidature déjà déposée",
-                           f"la candidature {candidature.id} est {candidature.statut}")
+        raise DEJA_DEPOSEE.erreur(f"la candidature {candidature.id} est {candidature.statut}")
     if candidature.dispositif == "hospiconnect":
         assert programme_hc is not None
         rules.verifier_fenetre(_fenetre_hospiconnect(programme_hc), aujourd_hui, ouvert=calendrier_ouvert,
@@ -362,15 +363,14 @@ async def deposer_indicateur(
     programme: ProgrammePhase1, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
 ) -> IndicateurDeclare:
     candidature = await charger_pour(session, principal, candidature_id)
-    verifier_portee(principal, candidature.finess)
+    exiger_portee_etablissement(principal, candidature.finess)
     if candidature.dispositif != "phase1":
-        raise ProblemError(409, "dispositif-different", "Indicateurs de la phase 1 seulement",
-                           f"candidature {candidature.dispositif} : ses preuves se déposent sur"
-                           f" /v1/candidatures/{candidature.id}/preuves")
+        raise DISPOSITIF_DIFFERENT.erreur(f"indicateurs de la phase 1 seulement : candidature"
+                                          f" {candidature.dispositif}, ses preuves se déposent sur"
+                                          f" /v1/candidatures/{candidature.id}/preuves")
     if candidature.statut not in rules.STATUTS_DE_PREUVE:
-        raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
-                           "les indicateurs se déposent sur une candidature déposée ou validée ;"
-                           f" celle-ci est {candidature.statut}")
+        raise CANDIDATURE_NON_DEPOSEE.erreur("les indicateurs se déposent sur une candidature déposée ou"
+                                             f" validée ; celle-ci est {candidature.statut}")
     rules.verifier_fenetre(_fenetre_mesure(programme), aujourd_hui, ouvert=calendrier_ouvert,
                            quoi="le dépôt d'indicateurs de la phase 1 est")
     objectif = programme.objectifs.get(depot.objectif)
@@ -378,7 +378,8 @@ async def deposer_indicateur(
         raise RegleMetierError(f"objectif inconnu : {depot.objectif}", "objectif")
     indicateur = rules.indicateur_vise(depot.objectif, depot.indicateur,
                                        [i.id for i in objectif.indicateurs], candidature.objectifs)
-    finess_ej = membre_vise(depot.finess_ej, depot.objectif, candidature.perimetre, candidature.finess)
+    finess_ej = ej_visee(depot.finess_ej, candidature.perimetre, candidature.finess,
+                         objectif=depot.objectif)
     rules.verifier_mesure(depot.numerateur, depot.denominateur)
     declare = IndicateurDeclare(
         candidature_id=candidature.id, finess_ej=finess_ej, objectif=depot.objectif, indicateur=indicateur,

@@ -22,6 +22,7 @@ from hopen_common.contracts import (
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
+from hopen_common.programme.perimetre import ej_couvertes
 
 
 async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
@@ -33,10 +34,9 @@ async def candidature_validee(session: AsyncSession, _: Evenement, e: Candidatur
                              decision_id=e.decision_id)
     if e.dispositif != "hospiconnect":
         return  # phase 1 validations say nothing of the AAP conditions
-    couverts = [e.finess] if e.perimetre is None else [m.finess_ej for m in e.perimetre]
     await session.execute(insert(HospiconnectValide).values([
         {"finess_ej": f, "candidature_id": e.candidature_id, "decision_id": e.decision_id,
-         "valide_le": e.decide_le} for f in couverts
+         "valide_le": e.decide_le} for f in ej_couvertes(e.perimetre, e.finess)
     ]).on_conflict_do_nothing())
 
 

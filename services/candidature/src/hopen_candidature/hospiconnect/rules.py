@@ -3,32 +3,12 @@ Pure: no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from hopen_candidature.candidatures.rules import Fenetre
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
-
-CENTIME = Decimal("0.01")
-# NUMERIC(14, 2): anything at or above this would not fit the column.
-MONTANT_PLAFOND_TECHNIQUE = Decimal("1000000000000")
-
-
-def ej_visee(finess_ej: str | None, perimetre: Sequence[Mapping[str, Any]] | None, finess: str) -> str:
-    """The EJ a declaration or evidence is about: a member of a GHT candidature's perimeter (required),
-    or the applicant itself (may be left out)."""
-    if perimetre is None:
-        if finess_ej not in (None, finess):
-            raise RegleMetierError(f"{finess_ej} n'est pas l'entité juridique de la candidature ({finess})",
-                                   "finess_ej")
-        return finess
-    if finess_ej is None:
-        raise RegleMetierError("candidature de GHT : précisez l'entité juridique (finess_ej)", "finess_ej")
-    if finess_ej not in {m["finess_ej"] for m in perimetre}:
-        raise RegleMetierError(f"{finess_ej} ne fait pas partie du périmètre de la candidature", "finess_ej")
-    return finess_ej
 
 
 def objectifs_de_l_annee(annee: int, programme: ProgrammeHospiconnect) -> tuple[str, ...]:
@@ -50,15 +30,8 @@ def fenetre_preuves(annee: int, programme: ProgrammeHospiconnect) -> Fenetre:
 
 
 def verifier_montant(montant: Decimal) -> Decimal:
-    if not montant.is_finite():
-        raise RegleMetierError("montant : décimal fini attendu", "montant")
-    if montant < 0:
-        raise RegleMetierError(f"montant négatif ({montant})", "montant")
-    if montant != montant.quantize(CENTIME):
-        raise RegleMetierError(f"montant au centime attendu ({montant})", "montant")
-    if montant >= MONTANT_PLAFOND_TECHNIQUE:
-        raise RegleMetierError(f"montant hors de toute mesure ({montant})", "montant")
-    return montant.quantize(CENTIME)
+    """Declared expenses are money (to the cent, within the columns' bounds) and never negative."""
+    return exiger_centimes(montant, "montant", signe="positif")
 
 
 def verifier_remplacement(ancienne: tuple[str, int] | None, remplacee_par: str | None,

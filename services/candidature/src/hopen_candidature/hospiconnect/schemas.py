@@ -1,32 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from hopen_candidature.candidatures.schemas import FINESS, Requete
-from hopen_common.montants import Euros
+from hopen_candidature.candidatures.schemas import Requete
+from hopen_common.finess import Finess
+from hopen_common.monnaie import Euros, EurosEntrant
 
-
-def _texte_decimal(valeur: Any) -> Any:
-    # A JSON number has already been rounded in binary: money travels as a decimal string.
-    if not isinstance(valeur, str):
-        raise ValueError("montant attendu sous forme de chaîne décimale (ex. \"30000.00\")")
-    return valeur
-
-
-MontantTexte = Annotated[Decimal, BeforeValidator(_texte_decimal)]
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SHA256 = r"^[0-9a-f]{64}$"
 
 
 class DepensesDeclaration(Requete):
     annee: int = Field(examples=[2026])
-    finess_ej: str | None = Field(default=None, pattern=FINESS,
-                                  description="the EJ (GHT: a member of the perimeter; else the applicant)")
-    montant: MontantTexte = Field(description="euros, decimal string, >= 0, to the cent",
+    finess_ej: Finess | None = Field(
+        default=None, description="the EJ (GHT: a member of the perimeter; else the applicant)")
+    montant: EurosEntrant = Field(description="euros, decimal string, >= 0, to the cent",
                                   examples=["30000.00"])
     remplace: str | None = Field(default=None, pattern=UUID,
                                  description="id of the declaration this one corrects")
@@ -53,7 +43,7 @@ class DocumentDepot(Requete):
 class PreuveDepot(Requete):
     annee: int = Field(examples=[2026])
     objectif: str = Field(examples=["1.0"])
-    finess_ej: str | None = Field(default=None, pattern=FINESS)
+    finess_ej: Finess | None = None
     document: DocumentDepot | None = Field(default=None, description="objectives 1.0-1.4")
     numerateur: int | None = Field(default=None, description="objectives 2.1, 2.2")
     denominateur: int | None = None

@@ -10,32 +10,32 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules as regles_candidature
-from hopen_candidature.candidatures.service import SOURCE, charger_pour, verifier_portee
+from hopen_candidature.candidatures.service import SOURCE, charger_pour
 from hopen_candidature.hospiconnect import rules
 from hopen_candidature.hospiconnect.schemas import DepensesDeclaration, PreuveDepot
 from hopen_candidature.models import Candidature, DeclarationDepenses, PreuveHospiconnect
 from hopen_common.auth import Principal
+from hopen_common.auth.portee import exiger_portee_etablissement
 from hopen_common.contracts import DepensesDeclarees, DocumentPreuve, PreuveHospiconnectDeposee, Topics
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import CANDIDATURE_NON_DEPOSEE, DISPOSITIF_DIFFERENT
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
+from hopen_common.programme.perimetre import ej_visee
 
 
 async def _candidature_hospiconnect(session: AsyncSession, principal: Principal, candidature_id: str,
                                     quoi: str) -> Candidature:
     # Locked: two corrections of the same declaration are checked one after the other.
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
-    verifier_portee(principal, candidature.finess)
+    exiger_portee_etablissement(principal, candidature.finess)
     if candidature.dispositif != "hospiconnect":
-        raise ProblemError(409, "dispositif-different", "Candidature HospiConnect attendue",
-                           f"{quoi} concernent une candidature HospiConnect ; celle-ci est"
-                           f" {candidature.dispositif}")
+        raise DISPOSITIF_DIFFERENT.erreur(f"{quoi} concernent une candidature HospiConnect ; celle-ci est"
+                                          f" {candidature.dispositif}")
     if candidature.statut not in regles_candidature.STATUTS_DE_PREUVE:
-        raise ProblemError(409, "candidature-non-deposee", "Candidature non déposée",
-                           f"{quoi} se déposent sur une candidature déposée ou validée ;"
-                           f" celle-ci est {candidature.statut}")
+        raise CANDIDATURE_NON_DEPOSEE.erreur(f"{quoi} se déposent sur une candidature déposée ou validée ;"
+                                             f" celle-ci est {candidature.statut}")
     return candidature
 
 
@@ -48,7 +48,7 @@ async def declarer_depenses(
     regles_candidature.verifier_fenetre(rules.fenetre_depenses(demande.annee, programme), aujourd_hui,
                                         ouvert=calendrier_ouvert,
                                         quoi=f"la déclaration des dépenses {demande.annee} est")
-    finess_ej = rules.ej_visee(demande.finess_ej, candidature.perimetre, candidature.finess)
+    finess_ej = ej_visee(demande.finess_ej, candidature.perimetre, candidature.finess)
     montant = rules.verifier_montant(demande.montant)
     if demande.remplace is not None:
         ancienne = await session.scalar(select(DeclarationDepenses).where(
@@ -97,7 +97,7 @@ async def deposer_preuve(
     regles_candidature.verifier_fenetre(rules.fenetre_preuves(depot.annee, programme), aujourd_hui,
                                         ouvert=calendrier_ouvert,
                                         quoi=f"le dépôt des preuves HospiConnect {depot.annee} est")
-    finess_ej = rules.ej_visee(depot.finess_ej, candidature.perimetre, candidature.finess)
+    finess_ej = ej_visee(depot.finess_ej, candidature.perimetre, candidature.finess)
     doc = depot.document
     preuve = PreuveHospiconnect(
         id=str(uuid.uuid4()), candidature_id=candidature.id, finess_ej=finess_ej, annee=depot.annee,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hopen_candidature.candidatures.rules import finess_inconnu
-from hopen_candidature.hospiconnect.rules import verifier_montant
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.aap import ProgrammeAap, ThemeAap
 from hopen_common.programme.erreurs import RegleMetierError
 
@@ -64,10 +64,7 @@ def verifier_depenses(depenses: Sequence[tuple[int, Decimal]], programme: Progra
                                    f"depenses_prevues.{i}.annee")
         if annee in par_annee:
             raise RegleMetierError(f"année {annee} en double", f"depenses_prevues.{i}.annee")
-        try:
-            par_annee[annee] = verifier_montant(montant)
-        except RegleMetierError as exc:
-            raise RegleMetierError(exc.message, f"depenses_prevues.{i}.montant") from None
+        par_annee[annee] = exiger_centimes(montant, f"depenses_prevues.{i}.montant", signe="positif")
     manquantes = [a for a in programme.annees_depenses if a not in par_annee]
     if manquantes:
         raise RegleMetierError(f"prévisionnel de dépenses manquant pour {', '.join(map(str, manquantes))}",

@@ -4,9 +4,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from hopen_candidature.candidatures.schemas import FINESS, Requete
-from hopen_candidature.hospiconnect.schemas import SHA256, MontantTexte
-from hopen_common.montants import Euros
+from hopen_candidature.candidatures.schemas import Requete
+from hopen_candidature.hospiconnect.schemas import SHA256
+from hopen_common.finess import Finess
+from hopen_common.monnaie import Euros, EurosEntrant
 
 
 class MembreEquipe(Requete):
@@ -17,7 +18,7 @@ class MembreEquipe(Requete):
 
 class DepensePrevueDemande(Requete):
     annee: int = Field(examples=[2026])
-    montant: MontantTexte = Field(description="euros, decimal string, to the cent", examples=["120000.00"])
+    montant: EurosEntrant = Field(description="euros, decimal string, to the cent", examples=["120000.00"])
 
 
 class LettrePartenaireDemande(Requete):
@@ -27,15 +28,15 @@ class LettrePartenaireDemande(Requete):
 
 
 class ProjetCreation(Requete):
-    finess: str = Field(pattern=FINESS, description="the lead ES (chef de file), by its FINESS PMSI")
+    finess: Finess = Field(description="the lead ES (chef de file), by its FINESS PMSI")
     theme: str = Field(examples=["desengorgement_urgences"])
     titre: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1, max_length=20000)
     objectifs: list[str] = Field(description="one or more objectives of the theme (June 2027)",
                                  max_length=50)
-    participants: list[str] = Field(default_factory=list, max_length=100,
+    participants: list[Finess] = Field(default_factory=list, max_length=100,
                                     description="the other ES involved, by FINESS PMSI (the lead is implied)")
-    perimetre: list[str] = Field(description="FINESS of the EG in the project's perimeter", max_length=500)
+    perimetre: list[Finess] = Field(description="FINESS of the EG in the project's perimeter", max_length=500)
     equipe: list[MembreEquipe] = Field(max_length=100)
     depenses_prevues: list[DepensePrevueDemande] = Field(description="one per year: 2026 and 2027")
     lettres_partenaires: list[LettrePartenaireDemande] = Field(default_factory=list, max_length=50)

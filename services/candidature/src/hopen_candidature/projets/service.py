@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules as regles_candidature
-from hopen_candidature.candidatures.service import SOURCE, verifier_portee
+from hopen_candidature.candidatures.service import SOURCE
 from hopen_candidature.models import (
     DecisionProjetConnue,
     DepensePrevue,
@@ -22,6 +22,7 @@ from hopen_candidature.models import (
 from hopen_candidature.projets import rules
 from hopen_candidature.projets.schemas import ProjetCreation
 from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
 from hopen_common.contracts import (
     DepensePrevueAap,
     LettrePartenaire,
@@ -30,9 +31,9 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import DEJA_DEPOSEE, introuvable
 from hopen_common.programme.aap import ProgrammeAap
 
 
@@ -95,7 +96,7 @@ def _verifier_fenetre_depot(programme: ProgrammeAap, aujourd_hui: date, calendri
 async def creer_projet(session: AsyncSession, principal: Principal, demande: ProjetCreation,
                        programme: ProgrammeAap, aujourd_hui: date, calendrier_ouvert: bool,
                        maintenant: datetime) -> tuple[ProjetAap, dict[int, Decimal]]:
-    verifier_portee(principal, demande.finess)
+    exiger_portee_etablissement(principal, demande.finess)
     _verifier_fenetre_depot(programme, aujourd_hui, calendrier_ouvert)
     objectifs = rules.verifier_objectifs(demande.objectifs)
     rules.verifier_equipe([m.responsable for m in demande.equipe])
@@ -137,10 +138,11 @@ async def charger_pour(session: AsyncSession, principal: Principal, projet_id: s
     if verrou:
         query = query.with_for_update()
     projet = await session.scalar(query)
-    # Another establishment's or region's project answers 404, like a missing one.
-    if projet is None or not (principal.voit_finess(*projet.participants)
-                              or principal.voit_region(projet.region)):
+    if projet is None:
         raise introuvable("projet", projet_id)
+    # Another establishment's or region's project answers 404, like a missing one.
+    exiger_acces(principal, region=projet.region, finess=projet.participants, ressource="projet",
+                 identifiant=projet_id)
     return projet
 
 
@@ -161,10 +163,9 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
                   aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime) -> ProjetAap:
     projet = await charger_pour(session, principal, projet_id, verrou=True)
     # Only the lead deposits; a participant sees the project but does not act on it.
-    verifier_portee(principal, projet.finess)
+    exiger_portee_etablissement(principal, projet.finess)
     if projet.statut != "brouillon":
-        raise ProblemError(409, "deja-depose", "Projet déjà déposé",
-                           f"le projet {projet.id} est {projet.statut}")
+        raise DEJA_DEPOSEE.erreur(f"projet déjà déposé : le projet {projet.id} est {projet.statut}")
     _verifier_fenetre_depot(programme, aujourd_hui, calendrier_ouvert)
     # Two projects deposited at once must not both take a FINESS PMSI's last place: one transaction
     # at a time per participant (sorted: no deadlock), then count.

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hopen_common.finess import Finess
+
 
 class DecisionCandidatureDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,8 +19,7 @@ class DecisionObjectifDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["atteint", "non_atteint"]
     motivation: str = Field(min_length=3, max_length=5000)
-    finess_ej: str | None = Field(default=None, pattern=r"^[0-9][0-9AB][0-9]{7}$",
-                                  description="GHT candidature: the member EJ judged")
+    finess_ej: Finess | None = Field(default=None, description="GHT candidature: the member EJ judged")
 
 
 class IndicateurEvalue(BaseModel):

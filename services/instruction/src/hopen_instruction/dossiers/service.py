@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import exiger_region
 from hopen_common.contracts import (
     CandidatureRefusee,
     CandidatureValidee,
@@ -18,12 +19,19 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import (
+    CANDIDATURE_DESISTEE,
+    CANDIDATURE_NON_VALIDEE,
+    DEJA_DECIDEE,
+    DISPOSITIF_DIFFERENT,
+    ROLE_INTERDIT,
+    introuvable,
+)
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
-from hopen_common.programme.perimetre import membre_vise
+from hopen_common.programme.perimetre import ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
 from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
 from hopen_instruction.models import Decision, Dossier, IndicateurRecu
@@ -48,9 +56,10 @@ async def charger(session: AsyncSession, principal: Principal, dossier_id: str,
     if verrou:
         query = query.with_for_update()
     dossier = await session.scalar(query)
-    # Another region's file answers 404 exactly like a missing one.
-    if dossier is None or not principal.voit_region(dossier.region):
+    if dossier is None:
         raise introuvable("dossier", dossier_id)
+    # Another region's file answers 404 exactly like a missing one.
+    exiger_region(principal, dossier.region, ressource="dossier", identifiant=dossier_id)
     return dossier
 
 
@@ -107,7 +116,7 @@ def _verifier_fenetre_instruction(programme: ProgrammePhase1, jour: date, ouvert
 
 def verifier_instructeur(principal: Principal) -> None:
     if principal.role is not Role.ARS:
-        raise ProblemError(403, "role-interdit", "Rôle non autorisé", "seule l'ARS décide")
+        raise ROLE_INTERDIT.erreur("seule l'ARS décide")
 
 
 async def decider_candidature(
@@ -118,13 +127,11 @@ async def decider_candidature(
     verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.statut == "desistee":
-        raise ProblemError(409, "candidature-desistee", "Candidature retirée",
-                           f"l'établissement s'est désisté de la candidature {dossier.id} : elle n'est"
-                           " plus instruite")
+        raise CANDIDATURE_DESISTEE.erreur(f"l'établissement s'est désisté de la candidature {dossier.id} :"
+                                          " elle n'est plus instruite")
     if dossier.statut != "a_instruire":
-        raise ProblemError(409, "deja-decidee", "Candidature déjà décidée",
-                           f"la candidature est {dossier.statut} ; une correction est une nouvelle"
-                           " décision qui remplace la première")
+        raise DEJA_DECIDEE.erreur(f"la candidature est {dossier.statut} ; une correction est une nouvelle"
+                                  " décision qui remplace la première")
     _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
@@ -159,22 +166,21 @@ async def decider_objectif(
     verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.dispositif != "phase1":
-        raise ProblemError(409, "dispositif-different", "Objectifs de la phase 1 seulement",
-                           f"dossier {dossier.dispositif} : l'atteinte se décide par année sur"
-                           f" /v1/dossiers/{dossier.id}/hospiconnect/{{annee}}/decision")
+        raise DISPOSITIF_DIFFERENT.erreur(f"objectifs de la phase 1 seulement : dossier {dossier.dispositif},"
+                                          " l'atteinte se décide par année sur"
+                                          f" /v1/dossiers/{dossier.id}/hospiconnect/{{annee}}/decision")
     if objectif not in dossier.objectifs:
         raise RegleMetierError(f"l'objectif {objectif} ne fait pas partie de la candidature", "objectif")
     if dossier.statut != "validee":
-        raise ProblemError(409, "candidature-non-validee", "Candidature non validée",
-                           "l'atteinte des objectifs se décide sur une candidature validée")
-    finess_ej = membre_vise(demande.finess_ej, objectif, dossier.perimetre, dossier.finess)
+        raise CANDIDATURE_NON_VALIDEE.erreur("l'atteinte des objectifs se décide sur une candidature validée")
+    finess_ej = ej_visee(demande.finess_ej, dossier.perimetre, dossier.finess, objectif=objectif)
     membre = finess_ej if dossier.perimetre is not None else None
     deja = await session.scalar(select(Decision).where(
         Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None),
         Decision.finess_ej.is_(None) if membre is None else Decision.finess_ej == membre))
     if deja is not None:
-        raise ProblemError(409, "deja-decide", "Objectif déjà décidé",
-                           f"{objectif} ({finess_ej}) : {deja.decision} le {deja.decide_le.isoformat()}")
+        raise DEJA_DECIDEE.erreur(f"objectif déjà décidé : {objectif} ({finess_ej}), {deja.decision} le"
+                                  f" {deja.decide_le.isoformat()}")
     evaluation = next(e for ej, e in await evaluer(session, dossier, programme)
                       if e.objectif == objectif and ej == finess_ej)
     if demande.decision == "atteint" and not evaluation.atteint:

@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
+from hopen_common.problemes import introuvable
+from hopen_common.region import CodeRegion
 from hopen_instruction.enveloppes import service
 from hopen_instruction.models import EnveloppeConnue
 from hopen_instruction.projets.rules import Disponibilite
@@ -25,10 +27,11 @@ def enveloppe_lue(compte: EnveloppeConnue, place: Disponibilite) -> EnveloppeLue
 
 
 @router.get("/{region}", response_model=EnveloppeLue)
-async def lire(region: str, session: SessionDep, principal: Lecteur) -> EnveloppeLue:
+async def lire(region: CodeRegion, session: SessionDep, principal: Lecteur) -> EnveloppeLue:
     """The AAP envelope of a region as instruction knows it (financement's figures as of its last event)
     and what a new selection may still take. Roles: ars (its region; another answers 404), dns."""
-    situation = await service.situation(session, region) if principal.voit_region(region) else None
+    exiger_region(principal, region, ressource="enveloppe", identifiant=region)
+    situation = await service.situation(session, region)
     if situation is None:
         raise introuvable("enveloppe", region)
     return enveloppe_lue(*situation)

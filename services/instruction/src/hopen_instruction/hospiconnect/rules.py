@@ -104,25 +104,5 @@ def verifier_fenetre_instruction(programme: ProgrammeHospiconnect, annee: int, j
                                "date")
 
 
-def ej_jugee(finess_ej: str | None, perimetre: Sequence[Mapping[str, Any]] | None, finess: str) -> str:
-    """Attainment is judged per EJ (per GHU): a member of a GHT candidature's perimeter (required), or
-    the applicant itself."""
-    if perimetre is None:
-        if finess_ej not in (None, finess):
-            raise RegleMetierError(f"{finess_ej} n'est pas l'entité juridique de la candidature ({finess})",
-                                   "finess_ej")
-        return finess
-    if finess_ej is None:
-        raise RegleMetierError("candidature de GHT : précisez l'entité juridique jugée (finess_ej)",
-                               "finess_ej")
-    if finess_ej not in {m["finess_ej"] for m in perimetre}:
-        raise RegleMetierError(f"{finess_ej} ne fait pas partie du périmètre de la candidature", "finess_ej")
-    return finess_ej
-
-
-def ej_du_dossier(perimetre: Sequence[Mapping[str, Any]] | None, finess: str) -> list[str]:
-    return [finess] if perimetre is None else [m["finess_ej"] for m in perimetre]
-
-
 def objet_annee(annee: int) -> str:
     return f"hospiconnect.{annee}"

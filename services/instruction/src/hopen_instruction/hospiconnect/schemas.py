@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hopen_common.finess import Finess
 from hopen_instruction.dossiers.schemas import DecisionLue
 
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -13,8 +14,8 @@ UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 class DecisionAnnuelleDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    finess_ej: str | None = Field(default=None, pattern=r"^[0-9][0-9AB][0-9]{7}$",
-                                  description="the EJ (GHU) judged; required for a GHT candidature")
+    finess_ej: Finess | None = Field(default=None,
+                                     description="the EJ (GHU) judged; required for a GHT candidature")
     objectifs_atteints: list[str] = Field(examples=[["1.0"]], max_length=20)
     motivation: str = Field(min_length=3, max_length=5000)
     remplace: str | None = Field(default=None, pattern=UUID,

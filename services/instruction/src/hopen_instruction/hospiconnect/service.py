@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.auth import Principal
 from hopen_common.contracts import HospiconnectAnneeDecidee, Topics
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import CANDIDATURE_NON_VALIDEE, DEJA_DECIDEE, DISPOSITIF_DIFFERENT
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
+from hopen_common.programme.perimetre import ej_couvertes, ej_visee
 from hopen_instruction.dossiers.service import SOURCE, charger, verifier_instructeur
 from hopen_instruction.hospiconnect import rules
 from hopen_instruction.hospiconnect.schemas import DecisionAnnuelleDemande
@@ -25,8 +26,8 @@ from hopen_instruction.models import Decision, Dossier, EtablissementConnu, Preu
 
 def verifier_hospiconnect(dossier: Dossier) -> None:
     if dossier.dispositif != "hospiconnect":
-        raise ProblemError(409, "dispositif-different", "Dossier HospiConnect attendu",
-                           f"le dossier {dossier.id} relève du dispositif {dossier.dispositif}")
+        raise DISPOSITIF_DIFFERENT.erreur(f"dossier HospiConnect attendu : le dossier {dossier.id} relève du"
+                                          f" dispositif {dossier.dispositif}")
 
 
 async def preuves_de(session: AsyncSession, dossier_id: str, annee: int | None = None
@@ -46,7 +47,7 @@ async def evaluer(session: AsyncSession, dossier: Dossier, annee: int, programme
         par_ej.setdefault(p.finess_ej, []).append(rules.PreuveVue(p.objectif, p.nature, p.document,
                                                                   p.numerateur, p.denominateur, p.depose_le))
     return {ej: rules.evaluer_annee(programme, annee, par_ej.get(ej, []))
-            for ej in rules.ej_du_dossier(dossier.perimetre, dossier.finess)}
+            for ej in ej_couvertes(dossier.perimetre, dossier.finess)}
 
 
 async def decisions_annee(session: AsyncSession, dossier_id: str, annee: int) -> list[Decision]:
@@ -70,19 +71,18 @@ async def decider_annee(
     dossier = await charger(session, principal, dossier_id, verrou=True)
     verifier_hospiconnect(dossier)
     if dossier.statut != "validee":
-        raise ProblemError(409, "candidature-non-validee", "Candidature non validée",
-                           "l'atteinte des objectifs HospiConnect se décide sur une candidature validée")
+        raise CANDIDATURE_NON_VALIDEE.erreur("l'atteinte des objectifs HospiConnect se décide sur une"
+                                             " candidature validée")
     rules.verifier_fenetre_instruction(programme, annee, jour, ouvert)
-    finess_ej = rules.ej_jugee(demande.finess_ej, dossier.perimetre, dossier.finess)
+    finess_ej = ej_visee(demande.finess_ej, dossier.perimetre, dossier.finess)
     evaluation = (await evaluer(session, dossier, annee, programme))[finess_ej]
     atteints = rules.verifier_objectifs_atteints(demande.objectifs_atteints, annee, programme, evaluation)
     courante = courantes(await decisions_annee(session, dossier.id, annee)).get(finess_ej)
     if demande.remplace is None and courante is not None:
-        raise ProblemError(409, "deja-decide", "Année déjà décidée",
-                           f"{finess_ej} {annee} : décision {courante.id} du"
-                           f" {courante.decide_le.isoformat()} ;"
-                           " une correction nomme la décision qu'elle remplace (remplace)", champ="remplace",
-                           extra={"decision_courante": courante.id})
+        raise DEJA_DECIDEE.erreur(f"année déjà décidée : {finess_ej} {annee}, décision {courante.id} du"
+                                  f" {courante.decide_le.isoformat()} ; une correction nomme la décision"
+                                  " qu'elle remplace (remplace)", champ="remplace",
+                                  extra={"decision_courante": courante.id})
     if demande.remplace is not None and (courante is None or courante.id != demande.remplace):
         attendu = "aucune décision à remplacer" if courante is None else f"décision courante {courante.id}"
         raise RegleMetierError(f"{demande.remplace} n'est pas la décision courante de {finess_ej} {annee}"

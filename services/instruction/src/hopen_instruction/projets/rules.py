@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.aap import ProgrammeAap
 from hopen_common.programme.erreurs import RegleMetierError
-
-CENTIME = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,7 @@ def verifier_selection(decision: str, montant_accorde: Decimal | None, depenses_
         return None
     if montant_accorde is None:
         raise RegleMetierError("un projet sélectionné reçoit un montant accordé", champ)
-    if not montant_accorde.is_finite() or montant_accorde <= 0:
-        raise RegleMetierError(f"montant accordé strictement positif attendu ({montant_accorde})", champ)
-    if montant_accorde != montant_accorde.quantize(CENTIME):
-        raise RegleMetierError(f"montant accordé au centime attendu ({montant_accorde})", champ)
+    montant_accorde = exiger_centimes(montant_accorde, champ, signe="strictement_positif")
     if montant_accorde > depenses_prevues:
         raise RegleMetierError(
             f"montant accordé {montant_accorde} € supérieur aux dépenses prévues 2026-2027"
@@ -69,7 +65,7 @@ def verifier_selection(decision: str, montant_accorde: Decimal | None, depenses_
             f"montant accordé {montant_accorde} € supérieur au disponible de l'enveloppe régionale"
             f" ({place.pour_selection} € = {place.disponible} € disponibles - {place.en_attente} € de"
             " sélections en cours d'engagement) ; la DNS peut réallouer des crédits", champ)
-    return montant_accorde.quantize(CENTIME)
+    return montant_accorde
 
 
 def activites_participants(participants: Sequence[str], activites: Mapping[str, Decimal | None]

@@ -1,28 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from hopen_common.montants import Euros
-
-
-def _texte_decimal(valeur: Any) -> Any:
-    # A JSON number has already been rounded in binary: money travels as a decimal string.
-    if valeur is not None and not isinstance(valeur, str):
-        raise ValueError("montant attendu sous forme de chaîne décimale (ex. \"150000.00\")")
-    return valeur
-
-
-MontantTexte = Annotated[Decimal, BeforeValidator(_texte_decimal)]
+from hopen_common.monnaie import Euros, EurosEntrant
 
 
 class SelectionDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["selectionne", "non_retenu"]
-    montant_accorde: MontantTexte | None = Field(default=None, description="selectionne only; euros",
+    montant_accorde: EurosEntrant | None = Field(default=None, description="selectionne only; euros",
                                                  examples=["150000.00"])
     motivation: str = Field(min_length=3, max_length=5000)
 

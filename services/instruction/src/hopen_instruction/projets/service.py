@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
+from hopen_common.auth.portee import exiger_region
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
     ParticipantAap,
@@ -19,9 +20,9 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.problemes import DEJA_DECIDEE, PROJET_NON_SELECTIONNE, introuvable
 from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
 from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
@@ -46,9 +47,10 @@ async def charger(session: AsyncSession, principal: Principal, projet_id: str, *
     if verrou:
         query = query.with_for_update()
     projet = await session.scalar(query)
-    # Another region's project answers 404 exactly like a missing one.
-    if projet is None or not principal.voit_region(projet.region):
+    if projet is None:
         raise introuvable("projet", projet_id)
+    # Another region's project answers 404 exactly like a missing one.
+    exiger_region(principal, projet.region, ressource="projet", identifiant=projet_id)
     return projet
 
 
@@ -92,8 +94,8 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
     projet = await charger(session, principal, projet_id, verrou=True)
     deja = await _deja(session, projet.id, "selection")
     if deja is not None:
-        raise ProblemError(409, "deja-decide", "Sélection déjà décidée",
-                           f"projet {projet.id} : {deja.decision} le {deja.decide_le.isoformat()}")
+        raise DEJA_DECIDEE.erreur(f"sélection déjà décidée : projet {projet.id}, {deja.decision} le"
+                                  f" {deja.decide_le.isoformat()}")
     rules.verifier_fenetre_selection(programme, jour, ouvert)
     place = None
     if demande.decision == "selectionne":
@@ -150,12 +152,12 @@ async def decider_atteinte(session: AsyncSession, principal: Principal, projet_i
     verifier_instructeur(principal)
     projet = await charger(session, principal, projet_id, verrou=True)
     if projet.statut not in ("selectionne", "atteint", "non_atteint"):
-        raise ProblemError(409, "projet-non-selectionne", "Projet non sélectionné",
-                           f"l'atteinte se décide sur un projet sélectionné ; celui-ci est {projet.statut}")
+        raise PROJET_NON_SELECTIONNE.erreur(f"l'atteinte se décide sur un projet sélectionné ; celui-ci est"
+                                            f" {projet.statut}")
     deja = await _deja(session, projet.id, "atteinte")
     if deja is not None:
-        raise ProblemError(409, "deja-decide", "Atteinte déjà décidée",
-                           f"projet {projet.id} : {deja.decision} le {deja.decide_le.isoformat()}")
+        raise DEJA_DECIDEE.erreur(f"atteinte déjà décidée : projet {projet.id}, {deja.decision} le"
+                                  f" {deja.decide_le.isoformat()}")
     verdict = "atteint" if demande.atteint else "non_atteint"
     decision = DecisionProjet(
         id=str(uuid.uuid4()), projet_id=projet.id, objet="atteinte", decision=verdict, montant_accorde=None,

@@ -3,12 +3,6 @@
 `rules` holds the pure rules; `donnees` loads the data files they are given.
 """
 
-from hopen_common.finess import (
-    FinessInvalide,
-    cle_finess_valide,
-    departement_du_finess,
-    verifier_finess,
-)
 from hopen_referentiel.etablissements.rules import (
     CategorieInconnue,
     CodeRegle,
@@ -52,7 +46,6 @@ __all__ = [
     "DonneesIncoherentes",
     "ErreurReferentiel",
     "Etablissement",
-    "FinessInvalide",
     "FinessPmsi",
     "Maille",
     "NiveauFiness",
@@ -68,8 +61,6 @@ __all__ = [
     "Verdict",
     "activite_combinee_pmsi",
     "agregat_de_categorie",
-    "cle_finess_valide",
-    "departement_du_finess",
     "eligibilite_phase1",
     "est_structure_dialyse",
     "finess_pmsi",
@@ -78,5 +69,4 @@ __all__ = [
     "region_du_departement",
     "secteur",
     "supports_des_ght",
-    "verifier_finess",
 ]

@@ -13,13 +13,13 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
+from hopen_common.region import REGIONS
 from hopen_referentiel.etablissements.rules import (
     CriteresEligibilitePhase1,
     Departement,
     DonneesIncoherentes,
     Etablissement,
     NiveauFiness,
-    Region,
     RoleGht,
     Secteur,
     TableGeographique,
@@ -52,10 +52,6 @@ def table_secteurs(repertoire: Path | None = None) -> Mapping[str, Secteur]:
 @cache
 def table_geographique(repertoire: Path | None = None) -> TableGeographique:
     base = _repertoire(repertoire) / "geo"
-    regions = {
-        ligne["code_region"]: Region(ligne["code_region"], ligne["libelle"], ligne["ars"])
-        for ligne in _lignes(base / "regions.csv")
-    }
     departements = {
         ligne["code_finess"]: Departement(
             ligne["code_finess"], ligne["code_insee"], ligne["libelle"], ligne["code_region"]
@@ -66,7 +62,8 @@ def table_geographique(repertoire: Path | None = None) -> TableGeographique:
         ligne["code"]: TerritoireExclu(ligne["code"], ligne["libelle"], ligne["motif"])
         for ligne in _lignes(base / "territoires_hors_perimetre.csv")
     }
-    return TableGeographique(regions, departements, exclus)
+    # The regions are the kernel's list (hopen_common/data/regions.csv): one copy for the platform.
+    return TableGeographique(REGIONS, departements, exclus)
 
 
 @cache

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Path, Query
 
 from hopen_common.auth import CurrentPrincipal
 from hopen_common.db import SessionDep
-from hopen_common.errors import introuvable
+from hopen_common.finess import MOTIF_FINESS
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.problemes import introuvable
+from hopen_common.region import CodeRegion
 from hopen_referentiel.etablissements import repository, service
 from hopen_referentiel.etablissements.schemas import FicheLue, GhtDetail
 from hopen_referentiel.models import Ght, MembreGht
@@ -15,13 +17,15 @@ from hopen_referentiel.models import Ght, MembreGht
 router = APIRouter(prefix="/v1/etablissements", tags=["etablissements"])
 router_ght = APIRouter(prefix="/v1/ghts", tags=["ght"])
 
-Finess = Annotated[str, Path(pattern=r"^[0-9][0-9AB][0-9]{7}$", examples=["210780581"])]
+# Format only: a number with a wrong key is a FINESS nobody holds, and the read path answers 404 for
+# it as for any unknown number (tests/api/test_referentiel_api.py).
+FinessChemin = Annotated[str, Path(pattern=MOTIF_FINESS, examples=["210780581"])]
 
 
 @router.get("", response_model=Page[FicheLue])
 async def lister(
     session: SessionDep, _: CurrentPrincipal, pagination: PaginationDep,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="INSEE region code")] = None,
+    region: Annotated[CodeRegion | None, Query(description="INSEE region code")] = None,
     departement: Annotated[str | None, Query(pattern=r"^[0-9][0-9AB]$|^9[A-F]$")] = None,
     categorie: Annotated[str | None, Query(pattern=r"^[0-9]{3}$")] = None,
     secteur: Literal["public", "prive_lucratif", "prive_non_lucratif"] | None = None,
@@ -42,7 +46,7 @@ async def lister(
 
 
 @router.get("/{finess}", response_model=FicheLue)
-async def lire(finess: Finess, session: SessionDep, _: CurrentPrincipal) -> FicheLue:
+async def lire(finess: FinessChemin, session: SessionDep, _: CurrentPrincipal) -> FicheLue:
     """Every authenticated caller. Identity, EJ/EG links, région, secteur, GHT, AC, staff, and
     per dispositif (phase1, hospiconnect, aap): eligible or not with the rules passed and
     failed, FINESS PMSI and maille."""

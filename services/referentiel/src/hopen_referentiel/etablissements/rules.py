@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from hopen_common import finess as _finess
+from hopen_common.region import RegionProgramme
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -150,11 +150,8 @@ LIBELLES_REGLES: Mapping[CodeRegle, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Region:
-    code: str
-    libelle: str
-    ars: str
+# A region is the kernel's (hopen_common.region): the 18 regions, one list for every service.
+Region = RegionProgramme
 
 
 @dataclass(frozen=True)
@@ -233,17 +230,6 @@ class Verdict:
     @property
     def eligible(self) -> bool:
         return not self.non_satisfaites
-
-
-# --- FINESS ---------------------------------------------------------------------------------
-# The FINESS rule (check key, Corsica, overseas departements) lives once in hopen_common.finess
-# (ADR 0009). These names keep the imports of this module's tests and benchmarks working; the
-# referentiel's own code imports hopen_common.finess.
-
-FinessInvalide = _finess.FinessInvalide
-cle_finess_valide = _finess.cle_finess_valide
-verifier_finess = _finess.verifier_finess
-departement_du_finess = _finess.departement_du_finess
 
 
 # --- secteur, categorie, region -------------------------------------------------------------

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
-from hopen_common.errors import ProblemError, introuvable
 from hopen_common.pagination import Page, PaginationDep
+from hopen_common.problemes import FICHIER_FORMAT_INVALIDE, VALIDATION, ProblemError, introuvable, par_code
 from hopen_referentiel.importations.schemas import RapportImportLu, SignalementLu
 from hopen_referentiel.importations.service import Demande, Rapport, TypeImport, importer
 from hopen_referentiel.imports import ErreurFichier, TypeDonnees
@@ -42,8 +42,9 @@ def rapport_lu(rapport: Rapport) -> RapportImportLu:
 
 
 def probleme_fichier(exc: ErreurFichier) -> ProblemError:
-    return ProblemError(422, f"fichier-{exc.code.value.replace('_', '-')}", "Fichier illisible", str(exc),
-                        champ="fichier", extra={"position": str(exc.position)})
+    # Every CodeErreurFichier is declared in the catalogue (a new one must be declared there first).
+    return par_code(f"fichier-{exc.code.value.replace('_', '-')}").erreur(
+        str(exc), champ="fichier", extra={"position": str(exc.position)})
 
 
 async def _importer(session: SessionDep, principal: Principal, fichier: UploadFile,
@@ -79,9 +80,9 @@ async def importer_finess(
         elif debut.startswith(b"finess;etalab"):
             format = "etalab"
         else:
-            raise ProblemError(422, "fichier-format-invalide", "Format de fichier inconnu",
-                               "ni un flux FINESS+ (JSON, gzip) ni une extraction etalab (finess;etalab;...)",
-                               champ="fichier")
+            raise FICHIER_FORMAT_INVALIDE.erreur("format de fichier inconnu : ni un flux FINESS+ (JSON, gzip)"
+                                                 " ni une extraction etalab (finess;etalab;...)",
+                                                 champ="fichier")
     type_import = TypeImport.FINESS_PLUS if format == "finess_plus" else TypeImport.FINESS_ETALAB
     return await _importer(session, principal, fichier, type_import, forcer)
 
@@ -107,9 +108,8 @@ async def importer_base_eligible(
     domains (format: services/referentiel/src/hopen_referentiel/imports/README.md)."""
     nom = (fichier.filename or "").lower()
     if nom.endswith(".csv") and type_donnees is None:
-        raise ProblemError(422, "validation", "Type de données manquant",
-                           "un CSV porte une seule sorte de données : préciser type_donnees",
-                           champ="type_donnees")
+        raise VALIDATION.erreur("type de données manquant : un CSV porte une seule sorte de données,"
+                                " préciser type_donnees", champ="type_donnees")
     return await _importer(session, principal, fichier, TypeImport.BASE_ELIGIBLE, forcer,
                            type_donnees if not nom.endswith(".xlsx") else None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hopen_referentiel.etablissements.rules import cle_finess_valide
+from hopen_common.finess import cle_finess_valide
 from hopen_referentiel.imports.controles import EnsembleFiness, departement_du_finess
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hopen_referentiel.etablissements.rules import Secteur, cle_finess_valide
+from hopen_common.finess import cle_finess_valide
+from hopen_referentiel.etablissements.rules import Secteur
 from hopen_referentiel.imports import (
     CodeAvertissement,
     CodeErreurFichier,

@@ -101,6 +101,12 @@ def _valider(finess: str) -> str:
         raise ValueError(f"{exc.message} ({REGLE_FINESS})") from None
 
 
+MOTIF_DEPARTEMENT_FINESS = r"^[0-9][0-9AB]$|^9[A-F]$"
+"""A département as FINESS writes it (what `departement_du_finess` returns): 01..95, 2A, 2B, 9A..9F."""
+
+DepartementFiness = Annotated[str, StringConstraints(pattern=MOTIF_DEPARTEMENT_FINESS)]
+
+
 Finess = Annotated[
     str,
     AfterValidator(_valider),
@@ -109,14 +115,3 @@ Finess = Annotated[
 ]
 """A FINESS number (EJ or EG): 9 characters, the FINESS character set and a valid check key."""
 
-
-FinessFormat = Annotated[
-    str,
-    StringConstraints(pattern=MOTIF_FINESS),
-    WithJsonSchema({"type": "string", "pattern": MOTIF_FINESS, "examples": ["210780581"],
-                    "description": "numéro FINESS : 9 caractères, 2 chiffres (ou 2A, 2B) puis 7 chiffres ;"
-                                   " clé non contrôlée"}),
-]
-"""A FINESS checked for its format only, key not checked (ADR 0009): event contracts, while
-financement's and reporting's test data still carry numbers with a wrong key. Everywhere a caller
-types a FINESS (bodies, parameters), use `Finess`."""

@@ -1,7 +1,6 @@
-"""ADR 0009: a service that adopted the shared kernel keeps no second copy of its rules.
+"""ADR 0009: no service keeps a second copy of the shared kernel's rules (issue 7, item 6).
 
-Each adopted service is listed here; the others join the list when their adoption lands (issue 7,
-item 6). A text scan, on purpose: a copy is recognised by what it writes (a local CENTIME, a FINESS
+A text scan, on purpose: a copy is recognised by what it writes (a local CENTIME, a FINESS
 or region pattern, a problem typed by hand, a scope test on the principal), whatever it is named.
 """
 
@@ -14,7 +13,7 @@ import pytest
 
 RACINE = Path(__file__).resolve().parents[4]
 
-ADOPTES = ["financement", "reporting"]
+ADOPTES = ["candidature", "financement", "instruction", "referentiel", "reporting"]
 
 COPIES = {
     "CENTIME local (hopen_common.monnaie.CENTIME)": r"\bCENTIME\s*=",

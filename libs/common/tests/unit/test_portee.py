@@ -118,14 +118,3 @@ def test_filtre_liste(role: str, finess: str | None, region: str | None,
 ])
 def test_exiger_portee_etablissement(role: str, finess: str, attendu: tuple[int, str, str] | None) -> None:
     assert _issue(exiger_portee_etablissement, TOUS[role], finess) == attendu
-
-
-def test_memes_verdicts_que_principal() -> None:
-    # The kernel agrees with Principal.voit_region / voit_finess, which the services call today.
-    for principal in TOUS.values():
-        for region in (ARA, BFC):
-            assert voit(principal, region=region) is principal.voit_region(region)
-        if principal.role is not Role.ETABLISSEMENT:
-            continue
-        for finess in (EJ, EG, AUTRE):
-            assert voit(principal, region=None, finess=finess) is principal.voit_finess(finess)

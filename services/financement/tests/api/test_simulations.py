@@ -22,7 +22,7 @@ MAX_BASE = D("512345.50")
 async def _base(api) -> None:
     """A small eligible base whose largest AC is MAX_BASE (tranche D's upper bound)."""
     async with api.sessions() as s:
-        for finess, ac in (("010000024", "15000"), ("750000001", str(MAX_BASE)), ("690000001", None)):
+        for finess, ac in (("010000024", "15000"), ("750000010", str(MAX_BASE)), ("690000013", None)):
             await enregistrer(s, EtablissementPublie(
                 finess=finess, finess_ej=finess, raison_sociale=f"ES {finess}", region="84",
                 departement="69", secteur="public", categorie="1101", niveau="EJ", ght_code=None,

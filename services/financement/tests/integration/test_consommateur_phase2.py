@@ -19,7 +19,7 @@ from .. import oracle
 
 D = Decimal
 BRETAGNE, ALLOUE_BRETAGNE = "53", D("4631000.00")
-SUPPORT, MEMBRE, PRIVE = "350000001", "290000002", "560000003"
+SUPPORT, MEMBRE, PRIVE = "350000006", "290000009", "560000002"
 
 
 async def _connus(bus, *finess: str) -> None:

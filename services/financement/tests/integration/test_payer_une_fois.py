@@ -173,7 +173,7 @@ async def test_hospiconnect_une_ej_une_annee_un_montant(sessions):
     await _appliquer(sessions, b.depenses("h1", SARTENE, SARTENE, CORSE, 2026, "90000.00"))
     await _appliquer(sessions, b.annee_hc("h1", SARTENE, SARTENE, CORSE, 2026, ["1.0"]))
     with pytest.raises(EvenementRefuse) as exc:
-        await _appliquer(sessions, b.annee_hc("h2", "2A0000001", SARTENE, CORSE, 2026, ["1.0"]))
+        await _appliquer(sessions, b.annee_hc("h2", "2A0000006", SARTENE, CORSE, 2026, ["1.0"]))
     assert exc.value.motif == "paiement-en-double"
     assert "candidature h1" in str(exc.value)
     async with sessions() as s:

@@ -48,8 +48,8 @@ async def base(sessions):
     (b.annee_hc("h1", "2B0005342", "2B0005342", CORSE, 2027, ["1.0", "1.0"]), "objectifs_atteints"),
     (b.depenses("h1", "2B0005342", "2B0005342", CORSE, 2026, "10.001"), "montant"),
     (b.validee("c1", "2B0005342", CORSE, ["P1.O9"]), "objectif"),
-    (b.validee("g1", "2A0000001", CORSE, ["P1.O2"], perimetre=[PerimetreEj(
-        finess_ej="2A0000009", raison_sociale="x", activite_combinee=D("3500.125"), objectifs=["P1.O2"])]),
+    (b.validee("g1", "2A0000006", CORSE, ["P1.O2"], perimetre=[PerimetreEj(
+        finess_ej="2A0000097", raison_sociale="x", activite_combinee=D("3500.125"), objectifs=["P1.O2"])]),
      "perimetre.activite_combinee"),
     (b.projet("p1", "2B0005342", CORSE, "1000.00", ac="100.005"), "participants.activite_combinee"),
     (b.projet("p1", "2B0005342", "99", "1000.00"), "region"),
@@ -75,4 +75,4 @@ async def test_decision_hospiconnect_en_double_ou_correction_en_avance(sessions)
         await _appliquer(sessions, b.annee_hc("h2", "2B0005342", "2B0005342", CORSE, 2027, ["1.0"],
                                               remplace="inconnue"))
     with pytest.raises(DonneeManquante):  # no AC known for this ES
-        await _appliquer(sessions, b.validee("c2", "750000001", "11", ["P1.O1"]))
+        await _appliquer(sessions, b.validee("c2", "750000010", "11", ["P1.O1"]))

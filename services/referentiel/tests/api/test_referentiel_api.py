@@ -135,7 +135,9 @@ async def test_fiche_hors_perimetre_calculee_a_la_demande(api: Api) -> None:
     assert fiche["dans_le_perimetre"] is False
     assert fiche["secteur"] is None
     assert "P1.E0" in {r["code"] for r in fiche["dispositifs"]["phase1"]["regles_non_satisfaites"]}
-    _probleme(await api.client.get("/v1/etablissements/750000000", headers=DNS), 404, None)
+    _probleme(await api.client.get("/v1/etablissements/750000002", headers=DNS), 404, None)
+    # A wrong check key is not a FINESS at all (issue 7: one FINESS type, key checked everywhere).
+    _probleme(await api.client.get("/v1/etablissements/750000000", headers=DNS), 422, "finess")
 
 
 async def test_recherche_filtree_et_paginee(api: Api) -> None:

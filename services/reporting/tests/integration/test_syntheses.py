@@ -27,7 +27,7 @@ from hopen_reporting.main import create_app
 from hopen_reporting.models import NotificationVue
 from hopen_reporting.settings import ReportingSettings
 
-CALVI, CLINIQUE = "2B0005342", "2A0000999"
+CALVI, CLINIQUE = "2B0005342", "2A0000998"
 MAINTENANT = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 

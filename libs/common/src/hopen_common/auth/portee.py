@@ -9,8 +9,8 @@ region. Two answers, on purpose:
   itself, there is nothing to leak and a clear refusal helps (`filtre_liste`,
   `exiger_portee_etablissement`).
 
-OPS: today `Principal.voit_region` lets ops see every region, and financement's checks let it
-through everywhere; that behaviour is kept here so adopting this module changes nothing. The
+OPS: ops saw every region before this module existed, and that behaviour is kept here so that
+adopting it changed nothing. The
 issue 12 plan says ops sees operations (dead letters, replays), not business data: when it lands,
 `_NATIONAL` loses Role.OPS and the tables of tests/unit/test_portee.py change with it.
 """

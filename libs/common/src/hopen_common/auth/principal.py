@@ -36,14 +36,6 @@ class Principal:
         if self.role is Role.ARS and not self.region:
             raise ValueError("an ars token needs its region")
 
-    def voit_region(self, region: str) -> bool:
-        if self.role in (Role.DNS, Role.OPS):
-            return True
-        return self.role is Role.ARS and self.region == region
-
-    def voit_finess(self, *finess: str) -> bool:
-        return self.role is Role.ETABLISSEMENT and any(f in self.finess for f in finess)
-
 
 _bearer = HTTPBearer(auto_error=False)
 

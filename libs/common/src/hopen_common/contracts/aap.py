@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
-from hopen_common.finess import FinessFormat
+from hopen_common.finess import Finess
 from hopen_common.monnaie import EurosEntrant
 from hopen_common.region import CodeRegion
 
@@ -21,7 +21,7 @@ from hopen_common.region import CodeRegion
 class ParticipantAap(Payload):
     """One establishment (FINESS PMSI) involved in a project, with its activite combinee 2024."""
 
-    finess: FinessFormat
+    finess: Finess
     activite_combinee: Decimal
 
 
@@ -31,14 +31,14 @@ class ProjetAapSelectionne(Payload):
 
     decision_id: str
     projet_id: str
-    finess: FinessFormat  # the lead ES (chef de file, FINESS PMSI): it is paid
+    finess: Finess  # the lead ES (chef de file, FINESS PMSI): it is paid
     # Not CodeRegion yet: financement's refusal tests build a selection in region "99" to check its
     # own rule (test_refus.py); switch once that check is the contract's.
     region: str
     theme: str
     objectifs: list[str]  # the theme's objectives the project covers
     participants: list[ParticipantAap]  # every ES involved, the lead included
-    perimetre: list[FinessFormat]  # FINESS of the EG in the project's perimeter
+    perimetre: list[Finess]  # FINESS of the EG in the project's perimeter
     depenses_prevues: EurosEntrant  # forecast expenses 2026 + 2027, euros
     montant_accorde: EurosEntrant  # amount granted, euros
     decide_par: str
@@ -52,7 +52,7 @@ class AtteinteProjetAapDecidee(Payload):
 
     decision_id: str
     projet_id: str
-    finess: FinessFormat
+    finess: Finess
     region: CodeRegion
     atteint: bool
     decide_par: str
@@ -86,15 +86,15 @@ class ProjetAapDepose(Payload):
     """A lead ES (chef de file, FINESS PMSI) submitted an AAP project to the ARS of its region."""
 
     projet_id: str
-    finess: FinessFormat  # the lead ES (FINESS PMSI)
+    finess: Finess  # the lead ES (FINESS PMSI)
     raison_sociale: str
     region: CodeRegion
     theme: str
     titre: str
     description: str
     objectifs: list[str]  # the theme's objectives the project covers, proving success in June 2027
-    participants: list[FinessFormat]  # FINESS PMSI of every ES involved, the lead included
-    perimetre: list[FinessFormat]  # FINESS of the EG in the project's perimeter
+    participants: list[Finess]  # FINESS PMSI of every ES involved, the lead included
+    perimetre: list[Finess]  # FINESS of the EG in the project's perimeter
     equipe: list[MembreEquipeAap]
     depenses_prevues: list[DepensePrevueAap]  # one per year (2026, 2027)
     lettres_partenaires: list[LettrePartenaire]
@@ -111,7 +111,7 @@ class ProjetAapNonRetenu(Payload):
 
     decision_id: str
     projet_id: str
-    finess: FinessFormat
+    finess: Finess
     region: CodeRegion
     decide_par: str
     decide_le: datetime

@@ -5,7 +5,7 @@ from datetime import datetime
 from hopen_common.contracts.base import Payload
 from hopen_common.contracts.instruction import PerimetreEj
 from hopen_common.events.registry import enregistrer
-from hopen_common.finess import FinessFormat
+from hopen_common.finess import Finess
 from hopen_common.region import CodeRegion
 
 
@@ -13,7 +13,7 @@ from hopen_common.region import CodeRegion
 class CandidatureDeposee(Payload):
     candidature_id: str
     dispositif: str
-    finess: FinessFormat
+    finess: Finess
     raison_sociale: str
     region: CodeRegion
     objectifs: list[str]
@@ -28,7 +28,7 @@ class CandidatureDeposee(Payload):
 @enregistrer("IndicateurDepose", 1)
 class IndicateurDepose(Payload):
     candidature_id: str
-    finess: FinessFormat
+    finess: Finess
     region: CodeRegion
     objectif: str
     indicateur: str
@@ -37,7 +37,7 @@ class IndicateurDepose(Payload):
     depose_le: datetime
     depose_par: str
     # GHT candidature: the member EJ the measure is for. None: the candidature's FINESS.
-    finess_ej: FinessFormat | None = None
+    finess_ej: Finess | None = None
 
 
 @enregistrer("CandidatureDesistee", 1)
@@ -47,7 +47,7 @@ class CandidatureDesistee(Payload):
 
     candidature_id: str
     dispositif: str
-    finess: FinessFormat
+    finess: Finess
     region: CodeRegion
     motivation: str
     desistee_le: datetime

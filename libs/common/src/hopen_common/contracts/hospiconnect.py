@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
-from hopen_common.finess import FinessFormat
+from hopen_common.finess import Finess
 from hopen_common.region import CodeRegion
 
 
@@ -25,8 +25,8 @@ class HospiconnectAnneeDecidee(Payload):
 
     decision_id: str
     candidature_id: str  # the HospiConnect candidature
-    finess: FinessFormat  # the applicant, who is paid: the EJ, the GHT's support ES, or the AP-HP GHU
-    finess_ej: FinessFormat  # the EJ (GHU for AP-HP) whose attainment is judged
+    finess: Finess  # the applicant, who is paid: the EJ, the GHT's support ES, or the AP-HP GHU
+    finess_ej: Finess  # the EJ (GHU for AP-HP) whose attainment is judged
     region: CodeRegion
     annee: int  # 2026, 2027 or 2028
     objectifs_atteints: list[str]  # e.g. ["1.0", "1.1"]; those not listed are not reached
@@ -48,8 +48,8 @@ class DepensesDeclarees(Payload):
 
     declaration_id: str
     candidature_id: str
-    finess: FinessFormat  # the applicant
-    finess_ej: FinessFormat
+    finess: Finess  # the applicant
+    finess_ej: Finess
     region: CodeRegion
     annee: int
     # euros, at most two decimals, >= 0. Not EurosEntrant yet: financement's refusal tests build a
@@ -79,8 +79,8 @@ class PreuveHospiconnectDeposee(Payload):
 
     preuve_id: str
     candidature_id: str
-    finess: FinessFormat  # the applicant
-    finess_ej: FinessFormat  # the EJ (GHU for AP-HP) the evidence is about
+    finess: Finess  # the applicant
+    finess_ej: Finess  # the EJ (GHU for AP-HP) the evidence is about
     region: CodeRegion
     annee: int
     objectif: str

@@ -5,14 +5,14 @@ from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
-from hopen_common.finess import FinessFormat
+from hopen_common.finess import Finess
 from hopen_common.region import CodeRegion
 
 
 class _Decision(Payload):
     decision_id: str
     candidature_id: str
-    finess: FinessFormat
+    finess: Finess
     region: CodeRegion
     decide_par: str
     decide_le: datetime
@@ -23,7 +23,7 @@ class PerimetreEj(Payload):
     """One member EJ of a GHT candidature (phase 1): the objectives it applies to, and its AC as the
     producer knew it (financement prefers its own referentiel copy and falls back to this value)."""
 
-    finess_ej: FinessFormat
+    finess_ej: Finess
     raison_sociale: str
     activite_combinee: Decimal | None
     objectifs: list[str]
@@ -50,7 +50,7 @@ class ObjectifAtteint(_Decision):
     objectif: str
     objectifs_candidature: list[str]
     # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
-    finess_ej: FinessFormat | None = None
+    finess_ej: Finess | None = None
     # A correction names the decision it replaces (same candidature, EJ and objective).
     remplace: str | None = None
 
@@ -60,6 +60,6 @@ class ObjectifNonAtteint(_Decision):
     objectif: str
     objectifs_candidature: list[str]
     # Which member EJ of a GHT candidature this decision judges; None: the candidature's FINESS.
-    finess_ej: FinessFormat | None = None
+    finess_ej: Finess | None = None
     # A correction names the decision it replaces (same candidature, EJ and objective).
     remplace: str | None = None

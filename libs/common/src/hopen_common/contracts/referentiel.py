@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
-from hopen_common.finess import FinessFormat
+from hopen_common.finess import Finess
 from hopen_common.region import CodeRegion
 
 
@@ -16,8 +16,8 @@ class EtablissementPublie(Payload):
     referentiel on their hot paths.
     """
 
-    finess: FinessFormat
-    finess_ej: FinessFormat
+    finess: Finess
+    finess_ej: Finess
     raison_sociale: str
     region: CodeRegion  # INSEE region code (the ARS that instructs it)
     departement: str  # FINESS coding (2A, 9A...)
@@ -26,11 +26,11 @@ class EtablissementPublie(Payload):
     niveau: str  # "EJ" or "EG"
     ght_code: str | None
     ght_role: str | None  # "S" support, "M" member
-    finess_pmsi: FinessFormat  # phase 1: the FINESS the activity and the funding attach to
+    finess_pmsi: Finess  # phase 1: the FINESS the activity and the funding attach to
     activite_combinee: Decimal | None  # AC 2022 of finess_pmsi
     eligible_phase1: bool
     # The FINESS that applies in phase 1 for this one (None: each EG applies).
-    maille_phase1: FinessFormat | None
+    maille_phase1: Finess | None
     domaines_sun_es: list[str]
     ferme: bool
     # Staff (domain.md 2.4): on an EJ row the sum over its EG (2024, else 2023, else 2022, per EG);
@@ -39,9 +39,9 @@ class EtablissementPublie(Payload):
     # --- added in v1 (optional, default None: a payload without them is still v1) -------------
     # Phase 2 (HospiConnect and AAP): the FINESS PMSI (AP-HP: the GHU's FINESS), eligibility,
     # and who applies (HospiConnect: the EJ, the GHT support or the GHU; AAP: the FINESS PMSI).
-    finess_pmsi_phase2: FinessFormat | None = None
+    finess_pmsi_phase2: Finess | None = None
     activite_combinee_2024: Decimal | None = None  # AC 2024 of finess_pmsi_phase2
     eligible_hospiconnect: bool | None = None
-    maille_hospiconnect: FinessFormat | None = None
+    maille_hospiconnect: Finess | None = None
     eligible_aap: bool | None = None
-    maille_aap: FinessFormat | None = None
+    maille_aap: Finess | None = None

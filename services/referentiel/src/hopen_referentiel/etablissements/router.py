@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from hopen_common.auth import CurrentPrincipal
 from hopen_common.db import SessionDep
-from hopen_common.finess import MOTIF_FINESS
+from hopen_common.finess import DepartementFiness, Finess
 from hopen_common.pagination import Page, PaginationDep
 from hopen_common.problemes import introuvable
 from hopen_common.region import CodeRegion
@@ -19,14 +19,14 @@ router_ght = APIRouter(prefix="/v1/ghts", tags=["ght"])
 
 # Format only: a number with a wrong key is a FINESS nobody holds, and the read path answers 404 for
 # it as for any unknown number (tests/api/test_referentiel_api.py).
-FinessChemin = Annotated[str, Path(pattern=MOTIF_FINESS, examples=["210780581"])]
+FinessChemin = Annotated[Finess, Path(examples=["210780581"])]
 
 
 @router.get("", response_model=Page[FicheLue])
 async def lister(
     session: SessionDep, _: CurrentPrincipal, pagination: PaginationDep,
     region: Annotated[CodeRegion | None, Query(description="INSEE region code")] = None,
-    departement: Annotated[str | None, Query(pattern=r"^[0-9][0-9AB]$|^9[A-F]$")] = None,
+    departement: Annotated[DepartementFiness | None, Query()] = None,
     categorie: Annotated[str | None, Query(pattern=r"^[0-9]{3}$")] = None,
     secteur: Literal["public", "prive_lucratif", "prive_non_lucratif"] | None = None,
     ght: str | None = None,

@@ -31,7 +31,7 @@ async def _lignes(bus, nature: str) -> list[LigneFinancement]:
 async def test_cycle_phase1_et_ght(bus):
     for ev in (b.etablissement(CALVI, CORSE, "18530"), b.etablissement(GRAND, "11", MAX),
                b.etablissement(SUPPORT, CORSE, "30000"), b.etablissement(MEMBRE, CORSE, "250000"),
-               b.etablissement("130000001", "93", "900000", eligible=False)):  # not in the eligible base
+               b.etablissement("130000003", "93", "900000", eligible=False)):  # not in the eligible base
         await bus.publier("etablissement", ev.data["finess"], ev)
 
     async def base_chargee(s):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from hopen_common.contracts import PerimetreEj
@@ -46,13 +47,11 @@ async def base(sessions):
     (b.annee_hc("h1", "2B0005342", "2B0005342", CORSE, 2026, ["1.0", "1.1"]), "objectifs_atteints"),
     (b.annee_hc("h1", "2B0005342", "2B0005342", CORSE, 2029, ["1.0"]), "annee"),
     (b.annee_hc("h1", "2B0005342", "2B0005342", CORSE, 2027, ["1.0", "1.0"]), "objectifs_atteints"),
-    (b.depenses("h1", "2B0005342", "2B0005342", CORSE, 2026, "10.001"), "montant"),
     (b.validee("c1", "2B0005342", CORSE, ["P1.O9"]), "objectif"),
     (b.validee("g1", "2A0000006", CORSE, ["P1.O2"], perimetre=[PerimetreEj(
         finess_ej="2A0000097", raison_sociale="x", activite_combinee=D("3500.125"), objectifs=["P1.O2"])]),
      "perimetre.activite_combinee"),
     (b.projet("p1", "2B0005342", CORSE, "1000.00", ac="100.005"), "participants.activite_combinee"),
-    (b.projet("p1", "2B0005342", "99", "1000.00"), "region"),
 ])
 async def test_refuse_en_nommant_le_champ(sessions, evenement, champ):
     with pytest.raises(RegleMetierError) as exc:
@@ -60,6 +59,17 @@ async def test_refuse_en_nommant_le_champ(sessions, evenement, champ):
     assert exc.value.champ == champ
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_le_contrat_refuse_avant_financement() -> None:
+    # Issue 7: a sub-cent amount or a region outside the 18 is not even an event (the shared kernel's
+    # types in the contracts); a consumer parks such a payload as contenu-invalide.
+    with pytest.raises(ValidationError) as exc:
+        b.depenses("h1", "2B0005342", "2B0005342", CORSE, 2026, "10.001")
+    assert exc.value.errors()[0]["loc"] == ("montant",)
+    with pytest.raises(ValidationError) as exc:
+        b.projet("p1", "2B0005342", "99", "1000.00")
+    assert exc.value.errors()[0]["loc"] == ("region",)
 
 
 async def test_decision_hospiconnect_en_double_ou_correction_en_avance(sessions):

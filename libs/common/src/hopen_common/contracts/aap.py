@@ -32,9 +32,7 @@ class ProjetAapSelectionne(Payload):
     decision_id: str
     projet_id: str
     finess: Finess  # the lead ES (chef de file, FINESS PMSI): it is paid
-    # Not CodeRegion yet: financement's refusal tests build a selection in region "99" to check its
-    # own rule (test_refus.py); switch once that check is the contract's.
-    region: str
+    region: CodeRegion
     theme: str
     objectifs: list[str]  # the theme's objectives the project covers
     participants: list[ParticipantAap]  # every ES involved, the lead included

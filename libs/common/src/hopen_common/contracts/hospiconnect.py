@@ -9,11 +9,11 @@ the applicant (the support ES for a GHT), once it knows both facts.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
 from hopen_common.finess import Finess
+from hopen_common.monnaie import EurosEntrant
 from hopen_common.region import CodeRegion
 
 
@@ -52,10 +52,7 @@ class DepensesDeclarees(Payload):
     finess_ej: Finess
     region: CodeRegion
     annee: int
-    # euros, at most two decimals, >= 0. Not EurosEntrant yet: financement's refusal tests build a
-    # DepensesDeclarees with a sub-cent amount to check its own rule (test_refus.py); switch once
-    # that check is the contract's.
-    montant: Decimal
+    montant: EurosEntrant  # euros, at most two decimals (>= 0: financement's rule)
     declare_par: str
     declare_le: datetime
     remplace: str | None = None  # declaration_id this one corrects

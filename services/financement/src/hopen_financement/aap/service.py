@@ -21,7 +21,8 @@ from hopen_financement.enveloppes import service as enveloppes
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.notifications.cles import cle_aap
 from hopen_financement.notifications.models import LigneFinancement
-from hopen_financement.notifications.service import PAIEMENT_EN_DOUBLE, exiger_cles_libres, notifier
+from hopen_financement.notifications.service import exiger_cles_libres, notifier
+from hopen_financement.notifications.succession import PAIEMENT_EN_DOUBLE
 
 DISPOSITIF = "aap"
 SYSTEME = "financement"

@@ -28,12 +28,8 @@ from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_pha
 from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
-from hopen_financement.notifications.service import (
-    CORRECTION_PERIMEE,
-    PAIEMENT_EN_DOUBLE,
-    exiger_cles_libres,
-    notifier,
-)
+from hopen_financement.notifications.service import exiger_cles_libres, notifier
+from hopen_financement.notifications.succession import PAIEMENT_EN_DOUBLE, Courante, verifier_succession
 
 DISPOSITIF = "phase1"
 
@@ -137,26 +133,16 @@ async def _enregistrer_decision(session: AsyncSession, e: ObjectifAtteint | Obje
                                 finess_ej: str) -> None:
     """Store the decision; a second decision that names none, or a correction of a decision already
     corrected, is refused (parked) instead of paying a second solde."""
-    if await session.get(ObjectifDecide, e.decision_id) is not None:
-        raise EvenementRefuse(PAIEMENT_EN_DOUBLE,
-                              f"décision {e.decision_id} déjà reçue sous un autre événement")
     courante = await _decision_courante(session, e.candidature_id, finess_ej, e.objectif)
-    if e.remplace is None and courante is not None:
-        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
-            f"{finess_ej} {e.objectif} de la candidature {e.candidature_id} déjà décidé"
-            f" ({courante.decision_id}) : une correction nomme la décision qu'elle remplace"))
-    if e.remplace is not None:
-        ancienne = await session.get(ObjectifDecide, e.remplace)
-        if ancienne is None:
-            # The correction overtook its decision: wait for it (retried, then parked).
-            raise DonneeManquante(f"décision remplacée {e.remplace} inconnue")
-        if (ancienne.candidature_id, ancienne.finess_ej, ancienne.objectif) != (
-                e.candidature_id, finess_ej, e.objectif):
-            raise RegleMetierError("une correction porte sur la même candidature, EJ et objectif", "remplace")
-        if courante is None or courante.decision_id != ancienne.decision_id:
-            raise EvenementRefuse(CORRECTION_PERIMEE, (
-                f"la décision {e.remplace} est déjà remplacée ; la décision courante de {finess_ej}"
-                f" {e.objectif} est {courante.decision_id if courante else 'inconnue'}"))
+    ancienne = None if e.remplace is None else await session.get(ObjectifDecide, e.remplace)
+    verifier_succession(
+        objet=f"{finess_ej} {e.objectif} de la candidature {e.candidature_id}", decision_id=e.decision_id,
+        deja_recue=await session.get(ObjectifDecide, e.decision_id) is not None, remplace=e.remplace,
+        courante=None if courante is None else Courante(courante.decision_id, courante.decision_id),
+        remplacee_connue=ancienne is not None,
+        meme_objet=ancienne is not None and (ancienne.candidature_id, ancienne.finess_ej, ancienne.objectif)
+        == (e.candidature_id, finess_ej, e.objectif),
+        exigence_meme_objet="une correction porte sur la même candidature, EJ et objectif")
     session.add(ObjectifDecide(candidature_id=e.candidature_id, finess_ej=finess_ej, objectif=e.objectif,
                                atteint=isinstance(e, ObjectifAtteint), decision_id=e.decision_id,
                                decide_par=e.decide_par, decide_le=e.decide_le, remplace=e.remplace))

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
 from hopen_common.events import Evenement
-from hopen_common.inbox import EvenementRefuse
 from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
@@ -31,7 +30,8 @@ from hopen_financement.hospiconnect.models import (
 from hopen_financement.hospiconnect.rules import montant_annuel, taux
 from hopen_financement.notifications.cles import cle_hospiconnect
 from hopen_financement.notifications.models import LigneFinancement, Notification
-from hopen_financement.notifications.service import CORRECTION_PERIMEE, PAIEMENT_EN_DOUBLE, notifier
+from hopen_financement.notifications.service import notifier
+from hopen_financement.notifications.succession import Courante, verifier_succession
 
 DISPOSITIF = "hospiconnect"
 
@@ -53,27 +53,18 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
     if len(set(e.objectifs_atteints)) != len(e.objectifs_atteints):
         raise RegleMetierError("objectif présent deux fois", "objectifs_atteints")
     taux(e.objectifs_atteints, programme, e.annee)  # unknown, or without a target that year: refused
-    if await session.get(DecisionHospiconnect, e.decision_id) is not None:
-        raise EvenementRefuse(PAIEMENT_EN_DOUBLE,
-                              f"décision {e.decision_id} déjà reçue sous un autre événement")
     # Keyed by (EJ, year), not by candidature: an EJ covered by two candidatures (applied alone,
     # then in a GHT support's perimeter) is still decided, and paid, once a year.
     courante = await repository.decision_courante(session, e.finess_ej, e.annee)
-    if e.remplace is None and courante is not None:
-        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
-            f"{e.finess_ej} {e.annee} déjà décidée ({courante.decision_id}, candidature"
-            f" {courante.candidature_id}) : une correction nomme la décision qu'elle remplace"))
-    if e.remplace is not None:
-        ancienne = await session.get(DecisionHospiconnect, e.remplace)
-        if ancienne is None:
-            # The correction overtook its decision: wait for it (retried, then parked).
-            raise DonneeManquante(f"décision remplacée {e.remplace} inconnue")
-        if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
-            raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
-        if courante is None or courante.decision_id != ancienne.decision_id:
-            raise EvenementRefuse(CORRECTION_PERIMEE, (
-                f"la décision {e.remplace} est déjà remplacée ; la décision courante de {e.finess_ej}"
-                f" {e.annee} est {courante.decision_id if courante else 'inconnue'}"))
+    ancienne = None if e.remplace is None else await session.get(DecisionHospiconnect, e.remplace)
+    verifier_succession(
+        objet=f"{e.finess_ej} {e.annee}", decision_id=e.decision_id,
+        deja_recue=await session.get(DecisionHospiconnect, e.decision_id) is not None, remplace=e.remplace,
+        courante=None if courante is None else Courante(
+            courante.decision_id, f"{courante.decision_id}, candidature {courante.candidature_id}"),
+        remplacee_connue=ancienne is not None,
+        meme_objet=ancienne is not None and (ancienne.finess_ej, ancienne.annee) == (e.finess_ej, e.annee),
+        exigence_meme_objet="une correction porte sur la même EJ et la même année")
     session.add(DecisionHospiconnect(
         decision_id=e.decision_id, candidature_id=e.candidature_id, finess=e.finess, finess_ej=e.finess_ej,
         region=e.region, annee=e.annee, objectifs_atteints=sorted(set(e.objectifs_atteints)),

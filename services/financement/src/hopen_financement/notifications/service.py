@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common import problemes
 from hopen_common.contracts import FinancementNotifie, Topics
 from hopen_common.contracts import LigneFinancement as LigneEvenement
 from hopen_common.db.messaging import JournalAudit
@@ -19,6 +18,7 @@ from hopen_common.inbox import EvenementRefuse
 from hopen_common.outbox import publier
 from hopen_financement.notifications import repository
 from hopen_financement.notifications.models import LigneFinancement, Notification
+from hopen_financement.notifications.succession import CORRECTION_PERIMEE, PAIEMENT_EN_DOUBLE
 
 SOURCE = "/hopen/financement"
 
@@ -31,8 +31,6 @@ def montant_net(lignes: list[LigneFinancement]) -> Decimal:
 
 # Park motives (EvenementRefuse.motif), the codes operators filter and count dead letters by. The
 # second payment is the catalogue's type, declared once; a stale correction is a park motive only.
-PAIEMENT_EN_DOUBLE = problemes.PAIEMENT_EN_DOUBLE.code
-CORRECTION_PERIMEE = "correction-perimee"
 
 
 def refus_paiement_en_double(cle: str, existante: LigneFinancement, *, quoi: str) -> EvenementRefuse:

@@ -76,7 +76,17 @@ class StockageFichiers:
                 await asyncio.to_thread(os.fsync, fd)
             finally:
                 os.close(fd)
-            await asyncio.to_thread(self._publier, temporaire, final)
+            publication = asyncio.ensure_future(asyncio.to_thread(self._publier, temporaire, final))
+            try:
+                await asyncio.shield(publication)
+            except asyncio.CancelledError:
+                # The rename may still happen in its thread: wait for it, then undo it, since
+                # the caller never gets the ObjetEcrit (keys are fresh: ``final`` is ours).
+                with contextlib.suppress(BaseException):
+                    await publication
+                with contextlib.suppress(FileNotFoundError):
+                    final.unlink()
+                raise
         except BaseException:
             # Cancellation included: a half-written object must never stay anywhere.
             with contextlib.suppress(FileNotFoundError):

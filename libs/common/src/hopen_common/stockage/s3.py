@@ -9,6 +9,8 @@ process are the bucket's lifecycle rule's business: AbortIncompleteMultipartUplo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 TAILLE_PARTIE = 5 * 1024 * 1024  # S3's minimum part size (all but the last)
-PARTIES_EN_VOL = 2
+PARTIES_EN_VOL = 1  # parts are Python bytes held by obstore until sent: 5 MiB per upload
 MORCEAU_LECTURE = 256 * 1024
 
 
@@ -75,10 +77,26 @@ class StockageS3:
     async def ecrire(self, cle: str, flux: AsyncIterable[bytes]) -> ObjetEcrit:
         verifier_cle(cle)
         compteur = CompteurSha256(flux)
-        await obstore.put_async(
-            self._store, cle, compteur, use_multipart=True,
+        annulation = asyncio.Event()
+        # obstore aborts the multipart upload when the stream raises, but not when its future
+        # is dropped (a cancelled request): the upload would stay pending. So the put runs in
+        # its own task, and a cancellation is turned into the stream raising.
+        envoi = asyncio.ensure_future(obstore.put_async(
+            self._store, cle, _annulable(compteur, annulation), use_multipart=True,
             chunk_size=self._taille_partie, max_concurrency=self._parties_en_vol,
-        )
+        ))
+        try:
+            await asyncio.shield(envoi)
+        except asyncio.CancelledError:
+            annulation.set()
+            with contextlib.suppress(BaseException):
+                await envoi  # returns once obstore has aborted the upload
+            if envoi.done() and not envoi.cancelled() and envoi.exception() is None:
+                # Completed just before the cancellation reached it: nobody will get its
+                # ObjetEcrit, so no row will point to it.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.supprimer(cle))
+            raise
         return ObjetEcrit(cle=cle, taille=compteur.taille, sha256=compteur.sha256)
 
     async def lire(
@@ -96,7 +114,7 @@ class StockageS3:
             options["range"] = (d, f)
         try:
             resultat = await obstore.get_async(self._store, cle, options=options)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):  # obstore raises the builtin for a 404 GET
             raise ObjetIntrouvable(cle) from None
         return _flux(resultat.stream(min_chunk_size=MORCEAU_LECTURE))
 
@@ -104,7 +122,7 @@ class StockageS3:
         verifier_cle(cle)
         try:
             meta = await obstore.head_async(self._store, cle)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):  # obstore raises the builtin for a 404 GET
             raise ObjetIntrouvable(cle) from None
         return int(meta["size"])
 
@@ -112,7 +130,7 @@ class StockageS3:
         verifier_cle(cle)
         try:
             await obstore.delete_async(self._store, cle)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):  # obstore raises the builtin for a 404 GET
             pass
 
     async def lister(self, prefixe: str = "") -> AsyncIterator[ObjetListe]:
@@ -130,6 +148,31 @@ class StockageS3:
 
     async def fermer(self) -> None:
         return None
+
+
+class EcritureAnnulee(Exception):
+    """Raised into obstore's stream so that it aborts the upload."""
+
+
+async def _annulable(flux: AsyncIterable[bytes], annulation: asyncio.Event) -> AsyncIterator[bytes]:
+    iterateur = aiter(flux)
+    attente = asyncio.ensure_future(annulation.wait())
+    try:
+        while True:
+            suivant = asyncio.ensure_future(anext(iterateur))
+            await asyncio.wait({suivant, attente}, return_when=asyncio.FIRST_COMPLETED)
+            if annulation.is_set():
+                suivant.cancel()
+                with contextlib.suppress(BaseException):
+                    await suivant
+                raise EcritureAnnulee()
+            try:
+                morceau = suivant.result()
+            except StopAsyncIteration:
+                return
+            yield morceau
+    finally:
+        attente.cancel()
 
 
 async def _vide() -> AsyncIterator[bytes]:

@@ -230,13 +230,26 @@ class SeaweedServer:
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume.grpc']}",
             "-volume.max=0",
             f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer.grpc']}",
-            f"-filer.localSocket={self.data_dir / 'filer.sock'}",
             "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={p['s3.grpc']}",
             f"-s3.config={self._write_s3_config()}",
-            f"-s3.localSocket={self.data_dir / 's3.sock'}",
             # Listeners we do not use: off, so that nothing binds a fixed port (8181, 9101).
             "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
+
+    def sockets(self) -> list[Path]:
+        """The Unix sockets weed 4.53 makes in /tmp whatever TMPDIR says (command/server.go,
+        filer.go, s3.go), named by port, left behind when it is killed."""
+        paths = [Path(f"/tmp/seaweedfs-{n}-grpc-{self.ports[n + '.grpc']}.sock")
+                 for n in ("master", "volume", "filer", "s3") if n + ".grpc" in self.ports]
+        if "filer" in self.ports:
+            paths.append(Path(f"/tmp/seaweedfs-filer-{self.ports['filer']}.sock"))
+        if self.s3_port:
+            paths.append(Path(f"/tmp/seaweedfs-s3-{self.s3_port}.sock"))
+        return paths
+
+    def _remove_grpc_sockets(self) -> None:
+        for path in self.sockets():  # the ports were free when we took them: ours
+            path.unlink(missing_ok=True)
 
     def _kill_stale(self) -> None:
         """A server left by a crashed runner still holds the data dir: stop it."""
@@ -329,6 +342,7 @@ class SeaweedServer:
         proc, self._proc = self._proc, None
         if proc is not None:
             stop_process_group(proc, timeout=timeout)
+            self._remove_grpc_sockets()
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None

@@ -14,10 +14,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from hopen_common.stockage.base import (
     CompteurSha256,
@@ -29,6 +29,7 @@ from hopen_common.stockage.base import (
 )
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TAMPON = 1024 * 1024  # one thread hop per MiB written, not per network chunk
 MORCEAU_LECTURE = 256 * 1024
@@ -56,41 +57,37 @@ class StockageFichiers:
 
     async def ecrire(self, cle: str, flux: AsyncIterable[bytes]) -> ObjetEcrit:
         final = self._chemin(cle)
-        await asyncio.to_thread(self._temporaires.mkdir, parents=True, exist_ok=True)
+        # Creating a directory entry is quick and, done inline, cannot leak an fd to a
+        # cancellation between the open and the try below.
+        self._temporaires.mkdir(parents=True, exist_ok=True)
         temporaire = self._temporaires / f"{uuid.uuid4()}.part"
-        fd = await asyncio.to_thread(
-            os.open, temporaire, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640
-        )
+        fd = os.open(temporaire, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
         compteur = CompteurSha256(flux)
         tampon = bytearray()
+        publie = False
         try:
             try:
                 async for morceau in compteur:
                     tampon += morceau
                     if len(tampon) >= TAMPON:
-                        await asyncio.to_thread(_ecrire_tout, fd, bytes(tampon))
+                        await _jusqu_au_bout(_ecrire_tout, fd, bytes(tampon))
                         tampon.clear()
                 if tampon:
-                    await asyncio.to_thread(_ecrire_tout, fd, bytes(tampon))
+                    await _jusqu_au_bout(_ecrire_tout, fd, bytes(tampon))
                     tampon.clear()
-                await asyncio.to_thread(os.fsync, fd)
+                await _jusqu_au_bout(os.fsync, fd)
             finally:
-                os.close(fd)
-            publication = asyncio.ensure_future(asyncio.to_thread(self._publier, temporaire, final))
-            try:
-                await asyncio.shield(publication)
-            except asyncio.CancelledError:
-                # The rename may still happen in its thread: wait for it, then undo it, since
-                # the caller never gets the ObjetEcrit (keys are fresh: ``final`` is ours).
-                with contextlib.suppress(BaseException):
-                    await publication
-                with contextlib.suppress(FileNotFoundError):
-                    final.unlink()
-                raise
+                os.close(fd)  # no thread still uses it: _jusqu_au_bout waited
+            publie = True
+            await _jusqu_au_bout(self._publier, temporaire, final)
         except BaseException:
-            # Cancellation included: a half-written object must never stay anywhere.
+            # Cancellation included: a half-written object must never stay anywhere, and a
+            # published one whose ObjetEcrit nobody gets is undone (keys are fresh: it is ours).
             with contextlib.suppress(FileNotFoundError):
                 temporaire.unlink()
+            if publie:
+                with contextlib.suppress(FileNotFoundError):
+                    final.unlink()
             raise
         return ObjetEcrit(cle=cle, taille=compteur.taille, sha256=compteur.sha256)
 
@@ -197,6 +194,19 @@ class StockageFichiers:
 
     async def fermer(self) -> None:
         return None
+
+
+async def _jusqu_au_bout(fonction: Callable[..., T], *args: Any) -> T:
+    """``asyncio.to_thread`` whose thread is waited for even when the caller is cancelled: a
+    cancelled ``to_thread`` keeps running, and must not write to an fd we then close (its
+    number may already name another file) nor rename after we cleaned up."""
+    travail = asyncio.ensure_future(asyncio.to_thread(fonction, *args))
+    try:
+        return await asyncio.shield(travail)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await travail
+        raise
 
 
 def _ecrire_tout(fd: int, donnees: bytes) -> None:

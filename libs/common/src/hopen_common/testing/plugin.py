@@ -146,9 +146,13 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3ServerInfo
             secret_key=os.environ.get("HOPEN_TEST_S3_SECRET_KEY", ""),
         )
         return
-    from hopen_common.devstack.seaweedfs import SeaweedServer
+    from hopen_common.devstack.seaweedfs import SeaweedServer, weed_ready
 
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"), _repo_root() / "deploy" / "seaweedfs")
+    seaweed_dir = _repo_root() / "deploy" / "seaweedfs"
+    if not weed_ready(seaweed_dir):
+        # A first build takes minutes: past a test's timeout, so make install does it.
+        pytest.fail("SeaweedFS's weed is not built for deploy/seaweedfs/go.mod: run `make install`")
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"), seaweed_dir)
     server.start()
     try:
         yield S3ServerInfo(

@@ -68,6 +68,10 @@ def up(
     base_port: Annotated[
         int, typer.Option(help="Port of referentiel; the next services take the next ports")
     ] = 8001,
+    s3: Annotated[
+        bool, typer.Option("--s3", help="Pieces in SeaweedFS's S3 gateway instead of files")
+    ] = False,
+    s3_port: Annotated[int, typer.Option(help="SeaweedFS S3 port (with --s3)")] = 18333,
 ) -> None:
     """Start the whole stack in the foreground; Ctrl-C stops everything."""
     from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, StackError, stack_pid_file
@@ -78,6 +82,7 @@ def up(
         root=root, data_dir=data, pg_port=pg_port, kafka_port=kafka_port,
         kafka_controller_port=kafka_controller_port,
         service_ports={s: base_port + i for i, s in enumerate(SERVICES)},
+        s3_port=s3_port if s3 else None,
     )
     pid_file = stack_pid_file(data)
     if pid_file.exists():
@@ -114,6 +119,11 @@ def up(
         table.add_row("postgresql", f"127.0.0.1:{pg_port} (hopen/hopen)",
                       str(config.pg_dir / "postgresql.log"))
         table.add_row("kafka", config.bootstrap, str(config.logs_dir / "kafka.log"))
+        if config.s3_port is not None:
+            table.add_row("pieces (S3)", f"http://127.0.0.1:{config.s3_port} bucket {config.s3_bucket}",
+                          str(config.logs_dir / "seaweedfs.log"))
+        else:
+            table.add_row("pieces (files)", str(config.data_dir / "stockage"), "")
         out = Console()
         if not out.is_terminal:
             out = Console(width=200)
@@ -125,6 +135,9 @@ def up(
                 if service not in reported:
                     reported.add(service)
                     console.print(f"[red]{service} exited; see {config.logs_dir / service}.log[/red]")
+            if stack.seaweed is not None and stack.seaweed.exited() and "seaweedfs" not in reported:
+                reported.add("seaweedfs")
+                console.print(f"[red]SeaweedFS exited; see {config.logs_dir / 'seaweedfs.log'}[/red]")
             if stack.kafka is not None and stack.kafka.exited() and "kafka" not in reported:
                 reported.add("kafka")
                 console.print(f"[red]Kafka exited; see {config.logs_dir / 'kafka.log'}[/red]")
@@ -182,6 +195,21 @@ def kafka_jars() -> None:
     with status if console.is_terminal else contextlib.nullcontext():
         lib = ensure_kafka_jars(kafka_dir)
     console.print(f"Kafka jars in {lib} ({time.monotonic() - started:.1f}s)")
+
+
+@app.command("seaweedfs-bin")
+def seaweedfs_bin() -> None:
+    """Build SeaweedFS's weed into deploy/seaweedfs/bin (cached on go.mod + go.sum)."""
+    from hopen_common.devstack.seaweedfs import ensure_weed, weed_ready
+
+    seaweed_dir = _root() / "deploy" / "seaweedfs"
+    if weed_ready(seaweed_dir):
+        return
+    started = time.monotonic()
+    status = console.status("building SeaweedFS's weed with Go (a few minutes, once)...")
+    with status if console.is_terminal else contextlib.nullcontext():
+        weed = ensure_weed(seaweed_dir)
+    console.print(f"weed in {weed} ({time.monotonic() - started:.1f}s)")
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only signing key: refused in production by the validator below.
@@ -31,9 +31,20 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_seconds: float = 0.5
     relay_poll_interval_seconds: float = 1.0
     kafka_send_timeout_seconds: float = 10.0
+    # Pieces storage (ADR 0011): "file:///abs/dir" or "s3://bucket/prefix". Empty: files under
+    # <repo>/.hopen/stockage/<service_name> (development only; the dev stack sets it).
+    stockage_url: str = ""
+    stockage_s3_endpoint: str = ""  # e.g. http://127.0.0.1:8333; empty: AWS for the region
+    stockage_s3_region: str = "us-east-1"
+    stockage_s3_access_key: str = ""
+    stockage_s3_secret_key: SecretStr = SecretStr("")
+    stockage_taille_max: int = 20 * 1024 * 1024  # per uploaded file; past it: 413
+    stockage_orphelins_grace_heures: float = 24.0
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
         if self.environment == "production" and (self.jwt_secret == DEV_JWT_SECRET or not self.jwks_url):
             raise ValueError("production needs jwks_url and must not use the development JWT secret")
+        if self.environment == "production" and not self.stockage_url:
+            raise ValueError("production needs stockage_url (s3://bucket/prefix or file:///dir)")
         return self

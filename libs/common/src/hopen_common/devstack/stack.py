@@ -30,6 +30,7 @@ from hopen_common.devstack.postgres import (
     ensure_database_async,
     ensure_role_async,
 )
+from hopen_common.devstack.seaweedfs import DEV_ACCESS_KEY, DEV_SECRET_KEY, SeaweedServer
 
 SERVICES: tuple[str, ...] = ("referentiel", "candidature", "instruction", "financement", "reporting")
 DEFAULT_SERVICE_PORTS: dict[str, int] = {
@@ -78,6 +79,10 @@ class StackConfig:
     ready_timeout: float = 90.0
     pg_host: str = "127.0.0.1"
     kafka_bootstrap: str | None = None  # external broker (tests); None = ours
+    # Pieces storage (ADR 0011): None = files under <data_dir>/stockage/<service>; a port =
+    # SeaweedFS's S3 gateway started by the stack there, bucket "hopen", a prefix per service.
+    s3_port: int | None = None
+    s3_bucket: str = "hopen"
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -101,6 +106,14 @@ class StackConfig:
     @property
     def run_dir(self) -> Path:
         return self.data_dir / "run"
+
+    @property
+    def seaweedfs_data_dir(self) -> Path:
+        return self.data_dir / "seaweedfs"
+
+    @property
+    def seaweedfs_home(self) -> Path:
+        return self.root / "deploy" / "seaweedfs"
 
     @property
     def kafka_home(self) -> Path:
@@ -139,6 +152,15 @@ class StackConfig:
             f"{prefix}CALENDRIER_OUVERT": "true" if self.calendrier_ouvert else "false",
             "PYTHONUNBUFFERED": "1",
         })
+        if self.s3_port is None:
+            env[f"{prefix}STOCKAGE_URL"] = (self.data_dir / "stockage" / service).as_uri()
+        else:
+            env.update({
+                f"{prefix}STOCKAGE_URL": f"s3://{self.s3_bucket}/{service}",
+                f"{prefix}STOCKAGE_S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
+                f"{prefix}STOCKAGE_S3_ACCESS_KEY": DEV_ACCESS_KEY,
+                f"{prefix}STOCKAGE_S3_SECRET_KEY": DEV_SECRET_KEY,
+            })
         secret = os.environ.get("HOPEN_JWT_SECRET")
         if secret:
             env.setdefault(f"{prefix}JWT_SECRET", secret)
@@ -195,6 +217,11 @@ class Stack:
                         config.kafka_home, log_file=config.logs_dir / "kafka.log")
             if manage_kafka else None
         )
+        self.seaweed: SeaweedServer | None = (
+            SeaweedServer(config.seaweedfs_data_dir, config.seaweedfs_home, s3_port=config.s3_port,
+                          log_file=config.logs_dir / "seaweedfs.log")
+            if config.s3_port is not None else None
+        )
         if admin_dsn is None:
             if self.pg is None:
                 raise ValueError("admin_dsn is required with an external PostgreSQL")
@@ -235,6 +262,10 @@ class Stack:
         if self.kafka is not None:
             with self.step(f"Kafka on {cfg.bootstrap}"):
                 self.kafka.start()
+        if self.seaweed is not None:
+            with self.step(f"SeaweedFS S3 on 127.0.0.1:{cfg.s3_port}"):
+                self.seaweed.start()
+                self.seaweed.create_bucket(cfg.s3_bucket)
 
     def create_topics(self) -> None:
         """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
@@ -400,12 +431,17 @@ class Stack:
         self._log_fhs.clear()
 
     def stop(self) -> None:
-        """Services, then Kafka, then PostgreSQL. Safe to call twice."""
+        """Services, then SeaweedFS, Kafka, PostgreSQL. Safe to call twice."""
         errors: list[str] = []
         try:
             self.stop_services()
         except Exception as exc:  # keep going: never leave Kafka/PG behind
             errors.append(f"services: {exc!r}")
+        if self.seaweed is not None:
+            try:
+                self.seaweed.stop()
+            except Exception as exc:
+                errors.append(f"seaweedfs: {exc!r}")
         if self.kafka is not None:
             try:
                 self.kafka.stop()
@@ -453,6 +489,7 @@ def running_components(data_dir: Path) -> list[str]:
     pid_files: Mapping[str, Path] = {
         "hopen up": stack_pid_file(data_dir),
         "kafka": data_dir / "kafka" / "kafka.pid",
+        "seaweedfs": data_dir / "seaweedfs" / "weed.pid",
         **{s: data_dir / "run" / f"{s}.pid" for s in SERVICES},
     }
     for label, path in pid_files.items():

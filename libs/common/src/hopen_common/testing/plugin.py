@@ -1,4 +1,4 @@
-"""pytest plugin: real PostgreSQL, real Kafka and the running services, on free ports.
+"""pytest plugin: real PostgreSQL, real Kafka, a real S3 server and the services, on free ports.
 
 All fixtures are synchronous (pytest-asyncio runs in auto mode with a session loop);
 anything asynchronous they need runs on a private loop in a worker thread.
@@ -48,6 +48,34 @@ class RunningStack:
     config: StackConfig
     stack: Stack
     skipped: list[str] = field(default_factory=list)  # services whose code does not exist yet
+
+
+@dataclass(frozen=True)
+class S3ServerInfo:
+    endpoint: str  # "http://127.0.0.1:<port>"
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+    def create_bucket(self, name: str) -> str:
+        """Create ``name`` (fine if it exists) and return it."""
+        from hopen_common.devstack.seaweedfs import s3_request
+
+        response = s3_request("PUT", self.endpoint, f"/{name}", access_key=self.access_key,
+                              secret_key=self.secret_key, region=self.region)
+        if response.status_code not in (200, 409):
+            raise RuntimeError(f"cannot create bucket {name}: {response.status_code} {response.text}")
+        return name
+
+    def multipart_uploads(self, bucket: str) -> str:
+        """Raw ListMultipartUploads XML: an aborted write must leave no ``<Upload>``."""
+        from hopen_common.devstack.seaweedfs import s3_request
+
+        response = s3_request("GET", self.endpoint, f"/{bucket}", query={"uploads": ""},
+                              access_key=self.access_key, secret_key=self.secret_key,
+                              region=self.region)
+        response.raise_for_status()
+        return response.text
 
 
 def _repo_root() -> Path:
@@ -103,6 +131,35 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3ServerInfo]:
+    """A real S3-compatible server: SeaweedFS's ``weed server -s3`` (built once by
+    ``make install``), on free ports. ``HOPEN_TEST_S3_ENDPOINT`` (+ ``_ACCESS_KEY``,
+    ``_SECRET_KEY``) points the tests at another one instead."""
+    reuse = os.environ.get("HOPEN_TEST_S3_ENDPOINT")
+    if reuse:
+        yield S3ServerInfo(
+            endpoint=reuse,
+            access_key=os.environ.get("HOPEN_TEST_S3_ACCESS_KEY", ""),
+            secret_key=os.environ.get("HOPEN_TEST_S3_SECRET_KEY", ""),
+        )
+        return
+    from hopen_common.devstack.seaweedfs import SeaweedServer, weed_ready
+
+    seaweed_dir = _repo_root() / "deploy" / "seaweedfs"
+    if not weed_ready(seaweed_dir):
+        # A first build takes minutes: past a test's timeout, so make install does it.
+        pytest.fail("SeaweedFS's weed is not built for deploy/seaweedfs/go.mod: run `make install`")
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"), seaweed_dir)
+    server.start()
+    try:
+        yield S3ServerInfo(
+            endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key
+        )
+    finally:
+        server.stop()
 
 
 def _test_config(root: Path, data_dir: Path, pg: PostgresServerInfo, bootstrap: str) -> StackConfig:

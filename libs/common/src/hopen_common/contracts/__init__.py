@@ -38,11 +38,13 @@ from hopen_common.contracts.instruction import (
     ObjectifNonAtteint,
     PerimetreEj,
 )
+from hopen_common.contracts.pieces import PieceDeposee
 from hopen_common.contracts.programme import ProgrammePublie
 from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
     "CandidatureDesistee",

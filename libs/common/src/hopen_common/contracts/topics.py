@@ -19,7 +19,8 @@ class Topics(StrEnum):
 EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.ETABLISSEMENT: ("EtablissementPublie",),
     Topics.PROGRAMME: ("ProgrammePublie",),
-    Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "DepensesDeclarees",
+    Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
+                         "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee"),
@@ -31,7 +32,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
     Topics.PROGRAMME: "programme document name (phase1, hospiconnect, aap, enveloppes_aap...)",
-    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose)",
+    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee)",
     Topics.DOSSIER: "candidature id (the dossier's id)",
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",

@@ -60,7 +60,10 @@ _TYPE_HTTP: dict[int, TypeProbleme] = {
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, exc.champ, exc.extra)
+        response = problem_response(request, exc.status, exc.code, exc.title, exc.detail, exc.champ,
+                                    exc.extra)
+        response.headers.update(exc.entetes)
+        return response
 
     @app.exception_handler(RegleMetierError)
     async def _regle(request: Request, exc: RegleMetierError) -> JSONResponse:

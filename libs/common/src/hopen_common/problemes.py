@@ -32,6 +32,7 @@ class ProblemError(Exception):
         *,
         champ: str | None = None,
         extra: dict[str, Any] | None = None,
+        entetes: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -40,6 +41,8 @@ class ProblemError(Exception):
         self.detail = detail
         self.champ = champ
         self.extra = extra or {}
+        # Response headers some statuses call for (416: Content-Range: bytes */<size>).
+        self.entetes = entetes or {}
 
 
 _CATALOGUE: dict[str, TypeProbleme] = {}
@@ -64,9 +67,11 @@ class TypeProbleme:
         return PROBLEM_BASE + self.code
 
     def erreur(self, detail: str | None = None, *, champ: str | None = None,
-               extra: dict[str, Any] | None = None) -> ProblemError:
+               extra: dict[str, Any] | None = None, entetes: dict[str, str] | None = None
+               ) -> ProblemError:
         """The exception to raise for one occurrence of this problem."""
-        return ProblemError(self.status, self.code, self.title, detail, champ=champ, extra=extra)
+        return ProblemError(self.status, self.code, self.title, detail, champ=champ, extra=extra,
+                            entetes=entetes)
 
 
 # --- mechanisms (libs/common handlers and helpers) -------------------------------------------------
@@ -100,6 +105,13 @@ CANDIDATURE_NON_DEPOSEE = TypeProbleme("candidature-non-deposee", 409, "Candidat
 CANDIDATURE_NON_VALIDEE = TypeProbleme("candidature-non-validee", 409, "Candidature non validée")
 PROJET_NON_SELECTIONNE = TypeProbleme("projet-non-selectionne", 409, "Projet non sélectionné")
 DISPOSITIF_DIFFERENT = TypeProbleme("dispositif-different", 409, "Autre dispositif attendu")
+
+# --- pieces (issue 8): uploads and downloads of a dossier's documents ---------------------------------
+PIECE_TROP_GRANDE = TypeProbleme("piece-trop-grande", 413, "Pièce trop volumineuse")
+PIECE_TYPE_REFUSE = TypeProbleme("piece-type-refuse", 415, "Type de fichier refusé")
+MULTIPART_ATTENDU = TypeProbleme("multipart-attendu", 415, "Formulaire multipart/form-data attendu")
+PLAGE_NON_SATISFIABLE = TypeProbleme("plage-non-satisfiable", 416, "Plage non satisfiable")
+DOSSIER_CLOS = TypeProbleme("dossier-clos", 409, "Dossier clos")
 
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
@@ -23,6 +23,10 @@ from hopen_common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+# What a service opens for its process's life besides the engine and the producer (its pieces store,
+# a periodic task): entered after them, left before them, in the API process and in the workers-only one.
+Ressource = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 
 @dataclass
 class ServiceSpec:
@@ -33,6 +37,15 @@ class ServiceSpec:
     # Event type -> handler, and the topics those types travel on.
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     topics: Sequence[str] = ()
+    ressources: Sequence[Ressource] = ()
+
+
+@asynccontextmanager
+async def ressources(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
+    async with AsyncExitStack() as pile:
+        for ressource in spec.ressources:
+            await pile.enter_async_context(ressource(app))
+        yield
 
 
 def relay_lock_key(service: str) -> int:
@@ -106,11 +119,12 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.state.producer = build_producer(settings.kafka_bootstrap_servers, client_id=spec.name)
         await app.state.producer.start()
         try:
-            if settings.workers_in_process:
-                async with workers(app, spec):
+            async with ressources(app, spec):
+                if settings.workers_in_process:
+                    async with workers(app, spec):
+                        yield
+                else:
                     yield
-            else:
-                yield
         finally:
             await stop_with_timeout(app.state.producer)
             await app.state.engine.dispose()
@@ -136,7 +150,7 @@ async def run_workers_only(spec: ServiceSpec) -> None:
     app.state.producer = build_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
     await app.state.producer.start()
     try:
-        async with workers(app, spec):
+        async with ressources(app, spec), workers(app, spec):
             await asyncio.Event().wait()
     finally:
         await stop_with_timeout(app.state.producer)

@@ -160,6 +160,9 @@ class PreuveHospiconnect(Base):
     document_nom: Mapped[str | None] = mapped_column(String(255))
     document_type: Mapped[str | None] = mapped_column(String(100))
     document_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Issue 8: the uploaded piece the document is (nom, type, sha256 above are copied from it); None
+    # for evidence deposited before, whose metadata the client typed.
+    piece_id: Mapped[str | None] = mapped_column(ForeignKey("piece.id"))
     numerateur: Mapped[int | None] = mapped_column(BigInteger)
     denominateur: Mapped[int | None] = mapped_column(BigInteger)
     depose_par: Mapped[str] = mapped_column(String(200))
@@ -226,6 +229,36 @@ class DepensePrevue(Base):
     projet_id: Mapped[str] = mapped_column(ForeignKey("projet_aap.id"), primary_key=True)
     annee: Mapped[int] = mapped_column(Integer, primary_key=True)
     montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class Piece(Base):
+    """One uploaded file of a dossier (candidature or AAP project): metadata here, bytes in the store
+    under `cle` (ADR 0011: the row is inserted only once the object is complete). Immutable: a new
+    upload of the same (type, finess_ej) is the next version, earlier ones stay readable."""
+
+    __tablename__ = "piece"
+    __table_args__ = (
+        # A piece about the whole dossier has no finess_ej: NULLs are distinct in a unique index, so
+        # the index reads them as '' to keep one version n per (dossier, type, EJ or none).
+        Index("uq_piece_version", "dossier_type", "dossier_id", "type",
+              func.coalesce(text("finess_ej"), text("''")), "version", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))  # candidature | projet
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    finess: Mapped[str] = mapped_column(String(9))  # the dossier's owner when uploaded
+    region: Mapped[str] = mapped_column(String(3))
+    type: Mapped[str] = mapped_column(String(40))  # the piece type's code (programme data)
+    finess_ej: Mapped[str | None] = mapped_column(String(9))  # member EJ of a GHT dossier, if per EJ
+    version: Mapped[int] = mapped_column(Integer)
+    nom: Mapped[str] = mapped_column(String(255))  # the client's file name: shown, never a path
+    media_type: Mapped[str] = mapped_column(String(100))  # detected from the content
+    taille: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    cle: Mapped[str] = mapped_column(String(200), unique=True)  # the object's key in the store
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 metadata = Base.metadata

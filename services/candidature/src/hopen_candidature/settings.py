@@ -8,3 +8,6 @@ class CandidatureSettings(ServiceSettings):
 
     service_name: str = "candidature"
     database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen_candidature"
+    # The worker process collects orphan pieces (ADR 0011) this often; 0: only on demand, through
+    # POST /v1/operations/pieces/orphelins.
+    stockage_orphelins_intervalle_heures: float = 6.0

@@ -1,10 +1,11 @@
 """The candidature API in process, on the database each test module seeds (its `moteur` fixture) and
-the real Kafka broker its lifespan connects to."""
+the real Kafka broker its lifespan connects to; pieces go to a files store of the module's own."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import httpx
 import pytest
@@ -16,9 +17,15 @@ from hopen_common.testing.api import NouveauClient, client_api, reglages_de_test
 
 
 @pytest.fixture(scope="module")
-def nouveau_client(moteur: AsyncEngine, kafka_bootstrap: str) -> NouveauClient:
-    def ouvrir(*, ouvert: bool) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        reglages = reglages_de_test(CandidatureSettings, moteur, kafka_bootstrap, calendrier_ouvert=ouvert)
+def stockage_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"file://{tmp_path_factory.mktemp('stockage')}"
+
+
+@pytest.fixture(scope="module")
+def nouveau_client(moteur: AsyncEngine, kafka_bootstrap: str, stockage_url: str) -> NouveauClient:
+    def ouvrir(*, ouvert: bool, **autres: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        reglages = reglages_de_test(CandidatureSettings, moteur, kafka_bootstrap, calendrier_ouvert=ouvert,
+                                    **{"stockage_url": stockage_url, **autres})
         return client_api(create_app(reglages), "http://candidature")
     return ouvrir
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_candidature.models import Candidature, DeclarationDepenses, EtablissementConnu, PreuveHospiconnect
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
-from hopen_common.testing import jeton
+from hopen_common.testing import fichiers, jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
 
 SEUL, SEUL_EG = "2A0002606", "2A0002614"  # public EJ outside a GHT, region 94
@@ -219,29 +219,38 @@ async def test_depenses_d_un_ght(api: httpx.AsyncClient, moteur: AsyncEngine) ->
 async def test_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     cid = await _deposee(api, SEUL)
     es = jeton("etablissement", finess=[SEUL], sujet="dsi-seul")
-    document = {"nom": "note.pdf", "type": "note_de_cadrage", "sha256": SHA}
+    # Issue 8: a document is a piece uploaded on the candidature first, named by its id.
+    r = await api.post(f"/v1/candidatures/{cid}/pieces", headers=es, data={"type": "HC.1.0"},
+                       files={"fichier": ("note.pdf", fichiers.pdf("note"), "application/pdf")})
+    assert r.status_code == 201, r.text
+    piece = r.json()
+    document = {"piece_id": piece["id"]}
     for demande, champ in (
-        ({"annee": 2026, "objectif": "1.1", "document": document}, "objectif"),  # no 2026 target
-        ({"annee": 2026, "objectif": "9.9", "document": document}, "objectif"),
-        ({"annee": 2029, "objectif": "1.0", "document": document}, "annee"),
-        ({"annee": 2026, "objectif": "1.0"}, "document"),
-        ({"annee": 2026, "objectif": "1.0", "document": document, "numerateur": 1}, "numerateur"),
-        ({"annee": 2027, "objectif": "2.1", "document": document}, "document"),  # a rate objective
+        ({"annee": 2026, "objectif": "1.1", **document}, "objectif"),  # no 2026 target
+        ({"annee": 2026, "objectif": "9.9", **document}, "objectif"),
+        ({"annee": 2029, "objectif": "1.0", **document}, "annee"),
+        ({"annee": 2026, "objectif": "1.0"}, "piece_id"),
+        ({"annee": 2026, "objectif": "1.0", **document, "numerateur": 1}, "numerateur"),
+        ({"annee": 2027, "objectif": "2.1", **document}, "piece_id"),  # a rate objective
         ({"annee": 2027, "objectif": "2.1", "numerateur": 3}, "denominateur"),
         ({"annee": 2027, "objectif": "2.1", "numerateur": 5, "denominateur": 4}, "numerateur"),
         ({"annee": 2027, "objectif": "2.1", "numerateur": 0, "denominateur": 0}, "denominateur"),
-        ({"annee": 2026, "objectif": "1.0", "document": {**document, "sha256": "xyz"}}, "document.sha256"),
+        ({"annee": 2026, "objectif": "1.0", "piece_id": "xyz"}, "piece_id"),
+        # The metadata a client typed before issue 8 is no longer accepted.
+        ({"annee": 2026, "objectif": "1.0", "document": {"nom": "n.pdf", "type": "t", "sha256": SHA}},
+         "document"),
     ):
         async with rien_ecrit(moteur, *ECRITES):
             _probleme(await api.post(f"/v1/candidatures/{cid}/preuves", headers=es, json=demande), 422, champ)
     r = await api.post(f"/v1/candidatures/{cid}/preuves", headers=es,
-                       json={"annee": 2026, "objectif": "1.0", "document": document})
+                       json={"annee": 2026, "objectif": "1.0", **document})
     assert r.status_code == 201, r.text
     r = await api.post(f"/v1/candidatures/{cid}/preuves", headers=es,
                        json={"annee": 2027, "objectif": "2.1", "numerateur": 3, "denominateur": 4})
     assert r.status_code == 201, r.text
     doc, taux = await _evenements(moteur, cid, "PreuveHospiconnectDeposee")
-    assert (doc["nature"], doc["document"], doc["finess_ej"]) == ("document", document, SEUL)
+    assert (doc["nature"], doc["document"], doc["finess_ej"]) == ("document", {
+        "piece_id": piece["id"], "nom": "note.pdf", "type": "HC.1.0", "sha256": piece["sha256"]}, SEUL)
     assert (taux["nature"], taux["numerateur"], taux["denominateur"], taux["document"]) == (
         "taux", 3, 4, None)
     liste = (await api.get(f"/v1/candidatures/{cid}/preuves", headers=es)).json()

@@ -94,7 +94,6 @@ def projet(**champs: Any) -> dict[str, Any]:
         "equipe": [{"nom": "Pharmacienne", "fonction": "PUI", "responsable": True},
                    {"nom": "DSI", "fonction": "SI"}],
         "depenses_prevues": [{"annee": 2026, "montant": "80000.00"}, {"annee": 2027, "montant": "20000.50"}],
-        "lettres_partenaires": [{"partenaire": "Éditeur", "nom": "lettre.pdf", "sha256": SHA}],
     }
     corps.update(champs)
     return corps
@@ -134,8 +133,11 @@ async def test_hors_delai(moteur: AsyncEngine, nouveau_client: NouveauClient) ->
      "depenses_prevues.0.annee", "2025"),
     ({"depenses_prevues": [{"annee": 2026, "montant": "0.00"}, {"annee": 2027, "montant": "0.00"}]},
      "depenses_prevues", "nul"),
-    ({"lettres_partenaires": [{"partenaire": "X", "nom": "y", "sha256": "court"}]},
-     "lettres_partenaires.0.sha256", ""),
+    # A letter is a piece of the created project (test_pieces_api): none can be named at creation.
+    ({"lettres_partenaires": [{"partenaire": "X", "piece_id": "00000000-0000-4000-8000-000000000000"}]},
+     "lettres_partenaires", ""),
+    ({"lettres_partenaires": [{"partenaire": "X", "nom": "y", "sha256": SHA}]},
+     "lettres_partenaires", ""),
 ])
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, champs: dict[str, Any], champ: str,
                      extrait: str) -> None:

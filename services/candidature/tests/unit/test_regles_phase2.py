@@ -73,8 +73,8 @@ def test_montant(montant: str, ok: bool) -> None:
     ("1.0", 2026, True, None, None, "document", None),
     ("2.1", 2027, False, 3, 4, "taux", None),
     ("2.1", 2026, False, 3, 4, None, "objectif"),  # no 2026 target
-    ("1.4", 2027, False, 3, 4, None, "document"),
-    ("2.2", 2028, True, None, None, None, "document"),
+    ("1.4", 2027, False, 3, 4, None, "piece_id"),
+    ("2.2", 2028, True, None, None, None, "piece_id"),
 ])
 def test_preuve(objectif: str, annee: int, document: bool, num: int | None, den: int | None,
                 nature: str | None, champ: str | None) -> None:

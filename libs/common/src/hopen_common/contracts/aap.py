@@ -72,11 +72,13 @@ class DepensePrevueAap(Payload):
 
 
 class LettrePartenaire(Payload):
-    """Metadata of an optional partner commitment letter (no file storage)."""
+    """An optional partner commitment letter: since issue 8 an uploaded piece of the project (its id;
+    its file name and hash as the server computed them). None before issue 8 (client metadata)."""
 
     partenaire: str
     nom: str
     sha256: str
+    piece_id: str | None = None
 
 
 @enregistrer("ProjetAapDepose", 1)

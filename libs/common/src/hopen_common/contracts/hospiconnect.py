@@ -59,11 +59,14 @@ class DepensesDeclarees(Payload):
 
 
 class DocumentPreuve(Payload):
-    """What an establishment declares of a document (no file storage: the metadata is the evidence)."""
+    """The document an evidence names: since issue 8 an uploaded piece of the candidature (its id; its
+    name, type code and hash as the server computed them). Events of before issue 8 carry no piece_id
+    (the client's own name, type and hash)."""
 
     nom: str
-    type: str  # e.g. "note_de_cadrage", "pv_homologation"
+    type: str  # the piece's type code (e.g. "HC.1.0"); before issue 8 free text ("note_de_cadrage")
     sha256: str  # 64 lowercase hex digits
+    piece_id: str | None = None  # the piece (PieceDeposee.piece_id); None before issue 8
 
 
 @enregistrer("PreuveHospiconnectDeposee", 1)

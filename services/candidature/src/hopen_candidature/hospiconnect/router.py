@@ -56,9 +56,10 @@ async def lister_depenses(candidature_id: str, session: SessionDep,
 @router.post("/{candidature_id}/preuves", status_code=201, response_model=PreuveLue)
 async def deposer_preuve(candidature_id: str, depot: PreuveDepot, session: SessionDep,
                          principal: Etablissement, request: Request) -> JSONResponse:
-    """HospiConnect evidence of one objective with a target that year, for one EJ: a document's
-    metadata (1.0-1.4: nom, type, sha256) or a rate (2.1, 2.2: numerateur, denominateur)
-    (PreuveHospiconnectDeposee). Role etablissement. Accepts an Idempotency-Key."""
+    """HospiConnect evidence of one objective with a target that year, for one EJ: a document (1.0-1.4:
+    `piece_id`, a piece uploaded on this candidature by POST .../pieces, about that EJ or the whole
+    dossier) or a rate (2.1, 2.2: numerateur, denominateur) (PreuveHospiconnectDeposee, with the
+    piece's id and hash). Role etablissement. Accepts an Idempotency-Key."""
     async def executer() -> PreuveLue:
         preuve = await service.deposer_preuve(
             session, principal, candidature_id, depot, charger_programme_hospiconnect(),

@@ -50,6 +50,17 @@ def verifier_remplacement(ancienne: tuple[str, int] | None, remplacee_par: str |
                                "remplace")
 
 
+def verifier_piece_de_preuve(trouvee: bool, piece_ej: str | None, piece_id: str, finess_ej: str) -> None:
+    """An evidence document is a piece of this candidature (`trouvee`) about the evidence's EJ, or about
+    the whole dossier (`piece_ej` None)."""
+    if not trouvee:
+        raise RegleMetierError(f"la pièce {piece_id} n'est pas une pièce de cette candidature : déposez-la"
+                               " d'abord (POST .../pieces)", "piece_id")
+    if piece_ej not in (None, finess_ej):
+        raise RegleMetierError(f"la pièce {piece_id} concerne l'entité juridique {piece_ej}, pas {finess_ej}",
+                               "piece_id")
+
+
 def verifier_preuve(objectif: str, annee: int, programme: ProgrammeHospiconnect, *, document: bool,
                     numerateur: int | None, denominateur: int | None) -> str:
     """Evidence matches the objective: a document for 1.0-1.4, a rate for 2.1 and 2.2, only for an
@@ -61,14 +72,15 @@ def verifier_preuve(objectif: str, annee: int, programme: ProgrammeHospiconnect,
         raise RegleMetierError(f"l'objectif {objectif} n'a pas de cible en {annee}", "objectif")
     if definition.preuve == "document":
         if not document:
-            raise RegleMetierError(f"l'objectif {objectif} se prouve par un document", "document")
+            raise RegleMetierError(f"l'objectif {objectif} se prouve par un document : une pièce déposée"
+                                   " (piece_id)", "piece_id")
         if numerateur is not None or denominateur is not None:
             raise RegleMetierError(f"l'objectif {objectif} se prouve par un document, pas par un taux",
                                    "numerateur" if numerateur is not None else "denominateur")
         return "document"
     if document:
         raise RegleMetierError(f"l'objectif {objectif} se prouve par un taux (numérateur/dénominateur)",
-                               "document")
+                               "piece_id")
     if numerateur is None:
         raise RegleMetierError(f"l'objectif {objectif} se prouve par un taux : numérateur manquant",
                                "numerateur")

@@ -34,17 +34,13 @@ class DepensesLue(BaseModel):
     courante: bool  # not replaced by a later declaration: it counts in the year's total
 
 
-class DocumentDepot(Requete):
-    nom: str = Field(min_length=1, max_length=255, examples=["note-de-cadrage-2026.pdf"])
-    type: str = Field(min_length=1, max_length=100, examples=["note_de_cadrage"])
-    sha256: str = Field(pattern=SHA256)
-
-
 class PreuveDepot(Requete):
     annee: int = Field(examples=[2026])
     objectif: str = Field(examples=["1.0"])
     finess_ej: Finess | None = None
-    document: DocumentDepot | None = Field(default=None, description="objectives 1.0-1.4")
+    piece_id: str | None = Field(default=None, pattern=UUID,
+                                 description="objectives 1.0-1.4: a piece uploaded on this candidature"
+                                             " (POST .../pieces)")
     numerateur: int | None = Field(default=None, description="objectives 2.1, 2.2")
     denominateur: int | None = None
 
@@ -59,6 +55,7 @@ class PreuveLue(BaseModel):
     document_nom: str | None
     document_type: str | None
     document_sha256: str | None
+    piece_id: str | None  # the uploaded piece (GET .../pieces/{piece_id}/contenu)
     numerateur: int | None
     denominateur: int | None
     depose_par: str

@@ -13,7 +13,7 @@ from hopen_candidature.candidatures import rules as regles_candidature
 from hopen_candidature.candidatures.service import SOURCE, charger_pour
 from hopen_candidature.hospiconnect import rules
 from hopen_candidature.hospiconnect.schemas import DepensesDeclaration, PreuveDepot
-from hopen_candidature.models import Candidature, DeclarationDepenses, PreuveHospiconnect
+from hopen_candidature.models import Candidature, DeclarationDepenses, Piece, PreuveHospiconnect
 from hopen_common.auth import Principal
 from hopen_common.auth.portee import exiger_portee_etablissement
 from hopen_common.contracts import DepensesDeclarees, DocumentPreuve, PreuveHospiconnectDeposee, Topics
@@ -92,18 +92,25 @@ async def deposer_preuve(
 ) -> PreuveHospiconnect:
     candidature = await _candidature_hospiconnect(session, principal, candidature_id, "les preuves")
     nature = rules.verifier_preuve(depot.objectif, depot.annee, programme,
-                                   document=depot.document is not None,
+                                   document=depot.piece_id is not None,
                                    numerateur=depot.numerateur, denominateur=depot.denominateur)
     regles_candidature.verifier_fenetre(rules.fenetre_preuves(depot.annee, programme), aujourd_hui,
                                         ouvert=calendrier_ouvert,
                                         quoi=f"le dépôt des preuves HospiConnect {depot.annee} est")
     finess_ej = ej_visee(depot.finess_ej, candidature.perimetre, candidature.finess)
-    doc = depot.document
+    doc: Piece | None = None
+    if depot.piece_id is not None:
+        # Only this candidature's pieces: an id of another dossier is refused like an unknown one.
+        doc = await session.scalar(select(Piece).where(
+            Piece.id == depot.piece_id, Piece.dossier_type == "candidature",
+            Piece.dossier_id == candidature.id))
+        rules.verifier_piece_de_preuve(doc is not None, doc.finess_ej if doc else None, depot.piece_id,
+                                       finess_ej)
     preuve = PreuveHospiconnect(
         id=str(uuid.uuid4()), candidature_id=candidature.id, finess_ej=finess_ej, annee=depot.annee,
         objectif=depot.objectif, nature=nature,
         document_nom=doc.nom if doc else None, document_type=doc.type if doc else None,
-        document_sha256=doc.sha256 if doc else None,
+        document_sha256=doc.sha256 if doc else None, piece_id=doc.id if doc else None,
         numerateur=depot.numerateur, denominateur=depot.denominateur,
         depose_par=principal.subject, depose_le=maintenant)
     session.add(preuve)
@@ -112,7 +119,8 @@ async def deposer_preuve(
             preuve_id=preuve.id, candidature_id=candidature.id, finess=candidature.finess,
             finess_ej=finess_ej, region=candidature.region, annee=depot.annee, objectif=depot.objectif,
             nature=nature,
-            document=None if doc is None else DocumentPreuve(nom=doc.nom, type=doc.type, sha256=doc.sha256),
+            document=None if doc is None else DocumentPreuve(nom=doc.nom, type=doc.type, sha256=doc.sha256,
+                                                             piece_id=doc.id),
             numerateur=depot.numerateur, denominateur=depot.denominateur,
             depose_par=principal.subject, depose_le=maintenant),
         source=SOURCE, subject=f"candidature/{candidature.id}")
@@ -121,7 +129,7 @@ async def deposer_preuve(
                              objet_type="preuve_hospiconnect", objet_id=preuve.id,
                              details={"candidature_id": candidature.id, "finess_ej": finess_ej,
                                       "annee": depot.annee, "objectif": depot.objectif,
-                                      "event_id": evenement.id}))
+                                      "piece_id": depot.piece_id, "event_id": evenement.id}))
     await session.flush()
     return preuve
 

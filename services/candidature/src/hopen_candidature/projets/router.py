@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
 from hopen_candidature.projets import service
-from hopen_candidature.projets.schemas import DecisionArsLue, DepensePrevueLue, ProjetCreation, ProjetLu
+from hopen_candidature.projets.schemas import (
+    DecisionArsLue,
+    DepensePrevueLue,
+    LettrePartenaireDemande,
+    ProjetCreation,
+    ProjetLu,
+)
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
@@ -47,8 +53,9 @@ async def creer(demande: ProjetCreation, session: SessionDep, principal: Etablis
                 request: Request) -> JSONResponse:
     """A lead ES (its FINESS PMSI, in its token) drafts an AAP project: theme and its eligibility,
     participants (FINESS PMSI), perimeter (EG), team with one responsible person, objectives, forecast
-    expenses 2026 and 2027, optional partner letters (metadata). Every rule is checked now and again
-    at deposit. Role etablissement. Accepts an Idempotency-Key."""
+    expenses 2026 and 2027 (partner letters: pieces of the created project, joined by POST
+    .../lettres-partenaires). Every rule is checked now and again at deposit. Role etablissement.
+    Accepts an Idempotency-Key."""
     async def executer() -> ProjetLu:
         projet, depenses = await service.creer_projet(
             session, principal, demande, charger_programme_aap(), aujourd_hui_paris(), _ouvert(request),
@@ -82,3 +89,14 @@ async def deposer(projet_id: str, session: SessionDep, principal: Etablissement,
                                        aujourd_hui_paris(), _ouvert(request), datetime.now(UTC))
         return await _lu_de(session, projet)
     return await idempotent(session, request, principal.subject, executer, statut=200)
+
+
+@router.post("/{projet_id}/lettres-partenaires", status_code=201, response_model=ProjetLu)
+async def joindre_lettre(projet_id: str, demande: LettrePartenaireDemande, session: SessionDep,
+                         principal: Etablissement, request: Request) -> JSONResponse:
+    """The lead joins an optional partner commitment letter to its draft: `piece_id` names an
+    AAP.LETTRE piece uploaded on this project (POST /v1/projets/{id}/pieces). Accepts an
+    Idempotency-Key."""
+    async def executer() -> ProjetLu:
+        return await _lu_de(session, await service.ajouter_lettre(session, principal, projet_id, demande))
+    return await idempotent(session, request, principal.subject, executer)

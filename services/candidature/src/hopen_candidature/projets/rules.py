@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from hopen_candidature.candidatures.rules import finess_inconnu
+from hopen_candidature.pieces.rules import TYPE_LETTRE_PARTENAIRE
 from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.aap import ProgrammeAap, ThemeAap
 from hopen_common.programme.erreurs import RegleMetierError
@@ -160,3 +161,16 @@ def verifier_participations(participants: Sequence[str], deja: Mapping[str, int]
             raise RegleMetierError(
                 f"{p} participe déjà à {deja[p]} projet(s) déposé(s) : {maximum} au plus par FINESS PMSI",
                 champ)
+
+
+def verifier_lettre(type_piece: str | None, piece_id: str, deja: Collection[str]) -> None:
+    """A partner letter is a piece of type AAP.LETTRE of this project (`type_piece` None: no piece of
+    the project has that id), named once."""
+    if type_piece is None:
+        raise RegleMetierError(f"la pièce {piece_id} n'est pas une pièce de ce projet : déposez-la d'abord"
+                               " (POST /v1/projets/{id}/pieces)", "piece_id")
+    if type_piece != TYPE_LETTRE_PARTENAIRE:
+        raise RegleMetierError(f"la pièce {piece_id} est de type {type_piece} : une lettre de partenaire est"
+                               f" une pièce {TYPE_LETTRE_PARTENAIRE}", "piece_id")
+    if piece_id in deja:
+        raise RegleMetierError(f"la pièce {piece_id} est déjà une lettre de ce projet", "piece_id")

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hopen_candidature.candidatures.schemas import Requete
-from hopen_candidature.hospiconnect.schemas import SHA256
+from hopen_candidature.hospiconnect.schemas import UUID
 from hopen_common.finess import Finess
 from hopen_common.monnaie import Euros, EurosEntrant
 
@@ -23,8 +23,8 @@ class DepensePrevueDemande(Requete):
 
 class LettrePartenaireDemande(Requete):
     partenaire: str = Field(min_length=1, max_length=200, examples=["Éditeur DPI"])
-    nom: str = Field(min_length=1, max_length=255, examples=["lettre-engagement.pdf"])
-    sha256: str = Field(pattern=SHA256)
+    piece_id: str = Field(pattern=UUID, description="the letter, a piece of type AAP.LETTRE uploaded on"
+                                                    " this project (POST /v1/projets/{id}/pieces)")
 
 
 class ProjetCreation(Requete):
@@ -39,7 +39,10 @@ class ProjetCreation(Requete):
     perimetre: list[Finess] = Field(description="FINESS of the EG in the project's perimeter", max_length=500)
     equipe: list[MembreEquipe] = Field(max_length=100)
     depenses_prevues: list[DepensePrevueDemande] = Field(description="one per year: 2026 and 2027")
-    lettres_partenaires: list[LettrePartenaireDemande] = Field(default_factory=list, max_length=50)
+    lettres_partenaires: list[LettrePartenaireDemande] = Field(
+        default_factory=list, max_length=0,
+        description="left empty: a letter is a piece of the created project, joined by POST"
+                    " /v1/projets/{id}/lettres-partenaires")
     sans_versement_usage: bool | None = Field(
         default=None, description="rattrapage only: no usage payment received in SUN-ES nor phase 1")
 

@@ -17,10 +17,11 @@ from hopen_candidature.models import (
     DepensePrevue,
     EtablissementConnu,
     HospiconnectValide,
+    Piece,
     ProjetAap,
 )
 from hopen_candidature.projets import rules
-from hopen_candidature.projets.schemas import ProjetCreation
+from hopen_candidature.projets.schemas import LettrePartenaireDemande, ProjetCreation
 from hopen_common.auth import Principal, Role
 from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
 from hopen_common.contracts import (
@@ -109,7 +110,7 @@ async def creer_projet(session: AsyncSession, principal: Principal, demande: Pro
         id=str(uuid.uuid4()), finess=lead.finess, region=lead.region, statut="brouillon", theme=demande.theme,
         titre=demande.titre, description=demande.description, objectifs=objectifs, participants=participants,
         perimetre=list(demande.perimetre), equipe=[m.model_dump() for m in demande.equipe],
-        lettres_partenaires=[lettre.model_dump() for lettre in demande.lettres_partenaires],
+        lettres_partenaires=[],
         sans_versement_usage=demande.sans_versement_usage, cree_par=principal.subject, cree_le=maintenant)
     session.add(projet)
     await session.flush()
@@ -195,5 +196,30 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
     await publier(session, Topics.CANDIDATURE, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",
                              objet_type="projet_aap", objet_id=projet.id, details={"event_id": evenement.id}))
+    await session.flush()
+    return projet
+
+
+async def ajouter_lettre(session: AsyncSession, principal: Principal, projet_id: str,
+                         demande: LettrePartenaireDemande) -> ProjetAap:
+    """Joins a partner letter to a draft: an AAP.LETTRE piece uploaded on the project (its file name
+    and hash are the server's); the deposit then carries it in ProjetAapDepose."""
+    projet = await charger_pour(session, principal, projet_id, verrou=True)
+    exiger_portee_etablissement(principal, projet.finess)
+    if projet.statut != "brouillon":
+        raise DEJA_DEPOSEE.erreur(f"projet déjà déposé : le projet {projet.id} est {projet.statut}",
+                                  champ="statut")
+    piece = await session.scalar(select(Piece).where(
+        Piece.id == demande.piece_id, Piece.dossier_type == "projet", Piece.dossier_id == projet.id))
+    rules.verifier_lettre(None if piece is None else piece.type, demande.piece_id,
+                          [str(lettre.get("piece_id")) for lettre in projet.lettres_partenaires])
+    assert piece is not None  # checked by verifier_lettre
+    lettre = LettrePartenaire(partenaire=demande.partenaire, nom=piece.nom, sha256=piece.sha256,
+                              piece_id=piece.id)
+    projet.lettres_partenaires = [*projet.lettres_partenaires, lettre.model_dump()]
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="joindre_lettre",
+                             objet_type="projet_aap", objet_id=projet.id,
+                             details={"partenaire": demande.partenaire, "piece_id": piece.id,
+                                      "sha256": piece.sha256}))
     await session.flush()
     return projet

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hopen_common.testing import RunningStack, finalement, jeton
+from hopen_common.testing import RunningStack, fichiers, finalement, jeton
 
 pytestmark = pytest.mark.e2e
 
@@ -115,10 +115,13 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
     assert effectifs == 120
 
     # 2026 evidence: 1.0 is the only objective with a 2026 target (annex 1), proven by a document.
-    note = b"note de cadrage HospiConnect 2026, CH de Sartene"
-    preuve = {"annee": 2026, "objectif": "1.0", "document": {
-        "nom": "note-cadrage-2026.pdf", "type": "note_de_cadrage",
-        "sha256": hashlib.sha256(note).hexdigest()}}
+    # The document is a piece uploaded on the candidature, then named by the evidence (issue 8).
+    note = fichiers.pdf("note de cadrage HospiConnect 2026, CH de Sartene")
+    piece = _attendu(client.post(f"{urls['candidature']}/v1/candidatures/{cid}/pieces", headers=es,
+                                 data={"type": "HC.1.0"},
+                                 files={"fichier": ("note-cadrage-2026.pdf", note, "application/pdf")}), 201)
+    assert piece["sha256"] == hashlib.sha256(note).hexdigest()
+    preuve = {"annee": 2026, "objectif": "1.0", "piece_id": piece["id"]}
     _refus(client.post(f"{urls['candidature']}/v1/candidatures/{cid}/preuves", headers=es,
                        json={**preuve, "objectif": "1.1"}), 422, "objectif")
     _attendu(client.post(f"{urls['candidature']}/v1/candidatures/{cid}/preuves", headers=es, json=preuve),
@@ -138,6 +141,7 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
     assert ej["finess_ej"] == SARTENE
     assert [o["objectif"] for o in ej["objectifs"]] == ["1.0"]
     assert ej["objectifs"][0]["documents"][0]["nom"] == "note-cadrage-2026.pdf"
+    assert ej["objectifs"][0]["documents"][0]["piece_id"] == piece["id"]
     # Another region's ARS does not see the file at all.
     assert client.get(f"{urls['instruction']}/v1/dossiers/{cid}/hospiconnect/2026",
                       headers=jeton("ars", region=AUTRE_REGION)).status_code == 404
@@ -208,8 +212,6 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
                    {"nom": "M. B. Leca", "fonction": "DSI"},
                    {"nom": "Mme C. Pietri", "fonction": "cadre de santé"}],
         "depenses_prevues": [{"annee": 2026, "montant": "60000.00"}, {"annee": 2027, "montant": "40000.00"}],
-        "lettres_partenaires": [{"partenaire": "Éditeur DPI", "nom": "engagement.pdf",
-                                 "sha256": hashlib.sha256(b"lettre").hexdigest()}],
     }
 
     def creer() -> dict[str, Any] | None:
@@ -221,6 +223,13 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     pid = projet["id"]
     assert projet["participants"] == [SARTENE]
     assert projet["depenses_prevues_total"] == "100000.00"
+    # A partner letter: a piece of the project, then joined to it.
+    lettre = _attendu(client.post(f"{urls['candidature']}/v1/projets/{pid}/pieces", headers=es,
+                                  data={"type": "AAP.LETTRE"},
+                                  files={"fichier": ("engagement.pdf", fichiers.pdf("lettre"),
+                                                     "application/pdf")}), 201)
+    _attendu(client.post(f"{urls['candidature']}/v1/projets/{pid}/lettres-partenaires", headers=es,
+                         json={"partenaire": "Éditeur DPI", "piece_id": lettre["id"]}), 201)
     _attendu(client.post(f"{urls['candidature']}/v1/projets/{pid}/depot", headers=es), 200)
     finalement(lambda: client.get(f"{urls['instruction']}/v1/projets/{pid}", headers=ars).is_success,
                quoi="project in instruction")

@@ -87,7 +87,7 @@ class PreuveHospiconnectRecue(Base):
     annee: Mapped[int] = mapped_column(Integer)
     objectif: Mapped[str] = mapped_column(String(10))
     nature: Mapped[str] = mapped_column(String(10))  # document | taux
-    document: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # {nom, type, sha256}
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # {nom, type, sha256, piece_id}
     numerateur: Mapped[int | None] = mapped_column(BigInteger)
     denominateur: Mapped[int | None] = mapped_column(BigInteger)
     depose_par: Mapped[str] = mapped_column(String(200))

@@ -25,7 +25,7 @@ from hopen_candidature.models import (
     IndicateurDeclare,
 )
 from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, restreindre
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
@@ -292,11 +292,8 @@ def _membre_stocke(retenu: rules.MembreRetenu) -> dict[str, object]:
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[Candidature], int]:
-    query = select(Candidature)
-    if principal.role is Role.ETABLISSEMENT:
-        query = query.where(Candidature.finess.in_(principal.finess))
-    elif principal.role is Role.ARS:
-        query = query.where(Candidature.region == principal.region)
+    query = restreindre(select(Candidature), principal, region=Candidature.region,
+                        finess=Candidature.finess.in_)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Candidature.cree_le, Candidature.id)
                                  .limit(limit).offset(offset))

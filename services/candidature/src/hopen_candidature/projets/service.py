@@ -21,8 +21,8 @@ from hopen_candidature.models import (
 )
 from hopen_candidature.projets import rules
 from hopen_candidature.projets.schemas import ProjetCreation
-from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
+from hopen_common.auth import Principal
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, restreindre
 from hopen_common.contracts import (
     DepensePrevueAap,
     LettrePartenaire,
@@ -149,11 +149,8 @@ async def charger_pour(session: AsyncSession, principal: Principal, projet_id: s
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[ProjetAap], int]:
     """An establishment: the projects it leads or takes part in; an ARS: its region; the DNS: all."""
-    query = select(ProjetAap)
-    if principal.role is Role.ETABLISSEMENT:
-        query = query.where(or_(*[ProjetAap.participants.contains([f]) for f in principal.finess]))
-    elif principal.role is Role.ARS:
-        query = query.where(ProjetAap.region == principal.region)
+    query = restreindre(select(ProjetAap), principal, region=ProjetAap.region,
+                        finess=lambda finess: or_(*[ProjetAap.participants.contains([f]) for f in finess]))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(ProjetAap.cree_le, ProjetAap.id).limit(limit).offset(offset))
     return list(rows), total

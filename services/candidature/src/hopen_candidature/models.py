@@ -130,10 +130,13 @@ class IndicateurDeclare(Base):
 
 
 class DeclarationDepenses(Base):
-    """HospiConnect eligible expenses declared for one EJ and one year. Immutable: declarations add
-    up, a correction is a new row naming the one it replaces (each replaced at most once)."""
+    """HospiConnect eligible expenses declared for one EJ and one year. Immutable: one current
+    declaration per (candidature, EJ, year) (ADR 0010: declarations never add up); a correction is a
+    new row naming the one it replaces (each replaced at most once)."""
 
     __tablename__ = "declaration_depenses"
+    __table_args__ = (Index("uq_declaration_depenses_premiere", "candidature_id", "finess_ej", "annee",
+                            unique=True, postgresql_where=text("remplace IS NULL")),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)

@@ -195,6 +195,13 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
     assert [(d["annee"], d["montant"], d["courante"]) for d in liste] == [
         (2026, "30000.00", False), (2027, "1.00", True), (2026, "25000.50", True)]
     assert (await _evenements(moteur, cid, "DepensesDeclarees"))[-1]["remplace"] == premiere.json()["id"]
+    # Issue 7: the year's expenses are declared once; a second first declaration (a double click)
+    # would count them twice: 409 naming the current one, nothing written.
+    async with rien_ecrit(moteur, *ECRITES):
+        doublon = _probleme(await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json=corps),
+                            409, "remplace")
+    assert doublon["type"].endswith("/deja-declaree")
+    assert doublon["declaration_id"] == correction.json()["id"]
 
     # Declarations are immutable, whatever the code does.
     async with moteur.begin() as conn:

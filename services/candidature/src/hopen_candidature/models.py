@@ -62,9 +62,11 @@ class EtablissementConnu(Base):
 
 
 # The statuses during which a candidature holds its applicant and its EJ (issue 7, "pay once"); a
-# refused or withdrawn one frees them. The partial indexes below spell the same list in SQL.
-STATUTS_OUVERTS = ("brouillon", "deposee", "validee")
-_OUVERTE = text("statut IN ('brouillon', 'deposee', 'validee')")
+# refused or withdrawn one frees them. A withdrawal asked of a deposited candidature holds them until
+# instruction answers (ADR 0010): the ARS may have validated it meanwhile, and then it is paid. The
+# partial indexes below spell the same list in SQL.
+STATUTS_OUVERTS = ("brouillon", "deposee", "desistement_demande", "validee")
+_OUVERTE = text("statut IN ('brouillon', 'deposee', 'desistement_demande', 'validee')")
 
 
 class Candidature(Base):
@@ -79,7 +81,8 @@ class Candidature(Base):
     dispositif: Mapped[str] = mapped_column(String(20))
     finess: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
-    # brouillon | deposee | validee | refusee (the ARS decision, from instruction) | desistee
+    # brouillon | deposee | desistement_demande (withdrawal asked, instruction's answer awaited) |
+    # validee | refusee (the ARS decision, from instruction) | desistee
     statut: Mapped[str] = mapped_column(String(20))
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].

@@ -34,6 +34,8 @@ from hopen_common.contracts.hospiconnect import (
 from hopen_common.contracts.instruction import (
     CandidatureRefusee,
     CandidatureValidee,
+    DesistementEnregistre,
+    DesistementRefuse,
     ObjectifAtteint,
     ObjectifNonAtteint,
     PerimetreEj,
@@ -52,6 +54,8 @@ __all__ = [
     "CandidatureValidee",
     "DepensePrevueAap",
     "DepensesDeclarees",
+    "DesistementEnregistre",
+    "DesistementRefuse",
     "DocumentPreuve",
     "EnveloppeConsommee",
     "EnveloppeDesengagee",

@@ -42,8 +42,9 @@ class IndicateurDepose(Payload):
 
 @enregistrer("CandidatureDesistee", 1)
 class CandidatureDesistee(Payload):
-    """The applicant withdrew a deposited candidature: instruction stops instructing it (no decision
-    is taken on it any more) and the applicant and its EJ may apply again inside the window."""
+    """The applicant asked to withdraw a deposited candidature: instruction answers on the dossier
+    topic, DesistementEnregistre (no decision is taken on it any more; the applicant and its EJ may
+    then apply again inside the window) or DesistementRefuse (the ARS had already decided)."""
 
     candidature_id: str
     dispositif: str

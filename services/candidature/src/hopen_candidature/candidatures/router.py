@@ -81,10 +81,11 @@ async def deposer(candidature_id: str, session: SessionDep, principal: Etablisse
 @router.post("/{candidature_id}/desistement", response_model=CandidatureLue)
 async def desister(candidature_id: str, demande: DesistementDemande, session: SessionDep,
                    principal: Etablissement, request: Request) -> JSONResponse:
-    """The establishment withdraws its draft or deposited candidature (409 once the ARS decided):
-    it becomes `desistee` and frees its applicant and EJ for a new candidature; a deposited one
-    publishes CandidatureDesistee (instruction then takes no decision on it). Accepts an
-    Idempotency-Key."""
+    """The establishment withdraws its draft or deposited candidature (409 once the ARS decided, or
+    while a withdrawal is pending). A draft becomes `desistee` at once and frees its applicant and EJ.
+    A deposited one becomes `desistement_demande` and publishes CandidatureDesistee: it keeps holding
+    its applicant and EJ until instruction answers, `desistee` (no decision will be taken) or the ARS
+    decision already taken, which stands. Accepts an Idempotency-Key."""
     async def executer() -> CandidatureLue:
         candidature = await service.desister(session, principal, candidature_id, demande,
                                              datetime.now(UTC))

@@ -29,12 +29,15 @@ from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, 
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
+    DesistementEnregistre,
+    DesistementRefuse,
     IndicateurDepose,
     PerimetreEj,
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.outbox import publier
 from hopen_common.problemes import (
     CANDIDATURE_NON_DEPOSEE,
@@ -224,18 +227,27 @@ async def changer_statut(session: AsyncSession, candidature: Candidature, statut
 
 async def desister(session: AsyncSession, principal: Principal, candidature_id: str,
                    demande: DesistementDemande, maintenant: datetime) -> Candidature:
-    """The applicant withdraws a draft or a deposited candidature; a deposited one tells
-    instruction (CandidatureDesistee), which then takes no decision on it."""
+    """The applicant withdraws a draft (closed at once: instruction never saw it) or a deposited
+    candidature: that one becomes `desistement_demande`, still holding its applicant and EJ, and tells
+    instruction (CandidatureDesistee), whose answer closes it or leaves the ARS decision (ADR 0010)."""
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
     exiger_portee_etablissement(principal, candidature.finess)
+    if candidature.statut == "desistement_demande":
+        raise DESISTEMENT_IMPOSSIBLE.erreur(f"le désistement de la candidature {candidature.id} est déjà"
+                                            " demandé : l'instruction n'a pas encore répondu",
+                                            champ="statut")
     if candidature.statut not in rules.STATUTS_DESISTABLES:
         raise DESISTEMENT_IMPOSSIBLE.erreur(f"la candidature {candidature.id} est {candidature.statut} : on"
                                             " se désiste d'une candidature en brouillon ou déposée",
                                             champ="statut")
     precedent = candidature.statut
-    await changer_statut(session, candidature, "desistee")
     details: dict[str, object] = {"statut_precedent": precedent}
-    if precedent == "deposee":
+    if precedent == "brouillon":
+        await changer_statut(session, candidature, "desistee")
+    else:
+        # Not freed yet: the ARS may have validated it before instruction reads the withdrawal, and
+        # a new candidature taking the slot meanwhile could then never be paid (issue 7).
+        await changer_statut(session, candidature, "desistement_demande")
         evenement = nouvel_evenement(
             CandidatureDesistee(
                 candidature_id=candidature.id, dispositif=candidature.dispositif, finess=candidature.finess,
@@ -251,12 +263,18 @@ async def desister(session: AsyncSession, principal: Principal, candidature_id: 
     return candidature
 
 
+# Park motive (EvenementRefuse.motif) of a decision on a candidature withdrawn before the two-phase
+# withdrawal, whose slot a new candidature took meanwhile.
+DESISTEMENT_CROISE = "desistement-croise"
+
+
 async def appliquer_decision(session: AsyncSession, candidature_id: str, statut: str, *,
                              decide_par: str, decision_id: str) -> None:
     """The ARS decision (CandidatureValidee | CandidatureRefusee) becomes the candidature's status.
     The decision wins over a withdrawal it crossed (instruction decided before it learnt of it, and
-    money may follow): a validated one holds its applicant and EJ again; if a new candidature took
-    them meanwhile, the index refuses and the event is parked for an operator."""
+    money may follow): a `desistement_demande` one held its applicant and EJ, so this cannot
+    conflict. A `desistee` one from before the two-phase withdrawal may have lost them to a new
+    candidature: that decision is refused (parked `desistement-croise`) naming both."""
     candidature = await session.get(Candidature, candidature_id, with_for_update=True)
     if candidature is None:
         # Instruction decides only on candidatures deposited here: nothing to follow (a dossier
@@ -267,10 +285,91 @@ async def appliquer_decision(session: AsyncSession, candidature_id: str, statut:
     if candidature.statut == statut:
         return
     precedent = candidature.statut
-    await changer_statut(session, candidature, statut)
+    try:
+        # A savepoint: the refusal must name the holder, which needs a usable transaction.
+        async with session.begin_nested():
+            await changer_statut(session, candidature, statut)
+    except IntegrityError:
+        raise await _desistement_croise(session, candidature, decision_id=decision_id,
+                                        statut=statut) from None
     session.add(JournalAudit(acteur=decide_par, role=Role.ARS, action=f"candidature_{statut}",
                              objet_type="candidature", objet_id=candidature.id,
                              details={"decision_id": decision_id, "statut_precedent": precedent}))
+    await session.flush()
+
+
+async def _desistement_croise(session: AsyncSession, candidature: Candidature, *, decision_id: str,
+                              statut: str) -> EvenementRefuse:
+    """What an operator reads for a decision that would reopen a withdrawn candidature whose applicant
+    or EJ a newer open candidature holds."""
+    await session.refresh(candidature)  # the savepoint rolled the in-memory status change back
+    ej = sorted(set(ej_couvertes(candidature.perimetre, candidature.finess)))
+    tenante = await session.scalar(select(Candidature).where(
+        Candidature.finess == candidature.finess, Candidature.dispositif == candidature.dispositif,
+        Candidature.statut.in_(STATUTS_OUVERTS), Candidature.id != candidature.id))
+    quoi = f"le candidat {candidature.finess}"
+    if tenante is None:
+        couverte = await session.scalar(select(CandidatureEj).where(
+            CandidatureEj.dispositif == candidature.dispositif, CandidatureEj.finess_ej.in_(ej),
+            CandidatureEj.statut.in_(STATUTS_OUVERTS), CandidatureEj.candidature_id != candidature.id)
+            .order_by(CandidatureEj.finess_ej).limit(1))
+        if couverte is not None:
+            tenante = await session.get(Candidature, couverte.candidature_id)
+            quoi = f"l'entité juridique {couverte.finess_ej}"
+    nom = "une autre candidature" if tenante is None else f"la candidature {tenante.id} ({tenante.statut})"
+    return EvenementRefuse(
+        DESISTEMENT_CROISE,
+        f"décision {decision_id} ({statut}) sur la candidature {candidature.id}, désistée ici"
+        " (désistement immédiat, d'avant le désistement en deux temps) avant que l'instruction ne"
+        f" l'apprenne ; {nom} tient désormais {quoi} : convenir avec l'ARS et l'établissement de la"
+        " candidature retenue ; pour retenir"
+        f" {candidature.id}, clore l'autre (désistement ou refus) puis rejouer la clé {candidature.id}"
+        f" (POST /v1/operations/cles/{candidature.id}/rejeu) ; sinon l'ARS corrige sa décision et la"
+        " lettre est abandonnée")
+
+
+async def suivre_desistement_enregistre(session: AsyncSession, e: DesistementEnregistre) -> None:
+    """Instruction withdrew the dossier before any decision: the candidature closes and frees its
+    applicant and EJ."""
+    candidature = await session.get(Candidature, e.candidature_id, with_for_update=True)
+    if candidature is None:
+        log.warning("désistement enregistré pour une candidature inconnue %s : rien à suivre",
+                    e.candidature_id)
+        return
+    if candidature.statut == "desistee":
+        return  # a withdrawal from before the two-phase one: already closed here
+    if candidature.statut != "desistement_demande":
+        # Instruction records a withdrawal only before any decision, and only of a deposited
+        # candidature this service asked about: anything else is a bug for an operator to see.
+        raise EvenementRefuse("desistement-incoherent",
+                              f"désistement enregistré par l'instruction pour la candidature"
+                              f" {candidature.id}, qui est {candidature.statut} ici (attendu :"
+                              " desistement_demande)")
+    await changer_statut(session, candidature, "desistee")
+    session.add(JournalAudit(acteur="instruction", role="systeme", action="desistement_enregistre",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"desistement_event_id": e.desistement_event_id,
+                                      "statut_precedent": "desistement_demande"}))
+    await session.flush()
+
+
+async def suivre_desistement_refuse(session: AsyncSession, e: DesistementRefuse) -> None:
+    """The ARS had decided before instruction read the withdrawal: the decision stands. Its event
+    precedes this one on the same key, so the status is normally the decision's already."""
+    candidature = await session.get(Candidature, e.candidature_id, with_for_update=True)
+    if candidature is None:
+        log.warning("désistement refusé pour une candidature inconnue %s : rien à suivre", e.candidature_id)
+        return
+    precedent = candidature.statut
+    if precedent == "desistement_demande":
+        # The slot stayed held: the decision's status cannot conflict with a newer candidature.
+        await changer_statut(session, candidature, e.statut)
+    session.add(JournalAudit(
+        acteur="instruction", role="systeme", action="desistement_refuse", objet_type="candidature",
+        objet_id=candidature.id,
+        motivation="désistement refusé : l'ARS avait déjà décidé de la candidature",
+        details={"desistement_event_id": e.desistement_event_id, "decision_id": e.decision_id,
+                 "statut": e.statut, "statut_precedent": precedent}))
     await session.flush()
 
 

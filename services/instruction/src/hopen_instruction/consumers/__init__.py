@@ -5,13 +5,18 @@ ledger."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.auth import Role
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
+    DesistementEnregistre,
+    DesistementRefuse,
     EtablissementPublie,
     IndicateurDepose,
     PreuveHospiconnectDeposee,
@@ -19,10 +24,14 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.db.copie_locale import tenir_copie_locale
-from hopen_common.events import Evenement
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.inbox import Handler
+from hopen_common.outbox import publier
+from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.enveloppes.service import appliquer_mouvement
 from hopen_instruction.models import (
+    Decision,
     DepensePrevueProjet,
     Dossier,
     EtablissementConnu,
@@ -43,17 +52,44 @@ async def candidature_deposee(session: AsyncSession, _: Evenement, e: Candidatur
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
-async def candidature_desistee(session: AsyncSession, _: Evenement, e: CandidatureDesistee) -> None:
+async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: CandidatureDesistee) -> None:
+    """Answer the withdrawal on the dossier topic, in this transaction (ADR 0010): candidature holds
+    the applicant and its EJ until it reads whether the withdrawal took or the ARS had decided."""
     dossier = await session.get(Dossier, e.candidature_id, with_for_update=True)
     if dossier is None:
         raise LookupError(f"dossier {e.candidature_id} inconnu")  # same key: the deposit precedes it
-    if dossier.statut != "a_instruire":
+    commun = {"candidature_id": dossier.id, "dispositif": dossier.dispositif, "finess": dossier.finess,
+              "region": dossier.region, "desistement_event_id": evenement.id}
+    details: dict[str, object] = {"desistement_event_id": evenement.id}
+    reponse: DesistementEnregistre | DesistementRefuse
+    if dossier.statut in ("a_instruire", "desistee"):
+        # `desistee` already: a second withdrawal event of the same candidature; answering again is
+        # harmless (candidature's closing is idempotent) and never leaves it waiting.
+        dossier.statut = "desistee"
+        reponse = DesistementEnregistre(enregistre_le=datetime.now(UTC), **commun)
+        action = "desistement_enregistre"
+    else:
         # The ARS decided before it learnt of the withdrawal: its decision (and what money follows)
-        # stands; candidature follows that decision when it reads it.
-        log.warning("désistement de %s reçu après la décision (%s) : décision maintenue", dossier.id,
-                    dossier.statut)
-        return
-    dossier.statut = "desistee"
+        # stands; candidature follows that decision, then reads this refusal.
+        decision = await session.scalar(
+            select(Decision).where(Decision.dossier_id == dossier.id, Decision.objet == "candidature")
+            .order_by(Decision.decide_le.desc(), Decision.id.desc()).limit(1))
+        if decision is None or decision.decision not in ("validee", "refusee"):
+            # A decided dossier without its decision row is a bug to park, never an answer to guess.
+            raise LookupError(f"dossier {dossier.id} {dossier.statut} sans décision de candidature")
+        log.warning("désistement de %s reçu après la décision %s (%s) : décision maintenue", dossier.id,
+                    decision.id, decision.decision)
+        reponse = DesistementRefuse(decision_id=decision.id, statut=decision.decision,
+                                    decide_le=decision.decide_le, **commun)
+        action = "desistement_refuse"
+        details |= {"decision_id": decision.id, "statut": decision.decision}
+    reponse_evenement = nouvel_evenement(reponse, source=SOURCE, subject=f"candidature/{dossier.id}",
+                                         causation=evenement)
+    await publier(session, Topics.DOSSIER, dossier.id, reponse_evenement)
+    details["event_id"] = reponse_evenement.id
+    session.add(JournalAudit(acteur=e.desistee_par, role=Role.ETABLISSEMENT, action=action,
+                             objet_type="candidature", objet_id=dossier.id, motivation=e.motivation,
+                             details=details))
 
 
 async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: IndicateurDepose) -> None:

@@ -1,7 +1,7 @@
 """two-phase withdrawal (issue 7, ADR 0010): `desistement_demande` holds the applicant and its EJ
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 
 A deposited candidature being withdrawn is `desistement_demande` until instruction answers
@@ -14,8 +14,8 @@ consumer with motif `desistement-croise`).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -11,13 +11,14 @@ incomplete (`verifier_saisie` refuses only what is wrong now); the deposit needs
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from hopen_common.programme.erreurs import RegleMetierError
 
-__all__ = ["CritereInvalide", "CriteresGht", "criteres_invalides", "verifier_saisie"]
+__all__ = ["CritereInvalide", "CriteresGht", "criteres_de", "criteres_invalides", "verifier_saisie"]
 
 PreuveCapacite = Literal["convention", "costrat", "engagement"]
 
@@ -39,6 +40,25 @@ class CriteresGht:
 class CritereInvalide:
     champ: str  # under criteres_ght, e.g. "criteres_ght.sdsi_date"
     message: str
+
+
+def _jour(valeur: object) -> date | None:
+    return None if valeur is None else date.fromisoformat(str(valeur))
+
+
+def criteres_de(bloc: Mapping[str, Any] | None) -> CriteresGht | None:
+    """The criteria from their JSON block (`{dsi_ght: {nom, valide}, projet_medical_valide, sdsi_date,
+    ...}`: the API's, the stored one, the CandidatureDeposee field's), as these rules read them."""
+    if bloc is None:
+        return None
+    dsi = bloc.get("dsi_ght") or {}
+    return CriteresGht(
+        dsi_nom=dsi.get("nom"), dsi_valide=bool(dsi.get("valide")),
+        projet_medical_valide=bool(bloc.get("projet_medical_valide")), sdsi_date=_jour(bloc.get("sdsi_date")),
+        sdsi_en_cours_de_mise_a_jour=bool(bloc.get("sdsi_en_cours_de_mise_a_jour")),
+        convergence=bloc.get("convergence"),
+        referentiel_identite_unique=bloc.get("referentiel_identite_unique"),
+        preuve_capacite=bloc.get("preuve_capacite"), a_regulariser_le=_jour(bloc.get("a_regulariser_le")))
 
 
 def _mois_avant(jour: date, mois: int) -> date:

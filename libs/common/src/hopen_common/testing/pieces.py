@@ -70,6 +70,23 @@ def televerser(client: httpx.AsyncClient, url_dossier: str, headers: Mapping[str
     return fournir
 
 
+def deposer_avec_pieces_sync(client: httpx.Client, url_dossier: str, headers: Mapping[str, str], *,
+                             fournir: Callable[[str, str | None], None] | None = None) -> httpx.Response:
+    """`deposer_avec_pieces` for the end-to-end tests' synchronous client; `fournir` defaults to an
+    upload through the running stack's pieces endpoint."""
+    def televerser_sync(type_: str, finess_ej: str | None) -> None:
+        donnees = {"type": type_} if finess_ej is None else {"type": type_, "finess_ej": finess_ej}
+        r = client.post(f"{url_dossier}/pieces", headers=dict(headers), data=donnees,
+                        files={"fichier": (f"{type_}.pdf", PDF_MINIMAL, "application/pdf")})
+        assert r.status_code == 201, r.text
+    r = client.post(f"{url_dossier}/depot", headers=dict(headers))
+    if r.status_code != 422 or not r.json().get("type", "").endswith("/pieces-manquantes"):
+        return r
+    for piece in r.json()["pieces"]:
+        (fournir or televerser_sync)(piece["types"][0], piece["finess_ej"])
+    return client.post(f"{url_dossier}/depot", headers=dict(headers))
+
+
 class PiecesEnMemoire:
     """A source of deposited pieces for the deposit check (candidature's `SourcePieces`), filled by the
     test: stands for the `piece` table where the pieces endpoint does not exist."""

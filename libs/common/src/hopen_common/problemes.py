@@ -101,6 +101,10 @@ CANDIDATURE_NON_DEPOSEE = TypeProbleme("candidature-non-deposee", 409, "Candidat
 CANDIDATURE_NON_VALIDEE = TypeProbleme("candidature-non-validee", 409, "Candidature non validée")
 PROJET_NON_SELECTIONNE = TypeProbleme("projet-non-selectionne", 409, "Projet non sélectionné")
 DISPOSITIF_DIFFERENT = TypeProbleme("dispositif-different", 409, "Autre dispositif attendu")
+# Issue 8: a deposit refused until every required piece is there (`pieces`: each missing one by code
+# and EJ) and, for a phase-1 GHT support, every GHT criterion met (`criteres`: each failing one by field).
+PIECES_MANQUANTES = TypeProbleme("pieces-manquantes", 422, "Pièces justificatives manquantes")
+CRITERES_GHT_INVALIDES = TypeProbleme("criteres-ght-invalides", 422, "Critères GHT non remplis")
 
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")

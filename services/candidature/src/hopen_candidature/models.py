@@ -87,6 +87,9 @@ class Candidature(Base):
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # Phase-1 GHT support (annex 4): the GHT criteria and capacity proof as entered, possibly
+    # incomplete while brouillon (schemas.CriteresGhtDemande, JSON mode); the deposit checks them.
+    criteres_ght: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     cree_par: Mapped[str] = mapped_column(String(200))
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deposee_par: Mapped[str | None] = mapped_column(String(200))

@@ -24,6 +24,7 @@ from hopen_common.events import nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, compter, rien_ecrit
 from hopen_common.testing.bus import Bus, bus_de_test
+from hopen_common.testing.pieces import criteres_ght_complets
 
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -219,8 +220,10 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine, bus: B
     assert [m["finess_ej"] for m in r.json()["perimetre"]] == [SUPPORT, CHAUMONT, LANGRES]
     await _desister_ouvertes(api, bus, SUPPORT)
 
+    # A GHT support deposits with the GHT criteria of annex 4 (issue 8).
     corps = {"dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O1", "P1.O3"], "perimetre": [
-        {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}]}
+        {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}],
+        "criteres_ght": criteres_ght_complets()}
     r = await api.post("/v1/candidatures", headers=support, json=corps)
     assert r.status_code == 201, r.text
     cid = r.json()["id"]

@@ -16,6 +16,8 @@ from hopen_common.contracts.aap import (
 from hopen_common.contracts.candidature import (
     CandidatureDeposee,
     CandidatureDesistee,
+    CriteresGht,
+    DsiGht,
     IndicateurDepose,
 )
 from hopen_common.contracts.enveloppe import (
@@ -49,6 +51,8 @@ __all__ = [
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
+    "CriteresGht",
+    "DsiGht",
     "CandidatureDesistee",
     "CandidatureRefusee",
     "CandidatureValidee",

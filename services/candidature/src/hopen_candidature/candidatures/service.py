@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_candidature.candidatures import rules
 from hopen_candidature.candidatures.schemas import (
     CandidatureCreation,
+    CriteresGhtDemande,
     DesistementDemande,
     IndicateurDepot,
 )
+from hopen_candidature.exigences import rules as regles_exigences
+from hopen_candidature.exigences.repository import SourcePieces
 from hopen_candidature.models import (
     STATUTS_OUVERTS,
     Candidature,
@@ -29,6 +32,7 @@ from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, 
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
+    CriteresGht,
     DesistementEnregistre,
     DesistementRefuse,
     IndicateurDepose,
@@ -49,10 +53,12 @@ from hopen_common.problemes import (
     ProblemError,
     introuvable,
 )
+from hopen_common.programme.criteres_ght import criteres_de, verifier_saisie
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_couvertes, ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
+from hopen_common.programme.pieces import ProgrammePieces, charger_programme_pieces
 
 SOURCE = "/hopen/candidature"
 log = logging.getLogger(__name__)
@@ -104,11 +110,15 @@ async def creer_candidature(
         None if demande.perimetre is None else [(m.finess_ej, m.objectifs) for m in demande.perimetre],
         objectifs,
     )
+    criteres = None
+    if demande.criteres_ght is not None:
+        criteres = _criteres_saisis(demande.criteres_ght, ght=perimetre is not None, aujourd_hui=aujourd_hui)
     candidature = Candidature(
         id=str(uuid.uuid4()), dispositif=demande.dispositif, finess=etab.finess, region=etab.region,
         statut="brouillon", objectifs=list(objectifs), cree_par=principal.subject,
         cree_le=maintenant,
         perimetre=None if perimetre is None else [_membre_stocke(m) for m in perimetre],
+        criteres_ght=criteres,
     )
     await _enregistrer(session, candidature, demande=None if demande.perimetre is None else [
         m.finess_ej for m in demande.perimetre])
@@ -128,6 +138,9 @@ async def _creer_hospiconnect(
     rules.verifier_fenetre(_fenetre_hospiconnect(programme), aujourd_hui, ouvert=calendrier_ouvert,
                            quoi="la candidature à HospiConnect est")
     objectifs = rules.objectifs_hospiconnect(demande.objectifs, list(programme.objectifs))
+    if demande.criteres_ght is not None:
+        raise RegleMetierError("les critères GHT de l'annexe 4 sont ceux de la phase 1, pas d'HospiConnect",
+                               "criteres_ght")
     if demande.perimetre is not None:
         raise RegleMetierError("HospiConnect : le support d'un GHT candidate pour toutes les entités"
                                " juridiques éligibles du GHT, le périmètre n'est pas à donner", "perimetre")
@@ -154,6 +167,36 @@ async def _creer_hospiconnect(
                              objet_type="candidature", objet_id=candidature.id,
                              details={"dispositif": "hospiconnect", "perimetre": [
                                  m["finess_ej"] for m in candidature.perimetre or []]}))
+    await session.flush()
+    return candidature
+
+
+def _criteres_saisis(demande: CriteresGhtDemande, *, ght: bool, aujourd_hui: date) -> dict[str, object]:
+    """The criteria block to store: only a phase-1 GHT support gives one, checked for what is wrong
+    now (a draft may still be incomplete: the deposit checks the rest)."""
+    if not ght:
+        raise RegleMetierError("les critères GHT (annexe 4) sont ceux de l'établissement support d'un GHT",
+                               "criteres_ght")
+    stocke = demande.model_dump(mode="json")
+    criteres = criteres_de(stocke)
+    assert criteres is not None
+    verifier_saisie(criteres, aujourd_hui=aujourd_hui)
+    return stocke
+
+
+async def definir_criteres_ght(session: AsyncSession, principal: Principal, candidature_id: str,
+                               demande: CriteresGhtDemande, *, aujourd_hui: date) -> Candidature:
+    """Replaces the whole criteria block of a draft phase-1 GHT candidature (PUT semantics)."""
+    candidature = await charger_pour(session, principal, candidature_id, verrou=True)
+    exiger_portee_etablissement(principal, candidature.finess)
+    if candidature.statut != "brouillon":
+        raise DEJA_DEPOSEE.erreur(f"la candidature {candidature.id} est {candidature.statut} : les critères"
+                                  " GHT se modifient tant qu'elle est en brouillon")
+    ght = regles_exigences.ght_phase1(candidature.dispositif, candidature.perimetre)
+    candidature.criteres_ght = _criteres_saisis(demande, ght=ght, aujourd_hui=aujourd_hui)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="criteres_ght",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"criteres_ght": candidature.criteres_ght}))
     await session.flush()
     return candidature
 
@@ -416,7 +459,8 @@ async def charger_pour(session: AsyncSession, principal: Principal, candidature_
 async def deposer(
     session: AsyncSession, principal: Principal, candidature_id: str, programme: ProgrammePhase1,
     aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
-    programme_hc: ProgrammeHospiconnect | None = None,
+    programme_hc: ProgrammeHospiconnect | None = None, *,
+    source_pieces: SourcePieces | None = None, programme_pieces: ProgrammePieces | None = None,
 ) -> Candidature:
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
     exiger_portee_etablissement(principal, candidature.finess)
@@ -429,6 +473,16 @@ async def deposer(
     else:
         rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
                                quoi="le dépôt de candidature à la phase 1 est")
+    ght = regles_exigences.ght_phase1(candidature.dispositif, candidature.perimetre)
+    criteres = criteres_de(candidature.criteres_ght)
+    # Read under the candidature's row lock: every deposit check of this dossier is serialised.
+    deposees = None if source_pieces is None else await source_pieces(session, "candidature", candidature.id)
+    refus = regles_exigences.refus_du_depot(
+        regles_exigences.dossier_candidature(candidature.dispositif, candidature.perimetre, criteres),
+        programme_pieces or charger_programme_pieces(), deposees=deposees, criteres=criteres,
+        avec_criteres=ght, depot_le=aujourd_hui)
+    if refus is not None:
+        raise refus
     etab = await session.get(EtablissementConnu, candidature.finess)
     assert etab is not None  # checked at creation; the local copy is never deleted
     await changer_statut(session, candidature, "deposee")
@@ -443,6 +497,7 @@ async def deposer(
             deposee_par=principal.subject,
             perimetre=None if candidature.perimetre is None else [
                 PerimetreEj.model_validate(m) for m in candidature.perimetre],
+            criteres_ght=CriteresGht.model_validate(candidature.criteres_ght) if ght else None,
         ),
         source=SOURCE, subject=f"candidature/{candidature.id}",
     )

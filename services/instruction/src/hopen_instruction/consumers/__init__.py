@@ -19,6 +19,7 @@ from hopen_common.contracts import (
     DesistementRefuse,
     EtablissementPublie,
     IndicateurDepose,
+    PieceDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
     Topics,
@@ -36,6 +37,7 @@ from hopen_instruction.models import (
     Dossier,
     EtablissementConnu,
     IndicateurRecu,
+    PieceRecue,
     PreuveHospiconnectRecue,
     Projet,
 )
@@ -49,7 +51,18 @@ async def candidature_deposee(session: AsyncSession, _: Evenement, e: Candidatur
         raison_sociale=e.raison_sociale, region=e.region, objectifs=e.objectifs,
         domaines_sun_es=e.domaines_sun_es, statut="a_instruire", deposee_le=e.deposee_le,
         perimetre=None if e.perimetre is None else [m.model_dump(mode="json") for m in e.perimetre],
+        criteres_ght=None if e.criteres_ght is None else e.criteres_ght.model_dump(mode="json"),
     ).on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def piece_deposee(session: AsyncSession, _: Evenement, e: PieceDeposee) -> None:
+    """Kept whether or not the dossier is known yet: pieces are uploaded on the draft, before its
+    deposit (same key, same partition, so in that order). A redelivery writes nothing (the piece id)."""
+    await session.execute(insert(PieceRecue).values(
+        piece_id=e.piece_id, dossier_type=e.dossier_type, dossier_id=e.dossier_id, type=e.type,
+        finess_ej=e.finess_ej, version=e.version, nom=e.nom, media_type=e.media_type, taille=e.taille,
+        sha256=e.sha256, depose_par=e.depose_par, depose_le=e.depose_le,
+    ).on_conflict_do_nothing(index_elements=["piece_id"]))
 
 
 async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: CandidatureDesistee) -> None:
@@ -123,7 +136,7 @@ async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose)
         titre=e.titre, description=e.description, objectifs=e.objectifs, participants=e.participants,
         perimetre=e.perimetre, equipe=[m.model_dump() for m in e.equipe],
         lettres_partenaires=[lettre.model_dump() for lettre in e.lettres_partenaires],
-        sans_versement_usage=e.sans_versement_usage,
+        sans_versement_usage=e.sans_versement_usage, participants_publics_ght=e.participants_publics_ght,
         depenses_prevues=sum((d.montant for d in e.depenses_prevues), start=0),
         statut="a_instruire", deposee_le=e.deposee_le,
     ).on_conflict_do_nothing(index_elements=["id"]).returning(Projet.id))
@@ -140,6 +153,7 @@ HANDLERS: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
     "IndicateurDepose": indicateur_depose,
+    "PieceDeposee": piece_deposee,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
     "ProjetAapDepose": projet_depose,
     "EtablissementPublie": etablissement_publie,

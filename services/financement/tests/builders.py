@@ -26,12 +26,16 @@ def _ev(payload, sujet: str) -> Evenement:  # type: ignore[no-untyped-def]
 
 
 def etablissement(finess: str, region: str, ac: str | None, *, effectifs: int | None = None,
-                  eligible: bool = True, raison_sociale: str | None = None) -> Evenement:
+                  eligible: bool = True, raison_sociale: str | None = None, finess_ej: str | None = None,
+                  finess_pmsi: str | None = None, maille_phase1: str | None = None) -> Evenement:
+    """An EJ applying for itself by default; an EG of `finess_ej` with its FINESS PMSI and maille."""
     return _ev(EtablissementPublie(
-        finess=finess, finess_ej=finess, raison_sociale=raison_sociale or f"CH {finess}", region=region,
-        departement="2B", secteur="public", categorie="1101", niveau="EJ", ght_code=None, ght_role=None,
-        finess_pmsi=finess, activite_combinee=Decimal(ac) if ac is not None else None,
-        eligible_phase1=eligible, maille_phase1=finess, domaines_sun_es=[], ferme=False, effectifs=effectifs,
+        finess=finess, finess_ej=finess_ej or finess, raison_sociale=raison_sociale or f"CH {finess}",
+        region=region, departement="2B", secteur="public", categorie="1101",
+        niveau="EJ" if finess_ej is None else "EG", ght_code=None, ght_role=None,
+        finess_pmsi=finess_pmsi or finess, activite_combinee=Decimal(ac) if ac is not None else None,
+        eligible_phase1=eligible, maille_phase1=maille_phase1 or finess, domaines_sun_es=[], ferme=False,
+        effectifs=effectifs,
     ), f"etablissement/{finess}")
 
 

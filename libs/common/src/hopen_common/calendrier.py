@@ -8,3 +8,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def aujourd_hui_paris() -> date:
     return datetime.now(PARIS).date()
+
+
+def date_paris(instant: datetime) -> date:
+    """The Europe/Paris calendar date of an aware instant (a deposit at 23:30 UTC is the next day)."""
+    return instant.astimezone(PARIS).date()

@@ -98,6 +98,7 @@ REJEU_EN_ECHEC = TypeProbleme("rejeu-en-echec", 409, "Le rejeu a échoué")
 DEJA_DECIDEE = TypeProbleme("deja-decidee", 409, "Décision déjà prise")
 DEJA_DEPOSEE = TypeProbleme("deja-deposee", 409, "Dépôt déjà effectué")
 DEJA_CANDIDAT = TypeProbleme("deja-candidat", 409, "Candidature déjà ouverte")
+DEJA_DECLAREE = TypeProbleme("deja-declaree", 409, "Dépenses de l'année déjà déclarées")
 EJ_DEJA_COUVERTE = TypeProbleme("ej-deja-couverte", 409, "Entité juridique déjà couverte par une candidature")
 DESISTEMENT_IMPOSSIBLE = TypeProbleme("desistement-impossible", 409, "Désistement impossible")
 CANDIDATURE_DESISTEE = TypeProbleme("candidature-desistee", 409, "Candidature retirée")
@@ -105,6 +106,10 @@ CANDIDATURE_NON_DEPOSEE = TypeProbleme("candidature-non-deposee", 409, "Candidat
 CANDIDATURE_NON_VALIDEE = TypeProbleme("candidature-non-validee", 409, "Candidature non validée")
 PROJET_NON_SELECTIONNE = TypeProbleme("projet-non-selectionne", 409, "Projet non sélectionné")
 DISPOSITIF_DIFFERENT = TypeProbleme("dispositif-different", 409, "Autre dispositif attendu")
+# Issue 8: a deposit refused until every required piece is there (`pieces`: each missing one by code
+# and EJ) and, for a phase-1 GHT support, every GHT criterion met (`criteres`: each failing one by field).
+PIECES_MANQUANTES = TypeProbleme("pieces-manquantes", 422, "Pièces justificatives manquantes")
+CRITERES_GHT_INVALIDES = TypeProbleme("criteres-ght-invalides", 422, "Critères GHT non remplis")
 
 # --- pieces (issue 8): uploads and downloads of a dossier's documents ---------------------------------
 PIECE_TROP_GRANDE = TypeProbleme("piece-trop-grande", 413, "Pièce trop volumineuse")

@@ -24,6 +24,8 @@ COPIES = {
     "portée à la main (hopen_common.auth.portee)":
         r"\.voit_(region|finess)\(|def (filtre_liste|exiger_ressource)\b",
     "montants (hopen_common.monnaie)": r"hopen_common\.montants",
+    "liste restreinte à la main (hopen_common.auth.portee.restreindre)":
+        r"\.where\([^)]*principal\.(region|finess)\b|principal\.region if principal\.role",
 }
 
 

@@ -12,6 +12,8 @@ from hopen_common.auth.portee import (
     exiger_portee_etablissement,
     exiger_region,
     filtre_liste,
+    region_de_lecture,
+    restreindre,
     voit,
 )
 from hopen_common.errors import ProblemError
@@ -118,3 +120,39 @@ def test_filtre_liste(role: str, finess: str | None, region: str | None,
 ])
 def test_exiger_portee_etablissement(role: str, finess: str, attendu: tuple[int, str, str] | None) -> None:
     assert _issue(exiger_portee_etablissement, TOUS[role], finess) == attendu
+
+
+def _lignes_vues(principal: Principal, *, par_finess: bool = True) -> list[tuple[str, str]]:
+    """Run `restreindre` for real (SQLite in memory: a pure query check, no service infrastructure)."""
+    from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+
+    table = Table("ligne", MetaData(), Column("region", String), Column("finess", String))
+    moteur = create_engine("sqlite://")
+    table.metadata.create_all(moteur)
+    with moteur.begin() as cnx:
+        cnx.execute(insert(table), [{"region": ARA, "finess": EJ}, {"region": ARA, "finess": AUTRE},
+                                    {"region": BFC, "finess": EG}])
+        query = restreindre(select(table.c.region, table.c.finess), principal, region=table.c.region,
+                            finess=table.c.finess.in_ if par_finess else None)
+        return sorted((r, f) for r, f in cnx.execute(query).all())
+
+
+@pytest.mark.parametrize(("role", "attendu"), [
+    ("etablissement", sorted([(ARA, EJ), (BFC, EG)])),
+    ("ars", sorted([(ARA, AUTRE), (ARA, EJ)])),
+    ("dns", sorted([(ARA, AUTRE), (ARA, EJ), (BFC, EG)])),
+    ("ops", sorted([(ARA, AUTRE), (ARA, EJ), (BFC, EG)])),
+])
+def test_restreindre(role: str, attendu: list[tuple[str, str]]) -> None:
+    assert _lignes_vues(TOUS[role]) == attendu
+
+
+def test_restreindre_sans_regle_pour_les_etablissements_ne_rend_rien() -> None:
+    assert _lignes_vues(ETAB, par_finess=False) == []
+
+
+def test_region_de_lecture() -> None:
+    assert region_de_lecture(ARS, None) == ARA
+    assert region_de_lecture(ARS, BFC) == ARA  # a foreign filter was refused before; never widened
+    assert region_de_lecture(DNS, BFC) == BFC
+    assert region_de_lecture(DNS, None) is None

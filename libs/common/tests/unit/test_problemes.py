@@ -34,9 +34,11 @@ ATTENDUS = {
     "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403,
     "idempotency-key-invalide": 400, "idempotency-key-reutilisee": 422, "lettre-non-garee": 409,
     "rejeu-en-echec": 409, "deja-decidee": 409, "deja-deposee": 409, "deja-candidat": 409,
+    "deja-declaree": 409,
     "ej-deja-couverte": 409, "desistement-impossible": 409, "candidature-desistee": 409,
     "candidature-non-deposee": 409, "candidature-non-validee": 409,
     "projet-non-selectionne": 409, "dispositif-different": 409, "paiement-en-double": 409,
+    "pieces-manquantes": 422, "criteres-ght-invalides": 422,
     "fichier-format-invalide": 422, "fichier-entete-invalide": 422, "fichier-encodage-invalide": 422,
     "fichier-fichier-tronque": 422, "fichier-colonnes-invalides": 422, "fichier-ordre-inattendu": 422,
 }

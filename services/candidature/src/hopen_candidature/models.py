@@ -62,9 +62,11 @@ class EtablissementConnu(Base):
 
 
 # The statuses during which a candidature holds its applicant and its EJ (issue 7, "pay once"); a
-# refused or withdrawn one frees them. The partial indexes below spell the same list in SQL.
-STATUTS_OUVERTS = ("brouillon", "deposee", "validee")
-_OUVERTE = text("statut IN ('brouillon', 'deposee', 'validee')")
+# refused or withdrawn one frees them. A withdrawal asked of a deposited candidature holds them until
+# instruction answers (ADR 0010): the ARS may have validated it meanwhile, and then it is paid. The
+# partial indexes below spell the same list in SQL.
+STATUTS_OUVERTS = ("brouillon", "deposee", "desistement_demande", "validee")
+_OUVERTE = text("statut IN ('brouillon', 'deposee', 'desistement_demande', 'validee')")
 
 
 class Candidature(Base):
@@ -79,11 +81,15 @@ class Candidature(Base):
     dispositif: Mapped[str] = mapped_column(String(20))
     finess: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
-    # brouillon | deposee | validee | refusee (the ARS decision, from instruction) | desistee
+    # brouillon | deposee | desistement_demande (withdrawal asked, instruction's answer awaited) |
+    # validee | refusee (the ARS decision, from instruction) | desistee
     statut: Mapped[str] = mapped_column(String(20))
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # Phase-1 GHT support (annex 4): the GHT criteria and capacity proof as entered, possibly
+    # incomplete while brouillon (schemas.CriteresGhtDemande, JSON mode); the deposit checks them.
+    criteres_ght: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     cree_par: Mapped[str] = mapped_column(String(200))
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deposee_par: Mapped[str | None] = mapped_column(String(200))
@@ -130,10 +136,13 @@ class IndicateurDeclare(Base):
 
 
 class DeclarationDepenses(Base):
-    """HospiConnect eligible expenses declared for one EJ and one year. Immutable: declarations add
-    up, a correction is a new row naming the one it replaces (each replaced at most once)."""
+    """HospiConnect eligible expenses declared for one EJ and one year. Immutable: one current
+    declaration per (candidature, EJ, year) (ADR 0010: declarations never add up); a correction is a
+    new row naming the one it replaces (each replaced at most once)."""
 
     __tablename__ = "declaration_depenses"
+    __table_args__ = (Index("uq_declaration_depenses_premiere", "candidature_id", "finess_ej", "annee",
+                            unique=True, postgresql_where=text("remplace IS NULL")),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)

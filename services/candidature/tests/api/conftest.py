@@ -1,5 +1,9 @@
 """The candidature API in process, on the database each test module seeds (its `moteur` fixture) and
-the real Kafka broker its lifespan connects to; pieces go to a files store of the module's own."""
+the real Kafka broker its lifespan connects to; pieces go to a files store of the module's own.
+
+The deposit's required-pieces check (issue 8 item 4) reads the piece table only where a module asks
+for it (`pieces_requises=True`: test_pieces_api, and the end-to-end tests, upload the pieces): the
+suites about other rules deposit without uploading, as test_exigences_api injects its own source."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hopen_candidature.exigences.repository import source_pieces
 from hopen_candidature.main import create_app
 from hopen_candidature.settings import CandidatureSettings
 from hopen_common.testing.api import NouveauClient, client_api, reglages_de_test
@@ -23,10 +28,14 @@ def stockage_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def nouveau_client(moteur: AsyncEngine, kafka_bootstrap: str, stockage_url: str) -> NouveauClient:
-    def ouvrir(*, ouvert: bool, **autres: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    def ouvrir(*, ouvert: bool, pieces_requises: bool = False,
+               **autres: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
         reglages = reglages_de_test(CandidatureSettings, moteur, kafka_bootstrap, calendrier_ouvert=ouvert,
                                     **{"stockage_url": stockage_url, **autres})
-        return client_api(create_app(reglages), "http://candidature")
+        app = create_app(reglages)
+        if not pieces_requises:
+            app.dependency_overrides[source_pieces] = lambda: None
+        return client_api(app, "http://candidature")
     return ouvrir
 
 

@@ -5,19 +5,26 @@ comes from EtablissementPublie events."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hopen_candidature.consumers import HANDLERS
 from hopen_candidature.models import Candidature, EtablissementConnu, IndicateurDeclare
+from hopen_common.contracts import DesistementEnregistre
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
+from hopen_common.events import nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, compter, rien_ecrit
+from hopen_common.testing.bus import Bus, bus_de_test
+from hopen_common.testing.pieces import criteres_ght_complets
 
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
@@ -58,15 +65,34 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
 ECRITES = (Candidature, IndicateurDeclare, JournalAudit, OutboxMessage, RequeteIdempotente)
 
 
-async def _desister_ouvertes(api: httpx.AsyncClient, finess: str) -> None:
+@pytest.fixture(scope="module")
+async def bus(moteur: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[Bus]:
+    """Candidature's own consumer on the module's database: instruction's answers to withdrawals."""
+    async with bus_de_test(nom="candidature", handlers=HANDLERS,
+                           database_url=moteur.url.render_as_string(hide_password=False),
+                           kafka_bootstrap=kafka_bootstrap, sujets=("dossier",)) as b:
+        yield b
+
+
+async def _desister_ouvertes(api: httpx.AsyncClient, bus: Bus, finess: str) -> None:
     """Issue 7: an applicant has one open candidature per dispositif; a test that applies again for
-    the same FINESS first withdraws what an earlier test left open."""
+    the same FINESS first withdraws what an earlier test left open. A deposited one stays held until
+    instruction records the withdrawal (ADR 0010): its answer is published here."""
     es = jeton("etablissement", finess=[finess])
     for c in (await api.get("/v1/candidatures", headers=es, params={"limit": 500})).json()["items"]:
         if c["statut"] in ("brouillon", "deposee"):
             r = await api.post(f"/v1/candidatures/{c['id']}/desistement", headers=es,
                                json={"motivation": "nouvelle candidature du test"})
             assert r.status_code == 200, r.text
+        if c["statut"] in ("deposee", "desistement_demande"):
+            await bus.publier("dossier", c["id"], nouvel_evenement(DesistementEnregistre(
+                candidature_id=c["id"], dispositif=c["dispositif"], finess=finess, region=c["region"],
+                desistement_event_id=str(uuid.uuid4()), enregistre_le=datetime.now(UTC)),
+                source="/test", subject=f"candidature/{c['id']}"))
+
+            async def close(s, cid=c["id"]):  # type: ignore[no-untyped-def]
+                return await s.scalar(select(Candidature.statut).where(Candidature.id == cid)) == "desistee"
+            await bus.attendre(close, quoi=f"{c['id']} desistee")
 
 
 def _probleme(r: httpx.Response, statut: int, champ: str) -> dict[str, Any]:
@@ -156,8 +182,8 @@ async def test_idempotency_key(api: httpx.AsyncClient, moteur: AsyncEngine) -> N
     assert r.status_code == 409  # a second deposit without the key is a real conflict
 
 
-async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    await _desister_ouvertes(api, CALVI)
+async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine, bus: Bus) -> None:
+    await _desister_ouvertes(api, bus, CALVI)
     es = jeton("etablissement", finess=[CALVI])
     cid = (await api.post("/v1/candidatures", headers=es, json={
         "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O2"]})).json()["id"]
@@ -185,17 +211,19 @@ async def test_depot_et_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> 
     assert r.json()["finess_ej"] == CALVI
 
 
-async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine, bus: Bus) -> None:
     support = jeton("etablissement", finess=[SUPPORT])
     r = await api.post("/v1/candidatures", headers=support, json={
         "dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O3"]})
     assert r.status_code == 201, r.text
     # Without a perimeter: every open, eligible member (the closed one is left out).
     assert [m["finess_ej"] for m in r.json()["perimetre"]] == [SUPPORT, CHAUMONT, LANGRES]
-    await _desister_ouvertes(api, SUPPORT)
+    await _desister_ouvertes(api, bus, SUPPORT)
 
+    # A GHT support deposits with the GHT criteria of annex 4 (issue 8).
     corps = {"dispositif": "phase1", "finess": SUPPORT, "objectifs": ["P1.O1", "P1.O3"], "perimetre": [
-        {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}]}
+        {"finess_ej": CHAUMONT, "objectifs": ["P1.O3"]}, {"finess_ej": LANGRES, "objectifs": ["P1.O1"]}],
+        "criteres_ght": criteres_ght_complets()}
     r = await api.post("/v1/candidatures", headers=support, json=corps)
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
@@ -231,8 +259,8 @@ async def test_ght_perimetre(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
     assert r.json()["finess_ej"] == CHAUMONT
 
 
-async def test_chacun_ne_liste_que_son_perimetre(api: httpx.AsyncClient) -> None:
-    await _desister_ouvertes(api, CALVI)
+async def test_chacun_ne_liste_que_son_perimetre(api: httpx.AsyncClient, bus: Bus) -> None:
+    await _desister_ouvertes(api, bus, CALVI)
     await api.post("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]),
                    json={"dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O4"]})
     es = (await api.get("/v1/candidatures", headers=jeton("etablissement", finess=[CALVI]))).json()

@@ -195,6 +195,13 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
     assert [(d["annee"], d["montant"], d["courante"]) for d in liste] == [
         (2026, "30000.00", False), (2027, "1.00", True), (2026, "25000.50", True)]
     assert (await _evenements(moteur, cid, "DepensesDeclarees"))[-1]["remplace"] == premiere.json()["id"]
+    # Issue 7: the year's expenses are declared once; a second first declaration (a double click)
+    # would count them twice: 409 naming the current one, nothing written.
+    async with rien_ecrit(moteur, *ECRITES):
+        doublon = _probleme(await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json=corps),
+                            409, "remplace")
+    assert doublon["type"].endswith("/deja-declaree")
+    assert doublon["declaration_id"] == correction.json()["id"]
 
     # Declarations are immutable, whatever the code does.
     async with moteur.begin() as conn:
@@ -220,7 +227,7 @@ async def test_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     cid = await _deposee(api, SEUL)
     es = jeton("etablissement", finess=[SEUL], sujet="dsi-seul")
     # Issue 8: a document is a piece uploaded on the candidature first, named by its id.
-    r = await api.post(f"/v1/candidatures/{cid}/pieces", headers=es, data={"type": "HC.1.0"},
+    r = await api.post(f"/v1/candidatures/{cid}/pieces", headers=es, data={"type": "HC.1.0.2026"},
                        files={"fichier": ("note.pdf", fichiers.pdf("note"), "application/pdf")})
     assert r.status_code == 201, r.text
     piece = r.json()
@@ -250,7 +257,7 @@ async def test_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     assert r.status_code == 201, r.text
     doc, taux = await _evenements(moteur, cid, "PreuveHospiconnectDeposee")
     assert (doc["nature"], doc["document"], doc["finess_ej"]) == ("document", {
-        "piece_id": piece["id"], "nom": "note.pdf", "type": "HC.1.0", "sha256": piece["sha256"]}, SEUL)
+        "piece_id": piece["id"], "nom": "note.pdf", "type": "HC.1.0.2026", "sha256": piece["sha256"]}, SEUL)
     assert (taux["nature"], taux["numerateur"], taux["denominateur"], taux["document"]) == (
         "taux", 3, 4, None)
     liste = (await api.get(f"/v1/candidatures/{cid}/preuves", headers=es)).json()

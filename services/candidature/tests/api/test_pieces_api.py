@@ -31,9 +31,11 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage
 from hopen_common.stockage import StockageFichiers
 from hopen_common.testing import fichiers, jeton
 from hopen_common.testing.api import NouveauClient, client_api, compter, reglages_de_test, rien_ecrit
+from hopen_common.testing.pieces import deposer_avec_pieces, televerser
 from hopen_common.testing.plugin import S3ServerInfo
 
 SEUL = "2A0002606"  # public EJ outside a GHT, region 94
+CALVI = "2B0005342"  # another one, for the deposit walk-through
 SUPPORT, MEMBRE = "210780581", "520780032"  # GHT BFC-03, region 27
 AUTRE = "800003071"  # another establishment, region 32
 LEAD, LEAD_EG = "210012142", "210987665"  # AAP lead and its EG, region 27
@@ -55,7 +57,8 @@ def _etab(finess: str, **champs: Any) -> dict[str, Any]:
 
 
 ETABLISSEMENTS = [
-    _etab(SEUL), _etab(SUPPORT, **{**GHT, "ght_role": "S"}), _etab(MEMBRE, **{**GHT, "ght_role": "M"}),
+    _etab(SEUL), _etab(CALVI),
+    _etab(SUPPORT, **{**GHT, "ght_role": "S"}), _etab(MEMBRE, **{**GHT, "ght_role": "M"}),
     _etab(AUTRE, region="32", secteur="prive_lucratif", maille_phase1=None),
     _etab(LEAD, region="27"),
     _etab(LEAD_EG, finess_ej=LEAD, niveau="EG", region="27", maille_aap=LEAD, finess_pmsi_phase2=LEAD),
@@ -74,7 +77,7 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
 
 @pytest.fixture(scope="module")
 async def api(nouveau_client: NouveauClient) -> AsyncIterator[httpx.AsyncClient]:
-    async with nouveau_client(ouvert=True, stockage_taille_max=LIMITE) as client:
+    async with nouveau_client(ouvert=True, pieces_requises=True, stockage_taille_max=LIMITE) as client:
         yield client
 
 
@@ -137,7 +140,9 @@ async def cid(api: httpx.AsyncClient) -> str:
 async def hc(api: httpx.AsyncClient) -> str:
     """SEUL's HospiConnect candidature, deposited (evidence is deposited after the candidature)."""
     hc = await _candidature(api, SEUL, "hospiconnect")
-    assert (await api.post(f"/v1/candidatures/{hc}/depot", headers=ES)).status_code == 200
+    url = f"/v1/candidatures/{hc}"
+    r = await deposer_avec_pieces(api, url, ES, fournir=televerser(api, url, ES))
+    assert r.status_code == 200, r.text
     return hc
 
 
@@ -149,26 +154,32 @@ async def _evenements(engine: AsyncEngine, cle: str, type_: str) -> list[dict[st
         return [dict(r["data"]) for r in rows]
 
 
-@pytest.mark.parametrize(("fabrique", "media_type", "nom"), [
-    (fichiers.pdf, "application/pdf", "référent identitovigilance.pdf"),
-    (fichiers.png, "image/png", "scan.png"),
-    (fichiers.jpeg, "image/jpeg", "photo.jpg"),
-    (fichiers.docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "fiche.docx"),
-    (fichiers.xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "q.xlsx"),
-    (fichiers.odt, "application/vnd.oasis.opendocument.text", "charte.odt"),
-    (fichiers.ods, "application/vnd.oasis.opendocument.spreadsheet", "questionnaire.ods"),
+@pytest.mark.parametrize(("fabrique", "media_type", "nom", "type_", "dossier"), [
+    (fichiers.pdf, "application/pdf", "référent identitovigilance.pdf", "P1.P1", "cid"),
+    (fichiers.png, "image/png", "scan.png", "HC.1.4.2027", "hc"),  # images: HospiConnect evidence
+    (fichiers.jpeg, "image/jpeg", "photo.jpg", "HC.1.4.2027", "hc"),
+    (fichiers.docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "fiche.docx",
+     "P1.P1", "cid"),
+    (fichiers.xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "q.xlsx",
+     "P1.P4", "cid"),
+    (fichiers.odt, "application/vnd.oasis.opendocument.text", "charte.odt", "P1.P2", "cid"),
+    (fichiers.ods, "application/vnd.oasis.opendocument.spreadsheet", "questionnaire.ods", "P1.P4", "cid"),
 ])
-async def test_chaque_type_accepte_rendu_a_l_octet(api: httpx.AsyncClient, moteur: AsyncEngine, cid: str,
-                                                   fabrique: Callable[[], bytes], media_type: str,
-                                                   nom: str) -> None:
+async def test_chaque_type_accepte_rendu_a_l_octet(api: httpx.AsyncClient, moteur: AsyncEngine,
+                                                   cid: str, hc: str, fabrique: Callable[[], bytes],
+                                                   media_type: str, nom: str, type_: str,
+                                                   dossier: str) -> None:
+    cid = {"cid": cid, "hc": hc}[dossier]
+    es = jeton("etablissement", finess=[SEUL], sujet="dir-seul")
     donnees = fabrique()
     # The client's Content-Type is ignored: the content says what the file is.
-    r = await _televerser(api, f"/v1/candidatures/{cid}", "P1.P1", donnees, nom=nom, media="text/plain")
+    r = await _televerser(api, f"/v1/candidatures/{cid}", type_, donnees, nom=nom, media="text/plain",
+                          entetes=es)
     assert r.status_code == 201, r.text
     piece = r.json()
     sha = hashlib.sha256(donnees).hexdigest()
     assert {k: piece[k] for k in ("type", "nom", "taille", "sha256", "media_type", "finess_ej")} == {
-        "type": "P1.P1", "nom": nom, "taille": len(donnees), "sha256": sha, "media_type": media_type,
+        "type": type_, "nom": nom, "taille": len(donnees), "sha256": sha, "media_type": media_type,
         "finess_ej": None}
     assert r.headers["location"] == f"/v1/candidatures/{cid}/pieces/{piece['id']}/contenu"
     lu = await api.get(r.headers["location"], headers=ES)
@@ -182,23 +193,27 @@ async def test_chaque_type_accepte_rendu_a_l_octet(api: httpx.AsyncClient, moteu
     assert lu.headers["content-disposition"].endswith(f"filename*=UTF-8''{quote(nom, safe='')}")
     (evenement,) = [e for e in await _evenements(moteur, cid, "PieceDeposee") if e["piece_id"] == piece["id"]]
     assert evenement == {**evenement, "dossier_type": "candidature", "dossier_id": cid, "finess": SEUL,
-                         "region": "94", "type": "P1.P1", "sha256": sha, "taille": len(donnees),
+                         "region": "94", "type": type_, "sha256": sha, "taille": len(donnees),
                          "media_type": media_type, "version": piece["version"], "depose_par": "dir-seul"}
 
 
 async def test_versions_liste_et_audit(api: httpx.AsyncClient, moteur: AsyncEngine, hc: str) -> None:
     cid = hc
     chemin = f"/v1/candidatures/{cid}"
-    v1 = (await _televerser(api, chemin, "HC.ADM.FICHE", fichiers.pdf("v1"))).json()
-    v2 = (await _televerser(api, chemin, "HC.ADM.FICHE", fichiers.pdf("v2"))).json()
-    autre = (await _televerser(api, chemin, "HC.ADM.ENGAGEMENT", fichiers.png())).json()
+    # Types no other test of the module uploads on this dossier (its deposit brought HC.ADM.CANDIDATURE).
+    v1 = (await _televerser(api, chemin, "HC.ADM.GHT.DECISION", fichiers.pdf("v1"))).json()
+    v2 = (await _televerser(api, chemin, "HC.ADM.GHT.DECISION", fichiers.pdf("v2"))).json()
+    autre = (await _televerser(api, chemin, "HC.1.1.2027", fichiers.png())).json()
     assert (v1["version"], v2["version"], autre["version"]) == (1, 2, 1)
     page = (await api.get(f"{chemin}/pieces", headers=ES)).json()
+    assert (page["total"], page["limit"], page["offset"]) == (len(page["items"]), 50, 0)
     # Grouped by type in code order, newest version first; `courante` marks the latest.
-    assert [(p["type"], p["version"], p["courante"]) for p in page["items"]] == [
-        ("HC.ADM.ENGAGEMENT", 1, True), ("HC.ADM.FICHE", 2, True), ("HC.ADM.FICHE", 1, False)]
-    assert (page["total"], page["limit"], page["offset"]) == (3, 50, 0)
-    assert [p["id"] for p in (await api.get(f"{chemin}/pieces?limit=1&offset=1", headers=ES)).json()[
+    lignes = [(p["type"], p["version"], p["courante"]) for p in page["items"]]
+    assert lignes == sorted(lignes, key=lambda ligne: (ligne[0], -ligne[1]))
+    assert [ligne for ligne in lignes if ligne[0] in ("HC.1.1.2027", "HC.ADM.GHT.DECISION")] == [
+        ("HC.1.1.2027", 1, True), ("HC.ADM.GHT.DECISION", 2, True), ("HC.ADM.GHT.DECISION", 1, False)]
+    rang = [p["id"] for p in page["items"]].index(v2["id"])
+    assert [p["id"] for p in (await api.get(f"{chemin}/pieces?limit=1&offset={rang}", headers=ES)).json()[
         "items"]] == [v2["id"]]
     # The earlier version stays readable, with its own bytes.
     assert (await api.get(f"{chemin}/pieces/{v1['id']}/contenu", headers=ES)).content == fichiers.pdf("v1")
@@ -221,10 +236,11 @@ async def test_versions_liste_et_audit(api: httpx.AsyncClient, moteur: AsyncEngi
             _probleme(await api.get(f"{chemin}/pieces", headers=etranger), 404, None)
             _probleme(await api.get(f"{chemin}/pieces/{v2['id']}/contenu", headers=etranger), 404, None)
     async with rien_ecrit(moteur, *ECRITES):
-        _probleme(await _televerser(api, chemin, "HC.ADM.RIB", fichiers.pdf(),
+        _probleme(await _televerser(api, chemin, "HC.ADM.CANDIDATURE", fichiers.pdf(),
                                     entetes=jeton("etablissement", finess=[AUTRE])), 404, None)
         # A reader who is not an establishment cannot upload (the role check of every write: 403).
-        _probleme(await _televerser(api, chemin, "HC.ADM.RIB", fichiers.pdf(), entetes=ars), 403, None)
+        r = await _televerser(api, chemin, "HC.ADM.CANDIDATURE", fichiers.pdf(), entetes=ars)
+        _probleme(r, 403, None)
         _probleme(await api.get(f"{chemin}/pieces/{autre['id']}x/contenu", headers=ES), 404, None)
         # A piece of another dossier through this one: 404.
         _probleme(await api.get(f"/v1/candidatures/{await _cid_seul(moteur)}/pieces/{v2['id']}/contenu",
@@ -282,6 +298,8 @@ async def test_limite_de_taille(api: httpx.AsyncClient, moteur: AsyncEngine, cid
     ([("type", None, b"P1.P2"), ("fichier", "rapport.pdf", fichiers.exe())], 415, "fichier", "executable"),
     ([("type", None, b"P1.P2"), ("fichier", "page.pdf", fichiers.html())], 415, "fichier", "inconnu"),
     ([("type", None, b"P1.P2"), ("fichier", "vide.pdf", b"")], 415, "fichier", "vide"),
+    # An accepted kind of file, not one this piece type accepts (programme data: a charter is a text).
+    ([("type", None, b"P1.P2"), ("fichier", "charte.png", fichiers.png())], 415, "fichier", "attendue en"),
     ([("type", None, b"P9.P9"), ("fichier", "a.pdf", fichiers.pdf())], 422, "type", "inconnu"),
     ([("type", None, b"AAP.LETTRE"), ("fichier", "a.pdf", fichiers.pdf())], 422, "type", "phase1"),
     ([("type", None, b"p1 p1"), ("fichier", "a.pdf", fichiers.pdf())], 422, "type", "invalide"),
@@ -359,7 +377,7 @@ async def test_televersement_interrompu(nouveau_client: NouveauClient, moteur: A
 
 async def test_televersements_concurrents(api: httpx.AsyncClient, cid: str) -> None:
     chemin = f"/v1/candidatures/{cid}"
-    reponses = await asyncio.gather(*[_televerser(api, chemin, "P1.P2", fichiers.pdf(str(i)))
+    reponses = await asyncio.gather(*[_televerser(api, chemin, "P1.GHT.MANDAT", fichiers.pdf(str(i)))
                                       for i in range(6)])
     assert [r.status_code for r in reponses] == [201] * 6
     assert sorted(r.json()["version"] for r in reponses) == [1, 2, 3, 4, 5, 6]
@@ -369,7 +387,7 @@ async def test_pieces_d_un_ght_par_ej(api: httpx.AsyncClient) -> None:
     support = jeton("etablissement", finess=[SUPPORT])
     gid = await _candidature(api, SUPPORT)
     chemin = f"/v1/candidatures/{gid}"
-    dossier = await _televerser(api, chemin, "P1.P2.GHT", fichiers.pdf(), entetes=support)
+    dossier = await _televerser(api, chemin, "P1.GHT.DSI", fichiers.pdf(), entetes=support)
     membre = await _televerser(api, chemin, "P1.P3", fichiers.pdf(), entetes=support, finess_ej=MEMBRE)
     support_ej = await _televerser(api, chemin, "P1.P3", fichiers.pdf(), entetes=support, finess_ej=SUPPORT)
     assert [(r.status_code, r.json()["finess_ej"], r.json()["version"]) for r in (dossier, membre, support_ej)
@@ -382,7 +400,7 @@ async def test_pieces_d_un_ght_par_ej(api: httpx.AsyncClient) -> None:
 
 async def test_preuve_hospiconnect_nomme_une_piece(api: httpx.AsyncClient, moteur: AsyncEngine,
                                                   hc: str) -> None:
-    piece = (await _televerser(api, f"/v1/candidatures/{hc}", "HC.1.0", fichiers.pdf("note"),
+    piece = (await _televerser(api, f"/v1/candidatures/{hc}", "HC.1.0.2026", fichiers.pdf("note"),
                                nom="note-de-cadrage.pdf")).json()
     ailleurs = (await _televerser(api, f"/v1/candidatures/{await _cid_seul(moteur)}", "P1.P1",
                                   fichiers.pdf())).json()
@@ -397,7 +415,7 @@ async def test_preuve_hospiconnect_nomme_une_piece(api: httpx.AsyncClient, moteu
     assert (r.json()["piece_id"], r.json()["document_sha256"]) == (piece["id"], piece["sha256"])
     (evenement,) = await _evenements(moteur, hc, "PreuveHospiconnectDeposee")
     assert evenement["document"] == {"piece_id": piece["id"], "sha256": piece["sha256"],
-                                     "nom": "note-de-cadrage.pdf", "type": "HC.1.0"}
+                                     "nom": "note-de-cadrage.pdf", "type": "HC.1.0.2026"}
 
 
 async def test_projet_et_lettres_de_partenaires(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
@@ -497,3 +515,20 @@ async def test_aller_retour_sur_seaweedfs(moteur: AsyncEngine, kafka_bootstrap: 
         async with rien_ecrit(moteur, *ECRITES):
             r = await _televerser(client, f"/v1/candidatures/{cid}", "P1.P4", fichiers.exe())
             _probleme(r, 415, "fichier")
+
+
+async def test_depot_phase1_avec_ses_quatre_pieces(api: httpx.AsyncClient) -> None:
+    """The README's walk-through: the deposit (the other half of issue 8) reads this slice's piece
+    table: refused with the four prerequisites listed, accepted once they are uploaded."""
+    es = jeton("etablissement", finess=[CALVI])
+    url = f"/v1/candidatures/{await _candidature(api, CALVI)}"
+    r = await api.post(f"{url}/depot", headers=es)
+    assert sorted(p["code"] for p in _probleme(r, 422, "pieces")["pieces"]) == ["P1.P1", "P1.P2", "P1.P3",
+                                                                               "P1.P4"]
+    for type_ in ("P1.P1", "P1.P2", "P1.P3"):
+        assert (await _televerser(api, url, type_, fichiers.pdf(type_), entetes=es)).status_code == 201
+    r = await api.post(f"{url}/depot", headers=es)
+    assert [p["code"] for p in _probleme(r, 422, "pieces")["pieces"]] == ["P1.P4"]
+    assert (await _televerser(api, url, "P1.P4", fichiers.ods(), entetes=es, nom="questionnaire.ods",
+                              media="application/vnd.oasis.opendocument.spreadsheet")).status_code == 201
+    assert (await api.post(f"{url}/depot", headers=es)).status_code == 200

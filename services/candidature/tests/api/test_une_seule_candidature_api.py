@@ -2,7 +2,9 @@
 real Kafka broker: one open candidature per applicant and dispositif, each EJ counted by one open
 candidature only, whatever the local copy of the referentiel said at the time and however many requests
 arrive at once; a refused or withdrawn candidature frees them, a validated one holds them. The local
-copy is seeded (and changed) directly; the ARS decisions arrive as events."""
+copy is seeded (and changed) directly; the ARS decisions and instruction's answers to withdrawals arrive
+as events. A deposited candidature being withdrawn holds its applicant and EJ until instruction answers
+(ADR 0010): a withdrawal crossing a validation can no longer free a slot that money then follows."""
 
 from __future__ import annotations
 
@@ -20,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_candidature.consumers import HANDLERS
 from hopen_candidature.models import Candidature, CandidatureEj, EtablissementConnu
-from hopen_common.contracts import CandidatureRefusee, CandidatureValidee
+from hopen_common.contracts import (
+    CandidatureRefusee,
+    CandidatureValidee,
+    DesistementEnregistre,
+    DesistementRefuse,
+)
 from hopen_common.db.messaging import DeadLetter, JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.testing import jeton
@@ -32,6 +39,7 @@ REFUSE, VALIDE, RETIRE = "2B0005342", "2A0000154", "2A0000204"
 SEUL_PUIS_MEMBRE, SUPPORT_C = "520780032", "210780581"  # an EJ applied alone, later a GHT member
 SUPPORT_A, SUPPORT_B, MOBILE = "690781810", "380780080", "420784878"  # an EJ moving between two GHT
 COURSE, SUPPORT_D = "130786049", "330781196"  # the EJ's own application races its support's
+CROISE, SANS_DECISION, HERITE = "2A0000501", "2A0000600", "2A0000709"  # withdrawals crossing decisions
 
 
 def _etab(finess: str, **champs: Any) -> dict[str, Any]:
@@ -60,6 +68,7 @@ ETABLISSEMENTS = [
     _ght("ARA-02", SUPPORT_B, SUPPORT_B),
     # The copy between two publications: COURSE already a member of GHT NA-01 but still its own maille.
     _ght("NA-01", SUPPORT_D, SUPPORT_D), _ght("NA-01", SUPPORT_D, COURSE, maille_phase1=COURSE),
+    _etab(CROISE), _etab(SANS_DECISION), _etab(HERITE),
 ]
 ECRITES = (Candidature, CandidatureEj, JournalAudit, OutboxMessage, RequeteIdempotente)
 
@@ -114,6 +123,22 @@ def _decision(modele: type[CandidatureValidee] | type[CandidatureRefusee], cid: 
     payload = (CandidatureValidee(objectifs=["P1.O1"], **commun) if modele is CandidatureValidee
                else CandidatureRefusee(**commun))
     return nouvel_evenement(payload, source="/test", subject=f"candidature/{cid}")
+
+
+def _enregistre(cid: str, finess: str) -> Evenement:
+    """Instruction's answer to a withdrawal of a dossier it had not decided."""
+    return nouvel_evenement(DesistementEnregistre(
+        candidature_id=cid, dispositif="phase1", finess=finess, region="94",
+        desistement_event_id=str(uuid.uuid4()), enregistre_le=datetime.now(UTC)),
+        source="/test", subject=f"candidature/{cid}")
+
+
+def _refuse(cid: str, finess: str, *, decision_id: str, statut: str = "validee") -> Evenement:
+    """Instruction's answer to a withdrawal that arrived once the ARS had decided."""
+    return nouvel_evenement(DesistementRefuse(
+        candidature_id=cid, dispositif="phase1", finess=finess, region="94",
+        desistement_event_id=str(uuid.uuid4()), decision_id=decision_id, statut=statut,
+        decide_le=datetime.now(UTC)), source="/test", subject=f"candidature/{cid}")
 
 
 async def _statut_devient(bus: Bus, cid: str, statut: str) -> None:
@@ -209,10 +234,11 @@ async def test_desistement(api: httpx.AsyncClient, moteur: AsyncEngine, bus: Bus
                   409, "desistement-impossible", "statut")
         assert (await api.post(f"/v1/candidatures/{brouillon}/depot", headers=es)).status_code == 409
 
-    deposee = await _cree(api, _phase1(RETIRE), deposer=True)  # a withdrawn one no longer blocks
+    deposee = await _cree(api, _phase1(RETIRE), deposer=True)  # a withdrawn draft no longer blocks
     r = await api.post(f"/v1/candidatures/{deposee}/desistement",
                        headers={**es, "Idempotency-Key": "desist-1"}, json=motif)
     assert r.status_code == 200, r.text
+    assert r.json()["statut"] == "desistement_demande"
     async with moteur.connect() as conn:
         (evenement,) = (await conn.scalars(select(OutboxMessage.envelope).where(
             OutboxMessage.key == deposee,
@@ -228,17 +254,115 @@ async def test_desistement(api: httpx.AsyncClient, moteur: AsyncEngine, bus: Bus
     assert (audit.acteur, audit.motivation, audit.details["statut_precedent"]) == (
         "dg-retire", "le projet est reporté", "deposee")
     assert audit.details["event_id"]
-    assert ej == "desistee"
+    assert ej == "desistement_demande"  # still held: instruction has not answered
     rejouee = await api.post(f"/v1/candidatures/{deposee}/desistement",
                              headers={**es, "Idempotency-Key": "desist-1"}, json=motif)
     assert rejouee.headers["Idempotent-Replayed"] == "true"
     assert await compter(moteur, OutboxMessage, OutboxMessage.key == deposee) == 2  # depot + desistement
 
-    # The ARS decided before instruction learnt of the withdrawal: its decision stands here too.
-    await bus.publier("dossier", deposee, _decision(CandidatureValidee, deposee, RETIRE))
-    await _statut_devient(bus, deposee, "validee")
-    r = await api.post("/v1/candidatures", headers=es, json=_phase1(RETIRE))
-    assert _probleme(r, 409, "deja-candidat", "finess")["candidature_id"] == deposee
+    # While instruction has not answered: the establishment sees the request, a second one is refused,
+    # and the applicant cannot apply again (the ARS may have validated this one meanwhile).
+    r = await api.get(f"/v1/candidatures/{deposee}", headers=es)
+    assert r.status_code == 200, r.text
+    assert r.json()["statut"] == "desistement_demande"
+    async with rien_ecrit(moteur, *ECRITES):
+        r = await api.post(f"/v1/candidatures/{deposee}/desistement", headers=es, json=motif)
+        _probleme(r, 409, "desistement-impossible", "statut")
+        r = await api.post("/v1/candidatures", headers=es, json=_phase1(RETIRE))
+        assert _probleme(r, 409, "deja-candidat", "finess")["candidature_id"] == deposee
+
+    # Instruction recorded the withdrawal before any decision: closed, the applicant and its EJ free.
+    await bus.publier("dossier", deposee, _enregistre(deposee, RETIRE))
+    await _statut_devient(bus, deposee, "desistee")
+    async with moteur.connect() as conn:
+        assert await conn.scalar(select(CandidatureEj.statut).where(
+            CandidatureEj.candidature_id == deposee)) == "desistee"
+        audit = (await conn.execute(select(JournalAudit.acteur, JournalAudit.details).where(
+            JournalAudit.objet_id == deposee, JournalAudit.action == "desistement_enregistre"))).one()
+    assert audit.acteur == "instruction"
+    assert audit.details["statut_precedent"] == "desistement_demande"
+    nouvelle = await _cree(api, _phase1(RETIRE))  # a withdrawn candidature no longer blocks
+    assert nouvelle not in (brouillon, deposee)
+
+
+async def test_desistement_croise_une_validation(api: httpx.AsyncClient, moteur: AsyncEngine,
+                                                 bus: Bus) -> None:
+    """The race of the hostile review: instruction validates c1 (financement pays it) before it reads
+    the withdrawal, which candidature accepted while c1 was still deposee here."""
+    es = jeton("etablissement", finess=[CROISE])
+    c1 = await _cree(api, _phase1(CROISE), deposer=True)
+    validation = _decision(CandidatureValidee, c1, CROISE)  # taken by the ARS, not yet read here
+    r = await api.post(f"/v1/candidatures/{c1}/desistement", headers=es, json={"motivation": "reporté"})
+    assert r.status_code == 200, r.text
+    assert r.json()["statut"] == "desistement_demande"
+    async with rien_ecrit(moteur, *ECRITES):  # c2 cannot take the slot c1 will be paid on
+        r = await api.post("/v1/candidatures", headers=es, json=_phase1(CROISE))
+        assert _probleme(r, 409, "deja-candidat", "finess")["candidature_id"] == c1
+
+    # Same key, in instruction's order: the validation, then its refusal of the withdrawal.
+    await bus.publier("dossier", c1, validation)
+    await _statut_devient(bus, c1, "validee")
+    await bus.publier("dossier", c1, _refuse(c1, CROISE, decision_id=validation.data["decision_id"]))
+
+    async def refus_journalise(s):  # type: ignore[no-untyped-def]
+        return (await s.execute(select(JournalAudit.motivation, JournalAudit.details).where(
+            JournalAudit.objet_id == c1, JournalAudit.action == "desistement_refuse"))).one_or_none()
+    audit = await bus.attendre(refus_journalise, quoi="withdrawal refused")
+    assert "l'ARS avait déjà décidé" in audit.motivation
+    assert audit.details | {"desistement_event_id": None} == {
+        "decision_id": validation.data["decision_id"], "statut": "validee", "statut_precedent": "validee",
+        "desistement_event_id": None}
+    async with moteur.connect() as conn:
+        assert await conn.scalar(select(Candidature.statut).where(Candidature.id == c1)) == "validee"
+        assert await conn.scalar(select(CandidatureEj.statut).where(
+            CandidatureEj.candidature_id == c1)) == "validee"
+        decision = (await conn.execute(select(JournalAudit.details).where(
+            JournalAudit.objet_id == c1, JournalAudit.action == "candidature_validee"))).scalar_one()
+    assert decision["statut_precedent"] == "desistement_demande"
+    async with rien_ecrit(moteur, *ECRITES):
+        r = await api.post("/v1/candidatures", headers=es, json=_phase1(CROISE))
+        assert _probleme(r, 409, "deja-candidat", "finess")["candidature_id"] == c1
+        r = await api.post(f"/v1/candidatures/{c1}/desistement", headers=es, json={"motivation": "encore"})
+        _probleme(r, 409, "desistement-impossible", "statut")
+    assert await compter(moteur, DeadLetter, DeadLetter.key == c1) == 0
+
+    # The refusal arriving without the decision before it (never in instruction's order): the
+    # candidature takes the decision it names, here a refusal that frees the applicant.
+    es = jeton("etablissement", finess=[SANS_DECISION])
+    seule = await _cree(api, _phase1(SANS_DECISION), deposer=True)
+    r = await api.post(f"/v1/candidatures/{seule}/desistement", headers=es, json={"motivation": "reporté"})
+    assert r.status_code == 200, r.text
+    await bus.publier("dossier", seule, _refuse(seule, SANS_DECISION, decision_id=str(uuid.uuid4()),
+                                                statut="refusee"))
+    await _statut_devient(bus, seule, "refusee")
+    await _cree(api, _phase1(SANS_DECISION))
+
+
+async def test_decision_sur_un_desistement_d_avant(api: httpx.AsyncClient, moteur: AsyncEngine,
+                                                   bus: Bus) -> None:
+    """A candidature withdrawn at once before the two-phase withdrawal, then validated by the ARS,
+    while a new candidature holds its slot: parked with a readable motive, not a raw SQL error."""
+    ancienne = await _cree(api, _phase1(HERITE), deposer=True)
+    async with moteur.begin() as conn:  # what the earlier code wrote for a withdrawn deposited one
+        await conn.execute(update(Candidature).where(Candidature.id == ancienne).values(statut="desistee"))
+        await conn.execute(update(CandidatureEj).where(CandidatureEj.candidature_id == ancienne)
+                           .values(statut="desistee"))
+    nouvelle = await _cree(api, _phase1(HERITE))
+    validation = _decision(CandidatureValidee, ancienne, HERITE)
+    await bus.publier("dossier", ancienne, validation)
+
+    async def garee(s):  # type: ignore[no-untyped-def]
+        return (await s.scalars(select(DeadLetter).where(DeadLetter.key == ancienne))).one_or_none()
+    lettre = await bus.attendre(garee, quoi="crossed decision parked")
+    assert (lettre.motif, lettre.attempts, lettre.event_id) == ("desistement-croise", 1, validation.id)
+    rejeu = f"/v1/operations/cles/{ancienne}/rejeu"
+    for nomme in (ancienne, nouvelle, validation.data["decision_id"], rejeu):
+        assert nomme in lettre.error, lettre.error
+    assert "IntegrityError" not in lettre.error
+    async with moteur.connect() as conn:
+        statuts = dict((await conn.execute(select(Candidature.id, Candidature.statut).where(
+            Candidature.finess == HERITE))).all())
+    assert statuts == {ancienne: "desistee", nouvelle: "brouillon"}
 
 
 async def test_ej_candidate_seule_puis_membre_d_un_ght(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:

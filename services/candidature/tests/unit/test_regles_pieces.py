@@ -18,8 +18,16 @@ def test_type_de_piece_hook() -> None:
         with pytest.raises(RegleMetierError) as erreur:
             rules.verifier_type_de_piece("phase1", type_, codes=codes)
         assert erreur.value.champ == "type"
-    assert rules.verifier_type_de_piece("hospiconnect", "HC.1.0") == "HC.1.0"
+    # The default codes are the programme's pieces data (ADR 0012).
+    assert rules.verifier_type_de_piece("hospiconnect", "HC.1.0.2026") == "HC.1.0.2026"
     assert rules.verifier_type_de_piece("aap", "AAP.LETTRE") == "AAP.LETTRE"
+
+
+def test_format_de_la_piece() -> None:
+    rules.verifier_format("P1.P4", "application/vnd.oasis.opendocument.spreadsheet")
+    rules.verifier_format("X", "image/png", formats={"image/png"})
+    with pytest.raises(rules.FormatNonAccepte, match="P1.P2"):
+        rules.verifier_format("P1.P2", "image/png")
 
 
 def test_ej_de_la_piece() -> None:

@@ -22,8 +22,3 @@ Dns = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
 FinessQuery = Annotated[Finess | None, Query()]
 RegionQuery = Annotated[CodeRegion | None, Query()]
 
-
-def region_lue(principal: Principal, region: str | None) -> str | None:
-    """The region a list query is restricted to: an ARS reads its own whatever it asked (a foreign
-    filter was refused by `filtre_liste` already), the others what they asked (None: every one)."""
-    return principal.region if principal.role is Role.ARS else region

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.db.messaging import DeadLetter
-from hopen_common.events import decoder_payload
+from hopen_common.events import decoder_payload, nouvel_evenement
 from hopen_common.inbox import EvenementRefuse
 from hopen_financement.consumers import HANDLERS
 from hopen_financement.enveloppes.models import EcritureEnveloppe
@@ -197,3 +197,73 @@ async def test_aap_un_projet_une_tranche(sessions):
     assert [li.cle_metier for li in lignes] == ["aap/p1/aap_acceptation", "aap/p1/aap_atteinte"]
     assert sum((li.montant for li in lignes), D(0)) == D("100000.00")
     assert sorted(e.nature for e in engage).count("engagement") == 1
+
+
+async def test_deux_eg_d_une_ej_declaree_au_niveau_ej_un_seul_forfait(sessions):
+    """Review of issue 7: an EJ whose PMSI is declared at EJ level (ATIH exception); each EG fiche
+    carries the EJ's AC. Whatever candidature reached instruction, one forfait per FINESS PMSI."""
+    ej, eg1, eg2 = "2A0002705", "2A0002713", "2A0002721"
+    await _appliquer(sessions, b.etablissement(ej, CORSE, "18530"))
+    for eg in (eg1, eg2):
+        await _appliquer(sessions, b.etablissement(eg, CORSE, "18530", finess_ej=ej, finess_pmsi=ej,
+                                                   maille_phase1=ej))
+    for cid, eg in (("eg1", eg1), ("eg2", eg2)):  # an EG is not the applicant for its activity
+        with pytest.raises(EvenementRefuse) as exc:
+            await _appliquer(sessions, b.validee(cid, eg, CORSE, ["P1.O1"]))
+        assert exc.value.motif == "maille-invalide"
+        assert f"la maille est {ej}" in str(exc.value)
+    await _appliquer(sessions, b.validee("ej1", ej, CORSE, ["P1.O1"]))
+    async with sessions() as s:
+        lignes = (await s.scalars(select(LigneFinancement).where(
+            LigneFinancement.cle_metier.like("phase1/%/P1.O1/amorcage"),
+            LigneFinancement.finess.in_([ej, eg1, eg2])))).all()
+    assert [(li.cle_metier, li.finess) for li in lignes] == [(f"phase1/{ej}/P1.O1/amorcage", ej)]
+    assert lignes[0].montant == oracle.forfait_phase1("18530", "P1.O1", MAX)["amorcage"]
+
+
+async def test_depenses_une_declaration_courante_celle_de_la_candidature_decidee(sessions):
+    """Review of issue 7: declarations never add up. The same expense sent twice is refused; a
+    closed candidature's declaration (the EJ applied alone, then within its GHT) pays nothing."""
+    ej, support = "2A0002804", "2A0000014"
+    await _appliquer(sessions, b.etablissement(ej, CORSE, "18530", effectifs=500))
+    premiere = b.depenses("seule", ej, ej, CORSE, 2026, "80000.00")
+    await _appliquer(sessions, premiere)
+    with pytest.raises(EvenementRefuse) as exc:  # a double click, a producer's retry under a new id
+        await _appliquer(sessions, b.depenses("seule", ej, ej, CORSE, 2026, "80000.00"))
+    assert exc.value.motif == "paiement-en-double"
+    correction = b.depenses("seule", ej, ej, CORSE, 2026, "90000.00",
+                            remplace=premiere.data["declaration_id"])
+    await _appliquer(sessions, correction)
+    renvoyee = nouvel_evenement(decoder_payload(correction), source="/test", subject="candidature/seule")
+    with pytest.raises(EvenementRefuse) as exc:  # the same declaration under a new event id
+        await _appliquer(sessions, renvoyee)
+    assert exc.value.motif == "paiement-en-double"
+    # The GHT support's candidature declares for the same EJ and year; the ARS decides on it.
+    await _appliquer(sessions, b.depenses("ght", support, ej, CORSE, 2026, "2000.00"))
+    await _appliquer(sessions, b.annee_hc("ght", support, ej, CORSE, 2026, ["1.0"]))
+    async with sessions() as s:
+        (ligne,) = (await s.scalars(select(LigneFinancement).where(
+            LigneFinancement.cle_metier == f"hospiconnect/{ej}/2026"))).all()
+    # min(ceiling(500) x 40 %, 2 000.00): the 90 000 of the other candidature are not counted.
+    attendu = oracle.montant_hospiconnect(500, ["1.0"], "2000.00")
+    assert ligne.montant == attendu["montant"] == D("2000.00")
+
+
+async def test_decision_et_declaration_concurrentes_le_montant_est_decide(sessions):
+    """Review of issue 7: the decision and the declaration of one (EJ, year) applied at the same
+    instant by two consumers: each used to see nothing of the other (write skew), nobody paid."""
+    for rang in range(6):
+        annee_ej = _finess_valide(f"2A00029{rang}")
+        await _appliquer(sessions, b.etablissement(annee_ej, CORSE, "18530", effectifs=300))
+        evenements = [b.annee_hc("cc", annee_ej, annee_ej, CORSE, 2026, ["1.0"]),
+                      b.depenses("cc", annee_ej, annee_ej, CORSE, 2026, "1000.00")]
+        await asyncio.gather(*(_appliquer(sessions, ev) for ev in evenements))
+        async with sessions() as s:
+            lignes = (await s.scalars(select(LigneFinancement).where(
+                LigneFinancement.cle_metier == f"hospiconnect/{annee_ej}/2026"))).all()
+        assert [li.montant for li in lignes] == [D("1000.00")], rang
+
+
+def _finess_valide(debut: str) -> str:
+    from hopen_common.finess import cle_finess_valide
+    return next(debut + c for c in "0123456789" if cle_finess_valide(debut + c))

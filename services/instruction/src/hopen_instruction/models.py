@@ -33,6 +33,30 @@ class Dossier(Base):
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     statut: Mapped[str] = mapped_column(String(20))  # a_instruire | validee | refusee | desistee
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Phase-1 GHT support: the GHT criteria and capacity proof deposited (CandidatureDeposee.criteres_ght).
+    criteres_ght: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class PieceRecue(Base):
+    """A piece deposited on a candidature or an AAP project (PieceDeposee), every version kept: the
+    checklist shows the latest of each (type, finess_ej). No foreign key to the dossier on purpose:
+    pieces are uploaded on the draft, so they arrive before CandidatureDeposee (same key, in order)."""
+
+    __tablename__ = "piece_recue"
+    __table_args__ = (Index("ix_piece_recue_dossier", "dossier_type", "dossier_id"),)
+
+    piece_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))  # candidature | projet
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(50))
+    finess_ej: Mapped[str | None] = mapped_column(String(9))
+    version: Mapped[int] = mapped_column(Integer)
+    nom: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(150))
+    taille: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class IndicateurRecu(Base):
@@ -134,6 +158,8 @@ class Projet(Base):
     depenses_prevues: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 2026 + 2027
     statut: Mapped[str] = mapped_column(String(20))  # a_instruire | selectionne | non_retenu
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Participants that are public GHT members (ProjetAapDepose, issue 8); None: deposited before.
+    participants_publics_ght: Mapped[list[str] | None] = mapped_column(JSONB)
 
 
 class DepensePrevueProjet(Base):

@@ -159,7 +159,7 @@ async def test_recherche_filtree_et_paginee(api: Api) -> None:
 
 async def test_programme_versionne_publie_par_la_dns(api: Api) -> None:
     documents = {d["document"]: d for d in (await api.client.get("/v1/programme", headers=ARS)).json()}
-    assert set(documents) == {"phase1", "hospiconnect", "aap", "enveloppes_aap"}
+    assert set(documents) == {"phase1", "hospiconnect", "aap", "enveloppes_aap", "pieces"}
     courante = (await api.client.get("/v1/programme/enveloppes_aap", headers=ARS)).json()
     assert courante["version"] == "2026.1"
     assert courante["contenu"]["total_keur"] == "87200"
@@ -221,3 +221,17 @@ async def test_programme_aap_livre_depuis_hopen_common(api: Api) -> None:
     corps = {"version": "2026.2", "motivation": "test", "contenu": casse}
     _probleme(await api.client.post("/v1/programme/aap/versions", headers=DNS, json=corps), 422, "contenu")
     assert await compter(api.engine, VersionProgramme, VersionProgramme.document == "aap") == 1
+
+
+async def test_programme_pieces_livre_par_la_migration_0005(api: Api) -> None:
+    """The pieces each dispositif requires (issue 8) are a programme document like the others: seeded
+    from the file every service loads, and a new version must still load with the shared loader."""
+    livree = (await api.client.get("/v1/programme/pieces/versions/2026.1", headers=ARS)).json()
+    assert livree["source"] == "hopen_common/programme/data/pieces_v2026.1.json"
+    assert livree["contenu"] == lire_donnees("pieces", "2026.1")
+    assert livree["publie_par"] == "migration 0005"
+    casse = {**livree["contenu"], "version": "2026.2",
+             "exigences": [{**livree["contenu"]["exigences"][0], "condition": "parfois"}]}
+    corps = {"version": "2026.2", "motivation": "test", "contenu": casse}
+    _probleme(await api.client.post("/v1/programme/pieces/versions", headers=DNS, json=corps), 422, "contenu")
+    assert await compter(api.engine, VersionProgramme, VersionProgramme.document == "pieces") == 1

@@ -17,10 +17,15 @@ issue 12 plan says ops sees operations (dead letters, replays), not business dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false
 
 from hopen_common.auth.principal import Principal, Role
 from hopen_common.problemes import HORS_PERIMETRE, introuvable
+
+_T = TypeVar("_T")
 
 # Roles that see every region and every FINESS (see the module's note on OPS).
 _NATIONAL = frozenset({Role.DNS, Role.OPS})
@@ -82,3 +87,25 @@ def exiger_portee_etablissement(principal: Principal, finess: str) -> None:
     an establishment's behalf, not even the DNS."""
     if principal.role is not Role.ETABLISSEMENT or finess not in principal.finess:
         raise HORS_PERIMETRE.erreur(f"votre jeton ne couvre pas le FINESS {finess}", champ="finess")
+
+
+def region_de_lecture(principal: Principal, region: str | None) -> str | None:
+    """The region a list or an export is restricted to: an ARS reads its own whatever it asked (a
+    foreign filter was refused by `filtre_liste`, or answers 404 on a resource), the others what
+    they asked (None: every region)."""
+    return principal.region if principal.role is Role.ARS else region
+
+
+def restreindre(query: Select[_T], principal: Principal, *, region: ColumnElement[str] | Any,
+                finess: Callable[[Sequence[str]], ColumnElement[bool]] | None = None) -> Select[_T]:
+    """A list restricted to what the caller sees, the same way everywhere: the DNS (and ops) every
+    row, an ARS the rows of its region (`region`: the column), an establishment the rows whose
+    FINESS is one of its token's (`finess`: builds the condition from the token's FINESS; None: the
+    list is not an establishment's to read, it gets no row). Any other role gets no row."""
+    if principal.role in _NATIONAL:
+        return query
+    if principal.role is Role.ARS:
+        return query.where(region == principal.region)
+    if principal.role is Role.ETABLISSEMENT and finess is not None:
+        return query.where(finess(principal.finess))
+    return query.where(false())

@@ -16,6 +16,8 @@ from hopen_common.contracts.aap import (
 from hopen_common.contracts.candidature import (
     CandidatureDeposee,
     CandidatureDesistee,
+    CriteresGht,
+    DsiGht,
     IndicateurDepose,
 )
 from hopen_common.contracts.enveloppe import (
@@ -34,6 +36,8 @@ from hopen_common.contracts.hospiconnect import (
 from hopen_common.contracts.instruction import (
     CandidatureRefusee,
     CandidatureValidee,
+    DesistementEnregistre,
+    DesistementRefuse,
     ObjectifAtteint,
     ObjectifNonAtteint,
     PerimetreEj,
@@ -47,11 +51,15 @@ __all__ = [
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",
+    "CriteresGht",
+    "DsiGht",
     "CandidatureDesistee",
     "CandidatureRefusee",
     "CandidatureValidee",
     "DepensePrevueAap",
     "DepensesDeclarees",
+    "DesistementEnregistre",
+    "DesistementRefuse",
     "DocumentPreuve",
     "EnveloppeConsommee",
     "EnveloppeDesengagee",

@@ -103,6 +103,9 @@ class ProjetAapDepose(Payload):
     sans_versement_usage: bool | None = None
     deposee_par: str
     deposee_le: datetime
+    # Issue 8 (additive): the participants that are public members of a GHT, each of which owes the
+    # project's GHT validation piece (AAP.VALIDATION_GHT). None: a producer from before issue 8.
+    participants_publics_ght: list[Finess] | None = None
 
 
 @enregistrer("ProjetAapNonRetenu", 1)

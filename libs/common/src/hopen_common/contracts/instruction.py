@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from hopen_common.contracts.base import Payload
 from hopen_common.events.registry import enregistrer
@@ -63,3 +64,32 @@ class ObjectifNonAtteint(_Decision):
     finess_ej: Finess | None = None
     # A correction names the decision it replaces (same candidature, EJ and objective).
     remplace: str | None = None
+
+
+class _Desistement(Payload):
+    """Instruction's answer to a CandidatureDesistee (two-phase withdrawal, ADR 0010): candidature
+    keeps the applicant and its EJ held (`desistement_demande`) until it reads it."""
+
+    candidature_id: str
+    dispositif: str
+    finess: Finess
+    region: CodeRegion
+    desistement_event_id: str  # the CandidatureDesistee answered
+
+
+@enregistrer("DesistementEnregistre", 1)
+class DesistementEnregistre(_Desistement):
+    """The dossier was still to instruct: it is withdrawn, no ARS decision will be taken on it;
+    candidature closes the candidature (`desistee`), which frees the applicant and its EJ."""
+
+    enregistre_le: datetime
+
+
+@enregistrer("DesistementRefuse", 1)
+class DesistementRefuse(_Desistement):
+    """The ARS had already decided when the withdrawal arrived: the decision stands (money may follow
+    it). Its CandidatureValidee | CandidatureRefusee precedes this event on the same key."""
+
+    decision_id: str
+    statut: Literal["validee", "refusee"]
+    decide_le: datetime

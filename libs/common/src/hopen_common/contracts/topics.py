@@ -23,7 +23,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                          "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
-                     "HospiconnectAnneeDecidee"),
+                     "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
     Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",

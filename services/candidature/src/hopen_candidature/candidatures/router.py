@@ -11,10 +11,12 @@ from hopen_candidature.candidatures import service
 from hopen_candidature.candidatures.schemas import (
     CandidatureCreation,
     CandidatureLue,
+    CriteresGhtDemande,
     DesistementDemande,
     IndicateurDepot,
     IndicateurLu,
 )
+from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import IndicateurDeclare
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
@@ -66,25 +68,40 @@ async def lire(candidature_id: str, session: SessionDep, principal: CurrentPrinc
 
 @router.post("/{candidature_id}/depot", response_model=CandidatureLue)
 async def deposer(candidature_id: str, session: SessionDep, principal: Etablissement,
-                  request: Request) -> JSONResponse:
-    """Submits the draft: publishes CandidatureDeposee to the ARS of the region.
-    Accepts an Idempotency-Key."""
+                  request: Request, source: SourcePiecesDep) -> JSONResponse:
+    """Submits the draft: publishes CandidatureDeposee to the ARS of the region. Refused (422
+    `pieces-manquantes`, champ `pieces`) while a required piece is missing: the answer lists every
+    one `{code, libelle, finess_ej, types}`; a phase-1 GHT support also needs every GHT criterion of
+    annex 4 met (422 `criteres-ght-invalides`, each failing field in `criteres`). Accepts an
+    Idempotency-Key."""
     async def executer() -> CandidatureLue:
         candidature = await service.deposer(
             session, principal, candidature_id, charger_programme_phase1(), aujourd_hui_paris(),
-            _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(),
+            _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(), source_pieces=source,
         )
         return CandidatureLue.model_validate(candidature, from_attributes=True)
     return await idempotent(session, request, principal.subject, executer, statut=200)
 
 
+@router.put("/{candidature_id}/criteres-ght", response_model=CandidatureLue)
+async def definir_criteres_ght(candidature_id: str, demande: CriteresGhtDemande, session: SessionDep,
+                               principal: Etablissement) -> CandidatureLue:
+    """A phase-1 GHT support replaces its GHT criteria and capacity proof (annex 4) while the
+    candidature is a draft (409 once deposited). Incomplete criteria are kept; wrong ones (a due date
+    without a commitment letter or already past, an SDSI dated in the future) are 422."""
+    candidature = await service.definir_criteres_ght(session, principal, candidature_id, demande,
+                                                     aujourd_hui=aujourd_hui_paris())
+    return CandidatureLue.model_validate(candidature, from_attributes=True)
+
+
 @router.post("/{candidature_id}/desistement", response_model=CandidatureLue)
 async def desister(candidature_id: str, demande: DesistementDemande, session: SessionDep,
                    principal: Etablissement, request: Request) -> JSONResponse:
-    """The establishment withdraws its draft or deposited candidature (409 once the ARS decided):
-    it becomes `desistee` and frees its applicant and EJ for a new candidature; a deposited one
-    publishes CandidatureDesistee (instruction then takes no decision on it). Accepts an
-    Idempotency-Key."""
+    """The establishment withdraws its draft or deposited candidature (409 once the ARS decided, or
+    while a withdrawal is pending). A draft becomes `desistee` at once and frees its applicant and EJ.
+    A deposited one becomes `desistement_demande` and publishes CandidatureDesistee: it keeps holding
+    its applicant and EJ until instruction answers, `desistee` (no decision will be taken) or the ARS
+    decision already taken, which stands. Accepts an Idempotency-Key."""
     async def executer() -> CandidatureLue:
         candidature = await service.desister(session, principal, candidature_id, demande,
                                              datetime.now(UTC))

@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_candidature.candidatures import rules
 from hopen_candidature.candidatures.schemas import (
     CandidatureCreation,
+    CriteresGhtDemande,
     DesistementDemande,
     IndicateurDepot,
 )
+from hopen_candidature.exigences import rules as regles_exigences
+from hopen_candidature.exigences.repository import SourcePieces
 from hopen_candidature.models import (
     STATUTS_OUVERTS,
     Candidature,
@@ -25,16 +28,20 @@ from hopen_candidature.models import (
     IndicateurDeclare,
 )
 from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, restreindre
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
+    CriteresGht,
+    DesistementEnregistre,
+    DesistementRefuse,
     IndicateurDepose,
     PerimetreEj,
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
+from hopen_common.inbox import EvenementRefuse
 from hopen_common.outbox import publier
 from hopen_common.problemes import (
     CANDIDATURE_NON_DEPOSEE,
@@ -46,10 +53,12 @@ from hopen_common.problemes import (
     ProblemError,
     introuvable,
 )
+from hopen_common.programme.criteres_ght import criteres_de, verifier_saisie
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_couvertes, ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
+from hopen_common.programme.pieces import ProgrammePieces, charger_programme_pieces
 
 SOURCE = "/hopen/candidature"
 log = logging.getLogger(__name__)
@@ -101,11 +110,15 @@ async def creer_candidature(
         None if demande.perimetre is None else [(m.finess_ej, m.objectifs) for m in demande.perimetre],
         objectifs,
     )
+    criteres = None
+    if demande.criteres_ght is not None:
+        criteres = _criteres_saisis(demande.criteres_ght, ght=perimetre is not None, aujourd_hui=aujourd_hui)
     candidature = Candidature(
         id=str(uuid.uuid4()), dispositif=demande.dispositif, finess=etab.finess, region=etab.region,
         statut="brouillon", objectifs=list(objectifs), cree_par=principal.subject,
         cree_le=maintenant,
         perimetre=None if perimetre is None else [_membre_stocke(m) for m in perimetre],
+        criteres_ght=criteres,
     )
     await _enregistrer(session, candidature, demande=None if demande.perimetre is None else [
         m.finess_ej for m in demande.perimetre])
@@ -125,6 +138,9 @@ async def _creer_hospiconnect(
     rules.verifier_fenetre(_fenetre_hospiconnect(programme), aujourd_hui, ouvert=calendrier_ouvert,
                            quoi="la candidature à HospiConnect est")
     objectifs = rules.objectifs_hospiconnect(demande.objectifs, list(programme.objectifs))
+    if demande.criteres_ght is not None:
+        raise RegleMetierError("les critères GHT de l'annexe 4 sont ceux de la phase 1, pas d'HospiConnect",
+                               "criteres_ght")
     if demande.perimetre is not None:
         raise RegleMetierError("HospiConnect : le support d'un GHT candidate pour toutes les entités"
                                " juridiques éligibles du GHT, le périmètre n'est pas à donner", "perimetre")
@@ -151,6 +167,36 @@ async def _creer_hospiconnect(
                              objet_type="candidature", objet_id=candidature.id,
                              details={"dispositif": "hospiconnect", "perimetre": [
                                  m["finess_ej"] for m in candidature.perimetre or []]}))
+    await session.flush()
+    return candidature
+
+
+def _criteres_saisis(demande: CriteresGhtDemande, *, ght: bool, aujourd_hui: date) -> dict[str, object]:
+    """The criteria block to store: only a phase-1 GHT support gives one, checked for what is wrong
+    now (a draft may still be incomplete: the deposit checks the rest)."""
+    if not ght:
+        raise RegleMetierError("les critères GHT (annexe 4) sont ceux de l'établissement support d'un GHT",
+                               "criteres_ght")
+    stocke = demande.model_dump(mode="json")
+    criteres = criteres_de(stocke)
+    assert criteres is not None
+    verifier_saisie(criteres, aujourd_hui=aujourd_hui)
+    return stocke
+
+
+async def definir_criteres_ght(session: AsyncSession, principal: Principal, candidature_id: str,
+                               demande: CriteresGhtDemande, *, aujourd_hui: date) -> Candidature:
+    """Replaces the whole criteria block of a draft phase-1 GHT candidature (PUT semantics)."""
+    candidature = await charger_pour(session, principal, candidature_id, verrou=True)
+    exiger_portee_etablissement(principal, candidature.finess)
+    if candidature.statut != "brouillon":
+        raise DEJA_DEPOSEE.erreur(f"la candidature {candidature.id} est {candidature.statut} : les critères"
+                                  " GHT se modifient tant qu'elle est en brouillon")
+    ght = regles_exigences.ght_phase1(candidature.dispositif, candidature.perimetre)
+    candidature.criteres_ght = _criteres_saisis(demande, ght=ght, aujourd_hui=aujourd_hui)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="criteres_ght",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"criteres_ght": candidature.criteres_ght}))
     await session.flush()
     return candidature
 
@@ -224,18 +270,27 @@ async def changer_statut(session: AsyncSession, candidature: Candidature, statut
 
 async def desister(session: AsyncSession, principal: Principal, candidature_id: str,
                    demande: DesistementDemande, maintenant: datetime) -> Candidature:
-    """The applicant withdraws a draft or a deposited candidature; a deposited one tells
-    instruction (CandidatureDesistee), which then takes no decision on it."""
+    """The applicant withdraws a draft (closed at once: instruction never saw it) or a deposited
+    candidature: that one becomes `desistement_demande`, still holding its applicant and EJ, and tells
+    instruction (CandidatureDesistee), whose answer closes it or leaves the ARS decision (ADR 0010)."""
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
     exiger_portee_etablissement(principal, candidature.finess)
+    if candidature.statut == "desistement_demande":
+        raise DESISTEMENT_IMPOSSIBLE.erreur(f"le désistement de la candidature {candidature.id} est déjà"
+                                            " demandé : l'instruction n'a pas encore répondu",
+                                            champ="statut")
     if candidature.statut not in rules.STATUTS_DESISTABLES:
         raise DESISTEMENT_IMPOSSIBLE.erreur(f"la candidature {candidature.id} est {candidature.statut} : on"
                                             " se désiste d'une candidature en brouillon ou déposée",
                                             champ="statut")
     precedent = candidature.statut
-    await changer_statut(session, candidature, "desistee")
     details: dict[str, object] = {"statut_precedent": precedent}
-    if precedent == "deposee":
+    if precedent == "brouillon":
+        await changer_statut(session, candidature, "desistee")
+    else:
+        # Not freed yet: the ARS may have validated it before instruction reads the withdrawal, and
+        # a new candidature taking the slot meanwhile could then never be paid (issue 7).
+        await changer_statut(session, candidature, "desistement_demande")
         evenement = nouvel_evenement(
             CandidatureDesistee(
                 candidature_id=candidature.id, dispositif=candidature.dispositif, finess=candidature.finess,
@@ -251,12 +306,18 @@ async def desister(session: AsyncSession, principal: Principal, candidature_id: 
     return candidature
 
 
+# Park motive (EvenementRefuse.motif) of a decision on a candidature withdrawn before the two-phase
+# withdrawal, whose slot a new candidature took meanwhile.
+DESISTEMENT_CROISE = "desistement-croise"
+
+
 async def appliquer_decision(session: AsyncSession, candidature_id: str, statut: str, *,
                              decide_par: str, decision_id: str) -> None:
     """The ARS decision (CandidatureValidee | CandidatureRefusee) becomes the candidature's status.
     The decision wins over a withdrawal it crossed (instruction decided before it learnt of it, and
-    money may follow): a validated one holds its applicant and EJ again; if a new candidature took
-    them meanwhile, the index refuses and the event is parked for an operator."""
+    money may follow): a `desistement_demande` one held its applicant and EJ, so this cannot
+    conflict. A `desistee` one from before the two-phase withdrawal may have lost them to a new
+    candidature: that decision is refused (parked `desistement-croise`) naming both."""
     candidature = await session.get(Candidature, candidature_id, with_for_update=True)
     if candidature is None:
         # Instruction decides only on candidatures deposited here: nothing to follow (a dossier
@@ -267,10 +328,91 @@ async def appliquer_decision(session: AsyncSession, candidature_id: str, statut:
     if candidature.statut == statut:
         return
     precedent = candidature.statut
-    await changer_statut(session, candidature, statut)
+    try:
+        # A savepoint: the refusal must name the holder, which needs a usable transaction.
+        async with session.begin_nested():
+            await changer_statut(session, candidature, statut)
+    except IntegrityError:
+        raise await _desistement_croise(session, candidature, decision_id=decision_id,
+                                        statut=statut) from None
     session.add(JournalAudit(acteur=decide_par, role=Role.ARS, action=f"candidature_{statut}",
                              objet_type="candidature", objet_id=candidature.id,
                              details={"decision_id": decision_id, "statut_precedent": precedent}))
+    await session.flush()
+
+
+async def _desistement_croise(session: AsyncSession, candidature: Candidature, *, decision_id: str,
+                              statut: str) -> EvenementRefuse:
+    """What an operator reads for a decision that would reopen a withdrawn candidature whose applicant
+    or EJ a newer open candidature holds."""
+    await session.refresh(candidature)  # the savepoint rolled the in-memory status change back
+    ej = sorted(set(ej_couvertes(candidature.perimetre, candidature.finess)))
+    tenante = await session.scalar(select(Candidature).where(
+        Candidature.finess == candidature.finess, Candidature.dispositif == candidature.dispositif,
+        Candidature.statut.in_(STATUTS_OUVERTS), Candidature.id != candidature.id))
+    quoi = f"le candidat {candidature.finess}"
+    if tenante is None:
+        couverte = await session.scalar(select(CandidatureEj).where(
+            CandidatureEj.dispositif == candidature.dispositif, CandidatureEj.finess_ej.in_(ej),
+            CandidatureEj.statut.in_(STATUTS_OUVERTS), CandidatureEj.candidature_id != candidature.id)
+            .order_by(CandidatureEj.finess_ej).limit(1))
+        if couverte is not None:
+            tenante = await session.get(Candidature, couverte.candidature_id)
+            quoi = f"l'entité juridique {couverte.finess_ej}"
+    nom = "une autre candidature" if tenante is None else f"la candidature {tenante.id} ({tenante.statut})"
+    return EvenementRefuse(
+        DESISTEMENT_CROISE,
+        f"décision {decision_id} ({statut}) sur la candidature {candidature.id}, désistée ici"
+        " (désistement immédiat, d'avant le désistement en deux temps) avant que l'instruction ne"
+        f" l'apprenne ; {nom} tient désormais {quoi} : convenir avec l'ARS et l'établissement de la"
+        " candidature retenue ; pour retenir"
+        f" {candidature.id}, clore l'autre (désistement ou refus) puis rejouer la clé {candidature.id}"
+        f" (POST /v1/operations/cles/{candidature.id}/rejeu) ; sinon l'ARS corrige sa décision et la"
+        " lettre est abandonnée")
+
+
+async def suivre_desistement_enregistre(session: AsyncSession, e: DesistementEnregistre) -> None:
+    """Instruction withdrew the dossier before any decision: the candidature closes and frees its
+    applicant and EJ."""
+    candidature = await session.get(Candidature, e.candidature_id, with_for_update=True)
+    if candidature is None:
+        log.warning("désistement enregistré pour une candidature inconnue %s : rien à suivre",
+                    e.candidature_id)
+        return
+    if candidature.statut == "desistee":
+        return  # a withdrawal from before the two-phase one: already closed here
+    if candidature.statut != "desistement_demande":
+        # Instruction records a withdrawal only before any decision, and only of a deposited
+        # candidature this service asked about: anything else is a bug for an operator to see.
+        raise EvenementRefuse("desistement-incoherent",
+                              f"désistement enregistré par l'instruction pour la candidature"
+                              f" {candidature.id}, qui est {candidature.statut} ici (attendu :"
+                              " desistement_demande)")
+    await changer_statut(session, candidature, "desistee")
+    session.add(JournalAudit(acteur="instruction", role="systeme", action="desistement_enregistre",
+                             objet_type="candidature", objet_id=candidature.id,
+                             details={"desistement_event_id": e.desistement_event_id,
+                                      "statut_precedent": "desistement_demande"}))
+    await session.flush()
+
+
+async def suivre_desistement_refuse(session: AsyncSession, e: DesistementRefuse) -> None:
+    """The ARS had decided before instruction read the withdrawal: the decision stands. Its event
+    precedes this one on the same key, so the status is normally the decision's already."""
+    candidature = await session.get(Candidature, e.candidature_id, with_for_update=True)
+    if candidature is None:
+        log.warning("désistement refusé pour une candidature inconnue %s : rien à suivre", e.candidature_id)
+        return
+    precedent = candidature.statut
+    if precedent == "desistement_demande":
+        # The slot stayed held: the decision's status cannot conflict with a newer candidature.
+        await changer_statut(session, candidature, e.statut)
+    session.add(JournalAudit(
+        acteur="instruction", role="systeme", action="desistement_refuse", objet_type="candidature",
+        objet_id=candidature.id,
+        motivation="désistement refusé : l'ARS avait déjà décidé de la candidature",
+        details={"desistement_event_id": e.desistement_event_id, "decision_id": e.decision_id,
+                 "statut": e.statut, "statut_precedent": precedent}))
     await session.flush()
 
 
@@ -292,11 +434,8 @@ def _membre_stocke(retenu: rules.MembreRetenu) -> dict[str, object]:
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[Candidature], int]:
-    query = select(Candidature)
-    if principal.role is Role.ETABLISSEMENT:
-        query = query.where(Candidature.finess.in_(principal.finess))
-    elif principal.role is Role.ARS:
-        query = query.where(Candidature.region == principal.region)
+    query = restreindre(select(Candidature), principal, region=Candidature.region,
+                        finess=Candidature.finess.in_)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Candidature.cree_le, Candidature.id)
                                  .limit(limit).offset(offset))
@@ -320,7 +459,8 @@ async def charger_pour(session: AsyncSession, principal: Principal, candidature_
 async def deposer(
     session: AsyncSession, principal: Principal, candidature_id: str, programme: ProgrammePhase1,
     aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
-    programme_hc: ProgrammeHospiconnect | None = None,
+    programme_hc: ProgrammeHospiconnect | None = None, *,
+    source_pieces: SourcePieces | None = None, programme_pieces: ProgrammePieces | None = None,
 ) -> Candidature:
     candidature = await charger_pour(session, principal, candidature_id, verrou=True)
     exiger_portee_etablissement(principal, candidature.finess)
@@ -333,6 +473,16 @@ async def deposer(
     else:
         rules.verifier_fenetre(_fenetre_candidature(programme), aujourd_hui, ouvert=calendrier_ouvert,
                                quoi="le dépôt de candidature à la phase 1 est")
+    ght = regles_exigences.ght_phase1(candidature.dispositif, candidature.perimetre)
+    criteres = criteres_de(candidature.criteres_ght)
+    # Read under the candidature's row lock: every deposit check of this dossier is serialised.
+    deposees = None if source_pieces is None else await source_pieces(session, "candidature", candidature.id)
+    refus = regles_exigences.refus_du_depot(
+        regles_exigences.dossier_candidature(candidature.dispositif, candidature.perimetre, criteres),
+        programme_pieces or charger_programme_pieces(), deposees=deposees, criteres=criteres,
+        avec_criteres=ght, depot_le=aujourd_hui)
+    if refus is not None:
+        raise refus
     etab = await session.get(EtablissementConnu, candidature.finess)
     assert etab is not None  # checked at creation; the local copy is never deleted
     await changer_statut(session, candidature, "deposee")
@@ -347,6 +497,7 @@ async def deposer(
             deposee_par=principal.subject,
             perimetre=None if candidature.perimetre is None else [
                 PerimetreEj.model_validate(m) for m in candidature.perimetre],
+            criteres_ght=CriteresGht.model_validate(candidature.criteres_ght) if ght else None,
         ),
         source=SOURCE, subject=f"candidature/{candidature.id}",
     )

@@ -1,5 +1,6 @@
 """Events the candidature service consumes: the referentiel's establishments (local copy), the ARS
-decisions on candidatures (their status, which frees or holds the applicant and its EJ; the validations
+decisions on candidatures and instruction's answers to withdrawals (their status, which frees or holds
+the applicant and its EJ; the validations
 of HospiConnect candidatures, what the AAP themes other than rattrapage require) and the ARS decisions
 on AAP projects (what the establishment is told)."""
 
@@ -8,12 +9,18 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_candidature.candidatures.service import appliquer_decision
+from hopen_candidature.candidatures.service import (
+    appliquer_decision,
+    suivre_desistement_enregistre,
+    suivre_desistement_refuse,
+)
 from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
     CandidatureRefusee,
     CandidatureValidee,
+    DesistementEnregistre,
+    DesistementRefuse,
     EtablissementPublie,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
@@ -45,6 +52,14 @@ async def candidature_refusee(session: AsyncSession, _: Evenement, e: Candidatur
                              decision_id=e.decision_id)
 
 
+async def desistement_enregistre(session: AsyncSession, _: Evenement, e: DesistementEnregistre) -> None:
+    await suivre_desistement_enregistre(session, e)
+
+
+async def desistement_refuse(session: AsyncSession, _: Evenement, e: DesistementRefuse) -> None:
+    await suivre_desistement_refuse(session, e)
+
+
 async def decision_projet(session: AsyncSession, _: Evenement,
                           e: ProjetAapSelectionne | ProjetAapNonRetenu | AtteinteProjetAapDecidee) -> None:
     if await session.get(ProjetAap, e.projet_id) is None:
@@ -66,6 +81,8 @@ HANDLERS: dict[str, Handler] = {
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
     "CandidatureRefusee": candidature_refusee,
+    "DesistementEnregistre": desistement_enregistre,
+    "DesistementRefuse": desistement_refuse,
     "ProjetAapSelectionne": decision_projet,
     "ProjetAapNonRetenu": decision_projet,
     "AtteinteProjetAapDecidee": decision_projet,

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules as regles_candidature
@@ -20,7 +21,7 @@ from hopen_common.contracts import DepensesDeclarees, DocumentPreuve, PreuveHosp
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
-from hopen_common.problemes import CANDIDATURE_NON_DEPOSEE, DISPOSITIF_DIFFERENT
+from hopen_common.problemes import CANDIDATURE_NON_DEPOSEE, DEJA_DECLAREE, DISPOSITIF_DIFFERENT, ProblemError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_visee
 
@@ -39,6 +40,22 @@ async def _candidature_hospiconnect(session: AsyncSession, principal: Principal,
     return candidature
 
 
+async def _declaration_courante(session: AsyncSession, candidature_id: str, finess_ej: str,
+                                annee: int) -> DeclarationDepenses | None:
+    remplacees = select(DeclarationDepenses.remplace).where(DeclarationDepenses.remplace.is_not(None))
+    declaration: DeclarationDepenses | None = await session.scalar(select(DeclarationDepenses).where(
+        DeclarationDepenses.candidature_id == candidature_id, DeclarationDepenses.finess_ej == finess_ej,
+        DeclarationDepenses.annee == annee, DeclarationDepenses.id.not_in(remplacees.scalar_subquery())))
+    return declaration
+
+
+def _deja_declaree(courante: DeclarationDepenses) -> ProblemError:
+    return DEJA_DECLAREE.erreur(
+        f"les dépenses {courante.annee} de {courante.finess_ej} sont déclarées ({courante.montant} €,"
+        f" déclaration {courante.id}) : une correction nomme la déclaration qu'elle remplace",
+        champ="remplace", extra={"declaration_id": courante.id})
+
+
 async def declarer_depenses(
     session: AsyncSession, principal: Principal, candidature_id: str, demande: DepensesDeclaration,
     programme: ProgrammeHospiconnect, aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime,
@@ -50,7 +67,13 @@ async def declarer_depenses(
                                         quoi=f"la déclaration des dépenses {demande.annee} est")
     finess_ej = ej_visee(demande.finess_ej, candidature.perimetre, candidature.finess)
     montant = rules.verifier_montant(demande.montant)
-    if demande.remplace is not None:
+    if demande.remplace is None:
+        # One current declaration per (candidature, EJ, year): the year's eligible expenses, corrected
+        # by naming it, never added to (ADR 0010). The partial unique index holds it under a race.
+        courante = await _declaration_courante(session, candidature.id, finess_ej, demande.annee)
+        if courante is not None:
+            raise _deja_declaree(courante)
+    else:
         ancienne = await session.scalar(select(DeclarationDepenses).where(
             DeclarationDepenses.id == demande.remplace, DeclarationDepenses.candidature_id == candidature.id))
         remplacee_par = await session.scalar(select(DeclarationDepenses.id).where(
@@ -60,7 +83,16 @@ async def declarer_depenses(
     declaration = DeclarationDepenses(
         id=str(uuid.uuid4()), candidature_id=candidature.id, finess_ej=finess_ej, annee=demande.annee,
         montant=montant, remplace=demande.remplace, declare_par=principal.subject, declare_le=maintenant)
-    session.add(declaration)
+    try:
+        async with session.begin_nested():
+            session.add(declaration)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent first declaration committed between the check and the insert.
+        courante = await _declaration_courante(session, candidature.id, finess_ej, demande.annee)
+        if courante is None:
+            raise
+        raise _deja_declaree(courante) from None
     evenement = nouvel_evenement(
         DepensesDeclarees(
             declaration_id=declaration.id, candidature_id=candidature.id, finess=candidature.finess,

@@ -98,6 +98,10 @@ async def _deposer(request: Request, principal: Principal, dossier_type: TypeDos
             raise VALIDATION.erreur("fichier : le fichier de la pièce est requis", champ="fichier")
         type_, finess_ej = champs["type"], champs.get("finess_ej") or None
         service.verifier_champs(dossier, type_, finess_ej)
+        try:
+            rules.verifier_format(type_, str(recue.type_piece))
+        except rules.FormatNonAccepte as exc:
+            raise PIECE_TYPE_REFUSE.erreur(str(exc), champ="fichier", extra={"motif": "format"}) from None
         nom = rules.nom_de_fichier(nom_brut, defaut=f"{type_}.{recue.type_piece.extension}")
         async with session_scope(sessions) as session:
             piece = await service.enregistrer_piece(session, principal, dossier_type, dossier_id, recue,

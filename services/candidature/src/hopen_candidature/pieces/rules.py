@@ -11,41 +11,38 @@ from urllib.parse import quote
 
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.perimetre import ej_visee
+from hopen_common.programme.pieces import formats_acceptes, types_de_pieces
 
-# A type code as the programme data writes them (P1.P1, GHT.CAPACITE, HC.ADM.FICHE, AAP.LETTRE).
+# A type code as the programme data writes them (P1.P1, P1.GHT.COSTRAT, HC.1.0.2026, AAP.LETTRE).
 MOTIF_TYPE: Final = re.compile(r"[A-Z0-9][A-Z0-9._-]{1,39}")
 
-# INTERIM, to be replaced by the programme data of the required pieces (issue 8 item 4, written in
-# parallel): the codes each dispositif accepts. verifier_type_de_piece takes the programme's set
-# through `codes`; until then this constant is the default. The GHT variants of annex 4 (2024/123),
-# the HospiConnect administrative pieces (§2.1 of 2025/180, named by the other half of the issue)
-# and evidence of objectives 1.0-1.4, the AAP team, letters and GHT validation.
-TYPES_DE_PIECE: Final[Mapping[str, frozenset[str]]] = {
-    "phase1": frozenset({
-        "P1.P1", "P1.P2", "P1.P3", "P1.P4",
-        "P1.P1.GHT", "P1.P2.GHT", "P1.P3.GHT", "P1.P4.GHT",
-        "GHT.CAPACITE", "GHT.DSI", "GHT.SDSI", "GHT.CONVERGENCE",
-    }),
-    "hospiconnect": frozenset({
-        "HC.ADM.FICHE", "HC.ADM.ENGAGEMENT", "HC.ADM.RIB",
-        "HC.1.0", "HC.1.1", "HC.1.2", "HC.1.3", "HC.1.4",
-    }),
-    "aap": frozenset({"AAP.EQUIPE", "AAP.LETTRE", "AAP.VALIDATION_GHT"}),
-}
 TYPE_LETTRE_PARTENAIRE: Final = "AAP.LETTRE"
 NOM_MAX: Final = 255
 
 
 def verifier_type_de_piece(dispositif: str, type_: str, *, codes: Collection[str] | None = None) -> str:
-    """The hook the programme data fills: `type_` must be a code (MOTIF_TYPE) and one of `codes`, the
-    dispositif's piece types (default: the interim TYPES_DE_PIECE). Refusals name `type`."""
+    """`type_` must be a code (MOTIF_TYPE) and one of `codes`, the dispositif's piece types (default:
+    the programme's pieces data, `types_de_pieces`, ADR 0012). Refusals name `type`."""
     if not MOTIF_TYPE.fullmatch(type_):
         raise RegleMetierError(f"type de pièce invalide : {type_[:50]!r} (un code, ex. P1.P1)", "type")
-    connus = TYPES_DE_PIECE.get(dispositif, frozenset()) if codes is None else codes
+    connus = types_de_pieces(dispositif) if codes is None else codes
     if type_ not in connus:
         raise RegleMetierError(f"type de pièce inconnu pour le dispositif {dispositif} : {type_}"
                                f" (attendu : {', '.join(sorted(connus))})", "type")
     return type_
+
+
+def verifier_format(type_: str, media_type: str, *, formats: Collection[str] | None = None) -> None:
+    """The detected media type is one the piece type accepts (programme data: a questionnaire may be a
+    spreadsheet, a charter a text or a PDF...). Refusal names `fichier`."""
+    acceptes = formats_acceptes(type_) if formats is None else formats
+    if media_type not in acceptes:
+        raise FormatNonAccepte(f"une pièce {type_} est attendue en {', '.join(sorted(acceptes))} ;"
+                               f" le fichier est {media_type}")
+
+
+class FormatNonAccepte(ValueError):
+    """The content is an accepted kind of file, not one this piece type accepts (HTTP 415)."""
 
 
 def ej_de_la_piece(finess_ej: str | None, *, perimetre: Sequence[Mapping[str, Any]] | None,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
 from hopen_candidature.projets import service
 from hopen_candidature.projets.schemas import (
@@ -81,12 +82,15 @@ async def lire(projet_id: str, session: SessionDep, principal: CurrentPrincipal)
 
 @router.post("/{projet_id}/depot", response_model=ProjetLu)
 async def deposer(projet_id: str, session: SessionDep, principal: Etablissement,
-                  request: Request) -> JSONResponse:
+                  request: Request, source: SourcePiecesDep) -> JSONResponse:
     """The lead submits the project to the ARS of its region (ProjetAapDepose), until 29 May 2026.
+    Refused (422 `pieces-manquantes`, champ `pieces`, every missing one listed) until the team piece,
+    the partner letters it declares and the GHT validation of each public GHT member are there.
     Role etablissement (the lead). Accepts an Idempotency-Key."""
     async def executer() -> ProjetLu:
         projet = await service.deposer(session, principal, projet_id, charger_programme_aap(),
-                                       aujourd_hui_paris(), _ouvert(request), datetime.now(UTC))
+                                       aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
+                                       source_pieces=source)
         return await _lu_de(session, projet)
     return await idempotent(session, request, principal.subject, executer, statut=200)
 

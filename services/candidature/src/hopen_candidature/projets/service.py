@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures import rules as regles_candidature
 from hopen_candidature.candidatures.service import SOURCE
+from hopen_candidature.exigences import rules as regles_exigences
+from hopen_candidature.exigences.repository import SourcePieces
 from hopen_candidature.models import (
     DecisionProjetConnue,
     DepensePrevue,
@@ -22,8 +24,8 @@ from hopen_candidature.models import (
 )
 from hopen_candidature.projets import rules
 from hopen_candidature.projets.schemas import LettrePartenaireDemande, ProjetCreation
-from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement
+from hopen_common.auth import Principal
+from hopen_common.auth.portee import exiger_acces, exiger_portee_etablissement, restreindre
 from hopen_common.contracts import (
     DepensePrevueAap,
     LettrePartenaire,
@@ -36,6 +38,7 @@ from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.problemes import DEJA_DEPOSEE, introuvable
 from hopen_common.programme.aap import ProgrammeAap
+from hopen_common.programme.pieces import ProgrammePieces, charger_programme_pieces
 
 
 def _es(e: EtablissementConnu | None) -> rules.EsAap | None:
@@ -150,18 +153,26 @@ async def charger_pour(session: AsyncSession, principal: Principal, projet_id: s
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[ProjetAap], int]:
     """An establishment: the projects it leads or takes part in; an ARS: its region; the DNS: all."""
-    query = select(ProjetAap)
-    if principal.role is Role.ETABLISSEMENT:
-        query = query.where(or_(*[ProjetAap.participants.contains([f]) for f in principal.finess]))
-    elif principal.role is Role.ARS:
-        query = query.where(ProjetAap.region == principal.region)
+    query = restreindre(select(ProjetAap), principal, region=ProjetAap.region,
+                        finess=lambda finess: or_(*[ProjetAap.participants.contains([f]) for f in finess]))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(ProjetAap.cree_le, ProjetAap.id).limit(limit).offset(offset))
     return list(rows), total
 
 
+async def participants_publics_ght(session: AsyncSession, participants: list[str]) -> list[str]:
+    """The participants that are public members of a GHT (the referentiel's local copy): each owes the
+    GHT-level validation of the project (DNS/2025/180 §3.1)."""
+    lignes = await session.scalars(select(EtablissementConnu.finess).where(
+        EtablissementConnu.finess.in_(participants), EtablissementConnu.secteur == "public",
+        EtablissementConnu.ght_code.is_not(None)))
+    return sorted(lignes)
+
+
 async def deposer(session: AsyncSession, principal: Principal, projet_id: str, programme: ProgrammeAap,
-                  aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime) -> ProjetAap:
+                  aujourd_hui: date, calendrier_ouvert: bool, maintenant: datetime, *,
+                  source_pieces: SourcePieces | None = None,
+                  programme_pieces: ProgrammePieces | None = None) -> ProjetAap:
     projet = await charger_pour(session, principal, projet_id, verrou=True)
     # Only the lead deposits; a participant sees the project but does not act on it.
     exiger_portee_etablissement(principal, projet.finess)
@@ -176,6 +187,15 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
     lead = await _verifier(session, programme, finess=projet.finess, theme=projet.theme,
                            participants=projet.participants, perimetre=projet.perimetre,
                            sans_versement_usage=projet.sans_versement_usage, projet_id=projet.id)
+    publics_ght = await participants_publics_ght(session, projet.participants)
+    deposees = None if source_pieces is None else await source_pieces(session, "projet", projet.id)
+    refus = regles_exigences.refus_du_depot(
+        regles_exigences.dossier_projet(lettres_partenaires=bool(projet.lettres_partenaires),
+                                        participants_publics_ght=publics_ght),
+        programme_pieces or charger_programme_pieces(), deposees=deposees, criteres=None,
+        avec_criteres=False, depot_le=aujourd_hui)
+    if refus is not None:
+        raise refus
     depenses = await depenses_de(session, projet.id)
     projet.statut = "depose"
     projet.deposee_par = principal.subject
@@ -191,7 +211,7 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
             lettres_partenaires=[LettrePartenaire.model_validate(lettre)
                                  for lettre in projet.lettres_partenaires],
             sans_versement_usage=projet.sans_versement_usage, deposee_par=principal.subject,
-            deposee_le=maintenant),
+            deposee_le=maintenant, participants_publics_ght=publics_ght),
         source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.CANDIDATURE, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hopen_common.auth.portee import exiger_acces, filtre_liste
+from hopen_common.auth.portee import exiger_acces, filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.problemes import introuvable
 from hopen_financement.aap import repository
 from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
 from hopen_financement.aap.schemas import ProjetAapLu
-from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 
 router = APIRouter(prefix="/v1/aap", tags=["aap"])
 
@@ -19,7 +19,7 @@ async def lister_projets(session: SessionDep, principal: Lecteur, finess: Finess
     """Selected projects with the amount granted and its checks. Roles: etablissement (lead FINESS of
     its token), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = await repository.projets(session, finess=finess, region=region_lue(principal, region))
+    rows = await repository.projets(session, finess=finess, region=region_de_lecture(principal, region))
     return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
             for p, a in rows]
 

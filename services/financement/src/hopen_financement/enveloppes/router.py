@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth.portee import exiger_region
+from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.problemes import introuvable
 from hopen_common.region import CodeRegion
-from hopen_financement.acces import Dns, Pilote, region_lue
+from hopen_financement.acces import Dns, Pilote
 from hopen_financement.enveloppes import repository
 from hopen_financement.enveloppes.models import CompteEnveloppe
 from hopen_financement.enveloppes.rules import situation
@@ -33,7 +33,7 @@ def _lue(compte: CompteEnveloppe, alloue: object, engage: object, consomme: obje
 async def lister(session: SessionDep, principal: Pilote,
                  dispositif: Dispositif = "aap") -> list[EnveloppeLue]:
     """Every regional envelope of a dispositif with its four figures. Roles: dns (all), ars (its own)."""
-    region = region_lue(principal, None)
+    region = region_de_lecture(principal, None)
     totaux = await repository.totaux(session, dispositif, region)
     resultat = []
     for compte in await repository.comptes(session, dispositif, region):

@@ -22,3 +22,7 @@ class EtablissementConnu(Base):
     activite_combinee: Mapped[Decimal | None] = mapped_column(Activite)  # AC 2022 of its FINESS PMSI
     eligible_phase1: Mapped[bool] = mapped_column(Boolean)
     effectifs: Mapped[int | None] = mapped_column(Integer)  # HospiConnect staff (domain.md 2.4)
+    # Phase 1: the FINESS the activity and the funding attach to, and who applies for it (ADR 0008).
+    # None: a row copied before financement kept them (until the referentiel publishes it again).
+    finess_pmsi: Mapped[str | None] = mapped_column(String(9))
+    maille_phase1: Mapped[str | None] = mapped_column(String(9))

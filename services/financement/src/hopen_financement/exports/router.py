@@ -4,8 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from hopen_common.auth import Role
-from hopen_common.auth.portee import exiger_region
+from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.region import CodeRegion
 from hopen_financement.acces import Pilote
@@ -27,8 +26,7 @@ async def exporter_circulaire(
     """Budget-circular table per ES/GHT: objectives, amorçage, solde, reprise, HospiConnect, AAP, totals
     (per region and national). Roles: ars (its region, the default; another answers 404), dns (any
     region, or national without `region`)."""
-    if principal.role is Role.ARS:
-        region = region or principal.region
+    region = region or region_de_lecture(principal, None)  # an ARS's default: its own region
     if region is not None:
         exiger_region(principal, region, ressource="Export", identifiant=region)
     table = await circulaire(session, region)

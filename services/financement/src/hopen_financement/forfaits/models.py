@@ -35,6 +35,9 @@ class PerimetreFinance(Base):
     candidature_id: Mapped[str] = mapped_column(
         ForeignKey("candidature_financee.candidature_id"), primary_key=True)
     finess_ej: Mapped[str] = mapped_column(String(9), primary_key=True)
+    # The FINESS the funding attaches to, frozen at validation: the key of its amounts
+    # (notifications/cles.py), so that two applicants sharing one FINESS PMSI are paid once.
+    finess_pmsi: Mapped[str] = mapped_column(String(9))
     raison_sociale: Mapped[str] = mapped_column(String(300))
     activite_combinee: Mapped[Decimal] = mapped_column(Activite)
     source_activite: Mapped[str] = mapped_column(String(20))  # referentiel | candidature

@@ -29,7 +29,12 @@ from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
 from hopen_financement.notifications.service import exiger_cles_libres, notifier
-from hopen_financement.notifications.succession import PAIEMENT_EN_DOUBLE, Courante, verifier_succession
+from hopen_financement.notifications.succession import (
+    MAILLE_INVALIDE,
+    PAIEMENT_EN_DOUBLE,
+    Courante,
+    verifier_succession,
+)
 
 DISPOSITIF = "phase1"
 
@@ -65,6 +70,22 @@ async def _activite(session: AsyncSession, membre: PerimetreEj) -> tuple[Decimal
     raise DonneeManquante(f"activité combinée inconnue pour {membre.finess_ej}")
 
 
+async def _finess_pmsi(session: AsyncSession, e: CandidatureValidee, membre: PerimetreEj) -> str:
+    """The FINESS an (EJ, objective) is paid on: the referentiel's FINESS PMSI of the EJ (ADR 0008),
+    the EJ itself when the copy does not say. An applicant that is not its own phase-1 maille (an EG
+    of an EJ whose PMSI is declared at EJ level, a public GHT member applying alone) is refused:
+    its activity is someone else's to claim."""
+    etab = await session.get(EtablissementConnu, membre.finess_ej)
+    if etab is None or etab.finess_pmsi is None:
+        return membre.finess_ej
+    if e.perimetre is None and etab.maille_phase1 != e.finess:
+        raise EvenementRefuse(MAILLE_INVALIDE, (
+            f"{e.finess} n'est pas le candidat de la phase 1 pour son activité : la maille est"
+            f" {etab.maille_phase1 or 'chacun de ses établissements géographiques'} (FINESS PMSI"
+            f" {etab.finess_pmsi}) ; la candidature {e.candidature_id} n'est pas payée"))
+    return etab.finess_pmsi
+
+
 async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: CandidatureValidee) -> None:
     if e.dispositif != DISPOSITIF:
         return  # HospiConnect pays per year on the ARS yearly decision, not on validation
@@ -81,9 +102,11 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
             f"candidature {e.candidature_id} déjà validée dans financement (décision {deja.decision_id}) :"
             f" la décision {e.decision_id} ne paie pas un second amorçage"))
     # Before anything is written: an (EJ, objective) already paid by another candidature (an EJ
-    # applied alone then in a GHT perimeter, a second candidature...) is never paid again.
+    # applied alone then in a GHT perimeter, a second candidature, two EG sharing one FINESS PMSI...)
+    # is never paid again.
+    pmsi = {m.finess_ej: await _finess_pmsi(session, e, m) for m in perimetre}
     await exiger_cles_libres(
-        session, [cle_phase1(m.finess_ej, o, "amorcage") for m in perimetre for o in m.objectifs],
+        session, [cle_phase1(pmsi[m.finess_ej], o, "amorcage") for m in perimetre for o in m.objectifs],
         quoi=f"amorçage de la candidature {e.candidature_id}")
     maximum = await activite_combinee_max_nationale(session)
     if maximum is None:
@@ -97,7 +120,7 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
     for membre in perimetre:
         ac, source, raison_sociale = await _activite(session, membre)
         session.add(PerimetreFinance(
-            candidature_id=e.candidature_id, finess_ej=membre.finess_ej,
+            candidature_id=e.candidature_id, finess_ej=membre.finess_ej, finess_pmsi=pmsi[membre.finess_ej],
             raison_sociale=membre.raison_sociale or raison_sociale, activite_combinee=ac,
             source_activite=source, objectifs=membre.objectifs))
         lignes = []
@@ -105,9 +128,10 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
             calcul = calculer_forfait_phase1(ac, objectif, maximum, programme)
             lignes.append(LigneFinancement(
                 finess_ej=membre.finess_ej, objectif=objectif, nature="amorcage",
-                cle_metier=cle_phase1(membre.finess_ej, objectif, "amorcage"), montant=calcul.amorcage,
+                cle_metier=cle_phase1(pmsi[membre.finess_ej], objectif, "amorcage"), montant=calcul.amorcage,
                 forfait=calcul.forfait,
-                calcul={**explication(calcul), "finess_ej": membre.finess_ej, "source_activite": source,
+                calcul={**explication(calcul), "finess_ej": membre.finess_ej,
+                        "finess_pmsi": pmsi[membre.finess_ej], "source_activite": source,
                         "formule_amorcage": "arrondi_centime(forfait x taux_amorcage)"},
             ))
         await session.flush()
@@ -149,7 +173,7 @@ async def _enregistrer_decision(session: AsyncSession, e: ObjectifAtteint | Obje
     await session.flush()
 
 
-def _ligne_solde(amorcage: LigneFinancement, decision: ObjectifDecide, *,
+def _ligne_solde(amorcage: LigneFinancement, decision: ObjectifDecide, *, finess_pmsi: str,
                  precedente: LigneFinancement | None) -> LigneFinancement:
     nature, montant = solder_objectif(amorcage.forfait, amorcage.montant, decision.atteint)
     calcul = {**amorcage.calcul, "atteint": decision.atteint, "amorcage_recu": str(amorcage.montant),
@@ -161,7 +185,7 @@ def _ligne_solde(amorcage: LigneFinancement, decision: ObjectifDecide, *,
                                    "decision_remplacee": decision.remplace}})
     return LigneFinancement(
         finess_ej=amorcage.finess_ej, objectif=amorcage.objectif, nature=nature,
-        cle_metier=cle_phase1(amorcage.finess_ej, amorcage.objectif, "solde"),
+        cle_metier=cle_phase1(finess_pmsi, amorcage.objectif, "solde"),
         version_precedente=None if precedente is None else precedente.version,
         montant=montant, forfait=amorcage.forfait, calcul=calcul)
 
@@ -192,17 +216,18 @@ async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
     amorcages = {(ligne.finess_ej, ligne.objectif): ligne for ligne in await session.scalars(
         select(LigneFinancement).where(LigneFinancement.candidature_id == e.candidature_id,
                                        LigneFinancement.nature == "amorcage"))}
-    soldes = {cle: await lignes_payees.ligne_courante(session, cle_phase1(cle[0], cle[1], "solde"))
+    pmsi = {m.finess_ej: m.finess_pmsi for m in membres}
+    soldes = {cle: await lignes_payees.ligne_courante(session, cle_phase1(pmsi[cle[0]], cle[1], "solde"))
               for cle in sorted(attendus)}
     if any(ligne is not None for ligne in soldes.values()):
         await _corriger_solde(session, cause, e, candidature=candidature, finess_ej=finess_ej,
-                              amorcage=amorcages[(finess_ej, e.objectif)],
+                              finess_pmsi=pmsi[finess_ej], amorcage=amorcages[(finess_ej, e.objectif)],
                               decision=decides[(finess_ej, e.objectif)],
                               precedente=soldes[(finess_ej, e.objectif)])
         return
     for m in membres:
         lignes = [_ligne_solde(amorcages[(m.finess_ej, objectif)], decides[(m.finess_ej, objectif)],
-                               precedente=None) for objectif in m.objectifs]
+                               finess_pmsi=m.finess_pmsi, precedente=None) for objectif in m.objectifs]
         await notifier(
             session, cause, dispositif=DISPOSITIF, candidature_id=e.candidature_id, finess=candidature.finess,
             finess_ej=m.finess_ej, region=candidature.region, nature="solde", lignes=lignes,
@@ -212,15 +237,16 @@ async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
 
 
 async def _corriger_solde(session: AsyncSession, cause: Evenement, e: ObjectifAtteint | ObjectifNonAtteint,
-                          *, candidature: CandidatureFinancee, finess_ej: str, amorcage: LigneFinancement,
-                          decision: ObjectifDecide, precedente: LigneFinancement | None) -> None:
+                          *, candidature: CandidatureFinancee, finess_ej: str, finess_pmsi: str,
+                          amorcage: LigneFinancement, decision: ObjectifDecide,
+                          precedente: LigneFinancement | None) -> None:
     """A corrected objective decision after the solde: the solde of that (EJ, objective) becomes its
     next version (a solde may become a reprise and back); the other lines stay as they are."""
     if precedente is None:
         raise DonneeManquante(f"solde de {finess_ej} {e.objectif} absent alors que d'autres sont notifiés")
     if e.remplace is None:
         raise EvenementRefuse(PAIEMENT_EN_DOUBLE, f"solde de {finess_ej} {e.objectif} déjà notifié")
-    ligne = _ligne_solde(amorcage, decision, precedente=precedente)
+    ligne = _ligne_solde(amorcage, decision, finess_pmsi=finess_pmsi, precedente=precedente)
     if (ligne.nature, ligne.montant) == (precedente.nature, precedente.montant):
         return  # the corrected decision does not change the amount: nothing to notify again
     await notifier(

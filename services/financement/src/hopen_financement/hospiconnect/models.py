@@ -4,7 +4,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,9 +42,13 @@ class DecisionHospiconnect(Base):
 
 
 class DeclarationDepenses(Base):
-    """Eligible expenses declared for one EJ and one year; current declarations add up."""
+    """Eligible expenses declared for one EJ and one year by one candidature. One current declaration
+    per (candidature, EJ, year): a correction names the one it replaces, and only one names none
+    (ADR 0010: declarations never add up, so the same expense sent twice cannot count twice)."""
 
     __tablename__ = "declaration_depenses"
+    __table_args__ = (Index("uq_declaration_depenses_premiere", "candidature_id", "finess_ej", "annee",
+                            unique=True, postgresql_where=text("remplace IS NULL")),)
 
     declaration_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     candidature_id: Mapped[str] = mapped_column(String(36))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,14 +26,25 @@ async def decision_courante(session: AsyncSession, finess_ej: str, annee: int) -
     return decision
 
 
-async def declarations_courantes(session: AsyncSession, finess_ej: str,
-                                 annee: int) -> Sequence[DeclarationDepenses]:
+async def verrouiller_annee(session: AsyncSession, finess_ej: str, annee: int) -> None:
+    """Serialise the transactions about one (EJ, year) until they end: the decision and the
+    declaration arrive on different topics, possibly on two consumers at once; each inserts its
+    fact then reads the other's, and without this lock each could see nothing (write skew) and
+    neither would decide the amount."""
+    cle = func.hashtext(f"hospiconnect/{finess_ej}/{annee}")
+    await session.execute(select(func.pg_advisory_xact_lock(cle)))
+
+
+async def declaration_courante(session: AsyncSession, candidature_id: str, finess_ej: str,
+                               annee: int) -> DeclarationDepenses | None:
+    """The one current declaration of a candidature for (EJ, year): the one no other replaces."""
     remplacees = select(DeclarationDepenses.remplace).where(DeclarationDepenses.remplace.is_not(None))
-    return (await session.scalars(
+    declaration: DeclarationDepenses | None = await session.scalar(
         select(DeclarationDepenses).where(
+            DeclarationDepenses.candidature_id == candidature_id,
             DeclarationDepenses.finess_ej == finess_ej, DeclarationDepenses.annee == annee,
-            DeclarationDepenses.declaration_id.not_in(remplacees.scalar_subquery()))
-        .order_by(DeclarationDepenses.declare_le, DeclarationDepenses.declaration_id))).all()
+            DeclarationDepenses.declaration_id.not_in(remplacees.scalar_subquery())))
+    return declaration
 
 
 async def dernier_montant(session: AsyncSession, finess_ej: str, annee: int) -> MontantHospiconnect | None:

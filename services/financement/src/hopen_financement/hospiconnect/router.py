@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hopen_common.auth.portee import filtre_liste
+from hopen_common.auth.portee import filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
-from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 from hopen_financement.hospiconnect import repository
 from hopen_financement.hospiconnect.schemas import MontantHospiconnectLu, Regression
 from hopen_financement.hospiconnect.service import regressions
@@ -19,7 +19,7 @@ async def lister_montants(session: SessionDep, principal: Lecteur, finess: Fines
     """Yearly HospiConnect amounts per EJ with how they were computed (latest rank only unless
     `historique`). Roles: etablissement (a FINESS of its token, paid or judged), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = list(await repository.montants(session, finess=finess, region=region_lue(principal, region),
+    rows = list(await repository.montants(session, finess=finess, region=region_de_lecture(principal, region),
                                           annee=annee))
     if not historique:
         rows = list({(r.finess_ej, r.annee): r for r in rows}.values())  # ordered by rank: the last wins
@@ -33,7 +33,7 @@ async def lister_regressions(session: SessionDep, principal: Lecteur, finess: Fi
     Roles: etablissement (its FINESS), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
     courantes = {(d.finess_ej, d.annee): d for d in await repository.decisions_courantes(
-        session, finess=finess, region=region_lue(principal, region))}
+        session, finess=finess, region=region_de_lecture(principal, region))}
     resultat = []
     for (finess_ej, an), d in sorted(courantes.items()):
         precedente = courantes.get((finess_ej, an - 1))

@@ -55,6 +55,7 @@ async def sur_decision_annuelle(session: AsyncSession, cause: Evenement, e: Hosp
     taux(e.objectifs_atteints, programme, e.annee)  # unknown, or without a target that year: refused
     # Keyed by (EJ, year), not by candidature: an EJ covered by two candidatures (applied alone,
     # then in a GHT support's perimeter) is still decided, and paid, once a year.
+    await repository.verrouiller_annee(session, e.finess_ej, e.annee)
     courante = await repository.decision_courante(session, e.finess_ej, e.annee)
     ancienne = None if e.remplace is None else await session.get(DecisionHospiconnect, e.remplace)
     verifier_succession(
@@ -78,12 +79,22 @@ async def sur_depenses_declarees(session: AsyncSession, cause: Evenement, e: Dep
     programme = charger_programme_hospiconnect()
     programme.objectifs_de(e.annee)
     montant = exiger_centimes(e.montant, "montant", signe="positif")
-    if e.remplace is not None:
-        ancienne = await session.get(DeclarationDepenses, e.remplace)
-        if ancienne is None:
-            raise DonneeManquante(f"déclaration remplacée {e.remplace} inconnue")
-        if (ancienne.finess_ej, ancienne.annee) != (e.finess_ej, e.annee):
-            raise RegleMetierError("une correction porte sur la même EJ et la même année", "remplace")
+    await repository.verrouiller_annee(session, e.finess_ej, e.annee)
+    # One current declaration per (candidature, EJ, year): the year's eligible expenses, replaced
+    # by a correction, never added to (ADR 0010): a second "first" one is the same expense twice.
+    courante = await repository.declaration_courante(session, e.candidature_id, e.finess_ej, e.annee)
+    ancienne = None if e.remplace is None else await session.get(DeclarationDepenses, e.remplace)
+    verifier_succession(
+        objet=f"dépenses {e.annee} de {e.finess_ej} (candidature {e.candidature_id})",
+        decision_id=e.declaration_id,
+        deja_recue=await session.get(DeclarationDepenses, e.declaration_id) is not None,
+        remplace=e.remplace,
+        courante=None if courante is None else Courante(
+            courante.declaration_id, f"{courante.declaration_id}, {courante.montant} €"),
+        remplacee_connue=ancienne is not None,
+        meme_objet=ancienne is not None and (ancienne.candidature_id, ancienne.finess_ej, ancienne.annee)
+        == (e.candidature_id, e.finess_ej, e.annee),
+        exigence_meme_objet="une correction porte sur la même candidature, EJ et année")
     session.add(DeclarationDepenses(
         declaration_id=e.declaration_id, candidature_id=e.candidature_id, finess=e.finess,
         finess_ej=e.finess_ej, region=e.region, annee=e.annee, montant=montant,
@@ -104,17 +115,21 @@ async def _effectifs(session: AsyncSession, decision: DecisionHospiconnect) -> t
 async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, annee: int) -> None:
     """(Re)decide the amount of (finess_ej, annee) from the current decision and declarations."""
     decision = await repository.decision_courante(session, finess_ej, annee)
-    declarations = await repository.declarations_courantes(session, finess_ej, annee)
-    if decision is None or not declarations:
+    if decision is None:
         return  # both facts are needed: the amount is decided when the second one arrives
+    # Only the expenses declared with the candidature the ARS decided on: a closed candidature's
+    # declaration (the EJ applied alone, then within its GHT) pays nothing.
+    declaration = await repository.declaration_courante(session, decision.candidature_id, finess_ej, annee)
+    if declaration is None:
+        return
     effectifs, source_effectifs = await _effectifs(session, decision)
-    depenses = sum((d.montant for d in declarations), Decimal("0.00"))
+    depenses = declaration.montant
     programme = charger_programme_hospiconnect()
     calcul = montant_annuel(effectifs, decision.objectifs_atteints, depenses, programme, annee)
     precedente = await repository.decision_courante(session, finess_ej, annee - 1)
     perdus = regressions(precedente.objectifs_atteints if precedente else None, decision.objectifs_atteints)
     dernier = await repository.dernier_montant(session, finess_ej, annee)
-    ids = [d.declaration_id for d in declarations]
+    ids = [declaration.declaration_id]
     if (dernier is not None and dernier.decision_id == decision.decision_id and dernier.declarations == ids
             and dernier.effectifs == effectifs):
         return  # nothing the amount depends on changed

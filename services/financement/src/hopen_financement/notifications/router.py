@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hopen_common.auth.portee import exiger_acces, filtre_liste
+from hopen_common.auth.portee import exiger_acces, filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.problemes import introuvable
-from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery, region_lue
+from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 from hopen_financement.notifications import repository
 from hopen_financement.notifications.models import Notification
 from hopen_financement.notifications.schemas import LigneLue, NotificationLue
@@ -26,7 +26,7 @@ async def lister_lignes(
     """Amount lines with how each was computed. Roles: etablissement (a FINESS of its token: paid to
     it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = await repository.lignes(session, finess=finess, region=region_lue(principal, region),
+    rows = await repository.lignes(session, finess=finess, region=region_de_lecture(principal, region),
                                    dispositif=dispositif, historique=historique, apres=apres, limite=limite)
     return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": r})
             for ligne, r in rows]
@@ -39,7 +39,7 @@ async def lister_notifications(
 ) -> list[NotificationLue]:
     """Notifications (superseded ones included, with who supersedes them). Roles as /v1/financements."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = await repository.notifications(session, finess=finess, region=region_lue(principal, region),
+    rows = await repository.notifications(session, finess=finess, region=region_de_lecture(principal, region),
                                           dispositif=dispositif, limite=limite)
     return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
             for n, par in rows]

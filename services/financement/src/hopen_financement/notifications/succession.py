@@ -16,6 +16,7 @@ from hopen_financement.erreurs import DonneeManquante
 
 PAIEMENT_EN_DOUBLE = problemes.PAIEMENT_EN_DOUBLE.code
 CORRECTION_PERIMEE = "correction-perimee"
+MAILLE_INVALIDE = "maille-invalide"  # the applicant is not who applies for that activity (ADR 0008)
 
 
 @dataclass(frozen=True)

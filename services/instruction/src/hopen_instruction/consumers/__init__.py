@@ -5,28 +5,39 @@ ledger."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.auth import Role
 from hopen_common.contracts import (
     CandidatureDeposee,
     CandidatureDesistee,
+    DesistementEnregistre,
+    DesistementRefuse,
     EtablissementPublie,
     IndicateurDepose,
+    PieceDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
     Topics,
 )
 from hopen_common.db.copie_locale import tenir_copie_locale
-from hopen_common.events import Evenement
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.inbox import Handler
+from hopen_common.outbox import publier
+from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.enveloppes.service import appliquer_mouvement
 from hopen_instruction.models import (
+    Decision,
     DepensePrevueProjet,
     Dossier,
     EtablissementConnu,
     IndicateurRecu,
+    PieceRecue,
     PreuveHospiconnectRecue,
     Projet,
 )
@@ -40,20 +51,58 @@ async def candidature_deposee(session: AsyncSession, _: Evenement, e: Candidatur
         raison_sociale=e.raison_sociale, region=e.region, objectifs=e.objectifs,
         domaines_sun_es=e.domaines_sun_es, statut="a_instruire", deposee_le=e.deposee_le,
         perimetre=None if e.perimetre is None else [m.model_dump(mode="json") for m in e.perimetre],
+        criteres_ght=None if e.criteres_ght is None else e.criteres_ght.model_dump(mode="json"),
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
-async def candidature_desistee(session: AsyncSession, _: Evenement, e: CandidatureDesistee) -> None:
+async def piece_deposee(session: AsyncSession, _: Evenement, e: PieceDeposee) -> None:
+    """Kept whether or not the dossier is known yet: pieces are uploaded on the draft, before its
+    deposit (same key, same partition, so in that order). A redelivery writes nothing (the piece id)."""
+    await session.execute(insert(PieceRecue).values(
+        piece_id=e.piece_id, dossier_type=e.dossier_type, dossier_id=e.dossier_id, type=e.type,
+        finess_ej=e.finess_ej, version=e.version, nom=e.nom, media_type=e.media_type, taille=e.taille,
+        sha256=e.sha256, depose_par=e.depose_par, depose_le=e.depose_le,
+    ).on_conflict_do_nothing(index_elements=["piece_id"]))
+
+
+async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: CandidatureDesistee) -> None:
+    """Answer the withdrawal on the dossier topic, in this transaction (ADR 0010): candidature holds
+    the applicant and its EJ until it reads whether the withdrawal took or the ARS had decided."""
     dossier = await session.get(Dossier, e.candidature_id, with_for_update=True)
     if dossier is None:
         raise LookupError(f"dossier {e.candidature_id} inconnu")  # same key: the deposit precedes it
-    if dossier.statut != "a_instruire":
+    commun = {"candidature_id": dossier.id, "dispositif": dossier.dispositif, "finess": dossier.finess,
+              "region": dossier.region, "desistement_event_id": evenement.id}
+    details: dict[str, object] = {"desistement_event_id": evenement.id}
+    reponse: DesistementEnregistre | DesistementRefuse
+    if dossier.statut in ("a_instruire", "desistee"):
+        # `desistee` already: a second withdrawal event of the same candidature; answering again is
+        # harmless (candidature's closing is idempotent) and never leaves it waiting.
+        dossier.statut = "desistee"
+        reponse = DesistementEnregistre(enregistre_le=datetime.now(UTC), **commun)
+        action = "desistement_enregistre"
+    else:
         # The ARS decided before it learnt of the withdrawal: its decision (and what money follows)
-        # stands; candidature follows that decision when it reads it.
-        log.warning("désistement de %s reçu après la décision (%s) : décision maintenue", dossier.id,
-                    dossier.statut)
-        return
-    dossier.statut = "desistee"
+        # stands; candidature follows that decision, then reads this refusal.
+        decision = await session.scalar(
+            select(Decision).where(Decision.dossier_id == dossier.id, Decision.objet == "candidature")
+            .order_by(Decision.decide_le.desc(), Decision.id.desc()).limit(1))
+        if decision is None or decision.decision not in ("validee", "refusee"):
+            # A decided dossier without its decision row is a bug to park, never an answer to guess.
+            raise LookupError(f"dossier {dossier.id} {dossier.statut} sans décision de candidature")
+        log.warning("désistement de %s reçu après la décision %s (%s) : décision maintenue", dossier.id,
+                    decision.id, decision.decision)
+        reponse = DesistementRefuse(decision_id=decision.id, statut=decision.decision,
+                                    decide_le=decision.decide_le, **commun)
+        action = "desistement_refuse"
+        details |= {"decision_id": decision.id, "statut": decision.decision}
+    reponse_evenement = nouvel_evenement(reponse, source=SOURCE, subject=f"candidature/{dossier.id}",
+                                         causation=evenement)
+    await publier(session, Topics.DOSSIER, dossier.id, reponse_evenement)
+    details["event_id"] = reponse_evenement.id
+    session.add(JournalAudit(acteur=e.desistee_par, role=Role.ETABLISSEMENT, action=action,
+                             objet_type="candidature", objet_id=dossier.id, motivation=e.motivation,
+                             details=details))
 
 
 async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: IndicateurDepose) -> None:
@@ -87,7 +136,7 @@ async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose)
         titre=e.titre, description=e.description, objectifs=e.objectifs, participants=e.participants,
         perimetre=e.perimetre, equipe=[m.model_dump() for m in e.equipe],
         lettres_partenaires=[lettre.model_dump() for lettre in e.lettres_partenaires],
-        sans_versement_usage=e.sans_versement_usage,
+        sans_versement_usage=e.sans_versement_usage, participants_publics_ght=e.participants_publics_ght,
         depenses_prevues=sum((d.montant for d in e.depenses_prevues), start=0),
         statut="a_instruire", deposee_le=e.deposee_le,
     ).on_conflict_do_nothing(index_elements=["id"]).returning(Projet.id))
@@ -104,6 +153,7 @@ HANDLERS: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
     "IndicateurDepose": indicateur_depose,
+    "PieceDeposee": piece_deposee,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
     "ProjetAapDepose": projet_depose,
     "EtablissementPublie": etablissement_publie,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_region
+from hopen_common.auth.portee import exiger_region, restreindre
 from hopen_common.contracts import (
     CandidatureRefusee,
     CandidatureValidee,
@@ -42,9 +42,7 @@ SOURCE = "/hopen/instruction"
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[Dossier], int]:
-    query = select(Dossier)
-    if principal.role is Role.ARS:
-        query = query.where(Dossier.region == principal.region)
+    query = restreindre(select(Dossier), principal, region=Dossier.region)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Dossier.deposee_le, Dossier.id).limit(limit).offset(offset))
     return list(rows), total

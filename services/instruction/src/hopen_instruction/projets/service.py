@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.auth import Principal, Role
-from hopen_common.auth.portee import exiger_region
+from hopen_common.auth import Principal
+from hopen_common.auth.portee import exiger_region, restreindre
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
     ParticipantAap,
@@ -33,9 +33,7 @@ from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
                  ) -> tuple[list[Projet], int]:
-    query = select(Projet)
-    if principal.role is Role.ARS:
-        query = query.where(Projet.region == principal.region)
+    query = restreindre(select(Projet), principal, region=Projet.region)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Projet.deposee_le, Projet.id).limit(limit).offset(offset))
     return list(rows), total

@@ -27,6 +27,7 @@ from hopen_common.programme import RegleMetierError
 from hopen_common.programme import aap as programme_aap
 from hopen_common.programme import hospiconnect as programme_hospiconnect
 from hopen_common.programme import phase1 as programme_phase1
+from hopen_common.programme import pieces as programme_pieces
 from hopen_referentiel.models import VersionProgramme
 
 SOURCE = "/hopen/referentiel"
@@ -40,6 +41,7 @@ _VALIDATEURS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
     "hospiconnect": programme_hospiconnect._construire,
     "aap": programme_aap.construire_programme_aap,
     "enveloppes_aap": programme_aap.construire_enveloppes_aap,
+    "pieces": programme_pieces.construire_programme_pieces,
 }
 
 

@@ -1,7 +1,7 @@
 """pieces (issue 8): the uploaded files of a dossier, metadata here and bytes in the store
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 
 `piece` holds one row per uploaded version (immutable, like the evidence it backs); the unique index
@@ -15,8 +15,8 @@ from alembic import op
 
 from hopen_common.db.migrations import rendre_immuables
 
-revision = "0004"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from hopen_common.testing import RunningStack, finalement, jeton
+from hopen_common.testing.pieces import deposer_avec_pieces_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +83,9 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
         "dispositif": "phase1", "finess": CALVI, "objectifs": ["P1.O1", "P1.O3"]}, es)
     cid = candidature["id"]
     assert candidature["statut"] == "brouillon"
-    r = client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es)
+    # The deposit is refused until the four prerequisites are uploaded (issue 8): the helper uploads
+    # each piece the refusal lists through the pieces endpoint, then deposits again.
+    r = deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/candidatures/{cid}", es)
     assert r.status_code == 200, r.text
 
     # The ARS of Corse finds it among its files; the dossier carries the candidature's id.
@@ -160,7 +163,8 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
     candidature = _creer_candidature(client, urls["candidature"], {
         "dispositif": "phase1", "finess": sartene, "objectifs": ["P1.O5"]}, es)
     cid = candidature["id"]
-    assert client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es).status_code == 200
+    r = deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/candidatures/{cid}", es)
+    assert r.status_code == 200, r.text
     corse = jeton("ars", region=REGION_CORSE)
     finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).is_success,
                quoi="dossier in instruction")
@@ -217,7 +221,8 @@ def _valider(client: httpx.Client, urls: dict[str, str], finess: str, region: st
     es, ars = jeton("etablissement", finess=[finess]), jeton("ars", region=region)
     cid = _creer_candidature(client, urls["candidature"], {
         "dispositif": "phase1", "finess": finess, "objectifs": objectifs}, es)["id"]
-    assert client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es).status_code == 200
+    r = deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/candidatures/{cid}", es)
+    assert r.status_code == 200, r.text
     finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
                quoi="dossier in instruction")
     r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from hopen_common.testing import RunningStack, fichiers, finalement, jeton
+from hopen_common.testing.pieces import deposer_avec_pieces_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +97,7 @@ def candidature_hospiconnect(running_stack: RunningStack, client: httpx.Client) 
     # Once for the whole dispositif.
     _refus(client.post(f"{urls['candidature']}/v1/candidatures", headers=es,
                        json={"dispositif": "hospiconnect", "finess": SARTENE}), 409, "finess")
-    _attendu(client.post(f"{urls['candidature']}/v1/candidatures/{cid}/depot", headers=es), 200)
+    _attendu(deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/candidatures/{cid}", es), 200)
     finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
                quoi="dossier in instruction")
     _attendu(client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
@@ -118,7 +119,7 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
     # The document is a piece uploaded on the candidature, then named by the evidence (issue 8).
     note = fichiers.pdf("note de cadrage HospiConnect 2026, CH de Sartene")
     piece = _attendu(client.post(f"{urls['candidature']}/v1/candidatures/{cid}/pieces", headers=es,
-                                 data={"type": "HC.1.0"},
+                                 data={"type": "HC.1.0.2026"},
                                  files={"fichier": ("note-cadrage-2026.pdf", note, "application/pdf")}), 201)
     assert piece["sha256"] == hashlib.sha256(note).hexdigest()
     preuve = {"annee": 2026, "objectif": "1.0", "piece_id": piece["id"]}
@@ -230,7 +231,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
                                                      "application/pdf")}), 201)
     _attendu(client.post(f"{urls['candidature']}/v1/projets/{pid}/lettres-partenaires", headers=es,
                          json={"partenaire": "Éditeur DPI", "piece_id": lettre["id"]}), 201)
-    _attendu(client.post(f"{urls['candidature']}/v1/projets/{pid}/depot", headers=es), 200)
+    _attendu(deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/projets/{pid}", es), 200)
     finalement(lambda: client.get(f"{urls['instruction']}/v1/projets/{pid}", headers=ars).is_success,
                quoi="project in instruction")
     assert client.get(f"{urls['instruction']}/v1/projets/{pid}",

@@ -267,3 +267,27 @@ async def test_decision_et_declaration_concurrentes_le_montant_est_decide(sessio
 def _finess_valide(debut: str) -> str:
     from hopen_common.finess import cle_finess_valide
     return next(debut + c for c in "0123456789" if cle_finess_valide(debut + c))
+
+
+async def test_decision_corrigee_par_une_autre_candidature_sans_depenses(sessions):
+    """Found by the stateful property (issue 7): the ARS corrects an EJ's year through the GHT
+    support's candidature, which has declared nothing yet. The amount computed on the EJ's own
+    candidature (its declaration no longer counts, its decision is replaced) used to stay current;
+    it is now corrected to 0 (nothing declared by the decided candidature), until that one declares."""
+    ej, support = _finess_valide("2A000300"), "2A0000014"
+    await _appliquer(sessions, b.etablissement(ej, CORSE, "18530", effectifs=500))
+    seule = b.annee_hc("seule", ej, ej, CORSE, 2027, ["1.0", "1.1"])
+    await _appliquer(sessions, seule)
+    await _appliquer(sessions, b.depenses("seule", ej, ej, CORSE, 2027, "90000.00"))
+    await _appliquer(sessions, b.annee_hc("ght", support, ej, CORSE, 2027, ["1.0"],
+                                          remplace=seule.data["decision_id"]))
+
+    async def lignes() -> list[tuple[str, int, Decimal]]:
+        async with sessions() as s:
+            return [(li.candidature_id, li.version, li.montant) for li in (await s.scalars(
+                select(LigneFinancement).where(LigneFinancement.cle_metier == f"hospiconnect/{ej}/2027")
+                .order_by(LigneFinancement.version))).all()]
+    premiere = oracle.montant_hospiconnect(500, ["1.0", "1.1"], "90000.00")["montant"]
+    assert await lignes() == [("seule", 1, premiere), ("ght", 2, D("0.00"))]
+    await _appliquer(sessions, b.depenses("ght", support, ej, CORSE, 2027, "2000.00"))
+    assert (await lignes())[-1] == ("ght", 3, oracle.montant_hospiconnect(500, ["1.0"], "2000.00")["montant"])

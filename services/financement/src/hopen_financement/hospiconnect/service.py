@@ -120,16 +120,18 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
     # Only the expenses declared with the candidature the ARS decided on: a closed candidature's
     # declaration (the EJ applied alone, then within its GHT) pays nothing.
     declaration = await repository.declaration_courante(session, decision.candidature_id, finess_ej, annee)
-    if declaration is None:
+    dernier = await repository.dernier_montant(session, finess_ej, annee)
+    if declaration is None and dernier is None:
         return
+    # A decision corrected through another candidature that has declared nothing yet: the amount
+    # notified on the other candidature's declaration no longer stands; nothing declared, 0 €.
     effectifs, source_effectifs = await _effectifs(session, decision)
-    depenses = declaration.montant
+    depenses = Decimal("0.00") if declaration is None else declaration.montant
     programme = charger_programme_hospiconnect()
     calcul = montant_annuel(effectifs, decision.objectifs_atteints, depenses, programme, annee)
     precedente = await repository.decision_courante(session, finess_ej, annee - 1)
     perdus = regressions(precedente.objectifs_atteints if precedente else None, decision.objectifs_atteints)
-    dernier = await repository.dernier_montant(session, finess_ej, annee)
-    ids = [declaration.declaration_id]
+    ids = [] if declaration is None else [declaration.declaration_id]
     if (dernier is not None and dernier.decision_id == decision.decision_id and dernier.declarations == ids
             and dernier.effectifs == effectifs):
         return  # nothing the amount depends on changed

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
-import zlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +17,7 @@ from hopen_common.stockage import (
     detecter_type,
 )
 from hopen_common.stockage.detection import OCTETS_ENTETE
+from hopen_common.testing.fichiers import jpeg, png
 
 CT_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 CT_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -31,17 +30,8 @@ def pdf() -> bytes:
             b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 
-def png() -> bytes:
-    def bloc(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + bloc(b"IHDR", ihdr) + bloc(b"IDAT", zlib.compress(b"\x00\x00"))
-            + bloc(b"IEND", b""))
 
 
-def jpeg() -> bytes:
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
 def ooxml(content_type: str, partie: str, *, extra: dict[str, bytes] | None = None) -> bytes:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -26,20 +27,17 @@ from hopen_common.testing.api import NouveauClient, compter, rien_ecrit
 from hopen_common.testing.bus import Bus, bus_de_test
 from hopen_common.testing.pieces import criteres_ght_complets
 
+from .seeds import etablissement_connu
+
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"
 RADIOTHERAPIE = "830100582"
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("18530"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = partial(etablissement_connu, activite_combinee=Decimal("18530"), effectifs=None,
+                finess_pmsi_phase2=None, activite_combinee_2024=None, eligible_hospiconnect=None,
+                maille_hospiconnect=None,
+                eligible_aap=None, maille_aap=None)
 
 
 ETABLISSEMENTS = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -29,23 +30,16 @@ from hopen_common.testing import jeton
 from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
 from hopen_common.testing.pieces import PiecesEnMemoire, criteres_ght_complets, deposer_avec_pieces
 
+from .seeds import etablissement_connu
+
 CALVI = "2B0005342"  # public EJ outside any GHT (region 94)
 SUPPORT, CHAUMONT, LANGRES = "210780581", "520780032", "520780057"  # GHT BFC-03 (region 27)
 CLINIQUE = "800009920"  # private EG, its own FINESS PMSI
 CHAUMONT_EG = "520000043"
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("18530"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False, "effectifs": 500, "finess_pmsi_phase2": finess,
-        "activite_combinee_2024": Decimal("40000"), "eligible_hospiconnect": True,
-        "maille_hospiconnect": finess, "eligible_aap": True, "maille_aap": finess,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = partial(etablissement_connu, activite_combinee=Decimal("18530"), effectifs=500,
+                activite_combinee_2024=Decimal("40000"))
 
 
 ETABLISSEMENTS = [

@@ -6,7 +6,6 @@ same transaction. The local copy of the referentiel is seeded directly."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,6 +19,8 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempo
 from hopen_common.testing import fichiers, jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
 
+from .seeds import etablissement_connu
+
 SEUL, SEUL_EG = "2A0002606", "2A0002614"  # public EJ outside a GHT, region 94
 SUPPORT, MEMBRE, INELIGIBLE, FERME = "210780581", "520780032", "520780057", "210780631"
 PRIVE, PRIVE_EG = "800003071", "800009920"  # private EJ: it applies for all its EG
@@ -27,17 +28,7 @@ INCONNU = "750721334"  # published before the referentiel computed phase 2
 SHA = "ab" * 32
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("5000"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False, "effectifs": 120, "finess_pmsi_phase2": finess,
-        "activite_combinee_2024": Decimal("5120"), "eligible_hospiconnect": True,
-        "maille_hospiconnect": finess, "eligible_aap": True, "maille_aap": finess,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = etablissement_connu
 
 
 GHT = {"region": "27", "ght_code": "BFC-03", "maille_phase1": SUPPORT, "maille_hospiconnect": SUPPORT}

@@ -13,7 +13,6 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +33,8 @@ from hopen_common.testing.api import NouveauClient, client_api, compter, reglage
 from hopen_common.testing.pieces import deposer_avec_pieces, televerser
 from hopen_common.testing.plugin import S3ServerInfo
 
+from .seeds import etablissement_connu
+
 SEUL = "2A0002606"  # public EJ outside a GHT, region 94
 CALVI = "2B0005342"  # another one, for the deposit walk-through
 SUPPORT, MEMBRE = "210780581", "520780032"  # GHT BFC-03, region 27
@@ -43,17 +44,7 @@ LEAD, LEAD_EG = "210012142", "210987665"  # AAP lead and its EG, region 27
 GHT = {"region": "27", "ght_code": "BFC-03", "maille_phase1": SUPPORT, "maille_hospiconnect": SUPPORT}
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("5000"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False, "effectifs": 120, "finess_pmsi_phase2": finess,
-        "activite_combinee_2024": Decimal("5120"), "eligible_hospiconnect": True,
-        "maille_hospiconnect": finess, "eligible_aap": True, "maille_aap": finess,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = etablissement_connu
 
 
 ETABLISSEMENTS = [

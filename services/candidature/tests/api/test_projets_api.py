@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempo
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
 
+from .seeds import etablissement_connu
+
 LEAD, LEAD_EG, LEAD_EG2 = "210012142", "210987665", "210987673"  # public EJ: its FINESS PMSI
 CLINIQUE = "800009920"  # private EG: its own FINESS PMSI (EJ 800003071)
 CLINIQUE_EJ = "800003071"
@@ -29,17 +32,7 @@ AUTRE_1, AUTRE_1_EG, AUTRE_2, AUTRE_2_EG = "2B0005342", "2B0005359", "2A0002606"
 SHA = "cd" * 32
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "27",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("5000"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False, "effectifs": 500, "finess_pmsi_phase2": finess,
-        "activite_combinee_2024": Decimal("40000"), "eligible_hospiconnect": True,
-        "maille_hospiconnect": finess, "eligible_aap": True, "maille_aap": finess,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = partial(etablissement_connu, region="27", effectifs=500, activite_combinee_2024=Decimal("40000"))
 
 
 def _eg(finess: str, ej: str, pmsi: str, **champs: Any) -> dict[str, Any]:

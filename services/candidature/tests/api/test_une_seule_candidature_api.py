@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -34,6 +35,8 @@ from hopen_common.testing import jeton
 from hopen_common.testing.api import compter, rien_ecrit
 from hopen_common.testing.bus import Bus, bus_de_test
 
+from .seeds import etablissement_connu
+
 FOULE, FOULE_HC = "2A0002606", "800003071"  # ten requests at once
 REFUSE, VALIDE, RETIRE = "2B0005342", "2A0000154", "2A0000204"
 SEUL_PUIS_MEMBRE, SUPPORT_C = "520780032", "210780581"  # an EJ applied alone, later a GHT member
@@ -42,17 +45,7 @@ COURSE, SUPPORT_D = "130786049", "330781196"  # the EJ's own application races i
 CROISE, SANS_DECISION, HERITE = "2A0000501", "2A0000600", "2A0000709"  # withdrawals crossing decisions
 
 
-def _etab(finess: str, **champs: Any) -> dict[str, Any]:
-    valeurs: dict[str, Any] = {
-        "finess": finess, "finess_ej": finess, "raison_sociale": f"ES {finess}", "region": "94",
-        "secteur": "public", "niveau": "EJ", "ght_code": None, "ght_role": None, "finess_pmsi": finess,
-        "activite_combinee": Decimal("18530"), "eligible_phase1": True, "maille_phase1": finess,
-        "domaines_sun_es": [], "ferme": False, "effectifs": 120, "finess_pmsi_phase2": finess,
-        "activite_combinee_2024": Decimal("5120"), "eligible_hospiconnect": True,
-        "maille_hospiconnect": finess, "eligible_aap": True, "maille_aap": finess,
-    }
-    valeurs.update(champs)
-    return valeurs
+_etab = partial(etablissement_connu, activite_combinee=Decimal("18530"))
 
 
 def _ght(code: str, support: str, finess: str, **champs: Any) -> dict[str, Any]:

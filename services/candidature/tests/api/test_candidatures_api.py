@@ -25,9 +25,8 @@ from hopen_common.events import nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, compter, rien_ecrit
 from hopen_common.testing.bus import Bus, bus_de_test
+from hopen_common.testing.copies_locales import etablissement_connu
 from hopen_common.testing.pieces import criteres_ght_complets
-
-from .seeds import etablissement_connu
 
 CALVI, CALVI_EG = "2B0005342", "2B0005359"
 SUPPORT, CHAUMONT, LANGRES, FERME = "210780581", "520780032", "520780057", "210780631"

@@ -28,9 +28,8 @@ from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
 from hopen_common.testing.api import client_api, reglages_de_test, rien_ecrit
+from hopen_common.testing.copies_locales import etablissement_connu
 from hopen_common.testing.pieces import PiecesEnMemoire, criteres_ght_complets, deposer_avec_pieces
-
-from .seeds import etablissement_connu
 
 CALVI = "2B0005342"  # public EJ outside any GHT (region 94)
 SUPPORT, CHAUMONT, LANGRES = "210780581", "520780032", "520780057"  # GHT BFC-03 (region 27)

@@ -18,8 +18,7 @@ from hopen_candidature.models import Candidature, DeclarationDepenses, Etablisse
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import fichiers, jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
-
-from .seeds import etablissement_connu
+from hopen_common.testing.copies_locales import etablissement_connu
 
 SEUL, SEUL_EG = "2A0002606", "2A0002614"  # public EJ outside a GHT, region 94
 SUPPORT, MEMBRE, INELIGIBLE, FERME = "210780581", "520780032", "520780057", "210780631"

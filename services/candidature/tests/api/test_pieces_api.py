@@ -30,10 +30,9 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage
 from hopen_common.stockage import StockageFichiers
 from hopen_common.testing import fichiers, jeton
 from hopen_common.testing.api import NouveauClient, client_api, compter, reglages_de_test, rien_ecrit
+from hopen_common.testing.copies_locales import etablissement_connu
 from hopen_common.testing.pieces import deposer_avec_pieces, televerser
 from hopen_common.testing.plugin import S3ServerInfo
-
-from .seeds import etablissement_connu
 
 SEUL = "2A0002606"  # public EJ outside a GHT, region 94
 CALVI = "2B0005342"  # another one, for the deposit walk-through

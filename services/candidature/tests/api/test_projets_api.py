@@ -20,8 +20,7 @@ from hopen_candidature.models import DepensePrevue, EtablissementConnu, Hospicon
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
-
-from .seeds import etablissement_connu
+from hopen_common.testing.copies_locales import etablissement_connu
 
 LEAD, LEAD_EG, LEAD_EG2 = "210012142", "210987665", "210987673"  # public EJ: its FINESS PMSI
 CLINIQUE = "800009920"  # private EG: its own FINESS PMSI (EJ 800003071)

@@ -34,8 +34,7 @@ from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import compter, rien_ecrit
 from hopen_common.testing.bus import Bus, bus_de_test
-
-from .seeds import etablissement_connu
+from hopen_common.testing.copies_locales import etablissement_connu
 
 FOULE, FOULE_HC = "2A0002606", "800003071"  # ten requests at once
 REFUSE, VALIDE, RETIRE = "2B0005342", "2A0000154", "2A0000204"

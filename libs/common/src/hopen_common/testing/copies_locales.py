@@ -1,5 +1,5 @@
-"""The candidature service's local copy of the referentiel, as the API tests seed it: one row builder,
-each module giving the defaults its cases need (`functools.partial`)."""
+"""Rows of the services' local copies of the referentiel, as API tests seed them: one builder per copy,
+each test module giving the defaults its cases need (`functools.partial`)."""
 
 from __future__ import annotations
 

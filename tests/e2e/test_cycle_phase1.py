@@ -190,7 +190,7 @@ def test_une_ars_ne_voit_que_sa_region(running_stack: RunningStack, client: http
                       headers=autre_es).status_code == 403
     # Nothing was decided by the other region.
     detail = client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=corse).json()
-    assert detail["statut"] == "a_instruire"
+    assert detail["statut"] == "deposee"
     assert detail["decisions"] == []
 
 

@@ -118,6 +118,12 @@ MULTIPART_ATTENDU = TypeProbleme("multipart-attendu", 415, "Formulaire multipart
 PLAGE_NON_SATISFIABLE = TypeProbleme("plage-non-satisfiable", 416, "Plage non satisfiable")
 DOSSIER_CLOS = TypeProbleme("dossier-clos", 409, "Dossier clos")
 
+# --- workflow (issue 9): states, transitions and targeted corrections (ADR 0013) ----------------------
+# A transition the dossier's state does not allow: names the current state and the transition wanted.
+TRANSITION_INTERDITE = TypeProbleme("transition-interdite", 409, "Transition interdite dans cet état")
+# An answer to a correction touching a field (or a piece type) no open request names.
+CHAMP_NON_DEMANDE = TypeProbleme("champ-non-demande", 422, "Champ non demandé par la correction")
+
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")
 

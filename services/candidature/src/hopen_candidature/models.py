@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -65,8 +66,11 @@ class EtablissementConnu(Base):
 # refused or withdrawn one frees them. A withdrawal asked of a deposited candidature holds them until
 # instruction answers (ADR 0010): the ARS may have validated it meanwhile, and then it is paid. The
 # partial indexes below spell the same list in SQL.
-STATUTS_OUVERTS = ("brouillon", "deposee", "desistement_demande", "validee")
-_OUVERTE = text("statut IN ('brouillon', 'deposee', 'desistement_demande', 'validee')")
+# Issue 9: a dossier in instruction or waiting for a correction is still open (ADR 0013).
+STATUTS_OUVERTS = ("brouillon", "deposee", "en_instruction", "correction_demandee", "desistement_demande",
+                   "validee")
+_OUVERTE = text("statut IN ('brouillon', 'deposee', 'en_instruction', 'correction_demandee',"
+                " 'desistement_demande', 'validee')")
 
 
 class Candidature(Base):
@@ -81,8 +85,9 @@ class Candidature(Base):
     dispositif: Mapped[str] = mapped_column(String(20))
     finess: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
-    # brouillon | deposee | desistement_demande (withdrawal asked, instruction's answer awaited) |
-    # validee | refusee (the ARS decision, from instruction) | desistee
+    # brouillon | deposee | en_instruction | correction_demandee (instruction's transitions, by events)
+    # | desistement_demande (withdrawal asked, instruction's answer awaited) | validee | refusee (the ARS
+    # decision, from instruction) | classee_sans_suite | desistee (contracts/etats.py)
     statut: Mapped[str] = mapped_column(String(20))
     objectifs: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
@@ -198,7 +203,8 @@ class ProjetAap(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     finess: Mapped[str] = mapped_column(String(9), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
-    statut: Mapped[str] = mapped_column(String(20))  # brouillon | depose
+    # brouillon | depose, then instruction's states by events (contracts/etats.py STATUTS_PROJET)
+    statut: Mapped[str] = mapped_column(String(20))
     theme: Mapped[str] = mapped_column(String(50))
     titre: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
@@ -228,6 +234,7 @@ class DecisionProjetConnue(Base):
     motivation: Mapped[str] = mapped_column(Text)
     decide_par: Mapped[str] = mapped_column(String(200))
     decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    remplace: Mapped[str | None] = mapped_column(String(36))  # a corrected decision names the one replaced
 
 
 class DepensePrevue(Base):
@@ -268,6 +275,62 @@ class Piece(Base):
     cle: Mapped[str] = mapped_column(String(200), unique=True)  # the object's key in the store
     depose_par: Mapped[str] = mapped_column(String(200))
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DecisionConnue(Base):
+    """The ARS decisions on a candidature (validation/refusal, phase-1 objectives, HospiConnect years),
+    from instruction's events, so that the establishment sees each with its motivation (issue 9)."""
+
+    __tablename__ = "decision_connue"
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(ForeignKey("candidature.id"), index=True)
+    objet: Mapped[str] = mapped_column(String(20))  # candidature | a phase-1 objective | hospiconnect.<annee>
+    finess_ej: Mapped[str | None] = mapped_column(String(9))
+    # validee | refusee | atteint | non_atteint | a HospiConnect year's objectives reached ("1.0,2.1")
+    decision: Mapped[str] = mapped_column(String(100))
+    motivation: Mapped[str] = mapped_column(Text)
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    remplace: Mapped[str | None] = mapped_column(String(36))
+
+
+class TransitionConnue(Base):
+    """Instruction's transitions of a dossier (DossierPrisEnInstruction, CorrectionDemandee,
+    DossierClasseSansSuite, DossierRouvert): the history the establishment sees, with the motivation."""
+
+    __tablename__ = "transition_connue"
+    __table_args__ = (Index("ix_transition_connue_dossier", "dossier_type", "dossier_id"),)
+
+    transition_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    de: Mapped[str] = mapped_column(String(20))
+    vers: Mapped[str] = mapped_column(String(20))
+    par: Mapped[str] = mapped_column(String(200))
+    le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    motivation: Mapped[str | None] = mapped_column(Text)
+
+
+class DemandeCorrectionRecue(Base):
+    """An ARS correction request (CorrectionDemandee): what the establishment is asked, by when. The
+    named fields' values at the request are kept (`valeurs_avant`) so the re-deposit says what changed;
+    `repondue_le` is set by the re-deposit that answers it."""
+
+    __tablename__ = "demande_correction_recue"
+    __table_args__ = (Index("ix_demande_correction_recue_dossier", "dossier_type", "dossier_id"),)
+
+    correction_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{type, finess_ej}]
+    champs: Mapped[list[str]] = mapped_column(JSONB)
+    valeurs_avant: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    motivation: Mapped[str] = mapped_column(Text)
+    echeance: Mapped[date] = mapped_column(Date)
+    demandee_par: Mapped[str] = mapped_column(String(200))
+    demandee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    repondue_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 metadata = Base.metadata

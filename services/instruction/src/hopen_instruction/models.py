@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,7 +43,8 @@ class Dossier(Base):
     domaines_sun_es: Mapped[list[str]] = mapped_column(JSONB)
     # GHT candidature: [{finess_ej, raison_sociale, activite_combinee, domaines_sun_es, objectifs}].
     perimetre: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
-    statut: Mapped[str] = mapped_column(String(20))  # a_instruire | validee | refusee | desistee
+    # contracts/etats.py STATUTS_CANDIDATURE from deposee on (etats/rules.py: what may follow what)
+    statut: Mapped[str] = mapped_column(String(20))
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Phase-1 GHT support: the GHT criteria and capacity proof deposited (CandidatureDeposee.criteres_ght).
     criteres_ght: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -156,7 +169,8 @@ class Projet(Base):
     lettres_partenaires: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     sans_versement_usage: Mapped[bool | None] = mapped_column(Boolean)
     depenses_prevues: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 2026 + 2027
-    statut: Mapped[str] = mapped_column(String(20))  # a_instruire | selectionne | non_retenu
+    # contracts/etats.py STATUTS_PROJET from depose on, then atteint | non_atteint
+    statut: Mapped[str] = mapped_column(String(20))
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Participants that are public GHT members (ProjetAapDepose, issue 8); None: deposited before.
     participants_publics_ght: Mapped[list[str] | None] = mapped_column(JSONB)
@@ -220,6 +234,55 @@ class EngagementConnu(Base):
     region: Mapped[str] = mapped_column(String(3))
     montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     ecriture_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class TransitionDossier(Base):
+    """Every state a dossier (candidature or AAP project) entered: who, when, from what, why.
+    Immutable (the processing time is computed from it); the id is the event's when one was consumed
+    or published."""
+
+    __tablename__ = "transition_dossier"
+    __table_args__ = (Index("ix_transition_dossier", "dossier_type", "dossier_id", "le"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    de: Mapped[str | None] = mapped_column(String(20))  # None: the deposit
+    vers: Mapped[str] = mapped_column(String(20))
+    par: Mapped[str] = mapped_column(String(200))
+    le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    motivation: Mapped[str | None] = mapped_column(Text)
+
+
+class DemandeCorrection(Base):
+    """An ARS request for corrections of named pieces and fields, by a due date. Immutable: its answer
+    is a ReponseCorrection row."""
+
+    __tablename__ = "demande_correction"
+    __table_args__ = (Index("ix_demande_correction_dossier", "dossier_type", "dossier_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{type, finess_ej}]
+    champs: Mapped[list[str]] = mapped_column(JSONB)
+    motivation: Mapped[str] = mapped_column(Text)
+    echeance: Mapped[date] = mapped_column(Date)
+    demandee_par: Mapped[str] = mapped_column(String(200))
+    demandee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReponseCorrection(Base):
+    """The establishment's answer to one request (CandidatureRedeposee): what changed. Immutable."""
+
+    __tablename__ = "reponse_correction"
+
+    correction_id: Mapped[str] = mapped_column(ForeignKey("demande_correction.id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    champs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{champ, avant, apres}]
+    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{piece_id, type, finess_ej, version...}]
+    repondue_par: Mapped[str] = mapped_column(String(200))
+    repondue_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 metadata = Base.metadata

@@ -48,7 +48,7 @@ def _preuve(did: str, ej: str, annee: int, objectif: str, minutes: int, *, doc: 
 DOSSIERS = [
     _dossier("hc-seul", SEUL, "94", "validee"),
     _dossier("hc-ght", SUPPORT, "27", "validee", [SUPPORT, MEMBRE]),
-    _dossier("hc-brouillon", "2B0005342", "94", "a_instruire"),
+    _dossier("hc-brouillon", "2B0005342", "94", "deposee"),
     _dossier("p1", "2B0005342", "94", "validee", dispositif="phase1"),
 ]
 PREUVES = [

@@ -40,7 +40,7 @@ def _projet(pid: str, region: str, participants: list[str], forecast: tuple[str,
             "objectifs": [f"o{i}" for i in range(1, objectifs + 1)],
             "participants": participants, "perimetre": ["210987665"], "equipe": [], "lettres_partenaires": [],
             "sans_versement_usage": None, "depenses_prevues": D(forecast[0]) + D(forecast[1]),
-            "statut": "a_instruire", "deposee_le": datetime(2026, 5, 1, tzinfo=UTC)}
+            "statut": "depose", "deposee_le": datetime(2026, 5, 1, tzinfo=UTC)}
 
 
 PROJETS = [

@@ -107,7 +107,7 @@ async def test_hospiconnect_projets_et_enveloppes(bus: Bus) -> None:
     assert dossier is not None
     assert dossier.dispositif == "hospiconnect"
     assert projet is not None
-    assert (projet.statut, projet.depenses_prevues) == ("a_instruire", D("100000.50"))
+    assert (projet.statut, projet.depenses_prevues) == ("depose", D("100000.50"))
     assert depenses == {2026: D("60000.00"), 2027: D("40000.50")}
     assert etab is not None
     assert (etab.effectifs, etab.activite_combinee_2024) == (120, D("5120.00"))

@@ -99,7 +99,7 @@ async def test_dossier_retire(bus: Bus, base: str, kafka_bootstrap: str) -> None
                                json={"decision": "non_atteint", "motivation": "retirée"})
             assert r.status_code == 409, r.text
 
-            # The ARS decides a dossier whose withdrawal is on its way (still a_instruire here): the
+            # The ARS decides a dossier whose withdrawal is on its way (still deposee here): the
             # decision is taken, and the withdrawal that follows leaves it standing.
             r = await api.post("/v1/dossiers/decide/decision", headers=CORSE, json=decision)
             assert r.status_code == 201, r.text

@@ -26,6 +26,16 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeEngagee,
     EnveloppeTransferee,
 )
+from hopen_common.contracts.etats import (
+    CandidatureRedeposee,
+    ChampModifie,
+    CorrectionDemandee,
+    DossierClasseSansSuite,
+    DossierPrisEnInstruction,
+    DossierRouvert,
+    PieceDemandee,
+    PieceModifiee,
+)
 from hopen_common.contracts.financement import FinancementNotifie, LigneFinancement
 from hopen_common.contracts.hospiconnect import (
     DepensesDeclarees,
@@ -48,6 +58,14 @@ from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "CandidatureRedeposee",
+    "ChampModifie",
+    "CorrectionDemandee",
+    "DossierClasseSansSuite",
+    "DossierPrisEnInstruction",
+    "DossierRouvert",
+    "PieceDemandee",
+    "PieceModifiee",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

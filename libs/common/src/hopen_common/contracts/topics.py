@@ -21,11 +21,15 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.PROGRAMME: ("ProgrammePublie",),
     Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
                          "DepensesDeclarees",
-                         "PreuveHospiconnectDeposee", "ProjetAapDepose"),
+                         "PreuveHospiconnectDeposee", "ProjetAapDepose", "CandidatureRedeposee"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
-                     "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse"),
+                     "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse",
+                     # issue 9: the ARS transitions of a candidature (contracts/etats.py)
+                     "DossierPrisEnInstruction", "CorrectionDemandee", "DossierClasseSansSuite",
+                     "DossierRouvert"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
-    Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee"),
+    Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee",
+                    "DossierPrisEnInstruction", "DossierClasseSansSuite", "DossierRouvert"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }

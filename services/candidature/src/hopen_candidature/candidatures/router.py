@@ -16,6 +16,7 @@ from hopen_candidature.candidatures.schemas import (
     IndicateurDepot,
     IndicateurLu,
 )
+from hopen_candidature.corrections.router import CandidatureSuivie, candidature_suivie
 from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import IndicateurDeclare
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
@@ -59,11 +60,13 @@ async def lister(session: SessionDep, principal: CurrentPrincipal, pagination: P
                 total=total, limit=pagination.limit, offset=pagination.offset)
 
 
-@router.get("/{candidature_id}", response_model=CandidatureLue)
-async def lire(candidature_id: str, session: SessionDep, principal: CurrentPrincipal) -> CandidatureLue:
-    """The establishment of the file, the ARS of its region, the DNS."""
+@router.get("/{candidature_id}", response_model=CandidatureSuivie)
+async def lire(candidature_id: str, session: SessionDep, principal: CurrentPrincipal) -> CandidatureSuivie:
+    """The establishment of the file, the ARS of its region, the DNS. With what instruction said of it
+    (issue 9): every ARS decision with its motivation and date (`remplace` for a corrected one), every
+    transition, and the correction requests (`en_retard` past their due date and unanswered)."""
     candidature = await service.charger_pour(session, principal, candidature_id)
-    return CandidatureLue.model_validate(candidature, from_attributes=True)
+    return await candidature_suivie(session, candidature)
 
 
 @router.post("/{candidature_id}/depot", response_model=CandidatureLue)

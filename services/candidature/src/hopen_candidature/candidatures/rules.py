@@ -244,10 +244,10 @@ def perimetre_hospiconnect(etab: EtablissementVu, portees: Sequence[EjHospiconne
 
 
 # Issue 7, "pay once": what a withdrawal may come from (a decided candidature is the ARS's).
-STATUTS_DESISTABLES = ("brouillon", "deposee")
+STATUTS_DESISTABLES = ("brouillon", "deposee", "en_instruction", "correction_demandee")
 # Evidence and expenses go on a deposited candidature, and keep coming once the ARS validated it (the
 # indicators are measured, the HospiConnect years instructed, after the validation).
-STATUTS_DE_PREUVE = ("deposee", "validee")
+STATUTS_DE_PREUVE = ("deposee", "en_instruction", "correction_demandee", "validee")
 
 
 def champ_de_l_ej(finess_ej: str, demande: Sequence[str] | None) -> str:

@@ -14,6 +14,7 @@ from hopen_candidature.candidatures.service import (
     suivre_desistement_enregistre,
     suivre_desistement_refuse,
 )
+from hopen_candidature.etats.service import enregistrer_decision, suivre_transition
 from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
@@ -22,6 +23,9 @@ from hopen_common.contracts import (
     DesistementEnregistre,
     DesistementRefuse,
     EtablissementPublie,
+    HospiconnectAnneeDecidee,
+    ObjectifAtteint,
+    ObjectifNonAtteint,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
     Topics,
@@ -36,7 +40,22 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
     await tenir_copie_locale(session, EtablissementConnu, e)
 
 
+def _remplace(e: object) -> str | None:
+    # Decision events may carry `remplace` (a corrected decision, issue 9 item 4): shown when present.
+    valeur = getattr(e, "remplace", None)
+    return None if valeur is None else str(valeur)
+
+
+async def _decision_candidature(session: AsyncSession, e: CandidatureValidee | CandidatureRefusee,
+                                decision: str) -> None:
+    await enregistrer_decision(session, decision_id=e.decision_id, candidature_id=e.candidature_id,
+                               objet="candidature", finess_ej=None, decision=decision,
+                               motivation=e.motivation,
+                               decide_par=e.decide_par, decide_le=e.decide_le, remplace=_remplace(e))
+
+
 async def candidature_validee(session: AsyncSession, _: Evenement, e: CandidatureValidee) -> None:
+    await _decision_candidature(session, e, "validee")
     await appliquer_decision(session, e.candidature_id, "validee", decide_par=e.decide_par,
                              decision_id=e.decision_id)
     if e.dispositif != "hospiconnect":
@@ -48,8 +67,26 @@ async def candidature_validee(session: AsyncSession, _: Evenement, e: Candidatur
 
 
 async def candidature_refusee(session: AsyncSession, _: Evenement, e: CandidatureRefusee) -> None:
+    await _decision_candidature(session, e, "refusee")
     await appliquer_decision(session, e.candidature_id, "refusee", decide_par=e.decide_par,
                              decision_id=e.decision_id)
+
+
+async def objectif_decide(session: AsyncSession, _: Evenement, e: ObjectifAtteint | ObjectifNonAtteint
+                          ) -> None:
+    await enregistrer_decision(
+        session, decision_id=e.decision_id, candidature_id=e.candidature_id, objet=e.objectif,
+        finess_ej=e.finess_ej, decision="atteint" if isinstance(e, ObjectifAtteint) else "non_atteint",
+        motivation=e.motivation, decide_par=e.decide_par, decide_le=e.decide_le, remplace=_remplace(e))
+
+
+async def annee_hospiconnect_decidee(session: AsyncSession, _: Evenement, e: HospiconnectAnneeDecidee
+                                     ) -> None:
+    await enregistrer_decision(
+        session, decision_id=e.decision_id, candidature_id=e.candidature_id,
+        objet=f"hospiconnect.{e.annee}",
+        finess_ej=e.finess_ej, decision=",".join(e.objectifs_atteints) or "aucun_objectif_atteint",
+        motivation=e.motivation, decide_par=e.decide_par, decide_le=e.decide_le, remplace=_remplace(e))
 
 
 async def desistement_enregistre(session: AsyncSession, _: Evenement, e: DesistementEnregistre) -> None:
@@ -74,6 +111,7 @@ async def decision_projet(session: AsyncSession, _: Evenement,
     await session.execute(insert(DecisionProjetConnue).values(
         decision_id=e.decision_id, projet_id=e.projet_id, objet=objet, decision=decision,
         montant_accorde=montant, motivation=e.motivation, decide_par=e.decide_par, decide_le=e.decide_le,
+        remplace=_remplace(e),
     ).on_conflict_do_nothing(index_elements=["decision_id"]))
 
 
@@ -86,5 +124,13 @@ HANDLERS: dict[str, Handler] = {
     "ProjetAapSelectionne": decision_projet,
     "ProjetAapNonRetenu": decision_projet,
     "AtteinteProjetAapDecidee": decision_projet,
+    "ObjectifAtteint": objectif_decide,
+    "ObjectifNonAtteint": objectif_decide,
+    "HospiconnectAnneeDecidee": annee_hospiconnect_decidee,
+    # Issue 9: instruction's transitions of candidatures (Topics.DOSSIER) and projects (Topics.PROJET).
+    "DossierPrisEnInstruction": suivre_transition,
+    "CorrectionDemandee": suivre_transition,
+    "DossierClasseSansSuite": suivre_transition,
+    "DossierRouvert": suivre_transition,
 }
 TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET]

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures.service import SOURCE
 from hopen_candidature.candidatures.service import charger_pour as charger_candidature
+from hopen_candidature.corrections import rules as regles_corrections
+from hopen_candidature.etats.service import corrections_de
 from hopen_candidature.models import STATUTS_OUVERTS, Piece
 from hopen_candidature.pieces import repository, rules
 from hopen_candidature.projets.service import charger_pour as charger_projet
@@ -101,6 +103,11 @@ async def enregistrer_piece(session: AsyncSession, principal: Principal, dossier
     each gets its own version; a dossier closed since the upload began refuses it (409)."""
     dossier = await dossier_modifiable(session, principal, dossier_type, dossier_id, verrou=True)
     ej = verifier_champs(dossier, type_, finess_ej)
+    if dossier.statut == "correction_demandee":
+        # Issue 9 (ADR 0013): while corrections are asked, only the pieces they name get a new version.
+        ouvertes = await corrections_de(session, dossier_type, dossier_id, ouvertes=True)
+        regles_corrections.verifier_piece_demandee(
+            type_, ej, {(p["type"], p.get("finess_ej")) for d in ouvertes for p in d.pieces})
     version = await repository.prochaine_version(session, dossier_type, dossier_id, type_, ej)
     piece = Piece(id=str(uuid.uuid4()), dossier_type=dossier_type, dossier_id=dossier_id,
                   finess=dossier.finess, region=dossier.region, type=type_, finess_ej=ej, version=version,

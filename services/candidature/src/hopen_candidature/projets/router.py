@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_candidature.etats import service as etats
 from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
 from hopen_candidature.projets import service
@@ -17,6 +18,7 @@ from hopen_candidature.projets.schemas import (
     LettrePartenaireDemande,
     ProjetCreation,
     ProjetLu,
+    TransitionLue,
 )
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
@@ -46,7 +48,10 @@ def _lu(p: ProjetAap, depenses: dict[int, Decimal], decisions: list[DecisionProj
 
 
 async def _lu_de(session: AsyncSession, p: ProjetAap) -> ProjetLu:
-    return _lu(p, await service.depenses_de(session, p.id), await service.decisions_ars(session, p.id))
+    lu = _lu(p, await service.depenses_de(session, p.id), await service.decisions_ars(session, p.id))
+    lu.historique = [TransitionLue.model_validate(t, from_attributes=True)
+                     for t in await etats.transitions_de(session, "projet", p.id)]
+    return lu
 
 
 @router.post("", status_code=201, response_model=ProjetLu)

@@ -60,6 +60,15 @@ class DecisionArsLue(BaseModel):
     motivation: str
     decide_par: str
     decide_le: datetime
+    remplace: str | None = None  # a corrected decision names the one it replaces
+
+
+class TransitionLue(BaseModel):
+    de: str
+    vers: str
+    par: str
+    le: datetime
+    motivation: str | None
 
 
 class ProjetLu(BaseModel):
@@ -83,5 +92,7 @@ class ProjetLu(BaseModel):
     deposee_par: str | None
     deposee_le: datetime | None
     decisions_ars: list[DecisionArsLue]  # the ARS selection and attainment, once known
+    # Issue 9: instruction's transitions of the project (who, when, why).
+    historique: list[TransitionLue] = Field(default_factory=list)
 
 

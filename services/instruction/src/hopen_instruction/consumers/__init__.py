@@ -29,8 +29,11 @@ from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.inbox import Handler
 from hopen_common.outbox import publier
+from hopen_instruction.corrections.service import candidature_redeposee
 from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.enveloppes.service import appliquer_mouvement
+from hopen_instruction.etats import rules as etats
+from hopen_instruction.etats.repository import enregistrer_transition
 from hopen_instruction.models import (
     Decision,
     DepensePrevueProjet,
@@ -45,11 +48,13 @@ from hopen_instruction.models import (
 log = logging.getLogger(__name__)
 
 
-async def candidature_deposee(session: AsyncSession, _: Evenement, e: CandidatureDeposee) -> None:
+async def candidature_deposee(session: AsyncSession, evenement: Evenement, e: CandidatureDeposee) -> None:
+    await enregistrer_transition(session, "candidature", e.candidature_id, de=None, vers="deposee",
+                                 par=e.deposee_par, le=e.deposee_le, identifiant=evenement.id)
     await session.execute(insert(Dossier).values(
         id=e.candidature_id, dispositif=e.dispositif, finess=e.finess,
         raison_sociale=e.raison_sociale, region=e.region, objectifs=e.objectifs,
-        domaines_sun_es=e.domaines_sun_es, statut="a_instruire", deposee_le=e.deposee_le,
+        domaines_sun_es=e.domaines_sun_es, statut="deposee", deposee_le=e.deposee_le,
         perimetre=None if e.perimetre is None else [m.model_dump(mode="json") for m in e.perimetre],
         criteres_ght=None if e.criteres_ght is None else e.criteres_ght.model_dump(mode="json"),
     ).on_conflict_do_nothing(index_elements=["id"]))
@@ -75,9 +80,12 @@ async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: C
               "region": dossier.region, "desistement_event_id": evenement.id}
     details: dict[str, object] = {"desistement_event_id": evenement.id}
     reponse: DesistementEnregistre | DesistementRefuse
-    if dossier.statut in ("a_instruire", "desistee"):
+    if dossier.statut in (*etats.statuts_de_depart("candidature", "desister"), "desistee"):
         # `desistee` already: a second withdrawal event of the same candidature; answering again is
         # harmless (candidature's closing is idempotent) and never leaves it waiting.
+        await enregistrer_transition(session, "candidature", dossier.id, de=dossier.statut, vers="desistee",
+                                     par=e.desistee_par, le=e.desistee_le, motivation=e.motivation,
+                                     identifiant=evenement.id)
         dossier.statut = "desistee"
         reponse = DesistementEnregistre(enregistre_le=datetime.now(UTC), **commun)
         action = "desistement_enregistre"
@@ -130,7 +138,9 @@ async def preuve_hospiconnect_deposee(session: AsyncSession, _: Evenement, e: Pr
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
-async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose) -> None:
+async def projet_depose(session: AsyncSession, evenement: Evenement, e: ProjetAapDepose) -> None:
+    await enregistrer_transition(session, "projet", e.projet_id, de=None, vers="depose", par=e.deposee_par,
+                                 le=e.deposee_le, identifiant=evenement.id)
     resultat = await session.execute(insert(Projet).values(
         id=e.projet_id, finess=e.finess, raison_sociale=e.raison_sociale, region=e.region, theme=e.theme,
         titre=e.titre, description=e.description, objectifs=e.objectifs, participants=e.participants,
@@ -138,7 +148,7 @@ async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose)
         lettres_partenaires=[lettre.model_dump() for lettre in e.lettres_partenaires],
         sans_versement_usage=e.sans_versement_usage, participants_publics_ght=e.participants_publics_ght,
         depenses_prevues=sum((d.montant for d in e.depenses_prevues), start=0),
-        statut="a_instruire", deposee_le=e.deposee_le,
+        statut="depose", deposee_le=e.deposee_le,
     ).on_conflict_do_nothing(index_elements=["id"]).returning(Projet.id))
     if resultat.first() is not None:
         await session.execute(insert(DepensePrevueProjet).values([
@@ -152,6 +162,7 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
 HANDLERS: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
+    "CandidatureRedeposee": candidature_redeposee,
     "IndicateurDepose": indicateur_depose,
     "PieceDeposee": piece_deposee,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,

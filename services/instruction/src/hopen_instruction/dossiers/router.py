@@ -13,6 +13,7 @@ from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
+from hopen_instruction.corrections import service as corrections
 from hopen_instruction.dossiers import service
 from hopen_instruction.dossiers.schemas import (
     DecisionCandidatureDemande,
@@ -23,6 +24,7 @@ from hopen_instruction.dossiers.schemas import (
     IndicateurEvalue,
     ObjectifEvalue,
 )
+from hopen_instruction.etats import service as etats
 from hopen_instruction.models import Decision, Dossier
 from hopen_instruction.objectifs.rules import EvaluationObjectif
 
@@ -69,6 +71,9 @@ async def lire(dossier_id: str, session: SessionDep, principal: Lecteur) -> Doss
         **_dossier(dossier).model_dump(),
         evaluation=[_evaluation(ej, e, courantes.get((e.objectif, ej))) for ej, e in evaluation],
         decisions=[_decision(d) for d in decisions],
+        duree_instruction_secondes=etats.duree(await etats.historique(session, "candidature", dossier.id),
+                                               datetime.now(UTC)),
+        corrections_ouvertes=len(await corrections.ouvertes(session, "candidature", dossier.id)),
     )
 
 

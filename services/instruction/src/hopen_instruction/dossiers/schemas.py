@@ -70,3 +70,7 @@ class DossierLu(BaseModel):
 class DossierDetail(DossierLu):
     evaluation: list[ObjectifEvalue]
     decisions: list[DecisionLue]
+    # Issue 9: seconds with the ARS since the deposit, without the waits for a correction (ADR 0013;
+    # the history: GET /v1/dossiers/{id}/historique).
+    duree_instruction_secondes: int
+    corrections_ouvertes: int

@@ -34,6 +34,8 @@ from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
 from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
+from hopen_instruction.etats import rules as etats
+from hopen_instruction.etats.repository import enregistrer_transition
 from hopen_instruction.models import Decision, Dossier, IndicateurRecu
 from hopen_instruction.objectifs.rules import EvaluationObjectif, Mesure, evaluer_objectif
 
@@ -127,9 +129,12 @@ async def decider_candidature(
     if dossier.statut == "desistee":
         raise CANDIDATURE_DESISTEE.erreur(f"l'établissement s'est désisté de la candidature {dossier.id} :"
                                           " elle n'est plus instruite")
-    if dossier.statut != "a_instruire":
+    if dossier.statut in ("validee", "refusee"):
         raise DEJA_DECIDEE.erreur(f"la candidature est {dossier.statut} ; une correction est une nouvelle"
                                   " décision qui remplace la première")
+    # From deposee or en_instruction only (a dossier waiting for a correction or closed: 409).
+    de = dossier.statut
+    etats.verifier_transition("candidature", dossier.id, de, "decider", decision=demande.decision)
     _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
@@ -138,6 +143,9 @@ async def decider_candidature(
     )
     session.add(decision)
     dossier.statut = demande.decision
+    await enregistrer_transition(session, "candidature", dossier.id, de=de, vers=demande.decision,
+                                 par=principal.subject, le=maintenant, motivation=demande.motivation,
+                                 identifiant=decision.id)
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,

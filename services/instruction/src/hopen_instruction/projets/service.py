@@ -26,6 +26,8 @@ from hopen_common.problemes import DEJA_DECIDEE, PROJET_NON_SELECTIONNE, introuv
 from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
 from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
+from hopen_instruction.etats import rules as etats
+from hopen_instruction.etats.repository import enregistrer_transition
 from hopen_instruction.models import DecisionProjet, DepensePrevueProjet, EtablissementConnu, Projet
 from hopen_instruction.projets import rules
 from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
@@ -94,6 +96,9 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
     if deja is not None:
         raise DEJA_DECIDEE.erreur(f"sélection déjà décidée : projet {projet.id}, {deja.decision} le"
                                   f" {deja.decide_le.isoformat()}")
+    # From depose or en_instruction only (a closed project, or one waiting for a correction: 409).
+    de = projet.statut
+    etats.verifier_transition("projet", projet.id, de, "decider", decision=demande.decision)
     rules.verifier_fenetre_selection(programme, jour, ouvert)
     place = None
     if demande.decision == "selectionne":
@@ -123,6 +128,9 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
         decide_le=maintenant, elements=elements)
     session.add(decision)
     projet.statut = demande.decision
+    await enregistrer_transition(session, "projet", projet.id, de=de, vers=demande.decision,
+                                 par=principal.subject, le=maintenant, motivation=demande.motivation,
+                                 identifiant=decision.id)
     if montant is not None:
         payload: ProjetAapSelectionne | ProjetAapNonRetenu = ProjetAapSelectionne(
             decision_id=decision.id, projet_id=projet.id, finess=projet.finess, region=projet.region,

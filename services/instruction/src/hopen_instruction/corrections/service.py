@@ -67,7 +67,7 @@ async def lister(session: AsyncSession, principal: Principal, dossier_id: str, l
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.execute(query.order_by(DemandeCorrection.demandee_le, DemandeCorrection.id)
                                  .limit(limit).offset(offset))
-    return [(d, r) for d, r in rows.tuples()], total
+    return [(d, r) for d, r in rows], total
 
 
 async def charger(session: AsyncSession, principal: Principal, dossier_id: str, correction_id: str

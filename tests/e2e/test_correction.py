@@ -1,0 +1,102 @@
+"""A correction round through the running services over the real Kafka broker (issue 9): the GHT
+support deposits, its ARS takes the dossier into instruction and asks for a newer SDSI (a piece and a
+field), the establishment sees the request, corrects only that and re-deposits, the ARS sees the diff
+and validates, and the establishment sees its candidature validated with the ARS's motivation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from hopen_common.testing import RunningStack, finalement, jeton
+from hopen_common.testing.pieces import PDF_MINIMAL, deposer_avec_pieces_sync
+
+pytestmark = pytest.mark.e2e
+
+# CHU Dijon (21, Bourgogne-Franche-Comté, région 27): support of GHT BFC-03 (demo referentiel).
+DIJON, REGION_BFC = "210780581", "27"
+CRITERES = {"dsi_ght": {"nom": "M. Roux", "valide": True}, "projet_medical_valide": True,
+            "sdsi_date": (date.today() - timedelta(days=700)).isoformat(), "convergence": "DPI commun",
+            "referentiel_identite_unique": True, "preuve_capacite": "convention"}
+
+
+@pytest.fixture(scope="module")
+def client() -> httpx.Client:
+    with httpx.Client(timeout=15) as c:
+        yield c
+
+
+def test_tour_de_correction(running_stack: RunningStack, client: httpx.Client) -> None:
+    urls = running_stack.urls
+    es = jeton("etablissement", finess=[DIJON], sujet="dsi-dijon")
+    ars = jeton("ars", region=REGION_BFC, sujet="instructeur-bfc")
+
+    def creer() -> dict[str, Any] | None:
+        r = client.post(f"{urls['candidature']}/v1/candidatures", headers=es, json={
+            "dispositif": "phase1", "finess": DIJON, "objectifs": ["P1.O1"], "criteres_ght": CRITERES})
+        if r.status_code == 422 and "inconnu du référentiel" in r.text:
+            return None  # the referentiel's events are still on their way
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+    cid = finalement(creer, en=60, quoi="establishment known to candidature")["id"]
+    candidature = f"{urls['candidature']}/v1/candidatures/{cid}"
+    r = deposer_avec_pieces_sync(client, candidature, es)
+    assert r.status_code == 200, r.text
+    dossier = f"{urls['instruction']}/v1/dossiers/{cid}"
+    finalement(lambda: client.get(dossier, headers=ars).is_success, en=60, quoi="dossier in instruction")
+
+    r = client.post(f"{dossier}/instruction", headers=ars, json={})
+    assert r.status_code == 200, r.text
+    r = client.post(f"{dossier}/corrections", headers=ars, json={
+        "pieces": [{"type": "P1.GHT.SDSI"}], "champs": ["criteres_ght.sdsi_date"],
+        "motivation": "SDSI de bientôt deux ans : joindre la mise à jour",
+        "echeance": (date.today() + timedelta(days=15)).isoformat()})
+    assert r.status_code == 201, r.text
+    correction = r.json()["id"]
+
+    def demandee() -> dict[str, Any] | None:
+        vue = client.get(candidature, headers=es).json()
+        return vue if vue["statut"] == "correction_demandee" else None
+    vue = finalement(demandee, en=60, quoi="the establishment sees the request")
+    (demande,) = vue["demandes_correction"]
+    assert (demande["correction_id"], demande["champs"], demande["en_retard"]) == (
+        correction, ["criteres_ght.sdsi_date"], False)
+
+    nouvelle_date = (date.today() - timedelta(days=30)).isoformat()
+    r = client.patch(f"{candidature}/champs", headers=es, json={"champs": {"criteres_ght.convergence": "x"}})
+    assert (r.status_code, r.json()["champ"]) == (422, "criteres_ght.convergence")  # not asked for
+    r = client.patch(f"{candidature}/champs", headers=es,
+                     json={"champs": {"criteres_ght.sdsi_date": nouvelle_date}})
+    assert r.status_code == 200, r.text
+    r = client.post(f"{candidature}/pieces", headers=es, data={"type": "P1.GHT.SDSI"},
+                    files={"fichier": ("sdsi-2026.pdf", PDF_MINIMAL, "application/pdf")})
+    assert r.status_code == 201, r.text
+    nouvelle = r.json()
+    r = client.post(f"{candidature}/redepot", headers=es)
+    assert (r.status_code, r.json()["statut"]) == (200, "deposee"), r.text
+
+    diff_url = f"{dossier}/corrections/{correction}/diff"
+    diff = finalement(lambda: (d := client.get(diff_url, headers=ars).json())["correction"]["repondue_le"]
+                      and d, en=60, quoi="the ARS sees the answer")
+    (piece,) = diff["pieces"]
+    assert (piece["avant"]["version"], piece["apres"]["version"], piece["apres"]["sha256"]) == (
+        1, 2, nouvelle["sha256"])
+    assert diff["champs"] == [{"champ": "criteres_ght.sdsi_date", "avant": CRITERES["sdsi_date"],
+                               "apres": nouvelle_date}]
+    detail = client.get(dossier, headers=ars).json()
+    assert (detail["statut"], detail["corrections_ouvertes"]) == ("deposee", 0)
+
+    r = client.post(f"{dossier}/decision", headers=ars,
+                    json={"decision": "validee", "motivation": "SDSI à jour, critères de l'annexe 4 remplis"})
+    assert r.status_code == 201, r.text
+
+    def validee() -> dict[str, Any] | None:
+        vue = client.get(candidature, headers=es).json()
+        return vue if vue["statut"] == "validee" and vue["decisions_ars"] else None
+    vue = finalement(validee, en=60, quoi="the establishment sees the decision")
+    assert [(d["decision"], d["motivation"]) for d in vue["decisions_ars"]] == [
+        ("validee", "SDSI à jour, critères de l'annexe 4 remplis")]
+    assert [t["vers"] for t in vue["historique"]] == ["en_instruction", "correction_demandee"]

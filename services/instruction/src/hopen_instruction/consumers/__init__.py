@@ -80,9 +80,11 @@ async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: C
               "region": dossier.region, "desistement_event_id": evenement.id}
     details: dict[str, object] = {"desistement_event_id": evenement.id}
     reponse: DesistementEnregistre | DesistementRefuse
-    if dossier.statut in (*etats.statuts_de_depart("candidature", "desister"), "desistee"):
+    retirables = (*etats.statuts_de_depart("candidature", "desister"), "desistee", "classee_sans_suite")
+    if dossier.statut in retirables:
         # `desistee` already: a second withdrawal event of the same candidature; answering again is
-        # harmless (candidature's closing is idempotent) and never leaves it waiting.
+        # harmless (candidature's closing is idempotent) and never leaves it waiting. Closed without a
+        # decision by the ARS while the withdrawal travelled: no decision, no money, the withdrawal takes.
         await enregistrer_transition(session, "candidature", dossier.id, de=dossier.statut, vers="desistee",
                                      par=e.desistee_par, le=e.desistee_le, motivation=e.motivation,
                                      identifiant=evenement.id)

@@ -229,4 +229,4 @@ async def test_projet(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
                            json={"decision": "non_retenu", "motivation": "hors enveloppe"})
         assert _probleme(r, 409, "statut")["statut"] == "classe_sans_suite"
     (evenement, _) = await _publies(moteur, "p1")
-    assert (evenement["type"], evenement["data"]["dossier_type"]) == ("DossierPrisEnInstruction", "projet")
+    assert (evenement["type"], evenement["data"]["dossier_type"]) == ("ProjetPrisEnInstruction", "projet")

@@ -35,6 +35,9 @@ from hopen_common.contracts.etats import (
     DossierRouvert,
     PieceDemandee,
     PieceModifiee,
+    ProjetClasseSansSuite,
+    ProjetPrisEnInstruction,
+    ProjetRouvert,
 )
 from hopen_common.contracts.financement import FinancementNotifie, LigneFinancement
 from hopen_common.contracts.hospiconnect import (
@@ -66,6 +69,9 @@ __all__ = [
     "DossierRouvert",
     "PieceDemandee",
     "PieceModifiee",
+    "ProjetClasseSansSuite",
+    "ProjetPrisEnInstruction",
+    "ProjetRouvert",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

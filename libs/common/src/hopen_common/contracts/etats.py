@@ -63,6 +63,23 @@ class DossierRouvert(_Transition):
     """The ARS reopened a dossier it had closed without a decision (motivated): back in instruction."""
 
 
+# An event type travels on one topic only: an AAP project's transitions have their own names
+# (Topics.PROJET), the same payload.
+@enregistrer("ProjetPrisEnInstruction", 1)
+class ProjetPrisEnInstruction(_Transition):
+    """The ARS took the deposited AAP project into instruction."""
+
+
+@enregistrer("ProjetClasseSansSuite", 1)
+class ProjetClasseSansSuite(_Transition):
+    """The ARS closed the AAP project without a selection decision (motivated)."""
+
+
+@enregistrer("ProjetRouvert", 1)
+class ProjetRouvert(_Transition):
+    """The ARS reopened an AAP project it had closed without a decision (motivated)."""
+
+
 class PieceDemandee(Payload):
     type: str  # a piece type code of the dispositif
     finess_ej: Finess | None = None  # a GHT dossier's member EJ, when the piece is per EJ

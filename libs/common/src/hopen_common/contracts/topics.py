@@ -29,7 +29,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                      "DossierRouvert"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
     Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee",
-                    "DossierPrisEnInstruction", "DossierClasseSansSuite", "DossierRouvert"),
+                    "ProjetPrisEnInstruction", "ProjetClasseSansSuite", "ProjetRouvert"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }

@@ -132,5 +132,8 @@ HANDLERS: dict[str, Handler] = {
     "CorrectionDemandee": suivre_transition,
     "DossierClasseSansSuite": suivre_transition,
     "DossierRouvert": suivre_transition,
+    "ProjetPrisEnInstruction": suivre_transition,
+    "ProjetClasseSansSuite": suivre_transition,
+    "ProjetRouvert": suivre_transition,
 }
 TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET]

@@ -27,13 +27,17 @@ from hopen_common.contracts import (
     DossierClasseSansSuite,
     DossierPrisEnInstruction,
     DossierRouvert,
+    ProjetClasseSansSuite,
+    ProjetPrisEnInstruction,
+    ProjetRouvert,
 )
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
 
 log = logging.getLogger(__name__)
-Transition = DossierPrisEnInstruction | CorrectionDemandee | DossierClasseSansSuite | DossierRouvert
+Transition = (DossierPrisEnInstruction | CorrectionDemandee | DossierClasseSansSuite | DossierRouvert
+              | ProjetPrisEnInstruction | ProjetClasseSansSuite | ProjetRouvert)
 
 
 def valeurs_des_champs(candidature: Candidature, champs: list[str]) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from hopen_common.contracts import (
     DossierClasseSansSuite,
     DossierPrisEnInstruction,
     DossierRouvert,
+    ProjetClasseSansSuite,
+    ProjetPrisEnInstruction,
+    ProjetRouvert,
     Topics,
 )
 from hopen_common.db.messaging import JournalAudit
@@ -32,7 +35,12 @@ __all__ = ["charger", "duree", "effectuer", "enregistrer_transition", "historiqu
 from hopen_instruction.projets import service as projets
 
 TOPIC: dict[TypeDossier, Topics] = {"candidature": Topics.DOSSIER, "projet": Topics.PROJET}
-EVENEMENT: dict[str, type[DossierPrisEnInstruction | DossierClasseSansSuite | DossierRouvert]] = {
+Evenements = type[DossierPrisEnInstruction | DossierClasseSansSuite | DossierRouvert | ProjetPrisEnInstruction
+                  | ProjetClasseSansSuite | ProjetRouvert]
+EVENEMENT_PROJET: dict[str, Evenements] = {
+    "prendre_en_instruction": ProjetPrisEnInstruction, "classer_sans_suite": ProjetClasseSansSuite,
+    "rouvrir": ProjetRouvert}
+EVENEMENT: dict[str, Evenements] = {
     "prendre_en_instruction": DossierPrisEnInstruction, "classer_sans_suite": DossierClasseSansSuite,
              "rouvrir": DossierRouvert}
 
@@ -64,7 +72,7 @@ async def publier_transition(session: AsyncSession, principal: Principal, objet:
                                  le=maintenant, motivation=motivation, identifiant=transition_id)
     payload: BaseModel
     if correction is None:
-        payload = EVENEMENT[action](
+        payload = (EVENEMENT if dossier_type == "candidature" else EVENEMENT_PROJET)[action](
             transition_id=transition_id, dossier_type=dossier_type, dossier_id=objet.id, finess=objet.finess,
             region=objet.region, statut_precedent=de, statut=vers, par=principal.subject, le=maintenant,
             motivation=motivation)

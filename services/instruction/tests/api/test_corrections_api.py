@@ -123,7 +123,7 @@ async def test_portee_et_etat(api: httpx.AsyncClient, moteur: AsyncEngine) -> No
 
 
 async def test_tour_de_correction(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    r = await api.post("/v1/dossiers/d1/instruction", headers=ARS, json={})
+    r = await api.post("/v1/dossiers/d1/instruction", headers=ARS)  # no body needed
     assert (r.status_code, r.json()["statut"]) == (200, "en_instruction"), r.text
     async with rien_ecrit(moteur, *ECRITES):
         _probleme(await api.post("/v1/dossiers/d1/instruction", headers=ARS, json={}), 409, "statut")

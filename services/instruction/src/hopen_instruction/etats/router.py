@@ -59,12 +59,14 @@ def _routes(dossier_type: TypeDossier) -> None:
 
     @router.post(f"{prefixe}/{{dossier_id}}/instruction", response_model=EtatLu,
                  name=f"prendre_en_instruction_{dossier_type}")
-    async def prendre_en_instruction(dossier_id: str, demande: PriseEnInstructionDemande, session: SessionDep,
-                                     principal: Instructeur, request: Request) -> JSONResponse:
+    async def prendre_en_instruction(dossier_id: str, session: SessionDep, principal: Instructeur,
+                                     request: Request, demande: PriseEnInstructionDemande | None = None
+                                     ) -> JSONResponse:
         """ARS of the region: a deposited dossier goes en_instruction (DossierPrisEnInstruction); 409
-        `transition-interdite` from any other state. Accepts an Idempotency-Key."""
+        `transition-interdite` from any other state. The body (an optional motivation) may be left
+        out. Accepts an Idempotency-Key."""
         return await _effectuer(session, principal, request, dossier_type, dossier_id,
-                                "prendre_en_instruction", demande.motivation)
+                                "prendre_en_instruction", None if demande is None else demande.motivation)
 
     @router.post(f"{prefixe}/{{dossier_id}}/classement", response_model=EtatLu,
                  name=f"classer_sans_suite_{dossier_type}")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from hopen_candidature.candidatures.schemas import CriteresGhtDemande
 from hopen_candidature.consumers import HANDLERS
-from hopen_candidature.models import Candidature, CandidatureEj, EtablissementConnu, Piece
+from hopen_candidature.models import Candidature, CandidatureEj, EtablissementConnu, Piece, ProjetAap
 from hopen_common.contracts import (
     CandidatureValidee,
     CorrectionDemandee,
@@ -55,6 +55,10 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
             perimetre=[{"finess_ej": f, "raison_sociale": f, "activite_combinee": None,
                         "objectifs": ["P1.O1"]} for f in (SUPPORT, MEMBRE)],
             criteres_ght=CRITERES, cree_par="dsi-ght", cree_le=T0, deposee_par="dsi-ght", deposee_le=T0))
+        await conn.execute(insert(ProjetAap).values(
+            id="p1", finess=SUPPORT, region="27", statut="depose", theme="rattrapage", titre="t", description="d",
+            objectifs=["O1"], participants=[SUPPORT], perimetre=[], equipe=[], lettres_partenaires=[],
+            sans_versement_usage=None, cree_par="dsi-ght", cree_le=T0, deposee_par="dsi-ght", deposee_le=T0))
         await conn.execute(insert(CandidatureEj), [
             {"candidature_id": "c1", "finess_ej": f, "dispositif": "phase1", "statut": "deposee"}
             for f in (SUPPORT, MEMBRE)])
@@ -159,3 +163,24 @@ async def test_tour_de_correction(api: httpx.AsyncClient, moteur: AsyncEngine) -
     (decision,) = vue["decisions_ars"]
     assert (decision["decision"], decision["motivation"], decision["remplace"]) == (
         "validee", "SDSI à jour, critères remplis", None)
+
+
+async def test_projet(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    """An AAP project: the lead answers a request for a piece and re-deposits (no field to correct)."""
+    await _consommer(moteur, CorrectionProjetDemandee(**{
+        **_transition(transition_id="tp1", statut_precedent="depose", statut="correction_demandee",
+                      motivation="équipe incomplète", correction_id="kp1",
+                      pieces=[PieceDemandee(type="AAP.EQUIPE")], champs=[],
+                      echeance=date.today() + timedelta(days=5)),
+        "dossier_type": "projet", "dossier_id": "p1"}))
+    vue = (await api.get("/v1/projets/p1", headers=ES)).json()
+    assert (vue["statut"], vue["demandes_correction"][0]["correction_id"]) == ("correction_demandee", "kp1")
+    async with rien_ecrit(moteur, *ECRITES):
+        _probleme(await api.post("/v1/projets/p1/redepot", headers=ES), 422, "pieces")
+    r = await api.post("/v1/projets/p1/pieces", headers=ES, data={"type": "AAP.EQUIPE"},
+                       files={"fichier": ("equipe.pdf", fichiers.pdf(), "application/pdf")})
+    assert r.status_code == 201, r.text
+    r = await api.post("/v1/projets/p1/redepot", headers=ES)
+    assert (r.status_code, r.json()["statut"]) == (200, "depose"), r.text
+    async with rien_ecrit(moteur, *ECRITES):
+        _probleme(await api.post("/v1/projets/p1/redepot", headers=ES), 409, "statut")

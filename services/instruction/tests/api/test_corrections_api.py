@@ -222,11 +222,34 @@ async def test_classement_et_reouverture(api: httpx.AsyncClient, moteur: AsyncEn
 async def test_projet(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     r = await api.post("/v1/projets/p1/instruction", headers=ARS, json={})
     assert (r.status_code, r.json()["statut"]) == (200, "en_instruction"), r.text
+    async with rien_ecrit(moteur, *ECRITES):  # a project has pieces to correct, no field
+        _probleme(await api.post("/v1/projets/p1/corrections", headers=ARS, json={**DEMANDE, "pieces": []}),
+                  422, "champs[0]")
+        _probleme(await api.post("/v1/projets/p1/corrections", headers=ARS, json={
+            **DEMANDE, "champs": []}), 422, "pieces[0].type")  # a phase-1 type
+    r = await api.post("/v1/projets/p1/corrections", headers=ARS, json={
+        "pieces": [{"type": "AAP.EQUIPE"}], "motivation": "équipe incomplète",
+        "echeance": DEMANDE["echeance"]})
+    assert r.status_code == 201, r.text
+    correction = r.json()["id"]
+    await asyncio.sleep(1)
+    payload = CandidatureRedeposee(
+        dossier_type="projet", dossier_id="p1", finess=SUPPORT, region="27", corrections=[correction],
+        champs=[], pieces=[], redeposee_par="lead", redeposee_le=datetime.now(UTC))
+    async with async_sessionmaker(moteur)() as s, s.begin():
+        await candidature_redeposee(s, nouvel_evenement(payload, source="/hopen/candidature",
+                                                        subject="projet/p1"), payload)
+    assert (await api.get("/v1/projets/p1/historique", headers=ARS)).json()["statut"] == "depose"
+    diff = (await api.get(f"/v1/projets/p1/corrections/{correction}/diff", headers=ARS)).json()
+    assert diff["pieces"] == [{"type": "AAP.EQUIPE", "finess_ej": None, "avant": None, "apres": None,
+                               "modifiee": False}]
     r = await api.post("/v1/projets/p1/classement", headers=ARS, json={"motivation": "thème hors AAP"})
     assert r.json()["statut"] == "classe_sans_suite"
     async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p1/selection", headers=ARS,
                            json={"decision": "non_retenu", "motivation": "hors enveloppe"})
         assert _probleme(r, 409, "statut")["statut"] == "classe_sans_suite"
-    (evenement, _) = await _publies(moteur, "p1")
-    assert (evenement["type"], evenement["data"]["dossier_type"]) == ("ProjetPrisEnInstruction", "projet")
+    evenements = await _publies(moteur, "p1")
+    assert [e["type"] for e in evenements] == ["ProjetPrisEnInstruction", "CorrectionProjetDemandee",
+                                               "ProjetClasseSansSuite"]
+    assert evenements[0]["data"]["dossier_type"] == "projet"

@@ -96,6 +96,11 @@ class CorrectionDemandee(_Transition):
     echeance: date
 
 
+@enregistrer("CorrectionProjetDemandee", 1)
+class CorrectionProjetDemandee(CorrectionDemandee):
+    """The same request on an AAP project (Topics.PROJET): pieces only, no field is correctable."""
+
+
 class ChampModifie(Payload):
     champ: str
     avant: Any

@@ -29,7 +29,8 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                      "DossierRouvert"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
     Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee",
-                    "ProjetPrisEnInstruction", "ProjetClasseSansSuite", "ProjetRouvert"),
+                    "ProjetPrisEnInstruction", "CorrectionProjetDemandee", "ProjetClasseSansSuite",
+                    "ProjetRouvert"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }

@@ -133,6 +133,7 @@ HANDLERS: dict[str, Handler] = {
     "DossierClasseSansSuite": suivre_transition,
     "DossierRouvert": suivre_transition,
     "ProjetPrisEnInstruction": suivre_transition,
+    "CorrectionProjetDemandee": suivre_transition,
     "ProjetClasseSansSuite": suivre_transition,
     "ProjetRouvert": suivre_transition,
 }

@@ -14,10 +14,12 @@ from hopen_candidature.candidatures.service import SOURCE, changer_statut, charg
 from hopen_candidature.corrections import rules
 from hopen_candidature.corrections.schemas import ChampsDemande
 from hopen_candidature.etats.service import corrections_de, pieces_depuis, valeurs_des_champs
-from hopen_candidature.models import Candidature
+from hopen_candidature.models import Candidature, ProjetAap
+from hopen_candidature.projets.service import charger_pour as charger_projet
 from hopen_common.auth import Principal
 from hopen_common.auth.portee import exiger_portee_etablissement
 from hopen_common.contracts import CandidatureRedeposee, ChampModifie, PieceModifiee, Topics
+from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
@@ -76,8 +78,33 @@ async def redeposer(session: AsyncSession, principal: Principal, candidature_id:
     (422 `pieces-manquantes` listing the missing ones); the named fields may or may not have changed
     (the ARS may have asked to confirm). A late answer is accepted: instruction shows it late."""
     candidature = await _en_correction(session, principal, candidature_id, "redeposer")
-    ouvertes = await corrections_de(session, "candidature", candidature.id, ouvertes=True)
-    nouvelles = await pieces_depuis(session, "candidature", candidature.id, ouvertes)
+    await _repondre(session, principal, "candidature", candidature, maintenant=maintenant)
+    await changer_statut(session, candidature, "deposee")
+    await session.flush()
+    return candidature
+
+
+async def redeposer_projet(session: AsyncSession, principal: Principal, projet_id: str, *,
+                           maintenant: datetime) -> ProjetAap:
+    """The project's lead answers its open requests (pieces only) and re-deposits: `depose` again."""
+    projet = await charger_projet(session, principal, projet_id, verrou=True)
+    exiger_portee_etablissement(principal, projet.finess)
+    if projet.statut != "correction_demandee":
+        raise TRANSITION_INTERDITE.erreur(
+            f"projet {projet.id} : « redeposer » est possible quand une correction est demandée ; il est"
+            f" {projet.statut}", champ="statut", extra={"statut": projet.statut, "transition": "redeposer"})
+    await _repondre(session, principal, "projet", projet, maintenant=maintenant)
+    projet.statut = "depose"
+    await session.flush()
+    return projet
+
+
+async def _repondre(session: AsyncSession, principal: Principal, dossier_type: TypeDossier,
+                    dossier: Candidature | ProjetAap, *, maintenant: datetime) -> None:
+    """The answer to every open request of the dossier: checks, marks them answered, publishes
+    CandidatureRedeposee (what changed) and the audit row."""
+    ouvertes = await corrections_de(session, dossier_type, dossier.id, ouvertes=True)
+    nouvelles = await pieces_depuis(session, dossier_type, dossier.id, ouvertes)
     manquantes = []
     for d in ouvertes:
         for p in d.pieces:
@@ -89,29 +116,28 @@ async def redeposer(session: AsyncSession, principal: Principal, candidature_id:
         raise PIECES_MANQUANTES.erreur(
             "une nouvelle version de chaque pièce demandée est attendue avant le redépôt : "
             + ", ".join(m["type"] for m in manquantes), champ="pieces", extra={"manquantes": manquantes})
-    avant: dict[str, object] = {}
-    for d in ouvertes:  # the value at the earliest request naming the field
-        for champ, valeur in d.valeurs_avant.items():
-            avant.setdefault(champ, valeur)
-    champs = rules.champs_modifies(avant, valeurs_des_champs(candidature, list(avant)))
+    champs: list[dict[str, object]] = []
+    if isinstance(dossier, Candidature):
+        avant: dict[str, object] = {}
+        for d in ouvertes:  # the value at the earliest request naming the field
+            for champ, valeur in d.valeurs_avant.items():
+                avant.setdefault(champ, valeur)
+        champs = rules.champs_modifies(avant, valeurs_des_champs(dossier, list(avant)))
     dernieres = {(p.type, p.finess_ej): p for p in nouvelles}  # ordered by deposit: the latest wins
-    await changer_statut(session, candidature, "deposee")
     for d in ouvertes:
         d.repondue_le = maintenant
     evenement = nouvel_evenement(
         CandidatureRedeposee(
-            dossier_type="candidature", dossier_id=candidature.id, finess=candidature.finess,
-            region=candidature.region, corrections=[d.correction_id for d in ouvertes],
+            dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
+            region=dossier.region, corrections=[d.correction_id for d in ouvertes],
             champs=[ChampModifie(**c) for c in champs],
             pieces=[PieceModifiee(piece_id=p.id, type=p.type, finess_ej=p.finess_ej, version=p.version,
                                   sha256=p.sha256) for p in dernieres.values()],
             redeposee_par=principal.subject, redeposee_le=maintenant),
-        source=SOURCE, subject=f"candidature/{candidature.id}")
-    await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
+        source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
+    await publier(session, Topics.CANDIDATURE, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="redeposer",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type=dossier_type, objet_id=dossier.id,
                              details={"event_id": evenement.id,
                                       "corrections": [d.correction_id for d in ouvertes],
                                       "champs": champs, "pieces": [p.id for p in dernieres.values()]}))
-    await session.flush()
-    return candidature

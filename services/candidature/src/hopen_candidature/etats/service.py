@@ -24,6 +24,7 @@ from hopen_candidature.models import (
 )
 from hopen_common.contracts import (
     CorrectionDemandee,
+    CorrectionProjetDemandee,
     DossierClasseSansSuite,
     DossierPrisEnInstruction,
     DossierRouvert,
@@ -36,8 +37,9 @@ from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
 
 log = logging.getLogger(__name__)
-Transition = (DossierPrisEnInstruction | CorrectionDemandee | DossierClasseSansSuite | DossierRouvert
-              | ProjetPrisEnInstruction | ProjetClasseSansSuite | ProjetRouvert)
+Transition = (DossierPrisEnInstruction | CorrectionDemandee | CorrectionProjetDemandee
+              | DossierClasseSansSuite | DossierRouvert | ProjetPrisEnInstruction | ProjetClasseSansSuite
+              | ProjetRouvert)
 
 
 def valeurs_des_champs(candidature: Candidature, champs: list[str]) -> dict[str, Any]:
@@ -56,6 +58,16 @@ async def suivre_transition(session: AsyncSession, evenement: Evenement, e: Tran
     ).on_conflict_do_nothing(index_elements=["transition_id"]).returning(TransitionConnue.transition_id))
     if resultat.first() is None:
         return  # a redelivery
+    if isinstance(e, CorrectionDemandee):  # a project's CorrectionProjetDemandee too
+        valeurs: dict[str, Any] = {}
+        if e.dossier_type == "candidature" and e.champs:
+            tenue = await session.get(Candidature, e.dossier_id)
+            valeurs = {} if tenue is None else valeurs_des_champs(tenue, list(e.champs))
+        session.add(DemandeCorrectionRecue(
+            correction_id=e.correction_id, dossier_type=e.dossier_type, dossier_id=e.dossier_id,
+            pieces=[p.model_dump(mode="json") for p in e.pieces], champs=list(e.champs),
+            valeurs_avant=valeurs, motivation=e.motivation or "", echeance=e.echeance, demandee_par=e.par,
+            demandee_le=e.le))
     if e.dossier_type == "projet":
         projet = await session.get(ProjetAap, e.dossier_id, with_for_update=True)
         if projet is None:
@@ -66,12 +78,6 @@ async def suivre_transition(session: AsyncSession, evenement: Evenement, e: Tran
     candidature = await session.get(Candidature, e.dossier_id, with_for_update=True)
     if candidature is None:
         raise LookupError(f"candidature {e.dossier_id} inconnue")
-    if isinstance(e, CorrectionDemandee):
-        session.add(DemandeCorrectionRecue(
-            correction_id=e.correction_id, dossier_type=e.dossier_type, dossier_id=e.dossier_id,
-            pieces=[p.model_dump(mode="json") for p in e.pieces], champs=list(e.champs),
-            valeurs_avant=valeurs_des_champs(candidature, list(e.champs)), motivation=e.motivation or "",
-            echeance=e.echeance, demandee_par=e.par, demandee_le=e.le))
     precedent = candidature.statut
     if precedent != "desistement_demande" and precedent != e.statut:
         try:

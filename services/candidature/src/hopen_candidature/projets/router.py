@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_candidature.corrections import service as corrections
+from hopen_candidature.corrections.router import demande_lue
 from hopen_candidature.etats import service as etats
 from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
@@ -51,7 +53,22 @@ async def _lu_de(session: AsyncSession, p: ProjetAap) -> ProjetLu:
     lu = _lu(p, await service.depenses_de(session, p.id), await service.decisions_ars(session, p.id))
     lu.historique = [TransitionLue.model_validate(t, from_attributes=True)
                      for t in await etats.transitions_de(session, "projet", p.id)]
+    lu.demandes_correction = [demande_lue(d) for d in await etats.corrections_de(session, "projet", p.id)]
     return lu
+
+
+@router.post("/{projet_id}/redepot", response_model=ProjetLu)
+async def redeposer(projet_id: str, session: SessionDep, principal: Etablissement,
+                    request: Request) -> JSONResponse:
+    """Issue 9: the lead answers every open correction request (new versions of the named pieces,
+    POST /v1/projets/{id}/pieces) and re-deposits: back to `depose`, CandidatureRedeposee
+    (dossier_type projet). 422 `pieces-manquantes`, 409 `transition-interdite` as for a candidature.
+    Accepts an Idempotency-Key."""
+    async def executer() -> ProjetLu:
+        projet = await corrections.redeposer_projet(session, principal, projet_id,
+                                                    maintenant=datetime.now(UTC))
+        return await _lu_de(session, projet)
+    return await idempotent(session, request, principal.subject, executer, statut=200)
 
 
 @router.post("", status_code=201, response_model=ProjetLu)

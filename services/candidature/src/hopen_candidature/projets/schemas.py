@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hopen_candidature.candidatures.schemas import Requete
+from hopen_candidature.corrections.schemas import DemandeCorrectionLue
 from hopen_candidature.hospiconnect.schemas import UUID
 from hopen_common.finess import Finess
 from hopen_common.monnaie import Euros, EurosEntrant
@@ -94,5 +95,6 @@ class ProjetLu(BaseModel):
     decisions_ars: list[DecisionArsLue]  # the ARS selection and attainment, once known
     # Issue 9: instruction's transitions of the project (who, when, why).
     historique: list[TransitionLue] = Field(default_factory=list)
+    demandes_correction: list[DemandeCorrectionLue] = Field(default_factory=list)
 
 

@@ -13,56 +13,69 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal
-from hopen_common.contracts import CandidatureRedeposee, CorrectionDemandee, PieceDemandee
+from hopen_common.contracts import (
+    CandidatureRedeposee,
+    CorrectionDemandee,
+    CorrectionProjetDemandee,
+    PieceDemandee,
+)
 from hopen_common.events import Evenement
 from hopen_common.problemes import introuvable
 from hopen_common.programme.pieces import types_de_pieces
 from hopen_instruction.corrections import rules
 from hopen_instruction.corrections.schemas import CorrectionDemande
-from hopen_instruction.dossiers import service as dossiers
 from hopen_instruction.dossiers.service import verifier_instructeur
 from hopen_instruction.etats import rules as etats
 from hopen_instruction.etats.repository import enregistrer_transition
+from hopen_instruction.etats.rules import TypeDossier
+from hopen_instruction.etats.service import charger as charger_objet
 from hopen_instruction.etats.service import publier_transition
-from hopen_instruction.models import DemandeCorrection, Dossier, PieceRecue, ReponseCorrection
+from hopen_instruction.models import DemandeCorrection, Dossier, PieceRecue, Projet, ReponseCorrection
 
 
-async def demander(session: AsyncSession, principal: Principal, dossier_id: str, demande: CorrectionDemande,
-                   *, aujourd_hui: date, maintenant: datetime) -> DemandeCorrection:
+async def demander(session: AsyncSession, principal: Principal, dossier_type: TypeDossier, dossier_id: str,
+                   demande: CorrectionDemande, *, aujourd_hui: date, maintenant: datetime
+                   ) -> DemandeCorrection:
     verifier_instructeur(principal)
-    dossier = await dossiers.charger(session, principal, dossier_id, verrou=True)
+    dossier = await charger_objet(session, principal, dossier_type, dossier_id, verrou=True)
     de = dossier.statut
-    vers = etats.verifier_transition("candidature", dossier.id, de, "demander_correction")
+    vers = etats.verifier_transition(dossier_type, dossier.id, de, "demander_correction")
     pieces = [(p.type, p.finess_ej) for p in demande.pieces]
-    membres = None if dossier.perimetre is None else [m["finess_ej"] for m in dossier.perimetre]
+    if isinstance(dossier, Dossier):
+        membres = None if dossier.perimetre is None else [m["finess_ej"] for m in dossier.perimetre]
+        types, criteres = types_de_pieces(dossier.dispositif), dossier.criteres_ght is not None
+    else:  # an AAP project: its pieces (per participant when the piece is), never a field
+        membres, types, criteres = list(dossier.participants), types_de_pieces("aap"), False
     rules.verifier_demande(pieces=pieces, champs=demande.champs, echeance=demande.echeance,
-                           aujourd_hui=aujourd_hui, types_connus=types_de_pieces(dossier.dispositif),
-                           membres=membres, criteres_ght=dossier.criteres_ght is not None)
+                           aujourd_hui=aujourd_hui, types_connus=types, membres=membres,
+                           criteres_ght=criteres)
     correction = DemandeCorrection(
-        id=str(uuid.uuid4()), dossier_type="candidature", dossier_id=dossier.id,
+        id=str(uuid.uuid4()), dossier_type=dossier_type, dossier_id=dossier.id,
         pieces=[{"type": t, "finess_ej": ej} for t, ej in pieces], champs=list(demande.champs),
         motivation=demande.motivation, echeance=demande.echeance, demandee_par=principal.subject,
         demandee_le=maintenant)
     session.add(correction)
     await session.flush()
-    evenement = CorrectionDemandee(
-        transition_id="", dossier_type="candidature", dossier_id=dossier.id, finess=dossier.finess,
+    classe = CorrectionDemandee if dossier_type == "candidature" else CorrectionProjetDemandee
+    evenement = classe(
+        transition_id="", dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
         region=dossier.region, statut_precedent=de, statut=vers, par=principal.subject, le=maintenant,
         motivation=demande.motivation, correction_id=correction.id,
         pieces=[PieceDemandee(type=t, finess_ej=ej) for t, ej in pieces], champs=list(demande.champs),
         echeance=demande.echeance)
-    await publier_transition(session, principal, dossier, "candidature", action="demander_correction", de=de,
+    await publier_transition(session, principal, dossier, dossier_type, action="demander_correction", de=de,
                              vers=vers, maintenant=maintenant, motivation=demande.motivation,
                              correction=evenement, details={"correction_id": correction.id})
     return correction
 
 
-async def lister(session: AsyncSession, principal: Principal, dossier_id: str, limit: int, offset: int
+async def lister(session: AsyncSession, principal: Principal, dossier_type: TypeDossier, dossier_id: str,
+                 limit: int, offset: int
                  ) -> tuple[list[tuple[DemandeCorrection, ReponseCorrection | None]], int]:
-    dossier = await dossiers.charger(session, principal, dossier_id)
+    dossier = await charger_objet(session, principal, dossier_type, dossier_id)
     query = (select(DemandeCorrection, ReponseCorrection)
              .outerjoin(ReponseCorrection, ReponseCorrection.correction_id == DemandeCorrection.id)
-             .where(DemandeCorrection.dossier_type == "candidature",
+             .where(DemandeCorrection.dossier_type == dossier_type,
                     DemandeCorrection.dossier_id == dossier.id))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.execute(query.order_by(DemandeCorrection.demandee_le, DemandeCorrection.id)
@@ -70,13 +83,13 @@ async def lister(session: AsyncSession, principal: Principal, dossier_id: str, l
     return [(d, r) for d, r in rows], total
 
 
-async def charger(session: AsyncSession, principal: Principal, dossier_id: str, correction_id: str
-                  ) -> tuple[Dossier, DemandeCorrection, ReponseCorrection | None]:
-    dossier = await dossiers.charger(session, principal, dossier_id)
+async def charger(session: AsyncSession, principal: Principal, dossier_type: TypeDossier, dossier_id: str,
+                  correction_id: str) -> tuple[DemandeCorrection, ReponseCorrection | None]:
+    dossier = await charger_objet(session, principal, dossier_type, dossier_id)
     correction = await session.get(DemandeCorrection, correction_id)
-    if correction is None or correction.dossier_id != dossier.id:
+    if correction is None or correction.dossier_id != dossier.id or correction.dossier_type != dossier_type:
         raise introuvable("demande de correction", correction_id)
-    return dossier, correction, await session.get(ReponseCorrection, correction.id)
+    return correction, await session.get(ReponseCorrection, correction.id)
 
 
 async def diff(session: AsyncSession, correction: DemandeCorrection, reponse: ReponseCorrection | None
@@ -107,9 +120,10 @@ async def candidature_redeposee(session: AsyncSession, evenement: Evenement, e: 
     nothing), the fields it changed are applied to the dossier, and the dossier is back to `deposee`
     once no request is left open. A dossier the ARS closed meanwhile keeps its state (the ARS wins;
     candidature follows its event)."""
-    dossier = await session.get(Dossier, e.dossier_id, with_for_update=True)
+    modele = Dossier if e.dossier_type == "candidature" else Projet
+    dossier: Dossier | Projet | None = await session.get(modele, e.dossier_id, with_for_update=True)
     if dossier is None:
-        raise LookupError(f"dossier {e.dossier_id} inconnu")  # same key: the deposit precedes it
+        raise LookupError(f"{e.dossier_type} {e.dossier_id} inconnu")  # same key: the deposit precedes it
     nouvelles = 0
     for correction_id in e.corrections:
         if await session.get(DemandeCorrection, correction_id) is None:
@@ -123,14 +137,15 @@ async def candidature_redeposee(session: AsyncSession, evenement: Evenement, e: 
         nouvelles += resultat.first() is not None
     if not nouvelles:
         return  # a redelivery
-    if e.champs:
+    if e.champs and isinstance(dossier, Dossier):
         criteres = dict(dossier.criteres_ght or {})
         for c in e.champs:
             _, _, cle = c.champ.partition(".")
             criteres[cle] = c.apres
         dossier.criteres_ght = criteres
-    if dossier.statut == "correction_demandee" and not await ouvertes(session, "candidature", dossier.id):
-        await enregistrer_transition(session, "candidature", dossier.id, de=dossier.statut, vers="deposee",
+    if dossier.statut == "correction_demandee" and not await ouvertes(session, e.dossier_type, dossier.id):
+        vers = etats.verifier_transition(e.dossier_type, dossier.id, dossier.statut, "redeposer")
+        await enregistrer_transition(session, e.dossier_type, dossier.id, de=dossier.statut, vers=vers,
                                      par=e.redeposee_par, le=e.redeposee_le, identifiant=evenement.id)
-        dossier.statut = "deposee"
+        dossier.statut = vers
     await session.flush()

@@ -21,6 +21,7 @@ from hopen_candidature.models import Candidature, CandidatureEj, EtablissementCo
 from hopen_common.contracts import (
     CandidatureValidee,
     CorrectionDemandee,
+    CorrectionProjetDemandee,
     DossierPrisEnInstruction,
     PieceDemandee,
 )
@@ -56,7 +57,8 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
                         "objectifs": ["P1.O1"]} for f in (SUPPORT, MEMBRE)],
             criteres_ght=CRITERES, cree_par="dsi-ght", cree_le=T0, deposee_par="dsi-ght", deposee_le=T0))
         await conn.execute(insert(ProjetAap).values(
-            id="p1", finess=SUPPORT, region="27", statut="depose", theme="rattrapage", titre="t", description="d",
+            id="p1", finess=SUPPORT, region="27", statut="depose", theme="rattrapage", titre="t",
+            description="d",
             objectifs=["O1"], participants=[SUPPORT], perimetre=[], equipe=[], lettres_partenaires=[],
             sans_versement_usage=None, cree_par="dsi-ght", cree_le=T0, deposee_par="dsi-ght", deposee_le=T0))
         await conn.execute(insert(CandidatureEj), [

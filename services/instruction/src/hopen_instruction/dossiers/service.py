@@ -33,11 +33,15 @@ from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_visee
 from hopen_common.programme.phase1 import ProgrammePhase1
+from hopen_instruction.corrections import rules as corrections
 from hopen_instruction.dossiers.schemas import DecisionCandidatureDemande, DecisionObjectifDemande
 from hopen_instruction.models import Decision, Dossier, IndicateurRecu
 from hopen_instruction.objectifs.rules import EvaluationObjectif, Mesure, evaluer_objectif
 
 SOURCE = "/hopen/instruction"
+# States a first decision (validation or refusal) may be taken from. The "workflow" branch (issue 9)
+# owns the dossier states: this is the one place to read them from here.
+ETATS_A_DECIDER = ("a_instruire", "deposee", "en_instruction")
 
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
@@ -117,31 +121,47 @@ def verifier_instructeur(principal: Principal) -> None:
         raise ROLE_INTERDIT.erreur("seule l'ARS décide")
 
 
+async def decisions_sur(session: AsyncSession, dossier_id: str, objet: str, finess_ej: str | None = None
+                        ) -> list[Decision]:
+    """Every decision on one thing of a file (the candidature, an objective of one EJ), oldest first."""
+    return list(await session.scalars(select(Decision).where(
+        Decision.dossier_id == dossier_id, Decision.objet == objet,
+        Decision.finess_ej.is_(None) if finess_ej is None else Decision.finess_ej == finess_ej,
+    ).order_by(Decision.decide_le, Decision.id)))
+
+
 async def decider_candidature(
     session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
     programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
-    programme_hc: ProgrammeHospiconnect | None = None,
+    programme_hc: ProgrammeHospiconnect | None = None, *, remplace: str | None = None,
 ) -> Decision:
+    """A first decision, or (`remplace`, or `demande.remplace`) the correction of the current one."""
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.statut == "desistee":
         raise CANDIDATURE_DESISTEE.erreur(f"l'établissement s'est désisté de la candidature {dossier.id} :"
                                           " elle n'est plus instruite")
-    if dossier.statut != "a_instruire":
+    courante = corrections.courante(await decisions_sur(session, dossier.id, "candidature"))
+    corrections.verifier_remplace(None if courante is None else courante.id, remplace,
+                                  quoi=f"la candidature {dossier.id}")
+    if courante is None and dossier.statut not in ETATS_A_DECIDER:
         raise DEJA_DECIDEE.erreur(f"la candidature est {dossier.statut} ; une correction est une nouvelle"
                                   " décision qui remplace la première")
-    _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
+    if remplace is None:
+        # [reading] A correction may come after the instruction window: an error found late is fixed.
+        _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre},
+        elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre}, remplace=remplace,
     )
     session.add(decision)
     dossier.statut = demande.decision
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
-        "motivation": demande.motivation, "dispositif": dossier.dispositif,
+        "motivation": demande.motivation, "dispositif": dossier.dispositif, "remplace": remplace,
     }
     perimetre = (None if dossier.perimetre is None
                  else [PerimetreEj.model_validate(m) for m in dossier.perimetre])
@@ -152,7 +172,8 @@ async def decider_candidature(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"candidature_{demande.decision}", objet_type="candidature",
                              objet_id=dossier.id, motivation=demande.motivation,
-                             details={"decision_id": decision.id, "event_id": evenement.id}))
+                             details={"decision_id": decision.id, "event_id": evenement.id,
+                                      "remplace": remplace}))
     await session.flush()
     return decision
 
@@ -160,8 +181,11 @@ async def decider_candidature(
 async def decider_objectif(
     session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
     demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
+    *, remplace: str | None = None,
 ) -> tuple[Decision, str, EvaluationObjectif]:
+    """A first decision on an objective (of one EJ), or the correction of its current one."""
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.dispositif != "phase1":
         raise DISPOSITIF_DIFFERENT.erreur(f"objectifs de la phase 1 seulement : dossier {dossier.dispositif},"
@@ -173,12 +197,9 @@ async def decider_objectif(
         raise CANDIDATURE_NON_VALIDEE.erreur("l'atteinte des objectifs se décide sur une candidature validée")
     finess_ej = ej_visee(demande.finess_ej, dossier.perimetre, dossier.finess, objectif=objectif)
     membre = finess_ej if dossier.perimetre is not None else None
-    deja = await session.scalar(select(Decision).where(
-        Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None),
-        Decision.finess_ej.is_(None) if membre is None else Decision.finess_ej == membre))
-    if deja is not None:
-        raise DEJA_DECIDEE.erreur(f"objectif déjà décidé : {objectif} ({finess_ej}), {deja.decision} le"
-                                  f" {deja.decide_le.isoformat()}")
+    courante = corrections.courante(await decisions_sur(session, dossier.id, objectif, membre))
+    corrections.verifier_remplace(None if courante is None else courante.id, remplace,
+                                  quoi=f"l'objectif {objectif} ({finess_ej})")
     evaluation = next(e for ej, e in await evaluer(session, dossier, programme)
                       if e.objectif == objectif and ej == finess_ej)
     if demande.decision == "atteint" and not evaluation.atteint:
@@ -196,13 +217,14 @@ async def decider_objectif(
             {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
              "taux": str(i.taux) if i.taux is not None else None, "cible": str(i.cible),
              "cible_sun_es": i.cible_sun_es, "atteint": i.atteint} for i in evaluation.indicateurs]},
+        remplace=remplace,
     )
     session.add(decision)
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "objectif": objectif, "objectifs_candidature": dossier.objectifs,
-        "finess_ej": membre,
+        "finess_ej": membre, "remplace": remplace,
     }
     payload = ObjectifAtteint(**commun) if demande.decision == "atteint" else ObjectifNonAtteint(**commun)
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
@@ -210,6 +232,7 @@ async def decider_objectif(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"objectif_{demande.decision}", objet_type="objectif",
                              objet_id=f"{dossier.id}/{objectif}/{finess_ej}", motivation=demande.motivation,
-                             details={"decision_id": decision.id, "event_id": evenement.id}))
+                             details={"decision_id": decision.id, "event_id": evenement.id,
+                                      "remplace": remplace}))
     await session.flush()
     return decision, finess_ej, evaluation

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
+    CandidatureRefusee,
     CandidatureValidee,
     DepensesDeclarees,
     EtablissementPublie,
@@ -40,11 +41,21 @@ def etablissement(finess: str, region: str, ac: str | None, *, effectifs: int | 
 
 
 def validee(candidature_id: str, finess: str, region: str, objectifs: list[str], *,
-            perimetre: list[PerimetreEj] | None = None, dispositif: str = "phase1") -> Evenement:
+            perimetre: list[PerimetreEj] | None = None, dispositif: str = "phase1",
+            remplace: str | None = None) -> Evenement:
     return _ev(CandidatureValidee(
         decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
         decide_par="instructeur", decide_le=datetime.now(UTC), motivation="prérequis fournis",
-        dispositif=dispositif, objectifs=objectifs, perimetre=perimetre), f"candidature/{candidature_id}")
+        dispositif=dispositif, objectifs=objectifs, perimetre=perimetre, remplace=remplace),
+        f"candidature/{candidature_id}")
+
+
+def refusee(candidature_id: str, finess: str, region: str, *, remplace: str | None = None,
+            dispositif: str = "phase1") -> Evenement:
+    return _ev(CandidatureRefusee(
+        decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
+        decide_par="instructeur", decide_le=datetime.now(UTC), motivation="maille erronée",
+        dispositif=dispositif, remplace=remplace), f"candidature/{candidature_id}")
 
 
 def objectif(candidature_id: str, finess: str, region: str, obj: str, atteint: bool, objectifs: list[str],

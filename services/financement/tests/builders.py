@@ -86,17 +86,20 @@ def depenses(candidature_id: str, finess: str, finess_ej: str, region: str, anne
 
 
 def projet(projet_id: str, finess: str, region: str, montant: str, *, depenses_prevues: str | None = None,
-           ac: str = "40000", objectifs: tuple[str, ...] = ("o1", "o2")) -> Evenement:
+           ac: str = "40000", objectifs: tuple[str, ...] = ("o1", "o2"), remplace: str | None = None
+           ) -> Evenement:
     return _ev(ProjetAapSelectionne(
         decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region,
         theme="desengorgement_urgences", objectifs=list(objectifs),
         participants=[ParticipantAap(finess=finess, activite_combinee=Decimal(ac))], perimetre=[finess],
         depenses_prevues=Decimal(depenses_prevues or montant), montant_accorde=Decimal(montant),
-        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet retenu"),
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet retenu", remplace=remplace),
         f"projet/{projet_id}")
 
 
-def atteinte(projet_id: str, finess: str, region: str, atteint: bool) -> Evenement:
+def atteinte(projet_id: str, finess: str, region: str, atteint: bool, *, remplace: str | None = None
+             ) -> Evenement:
     return _ev(AtteinteProjetAapDecidee(
         decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region, atteint=atteint,
-        decide_par="valideur", decide_le=datetime.now(UTC), motivation="jalon 2027"), f"projet/{projet_id}")
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="jalon 2027", remplace=remplace),
+        f"projet/{projet_id}")

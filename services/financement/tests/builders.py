@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
+    CandidatureRefusee,
     CandidatureValidee,
     DepensesDeclarees,
     EtablissementPublie,
@@ -40,11 +41,21 @@ def etablissement(finess: str, region: str, ac: str | None, *, effectifs: int | 
 
 
 def validee(candidature_id: str, finess: str, region: str, objectifs: list[str], *,
-            perimetre: list[PerimetreEj] | None = None, dispositif: str = "phase1") -> Evenement:
+            perimetre: list[PerimetreEj] | None = None, dispositif: str = "phase1",
+            remplace: str | None = None) -> Evenement:
     return _ev(CandidatureValidee(
         decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
         decide_par="instructeur", decide_le=datetime.now(UTC), motivation="prérequis fournis",
-        dispositif=dispositif, objectifs=objectifs, perimetre=perimetre), f"candidature/{candidature_id}")
+        dispositif=dispositif, objectifs=objectifs, perimetre=perimetre, remplace=remplace),
+        f"candidature/{candidature_id}")
+
+
+def refusee(candidature_id: str, finess: str, region: str, *, remplace: str | None = None,
+            dispositif: str = "phase1") -> Evenement:
+    return _ev(CandidatureRefusee(
+        decision_id=str(uuid.uuid4()), candidature_id=candidature_id, finess=finess, region=region,
+        decide_par="instructeur", decide_le=datetime.now(UTC), motivation="maille erronée",
+        dispositif=dispositif, remplace=remplace), f"candidature/{candidature_id}")
 
 
 def objectif(candidature_id: str, finess: str, region: str, obj: str, atteint: bool, objectifs: list[str],
@@ -75,17 +86,20 @@ def depenses(candidature_id: str, finess: str, finess_ej: str, region: str, anne
 
 
 def projet(projet_id: str, finess: str, region: str, montant: str, *, depenses_prevues: str | None = None,
-           ac: str = "40000", objectifs: tuple[str, ...] = ("o1", "o2")) -> Evenement:
+           ac: str = "40000", objectifs: tuple[str, ...] = ("o1", "o2"), remplace: str | None = None
+           ) -> Evenement:
     return _ev(ProjetAapSelectionne(
         decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region,
         theme="desengorgement_urgences", objectifs=list(objectifs),
         participants=[ParticipantAap(finess=finess, activite_combinee=Decimal(ac))], perimetre=[finess],
         depenses_prevues=Decimal(depenses_prevues or montant), montant_accorde=Decimal(montant),
-        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet retenu"),
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet retenu", remplace=remplace),
         f"projet/{projet_id}")
 
 
-def atteinte(projet_id: str, finess: str, region: str, atteint: bool) -> Evenement:
+def atteinte(projet_id: str, finess: str, region: str, atteint: bool, *, remplace: str | None = None
+             ) -> Evenement:
     return _ev(AtteinteProjetAapDecidee(
         decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region, atteint=atteint,
-        decide_par="valideur", decide_le=datetime.now(UTC), motivation="jalon 2027"), f"projet/{projet_id}")
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="jalon 2027", remplace=remplace),
+        f"projet/{projet_id}")

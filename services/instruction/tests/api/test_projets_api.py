@@ -173,7 +173,7 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
                                                   {"finess": CLINIQUE, "activite_combinee": "62180.50"}]}
     async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00"))
-        _probleme(r, 409, None)
+        _probleme(r, 409, "remplace")
 
     # Financement has not engaged it yet: the envelope copy still says 3 707 000 available, but the
     # next selections see the ones in flight.
@@ -221,7 +221,7 @@ async def test_non_retenu_et_atteinte(api: httpx.AsyncClient, moteur: AsyncEngin
     async with rien_ecrit(moteur, *ECRITES):
         r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS, json={"atteint": True,
                                                                               "motivation": "bis"})
-        _probleme(r, 409, None)
+        _probleme(r, 409, "remplace")
     atteinte = (await _publies(moteur, "p-petit"))[-1]
     assert atteinte["type"] == "AtteinteProjetAapDecidee"
     assert (atteinte["data"]["atteint"], atteinte["data"]["finess"]) == (False, CLINIQUE)

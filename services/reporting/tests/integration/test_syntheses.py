@@ -167,3 +167,32 @@ async def test_une_ligne_corrigee_remplace_sa_version_precedente(bus: Bus, kafka
     async with app.router.lifespan_context(app), client:
         synthese = (await client.get("/v1/regions/94/synthese", headers=jeton("ars", region="94"))).json()
     assert (synthese["solde"], synthese["reprise"]) == ("1464.88", "0.00")
+
+
+async def test_validation_corrigee_en_refus_puis_objectif_corrige(bus: Bus, kafka_bootstrap: str) -> None:
+    """Issue 9 (ADR 0014): financement's versions of one solde key after a validation corrected to
+    a refusal (reprise of the amorçage), corrected back (0 €), the objective reached (solde) then
+    corrected (reprise, in a notification that wholly replaces the solde's). The totals follow the
+    current version only, whatever the arrival order; the amorçage is counted once."""
+    await bus.publier("etablissement", CALVI,
+                      nouvel_evenement(_etab(CALVI, "public"), source="/t", subject=CALVI))
+    cle = f"phase1/{CALVI}/P1.O1/solde"
+    amorcage = _notification(CALVI, "amorcage", [("P1.O1", "amorcage", "2627.80")], candidature="c-9")
+    amorcage = amorcage.model_copy(update={"lignes": [amorcage.lignes[0].model_copy(
+        update={"cle_metier": f"phase1/{CALVI}/P1.O1/amorcage", "version": 1})]})
+    versions: list[FinancementNotifie] = []
+    for version, nature, montant in ((1, "reprise", "2627.80"), (2, "solde", "0.00"), (3, "solde", "6131.53"),
+                                     (4, "reprise", "2627.80")):
+        notification = _notification(CALVI, "solde", [("P1.O1", nature, montant)], candidature="c-9",
+                                     remplace=versions[-1].notification_id if version == 4 else None)
+        versions.append(notification.model_copy(update={"lignes": [notification.lignes[0].model_copy(
+            update={"cle_metier": cle, "version": version})]}))
+    for notification in (versions[2], amorcage, versions[3], versions[0], versions[1]):
+        await bus.publier("financement", notification.notification_id,
+                          nouvel_evenement(notification, source="/t", subject=notification.candidature_id))
+    await bus.attendre(lambda _: _vrai(bus.consumer.processed >= len(bus.publies)), quoi="all applied")
+    app, client = await _api(bus, kafka_bootstrap)
+    async with app.router.lifespan_context(app), client:
+        synthese = (await client.get("/v1/regions/94/synthese", headers=jeton("ars", region="94"))).json()
+    assert (synthese["amorcage"], synthese["solde"], synthese["reprise"], synthese["net_phase1"]) == (
+        "2627.80", "0.00", "2627.80", "0.00")

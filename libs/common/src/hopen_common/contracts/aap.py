@@ -42,6 +42,8 @@ class ProjetAapSelectionne(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
+    remplace: str | None = None
 
 
 @enregistrer("AtteinteProjetAapDecidee", 1)
@@ -56,6 +58,8 @@ class AtteinteProjetAapDecidee(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
+    remplace: str | None = None
 
 
 class MembreEquipeAap(Payload):
@@ -119,3 +123,5 @@ class ProjetAapNonRetenu(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
+    remplace: str | None = None

@@ -39,11 +39,15 @@ class CandidatureValidee(_Decision):
     # GHT candidature by its support ES: the member EJ and their objectives.
     # None: the candidature's own FINESS with the candidature's objectives.
     perimetre: list[PerimetreEj] | None = None
+    # Issue 9 (additive): a correction names the candidature decision it replaces (the current one).
+    remplace: str | None = None
 
 
 @enregistrer("CandidatureRefusee", 1)
 class CandidatureRefusee(_Decision):
     dispositif: str
+    # Issue 9 (additive): a correction names the candidature decision it replaces (the current one).
+    remplace: str | None = None
 
 
 @enregistrer("ObjectifAtteint", 1)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.contracts import AtteinteProjetAapDecidee, ProjetAapSelectionne
+from hopen_common.contracts import AtteinteProjetAapDecidee, ProjetAapNonRetenu, ProjetAapSelectionne
 from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.aap import charger_enveloppes_aap, charger_programme_aap
@@ -22,7 +22,7 @@ from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.notifications.cles import cle_aap
 from hopen_financement.notifications.models import LigneFinancement
 from hopen_financement.notifications.service import exiger_cles_libres, notifier
-from hopen_financement.notifications.succession import PAIEMENT_EN_DOUBLE
+from hopen_financement.notifications.succession import CORRECTION_A_REGULARISER, PAIEMENT_EN_DOUBLE
 
 DISPOSITIF = "aap"
 SYSTEME = "financement"
@@ -58,7 +58,23 @@ async def _payer(session: AsyncSession, cause: Evenement, projet: ProjetAap, tra
             motif=motif, ecrit_par=SYSTEME)
 
 
+def _correction_non_calculee(e: ProjetAapSelectionne | ProjetAapNonRetenu | AtteinteProjetAapDecidee
+                             ) -> EvenementRefuse:
+    return EvenementRefuse(CORRECTION_A_REGULARISER, (
+        f"décision {e.decision_id} du projet {e.projet_id} : correction de la décision {e.remplace} ;"
+        " le complément ou la reprise AAP et l'ajustement de l'enveloppe ne sont pas encore calculés"
+        " (ADR 0014) : à régulariser, rien n'est payé ni repris"))
+
+
+async def sur_projet_non_retenu(session: AsyncSession, cause: Evenement, e: ProjetAapNonRetenu) -> None:
+    """A first refusal engages nothing; a selection corrected to not retained is parked (ADR 0014)."""
+    if e.remplace is not None:
+        raise _correction_non_calculee(e)
+
+
 async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: ProjetAapSelectionne) -> None:
+    if e.remplace is not None:
+        raise _correction_non_calculee(e)
     deja = await session.get(ProjetAap, e.projet_id)
     if deja is not None:
         raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
@@ -106,6 +122,8 @@ async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: Pro
 
 
 async def sur_atteinte_decidee(session: AsyncSession, cause: Evenement, e: AtteinteProjetAapDecidee) -> None:
+    if e.remplace is not None:
+        raise _correction_non_calculee(e)
     projet = await session.get(ProjetAap, e.projet_id)
     if projet is None:
         raise DonneeManquante(f"projet {e.projet_id} non retenu dans financement")

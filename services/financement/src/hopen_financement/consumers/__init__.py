@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.contracts import EtablissementPublie, Topics
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
-from hopen_financement.aap.service import sur_atteinte_decidee, sur_projet_selectionne
+from hopen_financement.aap.service import sur_atteinte_decidee, sur_projet_non_retenu, sur_projet_selectionne
 from hopen_financement.etablissements.repository import enregistrer
-from hopen_financement.forfaits.service import sur_candidature_validee, sur_objectif_decide
+from hopen_financement.forfaits.service import (
+    sur_candidature_refusee,
+    sur_candidature_validee,
+    sur_objectif_decide,
+)
 from hopen_financement.hospiconnect.service import sur_decision_annuelle, sur_depenses_declarees
 
 
@@ -26,6 +30,7 @@ HANDLERS: dict[str, Handler] = {
     "EtablissementPublie": etablissement_publie,
     # phase 1 (instruction)
     "CandidatureValidee": sur_candidature_validee,
+    "CandidatureRefusee": sur_candidature_refusee,
     "ObjectifAtteint": sur_objectif_decide,
     "ObjectifNonAtteint": sur_objectif_decide,
     # HospiConnect (instruction: yearly decision; candidature: declared expenses)
@@ -33,6 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "DepensesDeclarees": sur_depenses_declarees,
     # AAP (instruction)
     "ProjetAapSelectionne": sur_projet_selectionne,
+    "ProjetAapNonRetenu": sur_projet_non_retenu,
     "AtteinteProjetAapDecidee": sur_atteinte_decidee,
 }
 TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.PROJET]

@@ -67,3 +67,22 @@ class ObjectifDecide(Base):
     remplace: Mapped[str | None] = mapped_column(ForeignKey("objectif_decide.decision_id"), unique=True)
     decide_par: Mapped[str] = mapped_column(String(200))
     decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DecisionCandidatureRecue(Base):
+    """The ARS decision on a phase-1 candidature (validation or refusal), as financement received it;
+    immutable. A correction names the decision it replaces (each replaced at most once); one decision
+    per candidature names none: the current one is the decision no other replaces (ADR 0014)."""
+
+    __tablename__ = "decision_candidature"
+    __table_args__ = (
+        Index("uq_decision_candidature_premiere", "candidature_id", unique=True,
+              postgresql_where=text("remplace IS NULL")),
+    )
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    candidature_id: Mapped[str] = mapped_column(String(36), index=True)
+    validee: Mapped[bool] = mapped_column(Boolean)
+    remplace: Mapped[str | None] = mapped_column(ForeignKey("decision_candidature.decision_id"), unique=True)
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))

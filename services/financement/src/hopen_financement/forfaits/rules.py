@@ -28,6 +28,7 @@ __all__ = [
     "SoldeCandidature",
     "arrondir_au_centime",
     "calculer_forfait_phase1",
+    "cible_solde",
     "solde_candidature",
     "solder_objectif",
     "tranche_de",
@@ -182,6 +183,21 @@ def solder_objectif(forfait: Decimal, amorcage_recu: Decimal, atteint: bool) -> 
     if atteint:
         return "solde", forfait - amorcage_recu
     return "reprise", amorcage_recu
+
+
+def cible_solde(forfait: Decimal, amorcage_recu: Decimal, *, refusee: bool, atteint: bool | None,
+                tous_decides: bool, deja_notifie: bool) -> tuple[NatureSolde, Decimal] | None:
+    """What the solde key of one (EJ, objective) must say under the current decisions (ADR 0014), or
+    None when nothing is due on it yet:
+    - the candidature's validation corrected to a refusal: the amorçage is taken back (reprise);
+    - every (EJ, objective) decided: solde or reprise (`solder_objectif`);
+    - otherwise nothing yet, or, when the key was notified before (a refusal corrected back to a
+      validation), a zero solde: what the refusal took back is no longer owed."""
+    if refusee:
+        return "reprise", exiger_centimes(amorcage_recu, "amorcage", signe="positif")
+    if tous_decides and atteint is not None:
+        return solder_objectif(forfait, amorcage_recu, atteint)
+    return ("solde", Decimal("0.00")) if deja_notifie else None
 
 
 @dataclass(frozen=True)

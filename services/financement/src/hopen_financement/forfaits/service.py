@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.contracts import CandidatureValidee, ObjectifAtteint, ObjectifNonAtteint, PerimetreEj
+from hopen_common.contracts import (
+    CandidatureRefusee,
+    CandidatureValidee,
+    ObjectifAtteint,
+    ObjectifNonAtteint,
+    PerimetreEj,
+)
 from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.erreurs import RegleMetierError
@@ -23,8 +29,13 @@ from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.etablissements.repository import activite_combinee_max_nationale
-from hopen_financement.forfaits.models import CandidatureFinancee, ObjectifDecide, PerimetreFinance
-from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_phase1, solder_objectif
+from hopen_financement.forfaits.models import (
+    CandidatureFinancee,
+    DecisionCandidatureRecue,
+    ObjectifDecide,
+    PerimetreFinance,
+)
+from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_phase1, cible_solde
 from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
@@ -97,10 +108,18 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
         for objectif in membre.objectifs:
             programme.objectif(objectif)  # unknown objective: a RegleMetierError naming it
     deja = await session.get(CandidatureFinancee, e.candidature_id)
-    if deja is not None:
+    if deja is not None and e.remplace is None:
         raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
             f"candidature {e.candidature_id} déjà validée dans financement (décision {deja.decision_id}) :"
             f" la décision {e.decision_id} ne paie pas un second amorçage"))
+    await _enregistrer_decision_candidature(session, e, validee=True)
+    if deja is not None:
+        # A refusal corrected back to a validation: the amorçage stays paid (its key is paid once);
+        # what the refusal took back (the reprise on the solde keys) is cancelled (ADR 0014).
+        await _reconcilier_soldes(session, cause, deja, decision_id=e.decision_id, decide_par=e.decide_par,
+                                  motif=f"validation rétablie : la décision {e.decision_id} remplace"
+                                        f" {e.remplace} ({e.motivation})", decision_remplacee=e.remplace)
+        return
     # Before anything is written: an (EJ, objective) already paid by another candidature (an EJ
     # applied alone then in a GHT perimeter, a second candidature, two EG sharing one FINESS PMSI...)
     # is never paid again.
@@ -173,21 +192,77 @@ async def _enregistrer_decision(session: AsyncSession, e: ObjectifAtteint | Obje
     await session.flush()
 
 
-def _ligne_solde(amorcage: LigneFinancement, decision: ObjectifDecide, *, finess_pmsi: str,
-                 precedente: LigneFinancement | None) -> LigneFinancement:
-    nature, montant = solder_objectif(amorcage.forfait, amorcage.montant, decision.atteint)
-    calcul = {**amorcage.calcul, "atteint": decision.atteint, "amorcage_recu": str(amorcage.montant),
-              "decision_objectif": decision.decision_id,
-              "formule_solde": "forfait - amorcage_recu si atteint, sinon reprise de l'amorcage"}
+def _ligne_solde(amorcage: LigneFinancement, cible: tuple[str, Decimal], *, finess_pmsi: str,
+                 precedente: LigneFinancement | None, decision: ObjectifDecide | None,
+                 decision_remplacee: str | None) -> LigneFinancement:
+    nature, montant = cible
+    calcul = {**amorcage.calcul, "amorcage_recu": str(amorcage.montant),
+              "formule_solde": "forfait - amorcage_recu si atteint, sinon reprise de l'amorcage ; candidature"
+                               " refusée : reprise de l'amorcage"}
+    if decision is not None:
+        calcul.update({"atteint": decision.atteint, "decision_objectif": decision.decision_id})
+    if decision_remplacee is not None:
+        calcul["decision_remplacee"] = decision_remplacee
     if precedente is not None:
+        # What this version replaces, and the difference to pay (complement) or take back (reprise).
+        avant = -precedente.montant if precedente.nature == "reprise" else precedente.montant
+        apres = -montant if nature == "reprise" else montant
         calcul.update({"corrige": {"version": precedente.version, "nature": precedente.nature,
                                    "montant": str(precedente.montant),
-                                   "decision_remplacee": decision.remplace}})
+                                   "notification": precedente.notification_id,
+                                   "decision_remplacee": decision_remplacee},
+                       "difference": str(apres - avant)})
     return LigneFinancement(
         finess_ej=amorcage.finess_ej, objectif=amorcage.objectif, nature=nature,
         cle_metier=cle_phase1(finess_pmsi, amorcage.objectif, "solde"),
         version_precedente=None if precedente is None else precedente.version,
         montant=montant, forfait=amorcage.forfait, calcul=calcul)
+
+
+async def _decision_candidature_courante(session: AsyncSession, candidature_id: str
+                                         ) -> DecisionCandidatureRecue | None:
+    remplacees = select(DecisionCandidatureRecue.remplace).where(
+        DecisionCandidatureRecue.remplace.is_not(None))
+    decision: DecisionCandidatureRecue | None = await session.scalar(select(DecisionCandidatureRecue).where(
+        DecisionCandidatureRecue.candidature_id == candidature_id,
+        DecisionCandidatureRecue.decision_id.not_in(remplacees.scalar_subquery())))
+    return decision
+
+
+async def _enregistrer_decision_candidature(session: AsyncSession, e: CandidatureValidee | CandidatureRefusee,
+                                            *, validee: bool) -> None:
+    """Store the candidature decision; a second first decision, or a correction of a decision already
+    corrected, is refused (parked) before anything is paid or taken back."""
+    courante = await _decision_candidature_courante(session, e.candidature_id)
+    ancienne = None if e.remplace is None else await session.get(DecisionCandidatureRecue, e.remplace)
+    verifier_succession(
+        objet=f"la candidature {e.candidature_id}", decision_id=e.decision_id,
+        deja_recue=await session.get(DecisionCandidatureRecue, e.decision_id) is not None,
+        remplace=e.remplace,
+        courante=None if courante is None else Courante(courante.decision_id, courante.decision_id),
+        remplacee_connue=ancienne is not None,
+        meme_objet=ancienne is not None and ancienne.candidature_id == e.candidature_id,
+        exigence_meme_objet="une correction porte sur la même candidature")
+    session.add(DecisionCandidatureRecue(decision_id=e.decision_id, candidature_id=e.candidature_id,
+                                         validee=validee, remplace=e.remplace, decide_par=e.decide_par,
+                                         decide_le=e.decide_le))
+    await session.flush()
+
+
+async def sur_candidature_refusee(session: AsyncSession, cause: Evenement, e: CandidatureRefusee) -> None:
+    """A refusal. A first one pays nothing (it is kept: a correction may name it). A validation
+    corrected to a refusal takes back what was paid: the solde key of every (EJ, objective) becomes a
+    reprise of its amorçage (a solde already paid included), the amorçage line is never edited."""
+    if e.dispositif != DISPOSITIF:
+        return  # HospiConnect pays per year on the yearly decisions (ADR 0014: not taken back here)
+    await _enregistrer_decision_candidature(session, e, validee=False)
+    candidature = await session.get(CandidatureFinancee, e.candidature_id)
+    if candidature is None:
+        return  # never validated: nothing was paid
+    await _reconcilier_soldes(session, cause, candidature, decision_id=e.decision_id, decide_par=e.decide_par,
+                              motif=f"validation corrigée en refus : la décision {e.decision_id} remplace"
+                                    f" {e.remplace} ({e.motivation}) ; reprise de l'amorçage",
+                              decision_remplacee=e.remplace)
 
 
 async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
@@ -202,57 +277,49 @@ async def sur_objectif_decide(session: AsyncSession, cause: Evenement,
     if e.objectif not in membre.objectifs:
         raise RegleMetierError(f"{finess_ej} n'a pas candidaté à {e.objectif}", "objectif")
     await _enregistrer_decision(session, e, finess_ej)
+    motif = ("solde après décision sur chaque objectif (Σ forfaits atteints − amorçage reçu)"
+             if e.remplace is None else f"correction du solde de {e.objectif} : la décision {e.decision_id}"
+                                        f" remplace {e.remplace} ({e.motivation})")
+    await _reconcilier_soldes(session, cause, candidature, decision_id=e.decision_id, decide_par=e.decide_par,
+                              motif=motif, decision_remplacee=e.remplace)
+
+
+async def _reconcilier_soldes(session: AsyncSession, cause: Evenement, candidature: CandidatureFinancee, *,
+                              decision_id: str, decide_par: str, motif: str,
+                              decision_remplacee: str | None) -> None:
+    """Bring every solde key of the candidature to what its current decisions say (rules.cible_solde):
+    a key whose amount differs gets its next version (a first amount: version 1), one notification per
+    EJ; a key already right writes nothing, so a replay or an unchanged correction pays nothing."""
+    courante = await _decision_candidature_courante(session, candidature.candidature_id)
+    refusee = courante is not None and not courante.validee
     membres = list(await session.scalars(
-        select(PerimetreFinance).where(PerimetreFinance.candidature_id == e.candidature_id)
+        select(PerimetreFinance).where(PerimetreFinance.candidature_id == candidature.candidature_id)
         .order_by(PerimetreFinance.finess_ej)))
     remplacees = {d.remplace for d in await session.scalars(select(ObjectifDecide).where(
-        ObjectifDecide.candidature_id == e.candidature_id, ObjectifDecide.remplace.is_not(None)))}
+        ObjectifDecide.candidature_id == candidature.candidature_id, ObjectifDecide.remplace.is_not(None)))}
     decides = {(o.finess_ej, o.objectif): o for o in await session.scalars(
-        select(ObjectifDecide).where(ObjectifDecide.candidature_id == e.candidature_id))
+        select(ObjectifDecide).where(ObjectifDecide.candidature_id == candidature.candidature_id))
         if o.decision_id not in remplacees}
     attendus = {(m.finess_ej, o) for m in membres for o in m.objectifs}
-    if set(decides) != attendus:
-        return  # the solde is computed once, when every (EJ, objective) is decided
     amorcages = {(ligne.finess_ej, ligne.objectif): ligne for ligne in await session.scalars(
-        select(LigneFinancement).where(LigneFinancement.candidature_id == e.candidature_id,
+        select(LigneFinancement).where(LigneFinancement.candidature_id == candidature.candidature_id,
                                        LigneFinancement.nature == "amorcage"))}
-    pmsi = {m.finess_ej: m.finess_pmsi for m in membres}
-    soldes = {cle: await lignes_payees.ligne_courante(session, cle_phase1(pmsi[cle[0]], cle[1], "solde"))
-              for cle in sorted(attendus)}
-    if any(ligne is not None for ligne in soldes.values()):
-        await _corriger_solde(session, cause, e, candidature=candidature, finess_ej=finess_ej,
-                              finess_pmsi=pmsi[finess_ej], amorcage=amorcages[(finess_ej, e.objectif)],
-                              decision=decides[(finess_ej, e.objectif)],
-                              precedente=soldes[(finess_ej, e.objectif)])
-        return
     for m in membres:
-        lignes = [_ligne_solde(amorcages[(m.finess_ej, objectif)], decides[(m.finess_ej, objectif)],
-                               finess_pmsi=m.finess_pmsi, precedente=None) for objectif in m.objectifs]
-        await notifier(
-            session, cause, dispositif=DISPOSITIF, candidature_id=e.candidature_id, finess=candidature.finess,
-            finess_ej=m.finess_ej, region=candidature.region, nature="solde", lignes=lignes,
-            decision_id=e.decision_id, decide_par=e.decide_par,
-            motif="solde après décision sur chaque objectif (Σ forfaits atteints − amorçage reçu)",
-        )
-
-
-async def _corriger_solde(session: AsyncSession, cause: Evenement, e: ObjectifAtteint | ObjectifNonAtteint,
-                          *, candidature: CandidatureFinancee, finess_ej: str, finess_pmsi: str,
-                          amorcage: LigneFinancement, decision: ObjectifDecide,
-                          precedente: LigneFinancement | None) -> None:
-    """A corrected objective decision after the solde: the solde of that (EJ, objective) becomes its
-    next version (a solde may become a reprise and back); the other lines stay as they are."""
-    if precedente is None:
-        raise DonneeManquante(f"solde de {finess_ej} {e.objectif} absent alors que d'autres sont notifiés")
-    if e.remplace is None:
-        raise EvenementRefuse(PAIEMENT_EN_DOUBLE, f"solde de {finess_ej} {e.objectif} déjà notifié")
-    ligne = _ligne_solde(amorcage, decision, finess_pmsi=finess_pmsi, precedente=precedente)
-    if (ligne.nature, ligne.montant) == (precedente.nature, precedente.montant):
-        return  # the corrected decision does not change the amount: nothing to notify again
-    await notifier(
-        session, cause, dispositif=DISPOSITIF, candidature_id=e.candidature_id, finess=candidature.finess,
-        finess_ej=finess_ej, region=candidature.region, nature="solde", lignes=[ligne],
-        decision_id=e.decision_id, decide_par=e.decide_par,
-        motif=(f"correction du solde de {e.objectif} : la décision {e.decision_id} remplace {e.remplace}"
-               f" ({e.motivation}) ; version {precedente.version + 1} de la ligne"),
-    )
+        lignes = []
+        for objectif in m.objectifs:
+            amorcage = amorcages[(m.finess_ej, objectif)]
+            cle = cle_phase1(m.finess_pmsi, objectif, "solde")
+            precedente = await lignes_payees.ligne_courante(session, cle)
+            decision = decides.get((m.finess_ej, objectif))
+            cible = cible_solde(amorcage.forfait, amorcage.montant, refusee=refusee,
+                                atteint=None if decision is None else decision.atteint,
+                                tous_decides=set(decides) >= attendus, deja_notifie=precedente is not None)
+            if cible is None or (precedente is not None and (precedente.nature, precedente.montant) == cible):
+                continue
+            lignes.append(_ligne_solde(amorcage, cible, finess_pmsi=m.finess_pmsi, precedente=precedente,
+                                       decision=decision, decision_remplacee=decision_remplacee))
+        if lignes:
+            await notifier(
+                session, cause, dispositif=DISPOSITIF, candidature_id=candidature.candidature_id,
+                finess=candidature.finess, finess_ej=m.finess_ej, region=candidature.region, nature="solde",
+                lignes=lignes, decision_id=decision_id, decide_par=decide_par, motif=motif)

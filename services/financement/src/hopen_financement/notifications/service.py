@@ -50,7 +50,8 @@ async def exiger_cles_libres(session: AsyncSession, cles: list[str], *, quoi: st
             raise refus_paiement_en_double(cle, existante, quoi=quoi)
 
 
-async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: str) -> None:
+async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: str
+                     ) -> LigneFinancement | None:
     """Give the line its version under its business key: 1 for a first amount, n + 1 for a
     correction of version n (`version_precedente` says which version the caller corrects)."""
     courante = await repository.ligne_courante(session, ligne.cle_metier)
@@ -58,7 +59,7 @@ async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: s
         if courante is not None:
             raise refus_paiement_en_double(ligne.cle_metier, courante, quoi=quoi)
         ligne.version = 1
-        return
+        return None
     if courante is None or courante.version != ligne.version_precedente:
         actuelle = "aucune" if courante is None else str(courante.version)
         raise EvenementRefuse(
@@ -66,6 +67,26 @@ async def _versionner(session: AsyncSession, ligne: LigneFinancement, *, quoi: s
             f"{quoi} : la correction de {ligne.cle_metier} porte sur la version {ligne.version_precedente},"
             f" la version courante est {actuelle}")
     ligne.version = courante.version + 1
+    return courante
+
+
+async def _notification_remplacee(session: AsyncSession, remplacees: list[LigneFinancement | None],
+                                  ) -> str | None:
+    """The notification these lines wholly supersede (every line of it, and nothing else), when no
+    other supersedes it yet: the notification then says what it replaces (issue 9). A correction of
+    some lines only names none (their lines' versions say what they supersede): a notification's
+    `remplace` must keep meaning that all of it is superseded, which reporting relies on."""
+    if not remplacees or any(ligne is None for ligne in remplacees):
+        return None
+    ids = {ligne.notification_id for ligne in remplacees if ligne is not None}
+    if len(ids) != 1:
+        return None
+    (notification_id,) = ids
+    if len(await repository.lignes_de(session, notification_id)) != len(remplacees):
+        return None
+    if await repository.remplacee_par(session, notification_id) is not None:
+        return None
+    return notification_id
 
 
 async def notifier(
@@ -79,14 +100,15 @@ async def notifier(
     (`version_precedente`); a first amount of a key already paid is refused here (EvenementRefuse:
     the event is parked as `paiement-en-double`), and by the key's unique index under a race."""
     maintenant = datetime.now(UTC)
-    for ligne in lignes:
-        await _versionner(session, ligne, quoi=f"{dispositif} {nature} de {finess_ej}")
+    remplacees = [await _versionner(session, ligne, quoi=f"{dispositif} {nature} de {finess_ej}")
+                  for ligne in lignes]
+    remplace_id = remplace.id if remplace else await _notification_remplacee(session, remplacees)
     net = montant_net(lignes)
     notification = Notification(
         id=str(uuid.uuid4()), dispositif=dispositif, candidature_id=candidature_id, finess=finess,
         finess_ej=finess_ej, region=region, nature=nature, annee=annee, montant_net=net,
         decision_id=decision_id, decide_par=decide_par, motif=motif[:500], cause_evenement=cause.id,
-        notifie_le=maintenant, remplace=remplace.id if remplace else None,
+        notifie_le=maintenant, remplace=remplace_id,
     )
     session.add(notification)
     await session.flush()

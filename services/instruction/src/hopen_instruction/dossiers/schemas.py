@@ -2,17 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hopen_common.finess import Finess
+
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def champ_remplace(quoi: str) -> Any:
+    """The `remplace` field of a decision request: the current decision it corrects (issue 9)."""
+    return Field(default=None, pattern=UUID,
+                 description=f"the current decision of {quoi}, when correcting it")
 
 
 class DecisionCandidatureDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["validee", "refusee"]
     motivation: str = Field(min_length=3, max_length=5000)
+    remplace: str | None = champ_remplace("the candidature")
 
 
 class DecisionObjectifDemande(BaseModel):
@@ -20,6 +29,7 @@ class DecisionObjectifDemande(BaseModel):
     decision: Literal["atteint", "non_atteint"]
     motivation: str = Field(min_length=3, max_length=5000)
     finess_ej: Finess | None = Field(default=None, description="GHT candidature: the member EJ judged")
+    remplace: str | None = champ_remplace("this objective (and EJ)")
 
 
 class IndicateurEvalue(BaseModel):

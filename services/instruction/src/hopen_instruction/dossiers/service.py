@@ -24,7 +24,6 @@ from hopen_common.outbox import publier
 from hopen_common.problemes import (
     CANDIDATURE_DESISTEE,
     CANDIDATURE_NON_VALIDEE,
-    DEJA_DECIDEE,
     DISPOSITIF_DIFFERENT,
     ROLE_INTERDIT,
     introuvable,
@@ -38,6 +37,7 @@ from hopen_instruction.etats import rules as etats
 from hopen_instruction.etats.repository import enregistrer_transition
 from hopen_instruction.models import Decision, Dossier, IndicateurRecu
 from hopen_instruction.objectifs.rules import EvaluationObjectif, Mesure, evaluer_objectif
+from hopen_instruction.remplacement import rules as remplacement
 
 SOURCE = "/hopen/instruction"
 
@@ -119,27 +119,41 @@ def verifier_instructeur(principal: Principal) -> None:
         raise ROLE_INTERDIT.erreur("seule l'ARS décide")
 
 
+async def decisions_sur(session: AsyncSession, dossier_id: str, objet: str, finess_ej: str | None = None
+                        ) -> list[Decision]:
+    """Every decision on one thing of a file (the candidature, an objective of one EJ), oldest first."""
+    return list(await session.scalars(select(Decision).where(
+        Decision.dossier_id == dossier_id, Decision.objet == objet,
+        Decision.finess_ej.is_(None) if finess_ej is None else Decision.finess_ej == finess_ej,
+    ).order_by(Decision.decide_le, Decision.id)))
+
+
 async def decider_candidature(
     session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
     programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
-    programme_hc: ProgrammeHospiconnect | None = None,
+    programme_hc: ProgrammeHospiconnect | None = None, *, remplace: str | None = None,
 ) -> Decision:
+    """A first decision, or (`remplace`, or `demande.remplace`) the correction of the current one."""
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.statut == "desistee":
         raise CANDIDATURE_DESISTEE.erreur(f"l'établissement s'est désisté de la candidature {dossier.id} :"
                                           " elle n'est plus instruite")
-    if dossier.statut in ("validee", "refusee"):
-        raise DEJA_DECIDEE.erreur(f"la candidature est {dossier.statut} ; une correction est une nouvelle"
-                                  " décision qui remplace la première")
-    # From deposee or en_instruction only (a dossier waiting for a correction or closed: 409).
     de = dossier.statut
-    etats.verifier_transition("candidature", dossier.id, de, "decider", decision=demande.decision)
-    _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
+    courante = remplacement.courante(await decisions_sur(session, dossier.id, "candidature"))
+    remplacement.verifier_remplace(None if courante is None else courante.id, remplace,
+                                   quoi=f"la candidature {dossier.id}")
+    if courante is None:
+        # A first decision: from deposee or en_instruction only (waiting for a correction or
+        # closed: 409 transition-interdite).
+        etats.verifier_transition("candidature", dossier.id, de, "decider", decision=demande.decision)
+        # [reading] A correction may come after the instruction window: an error found late is fixed.
+        _verifier_fenetre_instruction(programme, jour, ouvert, dossier.dispositif, programme_hc)
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre},
+        elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre}, remplace=remplace,
     )
     session.add(decision)
     dossier.statut = demande.decision
@@ -149,7 +163,7 @@ async def decider_candidature(
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
-        "motivation": demande.motivation, "dispositif": dossier.dispositif,
+        "motivation": demande.motivation, "dispositif": dossier.dispositif, "remplace": remplace,
     }
     perimetre = (None if dossier.perimetre is None
                  else [PerimetreEj.model_validate(m) for m in dossier.perimetre])
@@ -160,7 +174,8 @@ async def decider_candidature(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"candidature_{demande.decision}", objet_type="candidature",
                              objet_id=dossier.id, motivation=demande.motivation,
-                             details={"decision_id": decision.id, "event_id": evenement.id}))
+                             details={"decision_id": decision.id, "event_id": evenement.id,
+                                      "remplace": remplace}))
     await session.flush()
     return decision
 
@@ -168,8 +183,11 @@ async def decider_candidature(
 async def decider_objectif(
     session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
     demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
+    *, remplace: str | None = None,
 ) -> tuple[Decision, str, EvaluationObjectif]:
+    """A first decision on an objective (of one EJ), or the correction of its current one."""
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     dossier = await charger(session, principal, dossier_id, verrou=True)
     if dossier.dispositif != "phase1":
         raise DISPOSITIF_DIFFERENT.erreur(f"objectifs de la phase 1 seulement : dossier {dossier.dispositif},"
@@ -181,12 +199,9 @@ async def decider_objectif(
         raise CANDIDATURE_NON_VALIDEE.erreur("l'atteinte des objectifs se décide sur une candidature validée")
     finess_ej = ej_visee(demande.finess_ej, dossier.perimetre, dossier.finess, objectif=objectif)
     membre = finess_ej if dossier.perimetre is not None else None
-    deja = await session.scalar(select(Decision).where(
-        Decision.dossier_id == dossier.id, Decision.objet == objectif, Decision.remplace.is_(None),
-        Decision.finess_ej.is_(None) if membre is None else Decision.finess_ej == membre))
-    if deja is not None:
-        raise DEJA_DECIDEE.erreur(f"objectif déjà décidé : {objectif} ({finess_ej}), {deja.decision} le"
-                                  f" {deja.decide_le.isoformat()}")
+    courante = remplacement.courante(await decisions_sur(session, dossier.id, objectif, membre))
+    remplacement.verifier_remplace(None if courante is None else courante.id, remplace,
+                                  quoi=f"l'objectif {objectif} ({finess_ej})")
     evaluation = next(e for ej, e in await evaluer(session, dossier, programme)
                       if e.objectif == objectif and ej == finess_ej)
     if demande.decision == "atteint" and not evaluation.atteint:
@@ -204,13 +219,14 @@ async def decider_objectif(
             {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
              "taux": str(i.taux) if i.taux is not None else None, "cible": str(i.cible),
              "cible_sun_es": i.cible_sun_es, "atteint": i.atteint} for i in evaluation.indicateurs]},
+        remplace=remplace,
     )
     session.add(decision)
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "objectif": objectif, "objectifs_candidature": dossier.objectifs,
-        "finess_ej": membre,
+        "finess_ej": membre, "remplace": remplace,
     }
     payload = ObjectifAtteint(**commun) if demande.decision == "atteint" else ObjectifNonAtteint(**commun)
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")
@@ -218,6 +234,7 @@ async def decider_objectif(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"objectif_{demande.decision}", objet_type="objectif",
                              objet_id=f"{dossier.id}/{objectif}/{finess_ej}", motivation=demande.motivation,
-                             details={"decision_id": decision.id, "event_id": evenement.id}))
+                             details={"decision_id": decision.id, "event_id": evenement.id,
+                                      "remplace": remplace}))
     await session.flush()
     return decision, finess_ej, evaluation

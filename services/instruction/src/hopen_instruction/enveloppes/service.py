@@ -46,12 +46,15 @@ async def appliquer_mouvement(session: AsyncSession, _: Evenement, e: Mouvement)
 
 
 async def en_attente(session: AsyncSession, region: str, *, sauf: str | None = None) -> list[Decimal]:
-    """Amounts of the selections of the region that financement has not engaged yet."""
+    """Amounts of the first selections of the region that financement has not engaged yet. A
+    correction is not counted (its difference was checked when it was decided; financement's lock on
+    the account is the final guard, ADR 0021)."""
     query = (select(DecisionProjet.montant_accorde)
              .join(Projet, Projet.id == DecisionProjet.projet_id)
              .outerjoin(EngagementConnu, EngagementConnu.decision_id == DecisionProjet.id)
              .where(Projet.region == region, DecisionProjet.objet == "selection",
-                    DecisionProjet.decision == "selectionne", EngagementConnu.decision_id.is_(None)))
+                    DecisionProjet.decision == "selectionne", EngagementConnu.decision_id.is_(None),
+                    DecisionProjet.remplace.is_(None)))
     if sauf is not None:
         query = query.where(DecisionProjet.id != sauf)
     return [m for m in await session.scalars(query) if m is not None]

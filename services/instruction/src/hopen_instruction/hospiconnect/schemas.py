@@ -7,9 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hopen_common.finess import Finess
-from hopen_instruction.dossiers.schemas import DecisionLue
-
-UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+from hopen_instruction.dossiers.schemas import UUID, DecisionLue
 
 
 class DecisionAnnuelleDemande(BaseModel):

@@ -14,14 +14,14 @@ from hopen_common.contracts import HospiconnectAnneeDecidee, Topics
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
-from hopen_common.problemes import CANDIDATURE_NON_VALIDEE, DEJA_DECIDEE, DISPOSITIF_DIFFERENT
-from hopen_common.programme.erreurs import RegleMetierError
+from hopen_common.problemes import CANDIDATURE_NON_VALIDEE, DISPOSITIF_DIFFERENT
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_couvertes, ej_visee
 from hopen_instruction.dossiers.service import SOURCE, charger, verifier_instructeur
 from hopen_instruction.hospiconnect import rules
 from hopen_instruction.hospiconnect.schemas import DecisionAnnuelleDemande
 from hopen_instruction.models import Decision, Dossier, EtablissementConnu, PreuveHospiconnectRecue
+from hopen_instruction.remplacement import rules as remplacement
 
 
 def verifier_hospiconnect(dossier: Dossier) -> None:
@@ -78,15 +78,8 @@ async def decider_annee(
     evaluation = (await evaluer(session, dossier, annee, programme))[finess_ej]
     atteints = rules.verifier_objectifs_atteints(demande.objectifs_atteints, annee, programme, evaluation)
     courante = courantes(await decisions_annee(session, dossier.id, annee)).get(finess_ej)
-    if demande.remplace is None and courante is not None:
-        raise DEJA_DECIDEE.erreur(f"année déjà décidée : {finess_ej} {annee}, décision {courante.id} du"
-                                  f" {courante.decide_le.isoformat()} ; une correction nomme la décision"
-                                  " qu'elle remplace (remplace)", champ="remplace",
-                                  extra={"decision_courante": courante.id})
-    if demande.remplace is not None and (courante is None or courante.id != demande.remplace):
-        attendu = "aucune décision à remplacer" if courante is None else f"décision courante {courante.id}"
-        raise RegleMetierError(f"{demande.remplace} n'est pas la décision courante de {finess_ej} {annee}"
-                               f" ({attendu})", "remplace")
+    remplacement.verifier_remplace(None if courante is None else courante.id, demande.remplace,
+                                  quoi=f"l'année {annee} de {finess_ej}")
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet=rules.objet_annee(annee), finess_ej=finess_ej,
         decision="annee_decidee", motivation=demande.motivation, decide_par=principal.subject,

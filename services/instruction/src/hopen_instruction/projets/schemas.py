@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hopen_common.monnaie import Euros, EurosEntrant
+from hopen_instruction.dossiers.schemas import champ_remplace
 
 
 class SelectionDemande(BaseModel):
@@ -14,12 +15,14 @@ class SelectionDemande(BaseModel):
     montant_accorde: EurosEntrant | None = Field(default=None, description="selectionne only; euros",
                                                  examples=["150000.00"])
     motivation: str = Field(min_length=3, max_length=5000)
+    remplace: str | None = champ_remplace("the project's selection")
 
 
 class AtteinteDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
     atteint: bool
     motivation: str = Field(min_length=3, max_length=5000)
+    remplace: str | None = champ_remplace("the project's attainment")
 
 
 class DecisionProjetLue(BaseModel):

@@ -22,8 +22,9 @@ from hopen_common.contracts import (
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
-from hopen_common.problemes import DEJA_DECIDEE, PROJET_NON_SELECTIONNE, introuvable
+from hopen_common.problemes import PROJET_NON_SELECTIONNE, introuvable
 from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
+from hopen_common.programme.erreurs import RegleMetierError
 from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.etats import rules as etats
@@ -31,6 +32,7 @@ from hopen_instruction.etats.repository import enregistrer_transition
 from hopen_instruction.models import DecisionProjet, DepensePrevueProjet, EtablissementConnu, Projet
 from hopen_instruction.projets import rules
 from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
+from hopen_instruction.remplacement import rules as remplacement
 
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
@@ -81,30 +83,42 @@ async def maximum_du_projet(session: AsyncSession, projet: Projet) -> Decimal | 
                              len(projet.objectifs), charger_programme_aap()).maximum
 
 
-async def _deja(session: AsyncSession, projet_id: str, objet: str) -> DecisionProjet | None:
-    return await session.scalar(select(DecisionProjet).where(
-        DecisionProjet.projet_id == projet_id, DecisionProjet.objet == objet,
-        DecisionProjet.remplace.is_(None)))
+async def _courante(session: AsyncSession, projet_id: str, objet: str) -> DecisionProjet | None:
+    """The project's current decision of `objet` (selection | atteinte): the one no other replaces."""
+    return remplacement.courante(await session.scalars(select(DecisionProjet).where(
+        DecisionProjet.projet_id == projet_id, DecisionProjet.objet == objet)
+        .order_by(DecisionProjet.decide_le, DecisionProjet.id)))
 
 
 async def selectionner(session: AsyncSession, principal: Principal, projet_id: str,
                        demande: SelectionDemande, programme: ProgrammeAap, jour: date, ouvert: bool,
-                       maintenant: datetime) -> DecisionProjet:
+                       maintenant: datetime, *, remplace: str | None = None) -> DecisionProjet:
+    """A first selection, or (`remplace`) the correction of the current one: another amount, or not
+    retained any more (financement computes the complement or the reprise, ADR 0014)."""
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     projet = await charger(session, principal, projet_id, verrou=True)
-    deja = await _deja(session, projet.id, "selection")
-    if deja is not None:
-        raise DEJA_DECIDEE.erreur(f"sélection déjà décidée : projet {projet.id}, {deja.decision} le"
-                                  f" {deja.decide_le.isoformat()}")
-    # From depose or en_instruction only (a closed project, or one waiting for a correction: 409).
     de = projet.statut
-    etats.verifier_transition("projet", projet.id, de, "decider", decision=demande.decision)
-    rules.verifier_fenetre_selection(programme, jour, ouvert)
+    courante = await _courante(session, projet.id, "selection")
+    remplacement.verifier_remplace(None if courante is None else courante.id, remplace,
+                                   quoi=f"la sélection du projet {projet.id}")
+    if courante is None:
+        # From depose or en_instruction only (a closed project, or one waiting for a correction: 409).
+        etats.verifier_transition("projet", projet.id, de, "decider", decision=demande.decision)
+        rules.verifier_fenetre_selection(programme, jour, ouvert)
+    elif await _courante(session, projet.id, "atteinte") is not None:
+        raise RegleMetierError(f"l'atteinte du projet {projet.id} est décidée : sa sélection ne se corrige"
+                               " plus (corriger l'atteinte)", "remplace")
+    # A correction frees the amount it replaces (engaged, or still in flight): room for the new total.
+    ancien = (courante.montant_accorde if courante is not None and courante.decision == "selectionne"
+              and courante.montant_accorde is not None else Decimal("0.00"))
     place = None
     if demande.decision == "selectionne":
         # Locks the region's envelope copy: concurrent selections see each other's amounts in flight.
         situation = await enveloppes.situation(session, projet.region, verrou=True)
         place = None if situation is None else situation[1]
+        if place is not None and ancien:
+            place = rules.Disponibilite(place.disponible, place.en_attente, place.pour_selection + ancien)
     participants: list[tuple[str, Decimal]] = []
     maximum = None
     if demande.decision == "selectionne":
@@ -125,7 +139,7 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
     decision = DecisionProjet(
         id=str(uuid.uuid4()), projet_id=projet.id, objet="selection", decision=demande.decision,
         montant_accorde=montant, motivation=demande.motivation, decide_par=principal.subject,
-        decide_le=maintenant, elements=elements)
+        decide_le=maintenant, elements=elements, remplace=remplace)
     session.add(decision)
     projet.statut = demande.decision
     await enregistrer_transition(session, "projet", projet.id, de=de, vers=demande.decision,
@@ -137,49 +151,54 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
             theme=projet.theme, objectifs=projet.objectifs,
             participants=[ParticipantAap(finess=f, activite_combinee=ac) for f, ac in participants],
             perimetre=projet.perimetre, depenses_prevues=projet.depenses_prevues, montant_accorde=montant,
-            decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation)
+            decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation,
+            remplace=remplace)
     else:
         payload = ProjetAapNonRetenu(
             decision_id=decision.id, projet_id=projet.id, finess=projet.finess, region=projet.region,
-            decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation)
+            decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation,
+            remplace=remplace)
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.PROJET, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"projet_{demande.decision}",
                              objet_type="projet_aap", objet_id=projet.id, motivation=demande.motivation,
                              details={"decision_id": decision.id, "event_id": evenement.id,
-                                      "montant_accorde": None if montant is None else str(montant)}))
+                                      "montant_accorde": None if montant is None else str(montant),
+                                      "remplace": remplace}))
     await session.flush()
     return decision
 
 
 async def decider_atteinte(session: AsyncSession, principal: Principal, projet_id: str,
-                           demande: AtteinteDemande, maintenant: datetime) -> DecisionProjet:
+                           demande: AtteinteDemande, maintenant: datetime, *, remplace: str | None = None
+                           ) -> DecisionProjet:
     verifier_instructeur(principal)
+    remplace = remplace or demande.remplace
     projet = await charger(session, principal, projet_id, verrou=True)
     if projet.statut not in ("selectionne", "atteint", "non_atteint"):
         raise PROJET_NON_SELECTIONNE.erreur(f"l'atteinte se décide sur un projet sélectionné ; celui-ci est"
                                             f" {projet.statut}")
-    deja = await _deja(session, projet.id, "atteinte")
-    if deja is not None:
-        raise DEJA_DECIDEE.erreur(f"atteinte déjà décidée : projet {projet.id}, {deja.decision} le"
-                                  f" {deja.decide_le.isoformat()}")
+    courante = await _courante(session, projet.id, "atteinte")
+    remplacement.verifier_remplace(None if courante is None else courante.id, remplace,
+                                  quoi=f"l'atteinte du projet {projet.id}")
     verdict = "atteint" if demande.atteint else "non_atteint"
     decision = DecisionProjet(
         id=str(uuid.uuid4()), projet_id=projet.id, objet="atteinte", decision=verdict, montant_accorde=None,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"objectifs": projet.objectifs})
+        elements={"objectifs": projet.objectifs}, remplace=remplace)
     session.add(decision)
     projet.statut = verdict
     evenement = nouvel_evenement(
         AtteinteProjetAapDecidee(
             decision_id=decision.id, projet_id=projet.id, finess=projet.finess, region=projet.region,
             atteint=demande.atteint, decide_par=principal.subject, decide_le=maintenant,
-            motivation=demande.motivation),
+            motivation=demande.motivation, remplace=remplace),
         source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.PROJET, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=f"projet_{verdict}",
                              objet_type="projet_aap", objet_id=projet.id, motivation=demande.motivation,
-                             details={"decision_id": decision.id, "event_id": evenement.id}))
+                             details={"decision_id": decision.id, "event_id": evenement.id,
+                                      "remplace": remplace}))
     await session.flush()
     return decision

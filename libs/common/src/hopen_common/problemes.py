@@ -118,6 +118,9 @@ MULTIPART_ATTENDU = TypeProbleme("multipart-attendu", 415, "Formulaire multipart
 PLAGE_NON_SATISFIABLE = TypeProbleme("plage-non-satisfiable", 416, "Plage non satisfiable")
 DOSSIER_CLOS = TypeProbleme("dossier-clos", 409, "Dossier clos")
 
+# --- collaboration (issue 9 items 3 and 7): messages, assignment, expert opinions ---------------------
+AVIS_DEJA_RENDU = TypeProbleme("avis-deja-rendu", 409, "Avis déjà rendu")
+
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")
 

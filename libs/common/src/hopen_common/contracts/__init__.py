@@ -20,6 +20,13 @@ from hopen_common.contracts.candidature import (
     DsiGht,
     IndicateurDepose,
 )
+from hopen_common.contracts.collaboration import (
+    AvisDemande,
+    AvisRendu,
+    MessageEnvoye,
+    MessageLu,
+    PieceJointe,
+)
 from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
@@ -48,6 +55,11 @@ from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "AvisDemande",
+    "AvisRendu",
+    "MessageEnvoye",
+    "MessageLu",
+    "PieceJointe",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

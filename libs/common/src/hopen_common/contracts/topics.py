@@ -12,6 +12,8 @@ class Topics(StrEnum):
     FINANCEMENT = "hopen.financement.financement"
     PROJET = "hopen.instruction.projet"  # AAP project decisions, key projet_id
     ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
+    # Expert opinions: instruction-internal, never read by candidature (the establishment never sees them).
+    AVIS = "hopen.instruction.avis"
 
 
 # What travels where, and what the Kafka key is (one aggregate's events stay ordered).
@@ -21,11 +23,14 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.PROGRAMME: ("ProgrammePublie",),
     Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
                          "DepensesDeclarees",
-                         "PreuveHospiconnectDeposee", "ProjetAapDepose"),
+                         "PreuveHospiconnectDeposee", "ProjetAapDepose", "MessageEnvoye", "MessageLu"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
-                     "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse"),
+                     "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse",
+                     "MessageEnvoye", "MessageLu"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
-    Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee"),
+    Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee", "MessageEnvoye",
+                    "MessageLu"),
+    Topics.AVIS: ("AvisDemande", "AvisRendu"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }
@@ -37,6 +42,7 @@ CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",
     Topics.ENVELOPPE: "INSEE region code",
+    Topics.AVIS: "dossier id (candidature or AAP project)",
 }
 
 

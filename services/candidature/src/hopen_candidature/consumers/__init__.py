@@ -14,7 +14,13 @@ from hopen_candidature.candidatures.service import (
     suivre_desistement_enregistre,
     suivre_desistement_refuse,
 )
-from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
+from hopen_candidature.models import (
+    DecisionProjetConnue,
+    EtablissementConnu,
+    HospiconnectValide,
+    Message,
+    ProjetAap,
+)
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
     CandidatureRefusee,
@@ -22,12 +28,15 @@ from hopen_common.contracts import (
     DesistementEnregistre,
     DesistementRefuse,
     EtablissementPublie,
+    MessageEnvoye,
+    MessageLu,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
     Topics,
 )
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
+from hopen_common.fil import copier_lecture, copier_message
 from hopen_common.inbox import Handler
 from hopen_common.programme.perimetre import ej_couvertes
 
@@ -77,7 +86,21 @@ async def decision_projet(session: AsyncSession, _: Evenement,
     ).on_conflict_do_nothing(index_elements=["decision_id"]))
 
 
+async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoye) -> None:
+    """The ARS's message (the dossier and projet topics carry only those) into the thread's copy."""
+    await copier_message(session, Message, e)
+
+
+async def message_lu(session: AsyncSession, _: Evenement, e: MessageLu) -> None:
+    """The ARS read one of the establishment's messages: the establishment sees `lu_le`."""
+    await copier_lecture(session, Message, e)
+
+
+# Not here on purpose: AvisDemande and AvisRendu (expert opinions travel on instruction's avis topic,
+# which this service does not read; the establishment never sees an opinion).
 HANDLERS: dict[str, Handler] = {
+    "MessageEnvoye": message_envoye,
+    "MessageLu": message_lu,
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
     "CandidatureRefusee": candidature_refusee,

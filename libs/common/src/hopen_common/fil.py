@@ -11,8 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.contracts.collaboration import CoteMessage, MessageEnvoye, PieceJointe
-from hopen_common.contracts.collaboration import MessageLu as MessageLuEvenement
+from hopen_common.contracts.collaboration import CoteMessage, MessageEnvoye, MessageLu, PieceJointe
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.problemes import DOSSIER_CLOS
 
@@ -42,7 +41,9 @@ class MessageDemande(BaseModel):
     texte: str = Field(min_length=1, max_length=TEXTE_MAX)
 
 
-class MessageLu(BaseModel):
+class MessageDuFil(BaseModel):
+    """A message as both APIs answer it."""
+
     id: str
     dossier_type: TypeDossier
     dossier_id: str
@@ -65,7 +66,7 @@ async def copier_message(session: AsyncSession, table: Any, e: MessageEnvoye) ->
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
-async def copier_lecture(session: AsyncSession, table: Any, e: MessageLuEvenement) -> None:
+async def copier_lecture(session: AsyncSession, table: Any, e: MessageLu) -> None:
     """The other side read one of this side's messages: its receipt, set once (a redelivery or a
     later receipt leaves the first). The message was written here before its event left: a receipt
     of an unknown message is a bug to park, not to drop."""

@@ -97,8 +97,10 @@ async def moteur_instruction(fresh_database: Callable[[str], str]) -> AsyncItera
 
 
 @pytest.fixture(scope="module")
-async def instruction(moteur_instruction: AsyncEngine, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    reglages = reglages_de_test(InstructionSettings, moteur_instruction, kafka_bootstrap, calendrier_ouvert=True)
+async def instruction(moteur_instruction: AsyncEngine, kafka_bootstrap: str
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    reglages = reglages_de_test(InstructionSettings, moteur_instruction, kafka_bootstrap,
+                                calendrier_ouvert=True)
     async with client_api(app_instruction(reglages), "http://instruction") as client:
         yield client
 
@@ -161,7 +163,8 @@ async def test_le_fil_dans_les_deux_sens(api: httpx.AsyncClient, instruction: ht
     assert m1["pieces"] == [{"piece_id": "piece-c-94", "type": "P1.P1", "nom": "attestation.pdf",
                              "version": 1, "sha256": "a" * 64}]
     (envoye,) = await _relayer(moteur, vers_instruction, relayes_c, topics={Topics.CANDIDATURE.value})
-    assert (envoye.type, envoye.dataschema) == ("MessageEnvoye", "MessageEnvoye/v1")
+    assert (envoye.type, envoye.dataschema) == (
+        "MessageEnvoyeParEtablissement", "MessageEnvoyeParEtablissement/v1")
     # What the e-mail of the "echeances" branch needs: dossier, region, FINESS, author's role, excerpt.
     assert {k: envoye.data[k] for k in ("dossier_type", "dossier_id", "region", "finess", "auteur_role",
                                         "extrait")} == {
@@ -179,7 +182,8 @@ async def test_le_fil_dans_les_deux_sens(api: httpx.AsyncClient, instruction: ht
     r = await instruction.post(f"/v1/dossiers/c-94/messages/{m1['id']}/lecture", headers=ARS_CORSE)
     assert r.status_code == 200, r.text
     lu_le = r.json()["lu_le"]
-    assert lu_le is not None and r.json()["lu_par"] == "agent-corse"
+    assert lu_le is not None
+    assert r.json()["lu_par"] == "agent-corse"
     avant = await compter(moteur_instruction, OutboxMessage)
     r = await instruction.post(f"/v1/dossiers/c-94/messages/{m1['id']}/lecture", headers=ARS_CORSE)
     assert (r.status_code, r.json()["lu_le"]) == (200, lu_le)
@@ -192,8 +196,9 @@ async def test_le_fil_dans_les_deux_sens(api: httpx.AsyncClient, instruction: ht
     m2 = r.json()
     relayes = await _relayer(moteur_instruction, vers_candidature, relayes_i,
                              topics={Topics.DOSSIER.value, Topics.PROJET.value})
-    assert [e.type for e in relayes] == ["MessageLu", "MessageEnvoye"]
-    assert relayes[1].data["auteur_role"] == "ars" and relayes[1].data["region"] == "94"
+    assert [e.type for e in relayes] == ["MessageLuParArs", "MessageEnvoyeParArs"]
+    assert relayes[1].data["auteur_role"] == "ars"
+    assert relayes[1].data["region"] == "94"
 
     async def deux(s):  # type: ignore[no-untyped-def]
         m = await s.get(Message, m2["id"])
@@ -207,9 +212,9 @@ async def test_le_fil_dans_les_deux_sens(api: httpx.AsyncClient, instruction: ht
 
     # 4. The establishment's receipt of the ARS's message goes back to instruction.
     r = await api.post(f"/v1/candidatures/c-94/messages/{m2['id']}/lecture", headers=ES)
-    assert r.status_code == 200 and r.json()["lu_par"] == "daf-seul", r.text
+    assert (r.status_code, r.json()["lu_par"]) == (200, "daf-seul"), r.text
     (recu,) = await _relayer(moteur, vers_instruction, relayes_c, topics={Topics.CANDIDATURE.value})
-    assert recu.type == "MessageLu"
+    assert recu.type == "MessageLuParEtablissement"
 
     async def lu(s):  # type: ignore[no-untyped-def]
         m = await s.get(MessageInstruction, m2["id"])
@@ -226,13 +231,14 @@ async def test_le_fil_dans_les_deux_sens(api: httpx.AsyncClient, instruction: ht
     async def projet(s):  # type: ignore[no-untyped-def]
         return await s.get(MessageInstruction, r.json()["id"])
     await vers_instruction.attendre(projet, quoi="the project's message in instruction")
-    assert [m["texte"] for m in _fil(await instruction.get("/v1/projets/p-27/messages", headers=ARS_BFC))] == [
+    fil_projet = _fil(await instruction.get("/v1/projets/p-27/messages", headers=ARS_BFC))
+    assert [m["texte"] for m in fil_projet] == [
         "Question sur le lot 2"]
     r = await instruction.post("/v1/projets/p-27/messages", headers=ARS_BFC, json={"texte": "Réponse"})
     assert r.status_code == 201
     (vers_projet,) = await _relayer(moteur_instruction, vers_candidature, relayes_i,
                                     topics={Topics.DOSSIER.value, Topics.PROJET.value})
-    assert vers_projet.type == "MessageEnvoye"
+    assert (vers_projet.type, vers_projet.data["dossier_type"]) == ("MessageEnvoyeParArs", "projet")
     assert (await instruction.get("/v1/projets/p-27/messages", headers=ARS_CORSE)).status_code == 404
 
     # 6. Redeliveries (the inbox): nothing written twice, the first receipts kept.
@@ -310,7 +316,8 @@ async def test_les_avis_n_atteignent_jamais_l_etablissement(
     even delivered to candidature's consumer they are ignored (no handler); its views say nothing."""
     question = "Le projet de DPI est-il réaliste au regard du SI régional ?"
     r = await instruction.post("/v1/dossiers/c-94/avis", headers=ARS_CORSE, json={
-        "expert": "grades-corse", "question": question, "echeance": (date.today() + timedelta(days=7)).isoformat()})
+        "expert": "grades-corse", "question": question,
+        "echeance": (date.today() + timedelta(days=7)).isoformat()})
     assert r.status_code == 201, r.text
     r = await instruction.post(f"/v1/avis/{r.json()['id']}/reponse", headers=EXPERT,
                                json={"avis": "reserve", "texte": "Réaliste si le GHT mutualise."})
@@ -329,7 +336,8 @@ async def test_les_avis_n_atteignent_jamais_l_etablissement(
     await vers_candidature.publier("dossier", "c-94", envoyes[0])  # even on a topic it reads
 
     # Ignored events are not "processed": wait for a message event published after them instead.
-    marqueur = await instruction.post("/v1/dossiers/c-94/messages", headers=ARS_CORSE, json={"texte": "après"})
+    marqueur = await instruction.post("/v1/dossiers/c-94/messages", headers=ARS_CORSE,
+                                      json={"texte": "après"})
     assert marqueur.status_code == 201
     await _relayer(moteur_instruction, vers_candidature, set(), topics={Topics.DOSSIER.value})
 
@@ -340,4 +348,6 @@ async def test_les_avis_n_atteignent_jamais_l_etablissement(
     for chemin in ("/v1/candidatures/c-94", "/v1/candidatures/c-94/messages"):
         r = await api.get(chemin, headers=ES)
         assert r.status_code == 200, r.text
-        assert "grades-corse" not in r.text and question not in r.text and "avis" not in r.text
+        assert "grades-corse" not in r.text
+        assert question not in r.text
+        assert "avis" not in r.text

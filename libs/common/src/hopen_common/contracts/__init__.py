@@ -24,7 +24,11 @@ from hopen_common.contracts.collaboration import (
     AvisDemande,
     AvisRendu,
     MessageEnvoye,
+    MessageEnvoyeParArs,
+    MessageEnvoyeParEtablissement,
     MessageLu,
+    MessageLuParArs,
+    MessageLuParEtablissement,
     PieceJointe,
 )
 from hopen_common.contracts.enveloppe import (
@@ -58,7 +62,11 @@ __all__ = [
     "AvisDemande",
     "AvisRendu",
     "MessageEnvoye",
+    "MessageEnvoyeParArs",
+    "MessageEnvoyeParEtablissement",
     "MessageLu",
+    "MessageLuParArs",
+    "MessageLuParEtablissement",
     "PieceJointe",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",

@@ -33,10 +33,11 @@ class PieceJointe(BaseModel):
     sha256: str
 
 
-@enregistrer("MessageEnvoye", 1)
 class MessageEnvoye(Payload):
-    """A message posted on a dossier's thread, by the establishment (topic candidature) or the ARS
-    (topic dossier, or projet for an AAP project). Key: the dossier id."""
+    """A message posted on a dossier's thread (candidature or AAP project). Two registered types, one
+    per producer, as every event type travels on one topic: MessageEnvoyeParEtablissement (candidature's
+    topic) and MessageEnvoyeParArs (instruction's dossier topic, projects' messages included). Key: the
+    dossier id."""
 
     message_id: str
     dossier_type: TypeDossier
@@ -51,9 +52,9 @@ class MessageEnvoye(Payload):
     envoye_le: datetime
 
 
-@enregistrer("MessageLu", 1)
 class MessageLu(Payload):
-    """The recipient read a message (its read receipt): the author's side shows `lu_le`."""
+    """The recipient read a message (its read receipt): the author's side shows `lu_le`. Registered as
+    MessageLuParEtablissement (candidature's topic) and MessageLuParArs (instruction's dossier topic)."""
 
     message_id: str
     dossier_type: TypeDossier
@@ -63,6 +64,26 @@ class MessageLu(Payload):
     lu_par: str
     lu_role: CoteMessage
     lu_le: datetime
+
+
+@enregistrer("MessageEnvoyeParEtablissement", 1)
+class MessageEnvoyeParEtablissement(MessageEnvoye):
+    """The establishment wrote to its ARS (auteur_role etablissement)."""
+
+
+@enregistrer("MessageEnvoyeParArs", 1)
+class MessageEnvoyeParArs(MessageEnvoye):
+    """The ARS wrote to the establishment (auteur_role ars)."""
+
+
+@enregistrer("MessageLuParEtablissement", 1)
+class MessageLuParEtablissement(MessageLu):
+    """The establishment read a message of the ARS."""
+
+
+@enregistrer("MessageLuParArs", 1)
+class MessageLuParArs(MessageLu):
+    """The ARS read a message of the establishment."""
 
 
 @enregistrer("AvisDemande", 1)

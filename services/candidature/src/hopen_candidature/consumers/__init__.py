@@ -28,8 +28,8 @@ from hopen_common.contracts import (
     DesistementEnregistre,
     DesistementRefuse,
     EtablissementPublie,
-    MessageEnvoye,
-    MessageLu,
+    MessageEnvoyeParArs,
+    MessageLuParArs,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
     Topics,
@@ -86,12 +86,12 @@ async def decision_projet(session: AsyncSession, _: Evenement,
     ).on_conflict_do_nothing(index_elements=["decision_id"]))
 
 
-async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoye) -> None:
-    """The ARS's message (the dossier and projet topics carry only those) into the thread's copy."""
+async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoyeParArs) -> None:
+    """The ARS's message (a candidature's or a project's, on the dossier topic) into the thread's copy."""
     await copier_message(session, Message, e)
 
 
-async def message_lu(session: AsyncSession, _: Evenement, e: MessageLu) -> None:
+async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParArs) -> None:
     """The ARS read one of the establishment's messages: the establishment sees `lu_le`."""
     await copier_lecture(session, Message, e)
 
@@ -99,8 +99,8 @@ async def message_lu(session: AsyncSession, _: Evenement, e: MessageLu) -> None:
 # Not here on purpose: AvisDemande and AvisRendu (expert opinions travel on instruction's avis topic,
 # which this service does not read; the establishment never sees an opinion).
 HANDLERS: dict[str, Handler] = {
-    "MessageEnvoye": message_envoye,
-    "MessageLu": message_lu,
+    "MessageEnvoyeParArs": message_envoye,
+    "MessageLuParArs": message_lu,
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
     "CandidatureRefusee": candidature_refusee,

@@ -16,7 +16,12 @@ from hopen_candidature.pieces import repository
 from hopen_candidature.pieces.service import Dossier, dossier_lisible
 from hopen_common.auth import Principal, Role
 from hopen_common.auth.portee import exiger_portee_etablissement
-from hopen_common.contracts import MessageEnvoye, MessageLu, PieceJointe, Topics
+from hopen_common.contracts import (
+    MessageEnvoyeParEtablissement,
+    MessageLuParEtablissement,
+    PieceJointe,
+    Topics,
+)
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
@@ -74,7 +79,7 @@ async def envoyer(session: AsyncSession, principal: Principal, dossier_type: Typ
                       auteur_role="etablissement", texte=texte, pieces=[j.model_dump() for j in jointes],
                       envoye_le=maintenant)
     session.add(message)
-    evenement = nouvel_evenement(MessageEnvoye(
+    evenement = nouvel_evenement(MessageEnvoyeParEtablissement(
         message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
         region=dossier.region, auteur=principal.subject, auteur_role="etablissement", texte=texte,
         extrait=extrait(texte), pieces=jointes, envoye_le=maintenant,
@@ -105,7 +110,7 @@ async def marquer_lu(session: AsyncSession, principal: Principal, dossier_type: 
         return message
     await session.execute(update(Message).where(Message.id == message.id)
                           .values(lu_le=maintenant, lu_par=principal.subject))
-    evenement = nouvel_evenement(MessageLu(
+    evenement = nouvel_evenement(MessageLuParEtablissement(
         message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
         region=dossier.region, lu_par=principal.subject, lu_role="etablissement", lu_le=maintenant,
     ), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")

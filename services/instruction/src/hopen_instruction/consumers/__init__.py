@@ -19,8 +19,8 @@ from hopen_common.contracts import (
     DesistementRefuse,
     EtablissementPublie,
     IndicateurDepose,
-    MessageEnvoye,
-    MessageLu,
+    MessageEnvoyeParEtablissement,
+    MessageLuParEtablissement,
     PieceDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
@@ -153,19 +153,19 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
     await tenir_copie_locale(session, EtablissementConnu, e)
 
 
-async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoye) -> None:
-    """The establishment's message (candidature's topic carries only those) into the thread's copy."""
+async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoyeParEtablissement) -> None:
+    """The establishment's message into the thread's copy."""
     await copier_message(session, Message, e)
 
 
-async def message_lu(session: AsyncSession, _: Evenement, e: MessageLu) -> None:
+async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParEtablissement) -> None:
     """The establishment read one of the ARS's messages: the ARS sees `lu_le`."""
     await copier_lecture(session, Message, e)
 
 
 HANDLERS: dict[str, Handler] = {
-    "MessageEnvoye": message_envoye,
-    "MessageLu": message_lu,
+    "MessageEnvoyeParEtablissement": message_envoye,
+    "MessageLuParEtablissement": message_lu,
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
     "IndicateurDepose": indicateur_depose,

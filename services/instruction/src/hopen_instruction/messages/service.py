@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
-from hopen_common.contracts import MessageEnvoye, MessageLu, Topics
+from hopen_common.contracts import MessageEnvoyeParArs, MessageLuParArs, Topics
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
@@ -23,8 +23,8 @@ from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.models import Message
 from hopen_instruction.projets import service as projets
 
-# Where instruction publishes what concerns a dossier: candidature reads both topics.
-TOPIC = {"candidature": Topics.DOSSIER, "projet": Topics.PROJET}
+# The ARS's messages, a project's included, go on the dossier topic: one topic per event type.
+TOPIC = Topics.DOSSIER
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,12 @@ async def envoyer(session: AsyncSession, principal: Principal, dossier_type: Typ
                       finess=dossier.finess, region=dossier.region, auteur=principal.subject,
                       auteur_role="ars", texte=texte, pieces=[], envoye_le=maintenant)
     session.add(message)
-    evenement = nouvel_evenement(MessageEnvoye(
+    evenement = nouvel_evenement(MessageEnvoyeParArs(
         message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
         region=dossier.region, auteur=principal.subject, auteur_role="ars", texte=texte,
         extrait=extrait(texte), pieces=[], envoye_le=maintenant,
     ), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
-    await publier(session, TOPIC[dossier_type], dossier.id, evenement)
+    await publier(session, TOPIC, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="envoyer_message",
                              objet_type="message", objet_id=message.id,
                              details={"dossier_type": dossier_type, "dossier_id": dossier.id,
@@ -96,11 +96,11 @@ async def marquer_lu(session: AsyncSession, principal: Principal, dossier_type: 
         return message
     await session.execute(update(Message).where(Message.id == message.id)
                           .values(lu_le=maintenant, lu_par=principal.subject))
-    evenement = nouvel_evenement(MessageLu(
+    evenement = nouvel_evenement(MessageLuParArs(
         message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
         region=dossier.region, lu_par=principal.subject, lu_role="ars", lu_le=maintenant,
     ), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
-    await publier(session, TOPIC[dossier_type], dossier.id, evenement)
+    await publier(session, TOPIC, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lire_message",
                              objet_type="message", objet_id=message.id,
                              details={"dossier_type": dossier_type, "dossier_id": dossier.id,

@@ -351,3 +351,15 @@ async def test_les_avis_n_atteignent_jamais_l_etablissement(
         assert "grades-corse" not in r.text
         assert question not in r.text
         assert "avis" not in r.text
+
+
+async def test_un_message_renvoye_avec_sa_cle_n_est_ecrit_qu_une_fois(api: httpx.AsyncClient,
+                                                                      moteur: AsyncEngine) -> None:
+    avant = await compter(moteur, Message)
+    cle = {**ES, "Idempotency-Key": "message-1"}
+    premier = await api.post("/v1/candidatures/c-94/messages", headers=cle, json={"texte": "une fois"})
+    assert premier.status_code == 201, premier.text
+    second = await api.post("/v1/candidatures/c-94/messages", headers=cle, json={"texte": "une fois"})
+    assert (second.status_code, second.json()) == (201, premier.json())
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert await compter(moteur, Message) == avant + 1

@@ -147,9 +147,14 @@ async def test_avis_d_expert(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
         "demande_le": None, "reponse": None}
     a2 = (await api.post("/v1/dossiers/d2/avis", headers=ARS_CORSE,
                          json={**question, "expert": "expert-2"})).json()
-    r = await api.post("/v1/projets/p1/avis", headers=ARS_CORSE, json=question)
+    cle = {**ARS_CORSE, "Idempotency-Key": "avis-p1"}
+    r = await api.post("/v1/projets/p1/avis", headers=cle, json=question)
     assert r.status_code == 201, r.text
     a_projet = r.json()
+    async with rien_ecrit(moteur, Avis, OutboxMessage):  # a retried request: the first answer, once
+        r = await api.post("/v1/projets/p1/avis", headers=cle, json=question)
+        assert (r.status_code, r.json()["id"]) == (201, a_projet["id"])
+        assert r.headers["Idempotent-Replayed"] == "true"
 
     # The expert sees the opinions it is invited to, each with its dossier, and nothing else.
     r = await api.get("/v1/avis", headers=EXPERT_1)

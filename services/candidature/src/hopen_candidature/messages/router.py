@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from hopen_candidature.messages import service
@@ -15,6 +16,7 @@ from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
 from hopen_common.fil import PIECES_MAX, MessageDemande, MessageDuFil
+from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 
 router = APIRouter(tags=["messages"])
@@ -46,12 +48,15 @@ def _routes(dossier_type: TypeDossier, prefixe: str) -> None:
 
     @router.post(base, status_code=201, response_model=MessageDuFil, name=f"envoyer_message_{dossier_type}")
     async def envoyer(dossier_id: str, demande: MessageAvecPieces, session: SessionDep,
-                      principal: Etablissement) -> MessageDuFil:
+                      principal: Etablissement, request: Request) -> JSONResponse:
         """Writes to the ARS (MessageEnvoyeParEtablissement), optionally attaching pieces of the
-        dossier. Not deposited yet: 409; withdrawn or closed: 409 (the thread stays readable)."""
-        return message_lu(await service.envoyer(session, principal, dossier_type, dossier_id,
-                                                texte=demande.texte, pieces=demande.pieces,
-                                                maintenant=datetime.now(UTC)))
+        dossier. Not deposited yet: 409; withdrawn or closed: 409 (the thread stays readable).
+        Accepts an Idempotency-Key."""
+        async def executer() -> MessageDuFil:
+            return message_lu(await service.envoyer(session, principal, dossier_type, dossier_id,
+                                                    texte=demande.texte, pieces=demande.pieces,
+                                                    maintenant=datetime.now(UTC)))
+        return await idempotent(session, request, principal.subject, executer)
 
     @router.post(f"{base}/{{message_id}}/lecture", response_model=MessageDuFil,
                  name=f"lire_message_{dossier_type}")

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
+from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 from hopen_instruction.avis import service
 from hopen_instruction.avis.schemas import AvisDemandeCorps, AvisDetail, AvisLu, ReponseDemande, ReponseLue
@@ -55,12 +57,15 @@ def _routes(dossier_type: TypeDossier, prefixe: str) -> None:
 
     @router.post(base, status_code=201, response_model=AvisLu, name=f"demander_avis_{dossier_type}")
     async def demander(dossier_id: str, demande: AvisDemandeCorps, session: SessionDep,
-                       principal: Instructeur) -> AvisLu:
+                       principal: Instructeur, request: Request) -> JSONResponse:
         """The ARS of the region asks an expert (AvisDemande, internal topic avis). The due date is
-        today or later (422 `echeance`); a withdrawn or closed dossier: 409."""
-        avis = await service.demander(session, principal, dossier_type, dossier_id, demande,
-                                      aujourd_hui=aujourd_hui_paris(), maintenant=datetime.now(UTC))
-        return avis_lu(avis, None)
+        today or later (422 `echeance`); a withdrawn or closed dossier: 409. Accepts an
+        Idempotency-Key."""
+        async def executer() -> AvisLu:
+            avis = await service.demander(session, principal, dossier_type, dossier_id, demande,
+                                          aujourd_hui=aujourd_hui_paris(), maintenant=datetime.now(UTC))
+            return avis_lu(avis, None)
+        return await idempotent(session, request, principal.subject, executer)
 
     @router.get(base, response_model=list[AvisLu], name=f"lister_avis_{dossier_type}")
     async def lister(dossier_id: str, session: SessionDep, principal: Lecteur) -> list[AvisLu]:

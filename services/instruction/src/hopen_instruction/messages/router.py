@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
 from hopen_common.fil import MessageDemande, MessageDuFil
+from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 from hopen_instruction.messages import service
 from hopen_instruction.models import Message
@@ -41,10 +43,13 @@ def _routes(dossier_type: TypeDossier, prefixe: str) -> None:
 
     @router.post(base, status_code=201, response_model=MessageDuFil, name=f"envoyer_message_{dossier_type}")
     async def envoyer(dossier_id: str, demande: MessageDemande, session: SessionDep,
-                      principal: Instructeur) -> MessageDuFil:
-        """The ARS writes to the establishment (MessageEnvoyeParArs). A withdrawn or closed dossier: 409."""
-        return message_lu(await service.envoyer(session, principal, dossier_type, dossier_id,
-                                                texte=demande.texte, maintenant=datetime.now(UTC)))
+                      principal: Instructeur, request: Request) -> JSONResponse:
+        """The ARS writes to the establishment (MessageEnvoyeParArs). A withdrawn or closed dossier: 409.
+        Accepts an Idempotency-Key."""
+        async def executer() -> MessageDuFil:
+            return message_lu(await service.envoyer(session, principal, dossier_type, dossier_id,
+                                                    texte=demande.texte, maintenant=datetime.now(UTC)))
+        return await idempotent(session, request, principal.subject, executer)
 
     @router.post(f"{base}/{{message_id}}/lecture", response_model=MessageDuFil,
                  name=f"lire_message_{dossier_type}")

@@ -271,6 +271,10 @@ async def test_qui_lit_et_ecrit_le_fil(api: httpx.AsyncClient, instruction: http
         # The ARS, the DNS and an expert read the thread in instruction, not here.
         for qui in (ARS_CORSE, DNS, EXPERT):
             assert (await api.get("/v1/candidatures/c-94/messages", headers=qui)).status_code == 403
+        # The expert opens nothing in candidature, not even the lists open to every platform role.
+        for chemin in ("/v1/candidatures", "/v1/candidatures/c-94", "/v1/projets", "/v1/projets/p-27",
+                       "/v1/candidatures/c-94/pieces"):
+            assert (await api.get(chemin, headers=EXPERT)).status_code == 403, chemin
         # Not deposited: nobody to write to. Withdrawn: readable, closed to new messages.
         r = await api.post("/v1/candidatures/c-brouillon/messages",
                            headers=jeton("etablissement", finess=[CALVI]), json=texte)

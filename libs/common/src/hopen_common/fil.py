@@ -3,17 +3,24 @@ bounds of a message, when a thread is closed to new messages and what both APIs 
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.auth.principal import Principal
 from hopen_common.contracts.collaboration import CoteMessage, MessageEnvoye, MessageLu, PieceJointe
 from hopen_common.contracts.pieces import TypeDossier
-from hopen_common.problemes import DOSSIER_CLOS
+from hopen_common.contracts.topics import Topics
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import nouvel_evenement
+from hopen_common.outbox import publier
+from hopen_common.problemes import DOSSIER_CLOS, REGLE_METIER, introuvable
 
 TEXTE_MAX = 5000
 EXTRAIT_MAX = 200  # what a notification quotes (e-mail of MessageEnvoye)
@@ -74,3 +81,98 @@ async def copier_lecture(session: AsyncSession, table: Any, e: MessageLu) -> Non
         raise LookupError(f"message {e.message_id} inconnu")
     await session.execute(update(table).where(table.id == e.message_id, table.lu_le.is_(None))
                           .values(lu_le=e.lu_le, lu_par=e.lu_par))
+
+
+class DossierDuFil(Protocol):
+    """What the thread needs of a dossier, as each service's scope check returns it."""
+
+    @property
+    def dossier_type(self) -> TypeDossier: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def finess(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Cote:
+    """One side of the thread, as the service that writes it sees it: who writes there, the event
+    types it publishes (one topic per type), and the recipient's role (whose receipts it records)."""
+
+    role: CoteMessage
+    envoye: type[MessageEnvoye]
+    lu: type[MessageLu]
+    topic: Topics
+    source: str
+
+    @property
+    def autre(self) -> CoteMessage:
+        return "ars" if self.role == "etablissement" else "etablissement"
+
+
+async def lister(session: AsyncSession, table: Any, dossier: DossierDuFil, *, limit: int, offset: int
+                 ) -> tuple[list[Any], int]:
+    """The thread, oldest first (both sides' messages: the other's copied from its events)."""
+    query = select(table).where(table.dossier_type == dossier.dossier_type,
+                                table.dossier_id == dossier.id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(table.envoye_le, table.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def envoyer(session: AsyncSession, table: Any, cote: Cote, principal: Principal,
+                  dossier: DossierDuFil, *, texte: str, pieces: list[PieceJointe],
+                  maintenant: datetime) -> Any:
+    """The row, its event (this side's type and topic) and the audit row, in the caller's transaction;
+    the caller checked the scope and the dossier's state."""
+    message = table(id=str(uuid.uuid4()), dossier_type=dossier.dossier_type, dossier_id=dossier.id,
+                    finess=dossier.finess, region=dossier.region, auteur=principal.subject,
+                    auteur_role=cote.role, texte=texte, pieces=[p.model_dump() for p in pieces],
+                    envoye_le=maintenant)
+    session.add(message)
+    evenement = nouvel_evenement(cote.envoye(
+        message_id=message.id, dossier_type=dossier.dossier_type, dossier_id=dossier.id,
+        finess=dossier.finess,
+        region=dossier.region, auteur=principal.subject, auteur_role=cote.role, texte=texte,
+        extrait=extrait(texte), pieces=pieces, envoye_le=maintenant,
+    ), source=cote.source, subject=f"{dossier.dossier_type}/{dossier.id}")
+    await publier(session, cote.topic, dossier.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="envoyer_message",
+                             objet_type="message", objet_id=message.id,
+                             details={"dossier_type": dossier.dossier_type, "dossier_id": dossier.id,
+                                      "pieces": [p.piece_id for p in pieces], "event_id": evenement.id}))
+    await session.flush()
+    return message
+
+
+async def marquer_lu(session: AsyncSession, table: Any, cote: Cote, principal: Principal,
+                     dossier: DossierDuFil, message_id: str, *, maintenant: datetime) -> Any:
+    """This side read a message of the other: `lu_le` set once, with its event and audit row. Again:
+    unchanged, nothing published. A message of this side is not its to mark (422)."""
+    message = await session.scalar(select(table).where(
+        table.id == message_id, table.dossier_type == dossier.dossier_type, table.dossier_id == dossier.id,
+    ).with_for_update())
+    if message is None:
+        raise introuvable("message", message_id)
+    if message.auteur_role != cote.autre:
+        raise REGLE_METIER.erreur("l'accusé de lecture est celui du destinataire : ce message vient de votre"
+                                  " côté du fil", champ="message")
+    if message.lu_le is not None:
+        return message
+    await session.execute(update(table).where(table.id == message.id)
+                          .values(lu_le=maintenant, lu_par=principal.subject))
+    evenement = nouvel_evenement(cote.lu(
+        message_id=message.id, dossier_type=dossier.dossier_type, dossier_id=dossier.id,
+        finess=dossier.finess,
+        region=dossier.region, lu_par=principal.subject, lu_role=cote.role, lu_le=maintenant,
+    ), source=cote.source, subject=f"{dossier.dossier_type}/{dossier.id}")
+    await publier(session, cote.topic, dossier.id, evenement)
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lire_message",
+                             objet_type="message", objet_id=message.id,
+                             details={"dossier_type": dossier.dossier_type, "dossier_id": dossier.id,
+                                      "event_id": evenement.id}))
+    await session.flush()
+    await session.refresh(message)
+    return message

@@ -4,16 +4,15 @@ message and read receipt is an event instruction copies."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_candidature.candidatures.service import SOURCE
 from hopen_candidature.models import Message
 from hopen_candidature.pieces import repository
 from hopen_candidature.pieces.service import Dossier, dossier_lisible
+from hopen_common import fil
 from hopen_common.auth import Principal, Role
 from hopen_common.auth.portee import exiger_portee_etablissement
 from hopen_common.contracts import (
@@ -23,11 +22,11 @@ from hopen_common.contracts import (
     Topics,
 )
 from hopen_common.contracts.pieces import TypeDossier
-from hopen_common.db.messaging import JournalAudit
-from hopen_common.events import nouvel_evenement
-from hopen_common.fil import extrait, verifier_fil_ouvert
-from hopen_common.outbox import publier
-from hopen_common.problemes import CANDIDATURE_NON_DEPOSEE, REGLE_METIER, VALIDATION, introuvable
+from hopen_common.fil import verifier_fil_ouvert
+from hopen_common.problemes import CANDIDATURE_NON_DEPOSEE, VALIDATION, introuvable
+
+COTE = fil.Cote(role="etablissement", envoye=MessageEnvoyeParEtablissement, lu=MessageLuParEtablissement,
+                topic=Topics.CANDIDATURE, source=SOURCE)
 
 
 async def charger(session: AsyncSession, principal: Principal, dossier_type: TypeDossier, dossier_id: str,
@@ -42,11 +41,7 @@ async def charger(session: AsyncSession, principal: Principal, dossier_type: Typ
 
 async def lister(session: AsyncSession, dossier: Dossier, *, limit: int, offset: int
                  ) -> tuple[list[Message], int]:
-    query = select(Message).where(Message.dossier_type == dossier.dossier_type,
-                                  Message.dossier_id == dossier.id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Message.envoye_le, Message.id).limit(limit).offset(offset))
-    return list(rows), total
+    return await fil.lister(session, Message, dossier, limit=limit, offset=offset)
 
 
 async def _pieces_jointes(session: AsyncSession, dossier: Dossier, ids: list[str]) -> list[PieceJointe]:
@@ -74,51 +69,15 @@ async def envoyer(session: AsyncSession, principal: Principal, dossier_type: Typ
                                              " pas encore", champ="statut")
     verifier_fil_ouvert(dossier.statut, dossier.id)
     jointes = await _pieces_jointes(session, dossier, pieces)
-    message = Message(id=str(uuid.uuid4()), dossier_type=dossier_type, dossier_id=dossier.id,
-                      finess=dossier.finess, region=dossier.region, auteur=principal.subject,
-                      auteur_role="etablissement", texte=texte, pieces=[j.model_dump() for j in jointes],
-                      envoye_le=maintenant)
-    session.add(message)
-    evenement = nouvel_evenement(MessageEnvoyeParEtablissement(
-        message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
-        region=dossier.region, auteur=principal.subject, auteur_role="etablissement", texte=texte,
-        extrait=extrait(texte), pieces=jointes, envoye_le=maintenant,
-    ), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
-    await publier(session, Topics.CANDIDATURE, dossier.id, evenement)
-    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="envoyer_message",
-                             objet_type="message", objet_id=message.id,
-                             details={"dossier_type": dossier_type, "dossier_id": dossier.id,
-                                      "pieces": pieces, "event_id": evenement.id}))
-    await session.flush()
+    message: Message = await fil.envoyer(session, Message, COTE, principal, dossier, texte=texte,
+                                         pieces=jointes, maintenant=maintenant)
     return message
 
 
 async def marquer_lu(session: AsyncSession, principal: Principal, dossier_type: TypeDossier, dossier_id: str,
                      message_id: str, *, maintenant: datetime) -> Message:
-    """The establishment read an ARS message: `lu_le` set once (again: unchanged, nothing published);
-    its own messages are not its to mark (422)."""
+    """The establishment read an ARS message (once; again: unchanged)."""
     dossier = await charger(session, principal, dossier_type, dossier_id)
-    message = await session.scalar(select(Message).where(
-        Message.id == message_id, Message.dossier_type == dossier_type, Message.dossier_id == dossier.id,
-    ).with_for_update())
-    if message is None:
-        raise introuvable("message", message_id)
-    if message.auteur_role != Role.ARS.value:
-        raise REGLE_METIER.erreur("l'accusé de lecture est celui du destinataire : ce message est le vôtre",
-                                  champ="message")
-    if message.lu_le is not None:
-        return message
-    await session.execute(update(Message).where(Message.id == message.id)
-                          .values(lu_le=maintenant, lu_par=principal.subject))
-    evenement = nouvel_evenement(MessageLuParEtablissement(
-        message_id=message.id, dossier_type=dossier_type, dossier_id=dossier.id, finess=dossier.finess,
-        region=dossier.region, lu_par=principal.subject, lu_role="etablissement", lu_le=maintenant,
-    ), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
-    await publier(session, Topics.CANDIDATURE, dossier.id, evenement)
-    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lire_message",
-                             objet_type="message", objet_id=message.id,
-                             details={"dossier_type": dossier_type, "dossier_id": dossier.id,
-                                      "event_id": evenement.id}))
-    await session.flush()
-    await session.refresh(message)
+    message: Message = await fil.marquer_lu(session, Message, COTE, principal, dossier, message_id,
+                                            maintenant=maintenant)
     return message

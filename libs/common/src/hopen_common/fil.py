@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, Index, String, Text, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from hopen_common.auth.principal import Principal
 from hopen_common.contracts.collaboration import CoteMessage, MessageEnvoye, MessageLu, PieceJointe
@@ -176,3 +177,30 @@ async def marquer_lu(session: AsyncSession, table: Any, cote: Cote, principal: P
     await session.flush()
     await session.refresh(message)
     return message
+
+
+class MessageMixin:
+    """The columns of a thread's `message` table, the same in candidature and instruction (each side
+    writes its own messages and copies the other's from its events). `lu_le`: the recipient's read
+    receipt, set once; `pieces`: PieceJointe dicts."""
+
+    __tablename__ = "message"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        # A new Index per mapped class: an Index belongs to one table, and both services' models may
+        # be imported in one process (the tests).
+        return (Index("ix_message_dossier", "dossier_type", "dossier_id", "envoye_le"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))  # candidature | projet
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    finess: Mapped[str] = mapped_column(String(9))
+    region: Mapped[str] = mapped_column(String(3))
+    auteur: Mapped[str] = mapped_column(String(200))
+    auteur_role: Mapped[str] = mapped_column(String(20))  # etablissement | ars
+    texte: Mapped[str] = mapped_column(Text)
+    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    envoye_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lu_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lu_par: Mapped[str | None] = mapped_column(String(200))

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.db import new_metadata
+from hopen_common.fil import MessageMixin
 
 
 class Base(DeclarativeBase):
@@ -270,26 +271,9 @@ class Piece(Base):
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class Message(Base):
+class Message(MessageMixin, Base):
     """One message of a dossier's thread (issue 9, ADR 0015): written here by the establishment, or
-    copied from instruction's MessageEnvoye; `lu_le` is the recipient's read receipt (set once).
-    `pieces` names pieces of the dossier (this service's piece table) the author attached."""
-
-    __tablename__ = "message"
-    __table_args__ = (Index("ix_message_dossier", "dossier_type", "dossier_id", "envoye_le"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    dossier_type: Mapped[str] = mapped_column(String(20))  # candidature | projet
-    dossier_id: Mapped[str] = mapped_column(String(36))
-    finess: Mapped[str] = mapped_column(String(9))
-    region: Mapped[str] = mapped_column(String(3))
-    auteur: Mapped[str] = mapped_column(String(200))
-    auteur_role: Mapped[str] = mapped_column(String(20))  # etablissement | ars
-    texte: Mapped[str] = mapped_column(Text)
-    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
-    envoye_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    lu_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    lu_par: Mapped[str | None] = mapped_column(String(200))
+    copied from instruction's MessageEnvoyeParArs; its pieces are pieces of the dossier (table piece)."""
 
 
 metadata = Base.metadata

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.db import new_metadata
+from hopen_common.fil import MessageMixin
 
 
 class Base(DeclarativeBase):
@@ -237,25 +238,9 @@ class EngagementConnu(Base):
     ecriture_id: Mapped[int] = mapped_column(BigInteger)
 
 
-class Message(Base):
-    """One message of a dossier's thread (issue 9): written here by the ARS, or copied from
-    candidature's MessageEnvoye; `lu_le` is the recipient's read receipt (set once)."""
-
-    __tablename__ = "message"
-    __table_args__ = (Index("ix_message_dossier", "dossier_type", "dossier_id", "envoye_le"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    dossier_type: Mapped[str] = mapped_column(String(20))  # candidature | projet
-    dossier_id: Mapped[str] = mapped_column(String(36))
-    finess: Mapped[str] = mapped_column(String(9))
-    region: Mapped[str] = mapped_column(String(3))
-    auteur: Mapped[str] = mapped_column(String(200))
-    auteur_role: Mapped[str] = mapped_column(String(20))  # etablissement | ars
-    texte: Mapped[str] = mapped_column(Text)
-    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
-    envoye_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    lu_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    lu_par: Mapped[str | None] = mapped_column(String(200))
+class Message(MessageMixin, Base):
+    """One message of a dossier's thread (issue 9, ADR 0015): written here by the ARS, or copied from
+    candidature's MessageEnvoyeParEtablissement."""
 
 
 class Affectation(Base):

@@ -34,6 +34,7 @@ class Role(StrEnum):
     ars = "ars"
     dns = "dns"
     ops = "ops"
+    expert = "expert"
 
 
 class _Shutdown(Exception):

@@ -123,6 +123,8 @@ DOSSIER_CLOS = TypeProbleme("dossier-clos", 409, "Dossier clos")
 TRANSITION_INTERDITE = TypeProbleme("transition-interdite", 409, "Transition interdite dans cet état")
 # An answer to a correction touching a field (or a piece type) no open request names.
 CHAMP_NON_DEMANDE = TypeProbleme("champ-non-demande", 422, "Champ non demandé par la correction")
+# --- collaboration (issue 9 items 3 and 7): messages, assignment, expert opinions ---------------------
+AVIS_DEJA_RENDU = TypeProbleme("avis-deja-rendu", 409, "Avis déjà rendu")
 
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")

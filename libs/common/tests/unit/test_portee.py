@@ -156,3 +156,18 @@ def test_region_de_lecture() -> None:
     assert region_de_lecture(ARS, BFC) == ARA  # a foreign filter was refused before; never widened
     assert region_de_lecture(DNS, BFC) == BFC
     assert region_de_lecture(DNS, None) is None
+
+
+# Issue 9: an expert sees nothing through the scope helpers; only the opinions it is invited to open a
+# dossier to it (instruction's avis slice checks the invitation, not the region).
+EXPERT = Principal("grades-ara", Role.EXPERT, region=ARA)
+
+
+def test_l_expert_ne_voit_rien_par_la_portee() -> None:
+    assert _issue(exiger_region, EXPERT, ARA, ressource="Dossier", identifiant="d1") == INTROUVABLE
+    assert _issue(exiger_finess, EXPERT, EJ, ressource="Dossier", identifiant="d1") == INTROUVABLE
+    assert _issue(exiger_acces, EXPERT, region=ARA, finess=EJ, ressource="Dossier",
+                  identifiant="d1") == INTROUVABLE
+    assert _issue(exiger_portee_etablissement, EXPERT, EJ) == HORS_FINESS
+    assert _lignes_vues(EXPERT) == []
+    assert voit(EXPERT, region=ARA, finess=EJ) is False

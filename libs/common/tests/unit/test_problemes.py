@@ -39,7 +39,8 @@ ATTENDUS = {
     "ej-deja-couverte": 409, "desistement-impossible": 409, "candidature-desistee": 409,
     "candidature-non-deposee": 409, "candidature-non-validee": 409,
     "projet-non-selectionne": 409, "dispositif-different": 409, "paiement-en-double": 409,
-    "pieces-manquantes": 422, "criteres-ght-invalides": 422,
+    "pieces-manquantes": 422, "criteres-ght-invalides": 422, "avis-deja-rendu": 409,
+    "transition-interdite": 409, "champ-non-demande": 422,
     "fichier-format-invalide": 422, "fichier-entete-invalide": 422, "fichier-encodage-invalide": 422,
     "fichier-fichier-tronque": 422, "fichier-colonnes-invalides": 422, "fichier-ordre-inattendu": 422,
 }

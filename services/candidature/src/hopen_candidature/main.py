@@ -4,6 +4,7 @@ from hopen_candidature.candidatures.router import router as candidatures_router
 from hopen_candidature.consumers import HANDLERS, TOPICS
 from hopen_candidature.corrections.router import router as corrections_router
 from hopen_candidature.hospiconnect.router import router as hospiconnect_router
+from hopen_candidature.messages.router import router as messages_router
 from hopen_candidature.pieces.router import router as pieces_router
 from hopen_candidature.pieces.service import stockage_du_service
 from hopen_candidature.projets.router import router as projets_router
@@ -16,7 +17,8 @@ def spec(settings: CandidatureSettings | None = None) -> ServiceSpec:
         name="candidature",
         title="HOP'EN 2 — candidatures",
         settings=settings or CandidatureSettings(),
-        routers=[candidatures_router, hospiconnect_router, projets_router, pieces_router, corrections_router],
+        routers=[candidatures_router, hospiconnect_router, projets_router, pieces_router, corrections_router,
+                 messages_router],
         handlers=HANDLERS,
         topics=TOPICS,
         ressources=[stockage_du_service],

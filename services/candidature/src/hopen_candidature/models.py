@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.db import new_metadata
+from hopen_common.fil import MessageMixin
 
 
 class Base(DeclarativeBase):
@@ -331,6 +332,10 @@ class DemandeCorrectionRecue(Base):
     demandee_par: Mapped[str] = mapped_column(String(200))
     demandee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     repondue_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+class Message(MessageMixin, Base):
+    """One message of a dossier's thread (issue 9, ADR 0015): written here by the establishment, or
+    copied from instruction's MessageEnvoyeParArs; its pieces are pieces of the dossier (table piece)."""
 
 
 metadata = Base.metadata

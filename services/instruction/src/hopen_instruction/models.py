@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.db import new_metadata
+from hopen_common.fil import MessageMixin
 
 
 class Base(DeclarativeBase):
@@ -48,6 +49,8 @@ class Dossier(Base):
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Phase-1 GHT support: the GHT criteria and capacity proof deposited (CandidatureDeposee.criteres_ght).
     criteres_ght: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The agent (token subject of an ARS of the region) the dossier is assigned to; history: affectation.
+    affecte_a: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class PieceRecue(Base):
@@ -174,6 +177,7 @@ class Projet(Base):
     deposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Participants that are public GHT members (ProjetAapDepose, issue 8); None: deposited before.
     participants_publics_ght: Mapped[list[str] | None] = mapped_column(JSONB)
+    affecte_a: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class DepensePrevueProjet(Base):
@@ -283,6 +287,55 @@ class ReponseCorrection(Base):
     pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{piece_id, type, finess_ej, version...}]
     repondue_par: Mapped[str] = mapped_column(String(200))
     repondue_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+class Message(MessageMixin, Base):
+    """One message of a dossier's thread (issue 9, ADR 0015): written here by the ARS, or copied from
+    candidature's MessageEnvoyeParEtablissement."""
+
+
+class Affectation(Base):
+    """Every assignment of a dossier or project to an agent (None: unassigned), never updated: the
+    history of who had it, who decided it, when."""
+
+    __tablename__ = "affectation"
+    __table_args__ = (Index("ix_affectation_dossier", "dossier_type", "dossier_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    agent: Mapped[str | None] = mapped_column(String(200))
+    precedent: Mapped[str | None] = mapped_column(String(200))
+    par: Mapped[str] = mapped_column(String(200))
+    le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Avis(Base):
+    """An expert opinion the ARS requested on a dossier; immutable (the answer is ReponseAvis)."""
+
+    __tablename__ = "avis"
+    __table_args__ = (Index("ix_avis_dossier", "dossier_type", "dossier_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_type: Mapped[str] = mapped_column(String(20))
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    region: Mapped[str] = mapped_column(String(3))
+    expert: Mapped[str] = mapped_column(String(200), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    echeance: Mapped[date] = mapped_column(Date)
+    demande_par: Mapped[str] = mapped_column(String(200))
+    demande_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReponseAvis(Base):
+    """The expert's answer, once per opinion (primary key): immutable."""
+
+    __tablename__ = "reponse_avis"
+
+    avis_id: Mapped[str] = mapped_column(ForeignKey("avis.id"), primary_key=True)
+    avis: Mapped[str] = mapped_column(String(20))  # favorable | defavorable | reserve
+    texte: Mapped[str] = mapped_column(Text)
+    rendu_par: Mapped[str] = mapped_column(String(200))
+    rendu_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 metadata = Base.metadata

@@ -21,6 +21,9 @@ class Role(StrEnum):
     ARS = "ars"
     DNS = "dns"
     OPS = "ops"
+    # Issue 9: an expert (e.g. of a GRADeS) invited by an ARS to give an opinion on a dossier; it sees
+    # the dossiers it is invited to and nothing else (portee.voit gives it nothing).
+    EXPERT = "expert"
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,26 @@ async def principal_courant(
         raise HTTPException(401, f"Jeton invalide: {exc}", {"WWW-Authenticate": "Bearer"}) from exc
 
 
-CurrentPrincipal = Annotated[Principal, Depends(principal_courant)]
+PrincipalAuthentifie = Annotated[Principal, Depends(principal_courant)]
+
+
+def principal_de_la_plateforme(principal: PrincipalAuthentifie) -> Principal:
+    """Any authenticated caller but an expert: an endpoint open to "every token" (reference data,
+    simulations, scope-filtered lists) is open to the platform's own roles. An expert is invited from
+    outside for one opinion: it gets only the endpoints that name Role.EXPERT (issue 9, ADR 0015)."""
+    if principal.role is Role.EXPERT:
+        raise ROLE_INTERDIT.erreur("rôle expert : seuls les avis auxquels vous êtes invité vous sont ouverts")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal_de_la_plateforme)]
 
 
 def exiger_roles(*roles: Role) -> Callable[[Principal], Principal]:
     """Dependency factory: the endpoint states its roles."""
     autorises: Iterable[Role] = frozenset(roles)
 
-    def _verifier(principal: CurrentPrincipal) -> Principal:
+    def _verifier(principal: PrincipalAuthentifie) -> Principal:
         if principal.role not in autorises:
             raise ROLE_INTERDIT.erreur(f"rôle {principal.role} ; attendu : {', '.join(sorted(autorises))}")
         return principal

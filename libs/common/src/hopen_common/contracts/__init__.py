@@ -20,6 +20,17 @@ from hopen_common.contracts.candidature import (
     DsiGht,
     IndicateurDepose,
 )
+from hopen_common.contracts.collaboration import (
+    AvisDemande,
+    AvisRendu,
+    MessageEnvoye,
+    MessageEnvoyeParArs,
+    MessageEnvoyeParEtablissement,
+    MessageLu,
+    MessageLuParArs,
+    MessageLuParEtablissement,
+    PieceJointe,
+)
 from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
@@ -74,6 +85,15 @@ __all__ = [
     "ProjetClasseSansSuite",
     "ProjetPrisEnInstruction",
     "ProjetRouvert",
+    "AvisDemande",
+    "AvisRendu",
+    "MessageEnvoye",
+    "MessageEnvoyeParArs",
+    "MessageEnvoyeParEtablissement",
+    "MessageLu",
+    "MessageLuParArs",
+    "MessageLuParEtablissement",
+    "PieceJointe",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

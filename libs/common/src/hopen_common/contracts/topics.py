@@ -12,6 +12,8 @@ class Topics(StrEnum):
     FINANCEMENT = "hopen.financement.financement"
     PROJET = "hopen.instruction.projet"  # AAP project decisions, key projet_id
     ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
+    # Expert opinions: instruction-internal, never read by candidature (the establishment never sees them).
+    AVIS = "hopen.instruction.avis"
 
 
 # What travels where, and what the Kafka key is (one aggregate's events stay ordered).
@@ -21,27 +23,31 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.PROGRAMME: ("ProgrammePublie",),
     Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
                          "DepensesDeclarees",
-                         "PreuveHospiconnectDeposee", "ProjetAapDepose", "CandidatureRedeposee"),
+                         "PreuveHospiconnectDeposee", "ProjetAapDepose", "CandidatureRedeposee",
+                         "MessageEnvoyeParEtablissement", "MessageLuParEtablissement"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse",
                      # issue 9: the ARS transitions of a candidature (contracts/etats.py)
                      "DossierPrisEnInstruction", "CorrectionDemandee", "DossierClasseSansSuite",
-                     "DossierRouvert"),
+                     "DossierRouvert", "MessageEnvoyeParArs", "MessageLuParArs"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
     Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee",
                     "ProjetPrisEnInstruction", "CorrectionProjetDemandee", "ProjetClasseSansSuite",
                     "ProjetRouvert"),
+    Topics.AVIS: ("AvisDemande", "AvisRendu"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
     Topics.PROGRAMME: "programme document name (phase1, hospiconnect, aap, enveloppes_aap...)",
-    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee)",
-    Topics.DOSSIER: "candidature id (the dossier's id)",
+    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee"
+                        " and messages)",
+    Topics.DOSSIER: "candidature id (the dossier's id; an AAP project's id for the ARS's messages on it)",
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",
     Topics.ENVELOPPE: "INSEE region code",
+    Topics.AVIS: "dossier id (candidature or AAP project)",
 }
 
 

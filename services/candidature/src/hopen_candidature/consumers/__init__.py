@@ -15,7 +15,13 @@ from hopen_candidature.candidatures.service import (
     suivre_desistement_refuse,
 )
 from hopen_candidature.etats.service import enregistrer_decision, suivre_transition
-from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
+from hopen_candidature.models import (
+    DecisionProjetConnue,
+    EtablissementConnu,
+    HospiconnectValide,
+    Message,
+    ProjetAap,
+)
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
     CandidatureRefusee,
@@ -24,6 +30,8 @@ from hopen_common.contracts import (
     DesistementRefuse,
     EtablissementPublie,
     HospiconnectAnneeDecidee,
+    MessageEnvoyeParArs,
+    MessageLuParArs,
     ObjectifAtteint,
     ObjectifNonAtteint,
     ProjetAapNonRetenu,
@@ -32,6 +40,7 @@ from hopen_common.contracts import (
 )
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
+from hopen_common.fil import copier_lecture, copier_message
 from hopen_common.inbox import Handler
 from hopen_common.programme.perimetre import ej_couvertes
 
@@ -115,7 +124,21 @@ async def decision_projet(session: AsyncSession, _: Evenement,
     ).on_conflict_do_nothing(index_elements=["decision_id"]))
 
 
+async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoyeParArs) -> None:
+    """The ARS's message (a candidature's or a project's, on the dossier topic) into the thread's copy."""
+    await copier_message(session, Message, e)
+
+
+async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParArs) -> None:
+    """The ARS read one of the establishment's messages: the establishment sees `lu_le`."""
+    await copier_lecture(session, Message, e)
+
+
+# Not here on purpose: AvisDemande and AvisRendu (expert opinions travel on instruction's avis topic,
+# which this service does not read; the establishment never sees an opinion).
 HANDLERS: dict[str, Handler] = {
+    "MessageEnvoyeParArs": message_envoye,
+    "MessageLuParArs": message_lu,
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
     "CandidatureRefusee": candidature_refusee,

@@ -19,6 +19,8 @@ from hopen_common.contracts import (
     DesistementRefuse,
     EtablissementPublie,
     IndicateurDepose,
+    MessageEnvoyeParEtablissement,
+    MessageLuParEtablissement,
     PieceDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
@@ -27,6 +29,7 @@ from hopen_common.contracts import (
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.fil import copier_lecture, copier_message
 from hopen_common.inbox import Handler
 from hopen_common.outbox import publier
 from hopen_instruction.corrections.service import candidature_redeposee
@@ -40,6 +43,7 @@ from hopen_instruction.models import (
     Dossier,
     EtablissementConnu,
     IndicateurRecu,
+    Message,
     PieceRecue,
     PreuveHospiconnectRecue,
     Projet,
@@ -161,7 +165,19 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
     await tenir_copie_locale(session, EtablissementConnu, e)
 
 
+async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoyeParEtablissement) -> None:
+    """The establishment's message into the thread's copy."""
+    await copier_message(session, Message, e)
+
+
+async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParEtablissement) -> None:
+    """The establishment read one of the ARS's messages: the ARS sees `lu_le`."""
+    await copier_lecture(session, Message, e)
+
+
 HANDLERS: dict[str, Handler] = {
+    "MessageEnvoyeParEtablissement": message_envoye,
+    "MessageLuParEtablissement": message_lu,
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
     "CandidatureRedeposee": candidature_redeposee,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
@@ -36,7 +36,8 @@ Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
 def _dossier(d: Dossier) -> DossierLu:
     return DossierLu(id=d.id, candidature_id=d.id, dispositif=d.dispositif, finess=d.finess,
                      raison_sociale=d.raison_sociale, region=d.region, statut=d.statut,
-                     objectifs=d.objectifs, perimetre=d.perimetre, deposee_le=d.deposee_le)
+                     objectifs=d.objectifs, perimetre=d.perimetre, deposee_le=d.deposee_le,
+                     affecte_a=d.affecte_a)
 
 
 def _evaluation(finess_ej: str, e: EvaluationObjectif, decision: str | None) -> ObjectifEvalue:
@@ -51,9 +52,13 @@ def _decision(d: Decision) -> DecisionLue:
 
 
 @router.get("", response_model=Page[DossierLu])
-async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep) -> Page[DossierLu]:
+async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                 affectation: Annotated[str | None, Query(
+                     max_length=200, description="`moi` (my dossiers), `aucune` (unassigned) or an agent's"
+                                                 " subject")] = None) -> Page[DossierLu]:
     """ARS: the files of its region only. DNS: every region."""
-    dossiers, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    dossiers, total = await service.lister(session, principal, pagination.limit, pagination.offset,
+                                           affectation=affectation)
     return Page(items=[_dossier(d) for d in dossiers], total=total, limit=pagination.limit,
                 offset=pagination.offset)
 

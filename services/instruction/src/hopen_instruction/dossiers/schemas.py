@@ -75,6 +75,7 @@ class DossierLu(BaseModel):
     objectifs: list[str]
     perimetre: list[dict[str, object]] | None
     deposee_le: datetime
+    affecte_a: str | None = Field(default=None, description="the assigned agent (issue 9); null: unassigned")
 
 
 class DossierDetail(DossierLu):

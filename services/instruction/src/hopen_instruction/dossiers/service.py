@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
@@ -42,9 +43,21 @@ from hopen_instruction.remplacement import rules as remplacement
 SOURCE = "/hopen/instruction"
 
 
-async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
-                 ) -> tuple[list[Dossier], int]:
+def filtre_affectation(colonne: Any, principal: Principal, affectation: str | None
+                       ) -> ColumnElement[bool] | None:
+    """`?affectation=`: `moi` (the caller's subject), `aucune` (unassigned), or an agent's subject."""
+    if affectation is None:
+        return None
+    if affectation == "aucune":
+        return colonne.is_(None)  # type: ignore[no-any-return]
+    return colonne == (principal.subject if affectation == "moi" else affectation)  # type: ignore[no-any-return]
+
+
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int, *,
+                 affectation: str | None = None) -> tuple[list[Dossier], int]:
     query = restreindre(select(Dossier), principal, region=Dossier.region)
+    if (par_agent := filtre_affectation(Dossier.affecte_a, principal, affectation)) is not None:
+        query = query.where(par_agent)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Dossier.deposee_le, Dossier.id).limit(limit).offset(offset))
     return list(rows), total

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
@@ -33,7 +33,8 @@ Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
 def _projet(p: Projet) -> ProjetLu:
     return ProjetLu(id=p.id, finess=p.finess, raison_sociale=p.raison_sociale, region=p.region, theme=p.theme,
                     titre=p.titre, statut=p.statut, objectifs=p.objectifs, participants=p.participants,
-                    perimetre=p.perimetre, depenses_prevues_total=p.depenses_prevues, deposee_le=p.deposee_le)
+                    perimetre=p.perimetre, depenses_prevues_total=p.depenses_prevues, deposee_le=p.deposee_le,
+                    affecte_a=p.affecte_a)
 
 
 def _decision(d: DecisionProjet) -> DecisionProjetLue:
@@ -41,9 +42,13 @@ def _decision(d: DecisionProjet) -> DecisionProjetLue:
 
 
 @router.get("", response_model=Page[ProjetLu])
-async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep) -> Page[ProjetLu]:
+async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                 affectation: Annotated[str | None, Query(
+                     max_length=200, description="`moi`, `aucune` or an agent's subject")] = None
+                 ) -> Page[ProjetLu]:
     """Deposited AAP projects. Roles: ars (its region only), dns (every region)."""
-    projets, total = await service.lister(session, principal, pagination.limit, pagination.offset)
+    projets, total = await service.lister(session, principal, pagination.limit, pagination.offset,
+                                          affectation=affectation)
     return Page(items=[_projet(p) for p in projets], total=total, limit=pagination.limit,
                 offset=pagination.offset)
 

@@ -70,6 +70,7 @@ class ProjetLu(BaseModel):
     perimetre: list[str]
     depenses_prevues_total: Euros
     deposee_le: datetime
+    affecte_a: str | None = Field(default=None, description="the assigned agent (issue 9); null: unassigned")
 
 
 class ProjetDetail(ProjetLu):

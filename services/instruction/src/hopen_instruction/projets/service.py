@@ -25,7 +25,7 @@ from hopen_common.outbox import publier
 from hopen_common.problemes import PROJET_NON_SELECTIONNE, introuvable
 from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_instruction.dossiers.service import SOURCE, verifier_instructeur
+from hopen_instruction.dossiers.service import SOURCE, filtre_affectation, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.etats import rules as etats
 from hopen_instruction.etats.repository import enregistrer_transition
@@ -35,9 +35,11 @@ from hopen_instruction.projets.schemas import AtteinteDemande, SelectionDemande
 from hopen_instruction.remplacement import rules as remplacement
 
 
-async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
-                 ) -> tuple[list[Projet], int]:
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int, *,
+                 affectation: str | None = None) -> tuple[list[Projet], int]:
     query = restreindre(select(Projet), principal, region=Projet.region)
+    if (par_agent := filtre_affectation(Projet.affecte_a, principal, affectation)) is not None:
+        query = query.where(par_agent)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Projet.deposee_le, Projet.id).limit(limit).offset(offset))
     return list(rows), total

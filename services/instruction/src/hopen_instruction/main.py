@@ -5,6 +5,8 @@ from hopen_instruction.consumers import HANDLERS, TOPICS
 from hopen_instruction.dossiers.router import router as dossiers_router
 from hopen_instruction.enveloppes.router import router as enveloppes_router
 from hopen_instruction.hospiconnect.router import router as hospiconnect_router
+from hopen_instruction.lots.router import router as lots_router
+from hopen_instruction.lots.worker import lots
 from hopen_instruction.pieces.router import router as pieces_router
 from hopen_instruction.projets.router import router as projets_router
 from hopen_instruction.settings import InstructionSettings
@@ -15,9 +17,11 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         name="instruction",
         title="HOP'EN 2 — instruction ARS",
         settings=settings or InstructionSettings(),
-        routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router],
+        routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
+                 lots_router],
         handlers=HANDLERS,
         topics=TOPICS,
+        ressources=[lots],
     )
 
 

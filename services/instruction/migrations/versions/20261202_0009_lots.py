@@ -1,0 +1,53 @@
+"""bulk decisions (issue 9 item 8, ADR 0018): a lot and the outcome of each of its dossiers
+
+Revision ID: 0009
+Revises: 0004
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0009"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "lot",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("region", sa.String(length=3), nullable=False),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("decision", JSONB(), nullable=False),
+        sa.Column("demande_par", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("cree_le", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lot")),
+    )
+    op.create_index(op.f("ix_lot_region"), "lot", ["region"])
+    op.create_table(
+        "lot_dossier",
+        sa.Column("lot_id", sa.String(length=36), nullable=False),
+        sa.Column("rang", sa.Integer(), nullable=False),
+        sa.Column("dossier_id", sa.String(length=36), nullable=False),
+        sa.Column("cree_le", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("statut", sa.String(length=20), nullable=False),
+        sa.Column("decision_id", sa.String(length=36), nullable=True),
+        sa.Column("probleme", JSONB(), nullable=True),
+        sa.Column("traite_le", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["lot_id"], ["lot.id"], name=op.f("fk_lot_dossier_lot_id_lot")),
+        sa.PrimaryKeyConstraint("lot_id", "rang", name=op.f("pk_lot_dossier")),
+    )
+    op.create_index("ix_lot_dossier_en_attente", "lot_dossier", ["cree_le", "lot_id", "rang"],
+                    postgresql_where=sa.text("statut = 'en_attente'"))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_lot_dossier_en_attente", table_name="lot_dossier")
+    op.drop_table("lot_dossier")
+    op.drop_index(op.f("ix_lot_region"), table_name="lot")
+    op.drop_table("lot")

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from hopen_common.db.migrations import rendre_immuables
+
 revision = "0009"
 down_revision = "0004"
 branch_labels = None
@@ -44,10 +46,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_lot_dossier_en_attente", "lot_dossier", ["cree_le", "lot_id", "rang"],
                     postgresql_where=sa.text("statut = 'en_attente'"))
+    rendre_immuables(op, "lot")
+    # An outcome is written once: a pending dossier becomes ok or refuse, then never changes (the
+    # worker can never decide a dossier twice, even through a bug).
+    op.execute("""
+        CREATE FUNCTION lot_dossier_une_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' OR OLD.statut <> 'en_attente' OR NEW.statut = 'en_attente'
+               OR (NEW.lot_id, NEW.rang, NEW.dossier_id) IS DISTINCT FROM (OLD.lot_id, OLD.rang, OLD.dossier_id) THEN
+                RAISE EXCEPTION 'lot_dossier : une issue s''écrit une fois'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NEW;
+        END
+        $$
+    """)
+    op.execute("CREATE TRIGGER lot_dossier_une_issue BEFORE UPDATE OR DELETE ON lot_dossier"
+               " FOR EACH ROW EXECUTE FUNCTION lot_dossier_une_issue()")
 
 
 def downgrade() -> None:
     op.drop_index("ix_lot_dossier_en_attente", table_name="lot_dossier")
     op.drop_table("lot_dossier")
+    op.execute("DROP FUNCTION lot_dossier_une_issue()")
     op.drop_index(op.f("ix_lot_region"), table_name="lot")
     op.drop_table("lot")

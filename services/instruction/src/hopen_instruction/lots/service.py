@@ -62,8 +62,8 @@ async def verifier_lot(session: AsyncSession, principal: Principal, demande: Lot
     decision = demande.decision
     modele: type[Dossier] | type[Projet] = Projet if isinstance(decision, DecisionSelectionLot) else Dossier
     ressource = "projet" if modele is Projet else "dossier"
-    regions: dict[str, str] = {i: r for i, r in await session.execute(
-        select(modele.id, modele.region).where(modele.id.in_(demande.dossiers)))}
+    regions: dict[str, str] = dict((await session.execute(
+        select(modele.id, modele.region).where(modele.id.in_(demande.dossiers)))).all())
     for i, d in enumerate(demande.dossiers):
         if regions.get(d) != principal.region:
             raise INTROUVABLE.erreur(introuvable(ressource, d).detail, champ=f"dossiers.{i}")
@@ -221,9 +221,9 @@ async def lire(session: AsyncSession, principal: Principal, lot_id: str, *, stat
     if lot is None:
         raise introuvable("lot", lot_id)
     exiger_region(principal, lot.region, ressource="lot", identifiant=lot_id)
-    comptes: dict[str, int] = {s: n for s, n in await session.execute(
+    comptes: dict[str, int] = dict((await session.execute(
         select(LotDossier.statut, func.count()).where(LotDossier.lot_id == lot.id)
-        .group_by(LotDossier.statut))}
+        .group_by(LotDossier.statut))).all())
     termine_le = await session.scalar(select(func.max(LotDossier.traite_le))
                                       .where(LotDossier.lot_id == lot.id))
     query = select(LotDossier).where(LotDossier.lot_id == lot.id)

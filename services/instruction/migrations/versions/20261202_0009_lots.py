@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.execute("""
         CREATE FUNCTION lot_dossier_une_issue() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP = 'DELETE' OR OLD.statut <> 'en_attente' OR NEW.statut = 'en_attente'
+            IF TG_OP = 'DELETE' OR OLD.statut <> 'en_attente'
                OR (NEW.lot_id, NEW.rang, NEW.dossier_id) IS DISTINCT FROM (OLD.lot_id, OLD.rang, OLD.dossier_id) THEN
                 RAISE EXCEPTION 'lot_dossier : une issue s''écrit une fois'
                     USING ERRCODE = 'integrity_constraint_violation';

@@ -44,10 +44,10 @@ async def traiter_un(sessionmaker: async_sessionmaker[AsyncSession], *, ouvert: 
         maintenant = datetime.now(UTC)
         try:
             async with session.begin_nested():
-                ligne.decision_id = await decider(
+                decision_id = await decider(
                     session, principal_du_lot(lot), _DECISION.validate_python(lot.decision), ligne.dossier_id,
                     ouvert=ouvert, maintenant=maintenant)
-            ligne.statut = "ok"
+            ligne.statut, ligne.decision_id = "ok", decision_id
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise  # the database is gone: the dossier stays pending for the next run

@@ -11,13 +11,16 @@ financement's, asked in one HTTP call with the events the decisions published in
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from hopen_common.auth import Principal, Role
 from hopen_common.auth.portee import exiger_region
@@ -131,12 +134,20 @@ async def creer(session: AsyncSession, principal: Principal, demande: LotDemande
     return lot
 
 
-async def _evenements_publies(session: AsyncSession, cle: str) -> list[Evenement]:
-    """The events this transaction published for `cle` (one dossier is in a lot once)."""
-    rows = await session.scalars(select(OutboxMessage.envelope).where(
-        OutboxMessage.key == cle,
-        OutboxMessage.txid == text("(pg_current_xact_id()::text)::bigint")).order_by(OutboxMessage.id))
-    return [Evenement.model_validate(r) for r in rows]
+@contextmanager
+def _suivre_publications(session: AsyncSession) -> Iterator[list[OutboxMessage]]:
+    """The outbox rows the session writes while the block runs (no query: the ORM tells us)."""
+    ecrits: list[OutboxMessage] = []
+
+    def _noter(_: Session, objet: object) -> None:
+        if isinstance(objet, OutboxMessage):
+            ecrits.append(objet)
+
+    event.listen(session.sync_session, "pending_to_persistent", _noter)
+    try:
+        yield ecrits
+    finally:
+        event.remove(session.sync_session, "pending_to_persistent", _noter)
 
 
 async def _pour_selection(session: AsyncSession, region: str) -> Decimal | None:
@@ -162,9 +173,10 @@ async def simuler(session: AsyncSession, principal: Principal, demande: LotDeman
             debut = fin = await _pour_selection(session, principal.region)
         for rang, d in enumerate(demande.dossiers):
             try:
-                async with session.begin_nested():
-                    await decider(session, principal, decision, d, ouvert=ouvert, maintenant=maintenant)
-                    evenements = await _evenements_publies(session, d)
+                with _suivre_publications(session) as ecrits:
+                    async with session.begin_nested():
+                        await decider(session, principal, decision, d, ouvert=ouvert, maintenant=maintenant)
+                evenements = [Evenement.model_validate(o.envelope) for o in ecrits]
             except Exception as exc:
                 probleme = probleme_de(exc)
                 if probleme is None:

@@ -128,6 +128,12 @@ AVIS_DEJA_RENDU = TypeProbleme("avis-deja-rendu", 409, "Avis déjà rendu")
 
 # --- financement --------------------------------------------------------------------------------------
 PAIEMENT_EN_DOUBLE = TypeProbleme("paiement-en-double", 409, "Paiement en double")
+# A simulated decision whose amount financement could not compute (a fact missing, an event it would park).
+MONTANT_NON_CALCULABLE = TypeProbleme("montant-non-calculable", 409, "Montant non calculable")
+
+# --- bulk decisions (lots, ADR 0018) ------------------------------------------------------------------
+# A dossier of a lot whose decision failed for a reason that is not a refusal (a bug): the lot goes on.
+ERREUR_INTERNE = TypeProbleme("erreur-interne", 500, "Erreur interne")
 
 # --- referentiel imports: a whole file refused, one type per hopen_referentiel CodeErreurFichier -------
 # (`fichier-` + its value with `-`), looked up with `par_code`.

@@ -9,6 +9,8 @@ from hopen_instruction.dossiers.router import router as dossiers_router
 from hopen_instruction.enveloppes.router import router as enveloppes_router
 from hopen_instruction.etats.router import router as etats_router
 from hopen_instruction.hospiconnect.router import router as hospiconnect_router
+from hopen_instruction.lots.router import router as lots_router
+from hopen_instruction.lots.worker import lots
 from hopen_instruction.messages.router import router as messages_router
 from hopen_instruction.pieces.router import router as pieces_router
 from hopen_instruction.projets.router import router as projets_router
@@ -21,9 +23,11 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         title="HOP'EN 2 — instruction ARS",
         settings=settings or InstructionSettings(),
         routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
-                 etats_router, corrections_router, messages_router, affectations_router, avis_router],
+                 etats_router, corrections_router, messages_router, affectations_router, avis_router,
+                 lots_router],
         handlers=HANDLERS,
         topics=TOPICS,
+        ressources=[lots],
     )
 
 

@@ -338,4 +338,41 @@ class ReponseAvis(Base):
     rendu_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Lot(Base):
+    """A bulk decision of the ARS (issue 9, ADR 0018): one decision for many dossiers, each decided in
+    its own transaction by the lot worker. Who asked is kept so each decision is taken in their name."""
+
+    __tablename__ = "lot"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    type: Mapped[str] = mapped_column(String(20))  # candidature | objectif | selection
+    decision: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the request's decision, as validated
+    demande_par: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class LotDossier(Base):
+    """One dossier of a lot and its outcome: `en_attente` until the worker decides it, then `ok` (with
+    the decision's id) or `refuse` (with the problem it got), in the decision's own transaction."""
+
+    __tablename__ = "lot_dossier"
+    __table_args__ = (
+        # The worker's queue: pending rows in lot order.
+        Index("ix_lot_dossier_en_attente", "cree_le", "lot_id", "rang",
+              postgresql_where=text("statut = 'en_attente'")),
+    )
+
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lot.id"), primary_key=True)
+    rang: Mapped[int] = mapped_column(Integer, primary_key=True)  # index in the request's list
+    dossier_id: Mapped[str] = mapped_column(String(36))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    statut: Mapped[str] = mapped_column(String(20))  # en_attente | ok | refuse
+    decision_id: Mapped[str | None] = mapped_column(String(36))
+    probleme: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    traite_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 metadata = Base.metadata

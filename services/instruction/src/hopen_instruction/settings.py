@@ -8,3 +8,10 @@ class InstructionSettings(ServiceSettings):
 
     service_name: str = "instruction"
     database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen_instruction"
+
+    # Bulk decisions (ADR 0018): financement answers the dry run's amounts; the lot worker polls its
+    # queue this often when idle (a new lot wakes it at once in the process that took it).
+    financement_url: str = "http://127.0.0.1:8004"
+    financement_timeout_secondes: float = 60.0
+    lots_actifs: bool = True
+    lots_pause_secondes: float = 0.5

@@ -152,6 +152,10 @@ class StackConfig:
             f"{prefix}CALENDRIER_OUVERT": "true" if self.calendrier_ouvert else "false",
             "PYTHONUNBUFFERED": "1",
         })
+        # Where the other services answer, for the synchronous queries a user waits on (instruction's
+        # dry run of a lot asks financement: INSTRUCTION_FINANCEMENT_URL).
+        env.update({f"{prefix}{autre.upper()}_URL": self.base_url(autre)
+                    for autre in self.service_ports if autre != service})
         if self.s3_port is None:
             env[f"{prefix}STOCKAGE_URL"] = (self.data_dir / "stockage" / service).as_uri()
         else:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from hopen_common.auth import CurrentPrincipal
+from fastapi import APIRouter, Depends
+
+from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
+from hopen_common.problemes import HORS_PERIMETRE
+from hopen_common.simulations import ResultatSimulationEvenements, SimulationEvenements
+from hopen_financement.simulations import evenements
 from hopen_financement.simulations.schemas import (
     ResultatHospiconnect,
     ResultatPhase1,
@@ -29,3 +34,19 @@ async def simulation_hospiconnect(_: CurrentPrincipal,
     """HospiConnect yearly amount: min(ceiling(staff) x rate(objectives reached), eligible expenses).
     Roles: any authenticated caller. Nothing is stored."""
     return simuler_hospiconnect(demande)
+
+
+@router.post("/evenements", response_model=ResultatSimulationEvenements)
+async def simulation_evenements(
+        session: SessionDep, principal: Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))],
+        demande: SimulationEvenements) -> ResultatSimulationEvenements:
+    """The amounts financement would compute from decision events (CandidatureValidee: amorcage per
+    (EJ, objective); ObjectifAtteint | ObjectifNonAtteint: solde or reprise; ProjetAapSelectionne: its
+    tranches), event by event, or the problem that would park one; nothing is stored. Up to 5 000
+    events in one call (instruction's dry run of a lot, ADR 0018). Roles: ars (events of its region
+    only), dns."""
+    if principal.role is Role.ARS:
+        for i, e in enumerate(demande.evenements):
+            if e.data.get("region") != principal.region:
+                raise HORS_PERIMETRE.erreur("événement d'une autre région", champ=f"evenements.{i}")
+    return ResultatSimulationEvenements(resultats=await evenements.simuler(session, demande.evenements))

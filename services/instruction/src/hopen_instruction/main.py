@@ -1,8 +1,11 @@
 from fastapi import FastAPI
 
+from hopen_common.courriel import tache_expediteur
 from hopen_common.service import ServiceSpec, create_service_app
 from hopen_instruction.consumers import HANDLERS, TOPICS
 from hopen_instruction.dossiers.router import router as dossiers_router
+from hopen_instruction.echeances.router import router as echeances_router
+from hopen_instruction.echeances.service import tache_rappels
 from hopen_instruction.enveloppes.router import router as enveloppes_router
 from hopen_instruction.hospiconnect.router import router as hospiconnect_router
 from hopen_instruction.pieces.router import router as pieces_router
@@ -15,9 +18,11 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         name="instruction",
         title="HOP'EN 2 — instruction ARS",
         settings=settings or InstructionSettings(),
-        routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router],
+        routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
+                 echeances_router],
         handlers=HANDLERS,
         topics=TOPICS,
+        taches=[tache_rappels, tache_expediteur],
     )
 
 

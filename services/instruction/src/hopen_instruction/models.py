@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
 
 
@@ -220,6 +221,25 @@ class EngagementConnu(Base):
     region: Mapped[str] = mapped_column(String(3))
     montant: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     ecriture_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class RappelEmis(Base):
+    """A deadline reminder sent (RappelEcheanceEmis): the primary key is what makes it once-only
+    whatever the number of scheduler replicas (inserted ON CONFLICT DO NOTHING in the transaction
+    that writes the outbox row, ADR 0016). Append-only."""
+
+    __tablename__ = "rappel_emis"
+
+    echeance: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. phase1.fin_instruction
+    cible: Mapped[str] = mapped_column(String(50), primary_key=True)  # ars:<region> | etablissement:<finess>
+    rappel: Mapped[str] = mapped_column(String(3), primary_key=True)  # J-7 | J-1
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    dossiers: Mapped[list[str]] = mapped_column(JSONB)
+    emis_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Courriel(CourrielMixin, Base):
+    """Mails to the ARS functional mailboxes, sent from this outbox (ADR 0017)."""
 
 
 metadata = Base.metadata

@@ -20,6 +20,7 @@ from hopen_common.contracts.candidature import (
     DsiGht,
     IndicateurDepose,
 )
+from hopen_common.contracts.echeances import RappelEcheanceEmis
 from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
@@ -48,6 +49,7 @@ from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "RappelEcheanceEmis",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

@@ -12,6 +12,7 @@ class Topics(StrEnum):
     FINANCEMENT = "hopen.financement.financement"
     PROJET = "hopen.instruction.projet"  # AAP project decisions, key projet_id
     ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
+    ECHEANCE = "hopen.instruction.echeance"  # deadline reminders, key rappel id
 
 
 # What travels where, and what the Kafka key is (one aggregate's events stay ordered).
@@ -28,6 +29,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.PROJET: ("ProjetAapSelectionne", "ProjetAapNonRetenu", "AtteinteProjetAapDecidee"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
+    Topics.ECHEANCE: ("RappelEcheanceEmis",),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
@@ -37,6 +39,7 @@ CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",
     Topics.ENVELOPPE: "INSEE region code",
+    Topics.ECHEANCE: "reminder id (<echeance>|<cible>|J-7 or J-1)",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role
@@ -40,9 +40,11 @@ from hopen_instruction.objectifs.rules import EvaluationObjectif, Mesure, evalue
 SOURCE = "/hopen/instruction"
 
 
-async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int
-                 ) -> tuple[list[Dossier], int]:
+async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int,
+                 *, filtre: ColumnElement[bool] | None = None) -> tuple[list[Dossier], int]:
     query = restreindre(select(Dossier), principal, region=Dossier.region)
+    if filtre is not None:
+        query = query.where(filtre)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Dossier.deposee_le, Dossier.id).limit(limit).offset(offset))
     return list(rows), total

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
 
 
@@ -268,6 +269,22 @@ class Piece(Base):
     cle: Mapped[str] = mapped_column(String(200), unique=True)  # the object's key in the store
     depose_par: Mapped[str] = mapped_column(String(200))
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactEtablissement(Base):
+    """The address an establishment (a FINESS of its token) receives HOP'EN mail at: decisions,
+    correction requests, messages, reminders (ADR 0017). Optional: without it, no mail."""
+
+    __tablename__ = "contact_etablissement"
+
+    finess: Mapped[str] = mapped_column(String(9), primary_key=True)
+    courriel: Mapped[str] = mapped_column(String(320))
+    maj_par: Mapped[str] = mapped_column(String(200))
+    maj_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Courriel(CourrielMixin, Base):
+    """Mails to establishments, sent from this outbox (ADR 0017)."""
 
 
 metadata = Base.metadata

@@ -1,9 +1,10 @@
 from pydantic_settings import SettingsConfigDict
 
+from hopen_common.courriel import ReglagesCourriel
 from hopen_common.settings import ServiceSettings
 
 
-class CandidatureSettings(ServiceSettings):
+class CandidatureSettings(ServiceSettings, ReglagesCourriel):
     model_config = SettingsConfigDict(env_prefix="CANDIDATURE_", extra="ignore")
 
     service_name: str = "candidature"

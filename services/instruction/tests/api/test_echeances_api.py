@@ -56,7 +56,8 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
             "elements": {}, "remplace": None}])
         await conn.execute(insert(Projet), [{
             "id": "p-selectionne", "finess": "210012142", "raison_sociale": "CH", "region": BFC,
-            "theme": "t", "titre": "t", "description": "d", "objectifs": ["o1"], "participants": ["210012142"],
+            "theme": "t", "titre": "t", "description": "d", "objectifs": ["o1"],
+            "participants": ["210012142"],
             "perimetre": [], "equipe": [], "lettres_partenaires": [], "sans_versement_usage": None,
             "depenses_prevues": Decimal("10.00"), "statut": "selectionne",
             "deposee_le": datetime(2026, 5, 1, tzinfo=UTC), "participants_publics_ght": None}])
@@ -99,12 +100,15 @@ async def test_deux_planificateurs_un_seul_rappel(moteur: AsyncEngine, reglages:
         await asyncio.gather(a.passage(verrou=False), b.passage(verrou=False))
     assert await _compter(moteur) == (2, 2, 2)
     bfc = next(r for lot in resultats for r in lot if r.region == BFC)
-    assert bfc.dossiers == ["d-bfc-1", "d-bfc-2"] and bfc.destinataire == "ars"
+    assert bfc.dossiers == ["d-bfc-1", "d-bfc-2"]
+    assert bfc.destinataire == "ars"
     async with moteur.connect() as conn:
         destinataires = set(await conn.scalars(select(Courriel.destinataire)))
         corps = await conn.scalar(select(Courriel.corps).where(Courriel.destinataire.like("ars-bfc%")))
     assert destinataires == {"ars-bfc-instruction@ars.sante.fr", "ars-84@hopen.localhost"}
-    assert corps is not None and "8 novembre 2024" in corps and "d-bfc-1" in corps
+    assert corps is not None
+    assert "8 novembre 2024" in corps
+    assert "d-bfc-1" in corps
 
     # J-1: a new reminder each; a day later (past the deadline) nothing more.
     reglages.date_du_jour = date(2024, 11, 7)
@@ -126,7 +130,8 @@ async def test_vues_en_retard_et_proche(api: httpx.AsyncClient, reglages: Instru
     reglages.date_du_jour = date(2024, 11, 9)
     r = await api.get("/v1/dossiers?echeance=en_retard", headers=ars)
     assert r.status_code == 200, r.text
-    assert [d["id"] for d in r.json()["items"]] == ["d-bfc-1", "d-bfc-2"] and r.json()["total"] == 2
+    assert [d["id"] for d in r.json()["items"]] == ["d-bfc-1", "d-bfc-2"]
+    assert r.json()["total"] == 2
     assert (await api.get("/v1/dossiers?echeance=proche", headers=ars)).json()["total"] == 0
     r = await api.get("/v1/dossiers?echeance=en_retard", headers=jeton("dns"))
     assert r.json()["total"] == 3
@@ -137,7 +142,8 @@ async def test_vues_en_retard_et_proche(api: httpx.AsyncClient, reglages: Instru
     assert (await api.get("/v1/dossiers?echeance=proche", headers=ars)).json()["total"] == 0
     assert (await api.get("/v1/dossiers", headers=ars)).json()["total"] == 3  # no filter: as before
     mauvais = await api.get("/v1/dossiers?echeance=demain", headers=ars)
-    assert mauvais.status_code in (400, 422) and "echeance" in mauvais.text
+    assert mauvais.status_code in (400, 422)
+    assert "echeance" in mauvais.text
 
 
 async def test_objectifs_non_decides(api: httpx.AsyncClient, reglages: InstructionSettings) -> None:
@@ -150,6 +156,7 @@ async def test_objectifs_non_decides(api: httpx.AsyncClient, reglages: Instructi
     assert [(o["dossier_id"], o["objectif"]) for o in corps["items"]] == [("d-bfc-valide", "P1.O2")]
     assert corps["par_region"] == {BFC: 1}
     r = await api.get("/v1/objectifs/non-decides", headers=jeton("dns"))
-    assert r.json()["par_region"] == {BFC: 1, ARA: 1} and r.json()["total"] == 2
+    assert r.json()["par_region"] == {BFC: 1, ARA: 1}
+    assert r.json()["total"] == 2
     assert (await api.get("/v1/objectifs/non-decides",
                           headers=jeton("etablissement", finess=["210012142"]))).status_code == 403

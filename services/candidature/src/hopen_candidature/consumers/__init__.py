@@ -14,6 +14,7 @@ from hopen_candidature.candidatures.service import (
     suivre_desistement_enregistre,
     suivre_desistement_refuse,
 )
+from hopen_candidature.courriels.service import COURRIELS
 from hopen_candidature.models import DecisionProjetConnue, EtablissementConnu, HospiconnectValide, ProjetAap
 from hopen_common.contracts import (
     AtteinteProjetAapDecidee,
@@ -26,6 +27,7 @@ from hopen_common.contracts import (
     ProjetAapSelectionne,
     Topics,
 )
+from hopen_common.courriel import combiner
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
@@ -77,7 +79,7 @@ async def decision_projet(session: AsyncSession, _: Evenement,
     ).on_conflict_do_nothing(index_elements=["decision_id"]))
 
 
-HANDLERS: dict[str, Handler] = {
+_ETAT: dict[str, Handler] = {
     "EtablissementPublie": etablissement_publie,
     "CandidatureValidee": candidature_validee,
     "CandidatureRefusee": candidature_refusee,
@@ -87,4 +89,6 @@ HANDLERS: dict[str, Handler] = {
     "ProjetAapNonRetenu": decision_projet,
     "AtteinteProjetAapDecidee": decision_projet,
 }
-TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET]
+# Each event's state handler, then its mail to the establishment (ADR 0017), in one inbox transaction.
+HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
+TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET, Topics.ECHEANCE]

@@ -87,7 +87,7 @@ async def mettre_en_file(session: AsyncSession, table: type[CourrielMixin], *, c
               for d in dict.fromkeys(d.strip() for d in destinataires if d and d.strip())]
     if not lignes:
         return 0
-    requete = insert(table).values(lignes).on_conflict_do_nothing(
+    requete: Any = insert(table).values(lignes).on_conflict_do_nothing(
         index_elements=["cause", "destinataire"]).returning(sa.literal_column("id"))
     return len((await session.execute(requete)).all())
 

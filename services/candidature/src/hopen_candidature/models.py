@@ -271,6 +271,21 @@ class Piece(Base):
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PreuveAap(Base):
+    """Evidence of an objective reached, deposited by the lead of a selected AAP project (one piece of
+    the project), until the AAP evidence deadline (ADR 0016). Append-only: a new deposit is a new row."""
+
+    __tablename__ = "preuve_aap"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet_aap.id"), index=True)
+    objectif: Mapped[str] = mapped_column(String(50))
+    piece_id: Mapped[str] = mapped_column(ForeignKey("piece.id"))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ContactEtablissement(Base):
     """The address an establishment (a FINESS of its token) receives HOP'EN mail at: decisions,
     correction requests, messages, reminders (ADR 0017). Optional: without it, no mail."""

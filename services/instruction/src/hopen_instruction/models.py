@@ -223,6 +223,23 @@ class EngagementConnu(Base):
     ecriture_id: Mapped[int] = mapped_column(BigInteger)
 
 
+class PreuveAapRecue(Base):
+    """Evidence of an objective reached deposited by the lead of a selected AAP project
+    (PreuveAtteinteAapDeposee): what the attainment decision is taken on."""
+
+    __tablename__ = "preuve_aap_recue"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the preuve_id
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet.id"), index=True)
+    objectif: Mapped[str] = mapped_column(String(50))
+    piece_id: Mapped[str] = mapped_column(String(36))
+    piece_nom: Mapped[str] = mapped_column(String(255))
+    piece_sha256: Mapped[str] = mapped_column(String(64))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class RappelEmis(Base):
     """A deadline reminder sent (RappelEcheanceEmis): the primary key is what makes it once-only
     whatever the number of scheduler replicas (inserted ON CONFLICT DO NOTHING in the transaction

@@ -9,6 +9,7 @@ from hopen_common.contracts.aap import (
     LettrePartenaire,
     MembreEquipeAap,
     ParticipantAap,
+    PreuveAtteinteAapDeposee,
     ProjetAapDepose,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
@@ -49,6 +50,7 @@ from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "PreuveAtteinteAapDeposee",
     "RappelEcheanceEmis",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",

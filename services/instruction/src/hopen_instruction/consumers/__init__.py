@@ -20,6 +20,7 @@ from hopen_common.contracts import (
     EtablissementPublie,
     IndicateurDepose,
     PieceDeposee,
+    PreuveAtteinteAapDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
     Topics,
@@ -38,6 +39,7 @@ from hopen_instruction.models import (
     EtablissementConnu,
     IndicateurRecu,
     PieceRecue,
+    PreuveAapRecue,
     PreuveHospiconnectRecue,
     Projet,
 )
@@ -130,6 +132,17 @@ async def preuve_hospiconnect_deposee(session: AsyncSession, _: Evenement, e: Pr
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
+async def preuve_atteinte_aap_deposee(session: AsyncSession, _: Evenement, e: PreuveAtteinteAapDeposee
+                                      ) -> None:
+    if await session.get(Projet, e.projet_id) is None:
+        raise LookupError(f"projet {e.projet_id} inconnu")  # ordering bug: park, never drop
+    await session.execute(insert(PreuveAapRecue).values(
+        id=e.preuve_id, projet_id=e.projet_id, objectif=e.objectif, piece_id=e.piece_id,
+        piece_nom=e.piece_nom, piece_sha256=e.piece_sha256, commentaire=e.commentaire,
+        depose_par=e.depose_par, depose_le=e.depose_le,
+    ).on_conflict_do_nothing(index_elements=["id"]))
+
+
 async def projet_depose(session: AsyncSession, _: Evenement, e: ProjetAapDepose) -> None:
     resultat = await session.execute(insert(Projet).values(
         id=e.projet_id, finess=e.finess, raison_sociale=e.raison_sociale, region=e.region, theme=e.theme,
@@ -155,6 +168,7 @@ HANDLERS: dict[str, Handler] = {
     "IndicateurDepose": indicateur_depose,
     "PieceDeposee": piece_deposee,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
+    "PreuveAtteinteAapDeposee": preuve_atteinte_aap_deposee,
     "ProjetAapDepose": projet_depose,
     "EtablissementPublie": etablissement_publie,
     "EnveloppeEngagee": appliquer_mouvement,

@@ -8,10 +8,9 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
 
 from hopen_common.courriel import creer_table_courriel
-from hopen_common.db.migrations import rendre_immuables
+from hopen_common.rappels import creer_table_rappel_emis
 
 revision = "0008"
 down_revision = "0004"
@@ -20,18 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "rappel_emis",
-        sa.Column("echeance", sa.String(length=100), nullable=False),
-        sa.Column("cible", sa.String(length=50), nullable=False),
-        sa.Column("rappel", sa.String(length=3), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("dossiers", JSONB(), nullable=False),
-        sa.Column("emis_le", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("echeance", "cible", "rappel", name=op.f("pk_rappel_emis")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_rappel_emis_event_id")),
-    )
-    rendre_immuables(op, "rappel_emis")
+    creer_table_rappel_emis(op)
     creer_table_courriel(op)
     op.create_table(
         "preuve_aap_recue",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
+from hopen_common.rappels import RappelEmisMixin
 
 
 class Base(DeclarativeBase):
@@ -240,19 +241,8 @@ class PreuveAapRecue(Base):
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class RappelEmis(Base):
-    """A deadline reminder sent (RappelEcheanceEmis): the primary key is what makes it once-only
-    whatever the number of scheduler replicas (inserted ON CONFLICT DO NOTHING in the transaction
-    that writes the outbox row, ADR 0016). Append-only."""
-
-    __tablename__ = "rappel_emis"
-
-    echeance: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. phase1.fin_instruction
-    cible: Mapped[str] = mapped_column(String(50), primary_key=True)  # ars:<region> | etablissement:<finess>
-    rappel: Mapped[str] = mapped_column(String(3), primary_key=True)  # J-7 | J-1
-    event_id: Mapped[str] = mapped_column(String(64), unique=True)
-    dossiers: Mapped[list[str]] = mapped_column(JSONB)
-    emis_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+class RappelEmis(RappelEmisMixin, Base):
+    """Deadline reminders sent by instruction's scheduler (ARS and evidence deadlines), ADR 0016."""
 
 
 class Courriel(CourrielMixin, Base):

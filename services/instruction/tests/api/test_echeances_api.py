@@ -20,7 +20,7 @@ from hopen_common.db.messaging import OutboxMessage
 from hopen_common.db.session import build_sessionmaker
 from hopen_common.testing import jeton
 from hopen_common.testing.api import client_api, reglages_de_test
-from hopen_instruction.echeances.service import Planificateur
+from hopen_instruction.echeances.service import planificateur
 from hopen_instruction.main import create_app
 from hopen_instruction.models import Courriel, Decision, Dossier, Projet, RappelEmis
 from hopen_instruction.settings import InstructionSettings
@@ -89,7 +89,7 @@ async def _compter(moteur: AsyncEngine) -> tuple[int, int, int]:
 async def test_deux_planificateurs_un_seul_rappel(moteur: AsyncEngine, reglages: InstructionSettings) -> None:
     sessions = build_sessionmaker(moteur)
     reglages.date_du_jour = date(2024, 11, 1)  # J-7 of the phase-1 end of instruction
-    a, b = Planificateur(sessions, reglages), Planificateur(sessions, reglages)
+    a, b = planificateur(sessions, reglages), planificateur(sessions, reglages)
     resultats = await asyncio.gather(a.passage(), b.passage())
     # One reminder per region with dossiers still to decide (BFC, ARA): whoever took the lock sent them.
     assert sorted(r.rappel_id for lot in resultats for r in lot) == [
@@ -120,7 +120,7 @@ async def test_deux_planificateurs_un_seul_rappel(moteur: AsyncEngine, reglages:
 
 async def test_rappel_etablissement_preuves_aap(moteur: AsyncEngine, reglages: InstructionSettings) -> None:
     reglages.date_du_jour = date(2027, 6, 29)  # J-1 of the AAP evidence deadline (30 June 2027)
-    emis = await Planificateur(build_sessionmaker(moteur), reglages).passage()
+    emis = await planificateur(build_sessionmaker(moteur), reglages).passage()
     assert [(r.rappel_id, r.finess, r.dossiers) for r in emis] == [
         ("aap.fin_depot_preuves|etablissement:210012142|J-1", "210012142", ["p-selectionne"])]
 

@@ -33,7 +33,3 @@ def cible_ars(region: str) -> str:
 
 def cible_etablissement(finess: str) -> str:
     return f"etablissement:{finess}"
-
-
-def rappel_id(echeance: str, cible: str, rappel: str) -> str:
-    return f"{echeance}|{cible}|{rappel}"

@@ -4,17 +4,15 @@ list and the objectives left undecided after the end of instruction."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from fastapi import FastAPI
-from sqlalchemy import ColumnElement, and_, false, or_, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.auth import Principal
@@ -22,13 +20,12 @@ from hopen_common.auth.portee import restreindre
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.contracts import RappelEcheanceEmis, Topics
 from hopen_common.courriel import mettre_en_file
-from hopen_common.db.messaging import JournalAudit
-from hopen_common.events import nouvel_evenement
-from hopen_common.outbox import publier
+from hopen_common.events import Evenement
 from hopen_common.programme.aap import charger_programme_aap
-from hopen_common.programme.echeances import Echeance, echeances_programme, etat_echeance, par_cle, rappel_du
+from hopen_common.programme.echeances import Echeance, echeances_programme, etat_echeance, par_cle
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
+from hopen_common.rappels import Cible, Emetteur, Planificateur
 from hopen_instruction.dossiers.service import cibles
 from hopen_instruction.echeances.rules import (
     DOSSIER_EN_COURS,
@@ -36,7 +33,6 @@ from hopen_instruction.echeances.rules import (
     cible_ars,
     cible_etablissement,
     fin_instruction,
-    rappel_id,
 )
 from hopen_instruction.models import Courriel, Decision, DecisionProjet, Dossier, Projet, RappelEmis
 from hopen_instruction.settings import InstructionSettings
@@ -53,14 +49,6 @@ def echeances() -> list[Echeance]:
 
 
 # --- who still has something to do before a deadline ------------------------------------------
-
-@dataclass(frozen=True)
-class Cible:
-    cible: str
-    region: str
-    finess: str | None
-    dossiers: tuple[str, ...]
-
 
 async def _dossiers(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[Dossier]:
     return list(await session.scalars(select(Dossier).where(*conditions).order_by(Dossier.id)))
@@ -105,79 +93,28 @@ async def concernes(session: AsyncSession, echeance: Echeance) -> list[Cible]:
 
 # --- the scheduler -----------------------------------------------------------------------------
 
-async def emettre_rappels(session: AsyncSession, *, jour: date, liste: Sequence[Echeance],
-                          reglages: InstructionSettings, maintenant: datetime) -> list[RappelEcheanceEmis]:
-    """Every reminder due on `jour` not sent yet, in the caller's transaction: the rappel_emis row
-    (ON CONFLICT DO NOTHING: a concurrent replica that inserted it first wins, this one writes
-    nothing), its event in the outbox and, for the ARS, its mail in the courriel outbox."""
-    emis: list[RappelEcheanceEmis] = []
-    for echeance in liste:
-        rappel = rappel_du(echeance.date, jour)
-        if rappel is None:
-            continue
-        for cible in await concernes(session, echeance):
-            payload = RappelEcheanceEmis(
-                rappel_id=rappel_id(echeance.cle, cible.cible, rappel), echeance=echeance.cle,
-                libelle=echeance.libelle, dispositif=echeance.dispositif, date_echeance=echeance.date,
-                rappel=rappel, destinataire=echeance.destinataire, region=cible.region,
-                finess=cible.finess, dossiers=list(cible.dossiers), emis_le=maintenant)
-            evenement = nouvel_evenement(payload, source=SOURCE, subject=f"echeance/{echeance.cle}")
-            nouveau = await session.scalar(insert(RappelEmis).values(
-                echeance=echeance.cle, cible=cible.cible, rappel=rappel, event_id=evenement.id,
-                dossiers=list(cible.dossiers), emis_le=maintenant,
-            ).on_conflict_do_nothing(index_elements=["echeance", "cible", "rappel"]).returning(
-                RappelEmis.event_id))
-            if nouveau is None:
-                continue
-            await publier(session, Topics.ECHEANCE, payload.rappel_id, evenement)
-            if echeance.destinataire == "ars":
-                await mettre_en_file(
-                    session, Courriel, cause=payload.rappel_id,
-                    destinataires=[reglages.courriel_ars(cible.region)], modele="rappel_echeance_ars",
-                    variables={**payload.model_dump(), "nombre": len(cible.dossiers)},
-                    domaine=reglages.courriel_domaine)
-            session.add(JournalAudit(acteur="systeme", role="systeme", action="rappel_echeance_emis",
-                                     objet_type="echeance", objet_id=payload.rappel_id,
-                                     details={"event_id": evenement.id, "dossiers": list(cible.dossiers)}))
-            emis.append(payload)
-    await session.flush()
-    return emis
+def emetteur(reglages: InstructionSettings) -> Emetteur:
+    async def courriel_ars(session: AsyncSession, payload: RappelEcheanceEmis, _: Evenement,
+                           cible: Cible) -> None:
+        if payload.destinataire == "ars":  # establishments are mailed by candidature, from the event
+            await mettre_en_file(
+                session, Courriel, cause=payload.rappel_id,
+                destinataires=[reglages.courriel_ars(cible.region)], modele="rappel_echeance_ars",
+                variables={**payload.model_dump(), "nombre": len(cible.dossiers)},
+                domaine=reglages.courriel_domaine)
+    return Emetteur(table=RappelEmis, concernes=concernes, source=SOURCE, topic=Topics.ECHEANCE,
+                    suite=courriel_ars)
 
 
-class Planificateur:
-    """One pass per interval. The transaction-scoped advisory lock keeps replicas from doing the
-    same work at once (the loser skips the pass); the rappel_emis key is what guarantees once-only."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], reglages: InstructionSettings,
-                 liste: Sequence[Echeance] | None = None) -> None:
-        self.sessionmaker = sessionmaker
-        self.reglages = reglages
-        self.liste = list(liste) if liste is not None else echeances()
-
-    async def passage(self, *, verrou: bool = True) -> list[RappelEcheanceEmis]:
-        async with self.sessionmaker() as session, session.begin():
-            if verrou and not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                                   {"k": VERROU_RAPPELS}):
-                return []
-            return await emettre_rappels(session, jour=aujourd_hui(self.reglages.date_du_jour),
-                                         liste=self.liste, reglages=self.reglages,
-                                         maintenant=datetime.now(UTC))
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                emis = await self.passage()
-                if emis:
-                    log.info("%d rappel(s) d'échéance émis", len(emis))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("planificateur des rappels : échec d'un passage")
-            await asyncio.sleep(self.reglages.rappels_intervalle_secondes)
+def planificateur(sessionmaker: async_sessionmaker[AsyncSession], reglages: InstructionSettings,
+                  liste: Sequence[Echeance] | None = None) -> Planificateur:
+    return Planificateur(sessionmaker, emetteur(reglages), liste=echeances() if liste is None else liste,
+                         jour=lambda: aujourd_hui(reglages.date_du_jour), verrou=VERROU_RAPPELS,
+                         intervalle=reglages.rappels_intervalle_secondes)
 
 
 async def tache_rappels(app: FastAPI) -> None:
-    await Planificateur(app.state.sessionmaker, app.state.settings).run_forever()
+    await planificateur(app.state.sessionmaker, app.state.settings).run_forever()
 
 
 # --- views -------------------------------------------------------------------------------------

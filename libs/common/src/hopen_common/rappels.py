@@ -85,6 +85,7 @@ class Emetteur:
     topic: str
     cle: Callable[[RappelEcheanceEmis], str] = lambda p: p.rappel_id  # Kafka key
     suite: Suite | None = None
+    modele: type[RappelEcheanceEmis] = RappelEcheanceEmis  # the event type (RappelDepotEmis for drafts)
 
     async def emettre(self, session: AsyncSession, *, jour: date, liste: Sequence[Echeance],
                       maintenant: datetime) -> list[RappelEcheanceEmis]:
@@ -95,7 +96,7 @@ class Emetteur:
             if rappel is None:
                 continue
             for cible in await self.concernes(session, echeance):
-                payload = RappelEcheanceEmis(
+                payload = self.modele(
                     rappel_id=rappel_id(echeance.cle, cible.cible, rappel), echeance=echeance.cle,
                     libelle=echeance.libelle, dispositif=echeance.dispositif, date_echeance=echeance.date,
                     rappel=rappel, destinataire=echeance.destinataire, region=cible.region,

@@ -1,5 +1,5 @@
 """mail to establishments (issue 9 item 6): their contact address and the outbox of mails; the
-evidence of attainment of AAP projects (issue 9 item 5)
+evidence of attainment of AAP projects and the reminders of the draft deadlines (issue 9 item 5)
 
 Revision ID: 0011
 Revises: 0007
@@ -11,6 +11,7 @@ from alembic import op
 
 from hopen_common.courriel import creer_table_courriel
 from hopen_common.db.migrations import rendre_immuables
+from hopen_common.rappels import creer_table_rappel_emis
 
 revision = "0011"
 down_revision = "0007"
@@ -43,9 +44,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_preuve_aap_projet_id"), "preuve_aap", ["projet_id"], unique=False)
     rendre_immuables(op, "preuve_aap")
+    creer_table_rappel_emis(op)
 
 
 def downgrade() -> None:
+    op.drop_table("rappel_emis")
     op.drop_table("preuve_aap")
     op.drop_table("courriel")
     op.drop_table("contact_etablissement")

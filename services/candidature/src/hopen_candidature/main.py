@@ -3,6 +3,7 @@ from fastapi import FastAPI
 from hopen_candidature.candidatures.router import router as candidatures_router
 from hopen_candidature.consumers import HANDLERS, TOPICS
 from hopen_candidature.courriels.router import router as courriels_router
+from hopen_candidature.echeances.service import tache_rappels
 from hopen_candidature.hospiconnect.router import router as hospiconnect_router
 from hopen_candidature.pieces.router import router as pieces_router
 from hopen_candidature.pieces.service import stockage_du_service
@@ -21,7 +22,7 @@ def spec(settings: CandidatureSettings | None = None) -> ServiceSpec:
         handlers=HANDLERS,
         topics=TOPICS,
         ressources=[stockage_du_service],
-        taches=[tache_expediteur],
+        taches=[tache_rappels, tache_expediteur],
     )
 
 

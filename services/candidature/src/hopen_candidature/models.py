@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
+from hopen_common.rappels import RappelEmisMixin
 
 
 class Base(DeclarativeBase):
@@ -296,6 +297,11 @@ class ContactEtablissement(Base):
     courriel: Mapped[str] = mapped_column(String(320))
     maj_par: Mapped[str] = mapped_column(String(200))
     maj_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RappelEmis(RappelEmisMixin, Base):
+    """Reminders of the draft deadlines (end of candidatures / deposits) sent by candidature's
+    scheduler, once per (deadline, draft, J-7|J-1) (ADR 0016)."""
 
 
 class Courriel(CourrielMixin, Base):

@@ -21,7 +21,7 @@ from hopen_common.contracts.candidature import (
     DsiGht,
     IndicateurDepose,
 )
-from hopen_common.contracts.echeances import RappelEcheanceEmis
+from hopen_common.contracts.echeances import RappelDepotEmis, RappelEcheanceEmis
 from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
@@ -50,6 +50,7 @@ from hopen_common.contracts.referentiel import EtablissementPublie
 from hopen_common.contracts.topics import Topics
 
 __all__ = [
+    "RappelDepotEmis",
     "PreuveAtteinteAapDeposee",
     "RappelEcheanceEmis",
     "PieceDeposee",

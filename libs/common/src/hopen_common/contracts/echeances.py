@@ -28,3 +28,10 @@ class RappelEcheanceEmis(Payload):
     # What is still to do before the deadline: the dossiers (candidature ids) or projects concerned.
     dossiers: list[str]
     emis_le: datetime
+
+
+@enregistrer("RappelDepotEmis", 1)
+class RappelDepotEmis(RappelEcheanceEmis):
+    """The same reminder for a draft's deposit deadline (end of the phase-1 / HospiConnect candidatures,
+    of the AAP deposits), producer candidature (drafts live there): topic hopen.candidature.candidature,
+    key the draft's id (candidature or project), `dossiers` = [that id]."""

@@ -23,7 +23,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
                          "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose",
-                         "PreuveAtteinteAapDeposee"),
+                         "PreuveAtteinteAapDeposee", "RappelDepotEmis"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse"),
     Topics.FINANCEMENT: ("FinancementNotifie",),
@@ -35,7 +35,8 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
     Topics.PROGRAMME: "programme document name (phase1, hospiconnect, aap, enveloppes_aap...)",
-    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee)",
+    Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee;"
+                        " the draft's id for RappelDepotEmis)",
     Topics.DOSSIER: "candidature id (the dossier's id)",
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",

@@ -25,11 +25,13 @@ from hopen_common.contracts import (
     ProjetAapDepose,
     Topics,
 )
+from hopen_common.courriel import combiner
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.inbox import Handler
 from hopen_common.outbox import publier
+from hopen_instruction.courriels import COURRIELS
 from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.enveloppes.service import appliquer_mouvement
 from hopen_instruction.models import (
@@ -162,7 +164,7 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
     await tenir_copie_locale(session, EtablissementConnu, e)
 
 
-HANDLERS: dict[str, Handler] = {
+_ETAT: dict[str, Handler] = {
     "CandidatureDeposee": candidature_deposee,
     "CandidatureDesistee": candidature_desistee,
     "IndicateurDepose": indicateur_depose,
@@ -176,4 +178,6 @@ HANDLERS: dict[str, Handler] = {
     "EnveloppeConsommee": appliquer_mouvement,
     "EnveloppeTransferee": appliquer_mouvement,
 }
+# Each event's state handler, then its ARS mail if any (ADR 0017), in one inbox transaction.
+HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
 TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE]

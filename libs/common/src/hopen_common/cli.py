@@ -73,6 +73,7 @@ def up(
         bool, typer.Option("--s3", help="Pieces in SeaweedFS's S3 gateway instead of files")
     ] = False,
     s3_port: Annotated[int, typer.Option(help="SeaweedFS S3 port (with --s3)")] = 18333,
+    smtp_port: Annotated[int, typer.Option(help="local SMTP server (aiosmtpd, Maildir)")] = 10025,
 ) -> None:
     """Start the whole stack in the foreground; Ctrl-C stops everything."""
     from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, StackError, stack_pid_file
@@ -83,7 +84,7 @@ def up(
         root=root, data_dir=data, pg_port=pg_port, kafka_port=kafka_port,
         kafka_controller_port=kafka_controller_port,
         service_ports={s: base_port + i for i, s in enumerate(SERVICES)},
-        s3_port=s3_port if s3 else None,
+        s3_port=s3_port if s3 else None, smtp_port=smtp_port,
     )
     pid_file = stack_pid_file(data)
     if pid_file.exists():
@@ -120,6 +121,8 @@ def up(
         table.add_row("postgresql", f"127.0.0.1:{pg_port} (hopen/hopen)",
                       str(config.pg_dir / "postgresql.log"))
         table.add_row("kafka", config.bootstrap, str(config.logs_dir / "kafka.log"))
+        table.add_row("mail (SMTP)", f"127.0.0.1:{config.smtp_port}",
+                      str(config.data_dir / "smtp" / "Maildir"))
         if config.s3_port is not None:
             table.add_row("pieces (S3)", f"http://127.0.0.1:{config.s3_port} bucket {config.s3_bucket}",
                           str(config.logs_dir / "seaweedfs.log"))

@@ -105,6 +105,7 @@ CANDIDATURE_DESISTEE = TypeProbleme("candidature-desistee", 409, "Candidature re
 CANDIDATURE_NON_DEPOSEE = TypeProbleme("candidature-non-deposee", 409, "Candidature non déposée")
 CANDIDATURE_NON_VALIDEE = TypeProbleme("candidature-non-validee", 409, "Candidature non validée")
 PROJET_NON_SELECTIONNE = TypeProbleme("projet-non-selectionne", 409, "Projet non sélectionné")
+ECHEANCE_DEPASSEE = TypeProbleme("echeance-depassee", 422, "Échéance dépassée")
 DISPOSITIF_DIFFERENT = TypeProbleme("dispositif-different", 409, "Autre dispositif attendu")
 # Issue 8: a deposit refused until every required piece is there (`pieces`: each missing one by code
 # and EJ) and, for a phase-1 GHT support, every GHT criterion met (`criteres`: each failing one by field).

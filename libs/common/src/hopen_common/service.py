@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # What a service opens for its process's life besides the engine and the producer (its pieces store,
 # a periodic task): entered after them, left before them, in the API process and in the workers-only one.
 Ressource = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# A loop of the workers (reminder scheduler, mail sender): started beside the relay and the consumer,
+# restarted after a crash, cancelled at shutdown. Safe with any number of replicas by construction.
+Tache = Callable[[FastAPI], Awaitable[None]]
 
 
 @dataclass
@@ -38,6 +41,7 @@ class ServiceSpec:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     topics: Sequence[str] = ()
     ressources: Sequence[Ressource] = ()
+    taches: Sequence[Tache] = ()
 
 
 @asynccontextmanager
@@ -83,6 +87,8 @@ async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(superviser(consumer), name=f"{spec.name}-consumer"))
+    for tache in spec.taches:
+        tasks.append(asyncio.create_task(relancer(tache, app), name=f"{spec.name}-{tache.__name__}"))
     try:
         yield
     finally:
@@ -105,6 +111,18 @@ async def superviser(consumer: EventConsumer, pause: float = 2.0) -> None:
             raise
         except Exception:
             log.exception("consumer %s crashed; restarting in %s s", consumer.name, pause)
+            await asyncio.sleep(pause)
+
+
+async def relancer(tache: Tache, app: FastAPI, pause: float = 2.0) -> None:
+    while True:
+        try:
+            await tache(app)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("tâche %s en échec ; reprise dans %s s", getattr(tache, "__name__", tache), pause)
             await asyncio.sleep(pause)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import SecretStr, model_validator
@@ -26,6 +27,8 @@ class ServiceSettings(BaseSettings):
     workers_in_process: bool = True
     # Demo switch: every programme window is considered open today (make up sets it).
     calendrier_ouvert: bool = False
+    # "Today" for the deadlines and reminders (ADR 0016): None is the real Paris date; tests pin it.
+    date_du_jour: date | None = None
     # Consumer: attempts before an event is parked in the dead letters.
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.5
@@ -45,6 +48,8 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
         if self.environment == "production" and (self.jwt_secret == DEV_JWT_SECRET or not self.jwks_url):
             raise ValueError("production needs jwks_url and must not use the development JWT secret")
+        if self.environment == "production" and self.date_du_jour is not None:
+            raise ValueError("production runs on the real date: date_du_jour must not be set")
         if self.environment == "production" and not self.stockage_url:
             raise ValueError("production needs stockage_url (s3://bucket/prefix or file:///dir)")
         return self

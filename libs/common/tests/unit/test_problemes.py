@@ -40,7 +40,8 @@ ATTENDUS = {
     "candidature-non-deposee": 409, "candidature-non-validee": 409,
     "projet-non-selectionne": 409, "dispositif-different": 409, "paiement-en-double": 409,
     "pieces-manquantes": 422, "criteres-ght-invalides": 422, "avis-deja-rendu": 409,
-    "transition-interdite": 409, "champ-non-demande": 422,
+    "transition-interdite": 409, "champ-non-demande": 422, "echeance-depassee": 422,
+    "montant-non-calculable": 409, "erreur-interne": 500,
     "fichier-format-invalide": 422, "fichier-entete-invalide": 422, "fichier-encodage-invalide": 422,
     "fichier-fichier-tronque": 422, "fichier-colonnes-invalides": 422, "fichier-ordre-inattendu": 422,
 }

@@ -23,8 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
 from hopen_common.fil import MessageMixin
+from hopen_common.rappels import RappelEmisMixin
 
 
 class Base(DeclarativeBase):
@@ -336,6 +338,42 @@ class DemandeCorrectionRecue(Base):
 class Message(MessageMixin, Base):
     """One message of a dossier's thread (issue 9, ADR 0015): written here by the establishment, or
     copied from instruction's MessageEnvoyeParArs; its pieces are pieces of the dossier (table piece)."""
+
+
+class PreuveAap(Base):
+    """Evidence of an objective reached, deposited by the lead of a selected AAP project (one piece of
+    the project), until the AAP evidence deadline (ADR 0016). Append-only: a new deposit is a new row."""
+
+    __tablename__ = "preuve_aap"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet_aap.id"), index=True)
+    objectif: Mapped[str] = mapped_column(String(50))
+    piece_id: Mapped[str] = mapped_column(ForeignKey("piece.id"))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactEtablissement(Base):
+    """The address an establishment (a FINESS of its token) receives HOP'EN mail at: decisions,
+    correction requests, messages, reminders (ADR 0017). Optional: without it, no mail."""
+
+    __tablename__ = "contact_etablissement"
+
+    finess: Mapped[str] = mapped_column(String(9), primary_key=True)
+    courriel: Mapped[str] = mapped_column(String(320))
+    maj_par: Mapped[str] = mapped_column(String(200))
+    maj_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RappelEmis(RappelEmisMixin, Base):
+    """Reminders of the draft deadlines (end of candidatures / deposits) sent by candidature's
+    scheduler, once per (deadline, draft, J-7|J-1) (ADR 0016)."""
+
+
+class Courriel(CourrielMixin, Base):
+    """Mails to establishments, sent from this outbox (ADR 0017)."""
 
 
 metadata = Base.metadata

@@ -1,7 +1,7 @@
 """bulk decisions (issue 9 item 8, ADR 0018): a lot and the outcome of each of its dossiers
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from hopen_common.db.migrations import rendre_immuables
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

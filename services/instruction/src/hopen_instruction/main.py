@@ -1,11 +1,14 @@
 from fastapi import FastAPI
 
+from hopen_common.courriel import tache_expediteur
 from hopen_common.service import ServiceSpec, create_service_app
 from hopen_instruction.affectations.router import router as affectations_router
 from hopen_instruction.avis.router import router as avis_router
 from hopen_instruction.consumers import HANDLERS, TOPICS
 from hopen_instruction.corrections.router import router as corrections_router
 from hopen_instruction.dossiers.router import router as dossiers_router
+from hopen_instruction.echeances.router import router as echeances_router
+from hopen_instruction.echeances.service import tache_rappels
 from hopen_instruction.enveloppes.router import router as enveloppes_router
 from hopen_instruction.etats.router import router as etats_router
 from hopen_instruction.hospiconnect.router import router as hospiconnect_router
@@ -24,10 +27,11 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         settings=settings or InstructionSettings(),
         routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
                  etats_router, corrections_router, messages_router, affectations_router, avis_router,
-                 lots_router],
+                 lots_router, echeances_router],
         handlers=HANDLERS,
         topics=TOPICS,
         ressources=[lots],
+        taches=[tache_rappels, tache_expediteur],
     )
 
 

@@ -22,8 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
 from hopen_common.fil import MessageMixin
+from hopen_common.rappels import RappelEmisMixin
 
 
 class Base(DeclarativeBase):
@@ -373,6 +375,31 @@ class LotDossier(Base):
     decision_id: Mapped[str | None] = mapped_column(String(36))
     probleme: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     traite_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PreuveAapRecue(Base):
+    """Evidence of an objective reached deposited by the lead of a selected AAP project
+    (PreuveAtteinteAapDeposee): what the attainment decision is taken on."""
+
+    __tablename__ = "preuve_aap_recue"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the preuve_id
+    projet_id: Mapped[str] = mapped_column(ForeignKey("projet.id"), index=True)
+    objectif: Mapped[str] = mapped_column(String(50))
+    piece_id: Mapped[str] = mapped_column(String(36))
+    piece_nom: Mapped[str] = mapped_column(String(255))
+    piece_sha256: Mapped[str] = mapped_column(String(64))
+    commentaire: Mapped[str | None] = mapped_column(Text)
+    depose_par: Mapped[str] = mapped_column(String(200))
+    depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RappelEmis(RappelEmisMixin, Base):
+    """Deadline reminders sent by instruction's scheduler (ARS and evidence deadlines), ADR 0016."""
+
+
+class Courriel(CourrielMixin, Base):
+    """Mails to the ARS functional mailboxes, sent from this outbox (ADR 0017)."""
 
 
 metadata = Base.metadata

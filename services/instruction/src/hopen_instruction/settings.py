@@ -1,9 +1,10 @@
 from pydantic_settings import SettingsConfigDict
 
+from hopen_common.courriel import ReglagesCourriel
 from hopen_common.settings import ServiceSettings
 
 
-class InstructionSettings(ServiceSettings):
+class InstructionSettings(ServiceSettings, ReglagesCourriel):
     model_config = SettingsConfigDict(env_prefix="INSTRUCTION_", extra="ignore")
 
     service_name: str = "instruction"
@@ -15,3 +16,6 @@ class InstructionSettings(ServiceSettings):
     financement_timeout_secondes: float = 60.0
     lots_actifs: bool = True
     lots_pause_secondes: float = 0.5
+    # Deadlines (ADR 0016): "due soon" is within this many days; the scheduler passes this often.
+    echeance_jours_proche: int = 7
+    rappels_intervalle_secondes: float = 300.0

@@ -9,6 +9,7 @@ from hopen_common.contracts.aap import (
     LettrePartenaire,
     MembreEquipeAap,
     ParticipantAap,
+    PreuveAtteinteAapDeposee,
     ProjetAapDepose,
     ProjetAapNonRetenu,
     ProjetAapSelectionne,
@@ -31,6 +32,7 @@ from hopen_common.contracts.collaboration import (
     MessageLuParEtablissement,
     PieceJointe,
 )
+from hopen_common.contracts.echeances import RappelDepotEmis, RappelEcheanceEmis
 from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
@@ -94,6 +96,9 @@ __all__ = [
     "MessageLuParArs",
     "MessageLuParEtablissement",
     "PieceJointe",
+    "RappelDepotEmis",
+    "PreuveAtteinteAapDeposee",
+    "RappelEcheanceEmis",
     "PieceDeposee",
     "AtteinteProjetAapDecidee",
     "CandidatureDeposee",

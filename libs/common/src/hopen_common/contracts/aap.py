@@ -125,3 +125,22 @@ class ProjetAapNonRetenu(Payload):
     motivation: str
     # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
     remplace: str | None = None
+
+
+@enregistrer("PreuveAtteinteAapDeposee", 1)
+class PreuveAtteinteAapDeposee(Payload):
+    """The lead of a selected project deposited a piece proving one objective reached (until the AAP
+    evidence deadline, 30 June 2027 in 2026.1). Producer candidature, topic hopen.candidature.candidature,
+    key projet_id; instruction keeps it for the attainment decision."""
+
+    preuve_id: str
+    projet_id: str
+    finess: Finess  # the lead
+    region: CodeRegion
+    objectif: str
+    piece_id: str  # a piece uploaded on the project (POST /v1/projets/{id}/pieces)
+    piece_nom: str
+    piece_sha256: str
+    commentaire: str | None = None
+    depose_par: str
+    depose_le: datetime

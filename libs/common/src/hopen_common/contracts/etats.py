@@ -22,6 +22,9 @@ STATUTS_PROJET = ("brouillon", "depose", "en_instruction", "correction_demandee"
 # The states a decision (validation/refusal, selection) may be taken from.
 STATUTS_DECIDABLES_CANDIDATURE = ("deposee", "en_instruction")
 STATUTS_DECIDABLES_PROJET = ("depose", "en_instruction")
+# Still awaiting the ARS's decision: decidable, or waiting for the establishment's correction.
+STATUTS_EN_ATTENTE_DE_DECISION_CANDIDATURE = (*STATUTS_DECIDABLES_CANDIDATURE, "correction_demandee")
+STATUTS_EN_ATTENTE_DE_DECISION_PROJET = (*STATUTS_DECIDABLES_PROJET, "correction_demandee")
 
 # The candidature fields a correction may name (and the establishment then edit): the phase-1 GHT
 # criteria of annex 4, one entry per field of the criteria block.

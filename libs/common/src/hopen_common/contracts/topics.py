@@ -14,6 +14,7 @@ class Topics(StrEnum):
     ENVELOPPE = "hopen.financement.enveloppe"  # regional envelope ledger, key region
     # Expert opinions: instruction-internal, never read by candidature (the establishment never sees them).
     AVIS = "hopen.instruction.avis"
+    ECHEANCE = "hopen.instruction.echeance"  # deadline reminders, key rappel id
 
 
 # What travels where, and what the Kafka key is (one aggregate's events stay ordered).
@@ -24,7 +25,8 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.CANDIDATURE: ("CandidatureDeposee", "CandidatureDesistee", "IndicateurDepose", "PieceDeposee",
                          "DepensesDeclarees",
                          "PreuveHospiconnectDeposee", "ProjetAapDepose", "CandidatureRedeposee",
-                         "MessageEnvoyeParEtablissement", "MessageLuParEtablissement"),
+                         "MessageEnvoyeParEtablissement", "MessageLuParEtablissement",
+                         "PreuveAtteinteAapDeposee", "RappelDepotEmis"),
     Topics.DOSSIER: ("CandidatureValidee", "CandidatureRefusee", "ObjectifAtteint", "ObjectifNonAtteint",
                      "HospiconnectAnneeDecidee", "DesistementEnregistre", "DesistementRefuse",
                      # issue 9: the ARS transitions of a candidature (contracts/etats.py)
@@ -37,17 +39,19 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
     Topics.AVIS: ("AvisDemande", "AvisRendu"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
                        "EnveloppeTransferee"),
+    Topics.ECHEANCE: ("RappelEcheanceEmis",),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
     Topics.PROGRAMME: "programme document name (phase1, hospiconnect, aap, enveloppes_aap...)",
     Topics.CANDIDATURE: "candidature id (AAP project id for ProjetAapDepose and a project's PieceDeposee"
-                        " and messages)",
+                        " and messages; the draft's id for RappelDepotEmis)",
     Topics.DOSSIER: "candidature id (the dossier's id; an AAP project's id for the ARS's messages on it)",
     Topics.FINANCEMENT: "candidature id",
     Topics.PROJET: "AAP project id",
     Topics.ENVELOPPE: "INSEE region code",
     Topics.AVIS: "dossier id (candidature or AAP project)",
+    Topics.ECHEANCE: "reminder id (<echeance>|<cible>|J-7 or J-1)",
 }
 
 

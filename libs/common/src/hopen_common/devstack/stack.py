@@ -31,6 +31,7 @@ from hopen_common.devstack.postgres import (
     ensure_role_async,
 )
 from hopen_common.devstack.seaweedfs import DEV_ACCESS_KEY, DEV_SECRET_KEY, SeaweedServer
+from hopen_common.devstack.smtp import SmtpServer
 
 SERVICES: tuple[str, ...] = ("referentiel", "candidature", "instruction", "financement", "reporting")
 DEFAULT_SERVICE_PORTS: dict[str, int] = {
@@ -83,6 +84,8 @@ class StackConfig:
     # SeaweedFS's S3 gateway started by the stack there, bucket "hopen", a prefix per service.
     s3_port: int | None = None
     s3_bucket: str = "hopen"
+    # Mail (ADR 0017): a port = an aiosmtpd keeping every mail in <data_dir>/smtp/Maildir.
+    smtp_port: int | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -165,6 +168,8 @@ class StackConfig:
                 f"{prefix}STOCKAGE_S3_ACCESS_KEY": DEV_ACCESS_KEY,
                 f"{prefix}STOCKAGE_S3_SECRET_KEY": DEV_SECRET_KEY,
             })
+        if self.smtp_port is not None:
+            env.update({f"{prefix}SMTP_HOTE": "127.0.0.1", f"{prefix}SMTP_PORT": str(self.smtp_port)})
         secret = os.environ.get("HOPEN_JWT_SECRET")
         if secret:
             env.setdefault(f"{prefix}JWT_SECRET", secret)
@@ -226,6 +231,11 @@ class Stack:
                           log_file=config.logs_dir / "seaweedfs.log")
             if config.s3_port is not None else None
         )
+        self.smtp: SmtpServer | None = (
+            SmtpServer(config.data_dir / "smtp", config.smtp_port, python=config.bin("python"),
+                       log_file=config.logs_dir / "smtp.log")
+            if config.smtp_port is not None else None
+        )
         if admin_dsn is None:
             if self.pg is None:
                 raise ValueError("admin_dsn is required with an external PostgreSQL")
@@ -270,6 +280,9 @@ class Stack:
             with self.step(f"SeaweedFS S3 on 127.0.0.1:{cfg.s3_port}"):
                 self.seaweed.start()
                 self.seaweed.create_bucket(cfg.s3_bucket)
+        if self.smtp is not None:
+            with self.step(f"SMTP (aiosmtpd, Maildir) on 127.0.0.1:{cfg.smtp_port}"):
+                self.smtp.start()
 
     def create_topics(self) -> None:
         """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
@@ -441,6 +454,11 @@ class Stack:
             self.stop_services()
         except Exception as exc:  # keep going: never leave Kafka/PG behind
             errors.append(f"services: {exc!r}")
+        if self.smtp is not None:
+            try:
+                self.smtp.stop()
+            except Exception as exc:
+                errors.append(f"smtp: {exc!r}")
         if self.seaweed is not None:
             try:
                 self.seaweed.stop()
@@ -494,6 +512,7 @@ def running_components(data_dir: Path) -> list[str]:
         "hopen up": stack_pid_file(data_dir),
         "kafka": data_dir / "kafka" / "kafka.pid",
         "seaweedfs": data_dir / "seaweedfs" / "weed.pid",
+        "smtp": data_dir / "smtp" / "smtp.pid",
         **{s: data_dir / "run" / f"{s}.pid" for s in SERVICES},
     }
     for label, path in pid_files.items():

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from hopen_common.devstack.smtp import SmtpServer
     from hopen_common.devstack.stack import Stack, StackConfig
 
 DB_USER = "hopen"
@@ -251,3 +252,18 @@ def running_stack(
         )
     finally:
         stack.stop_services()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd, its own process) on a free port keeping every mail in a Maildir:
+    `.port`, `.messages()` (parsed EmailMessage, oldest first), `.vider()`."""
+    from hopen_common.devstack._util import free_port
+    from hopen_common.devstack.smtp import SmtpServer
+
+    server = SmtpServer(tmp_path_factory.mktemp("smtp"), free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

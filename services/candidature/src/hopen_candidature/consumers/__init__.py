@@ -14,6 +14,7 @@ from hopen_candidature.candidatures.service import (
     suivre_desistement_enregistre,
     suivre_desistement_refuse,
 )
+from hopen_candidature.courriels.service import COURRIELS
 from hopen_candidature.etats.service import enregistrer_decision, suivre_transition
 from hopen_candidature.models import (
     DecisionProjetConnue,
@@ -38,6 +39,7 @@ from hopen_common.contracts import (
     ProjetAapSelectionne,
     Topics,
 )
+from hopen_common.courriel import combiner
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.fil import copier_lecture, copier_message
@@ -136,7 +138,7 @@ async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParArs) ->
 
 # Not here on purpose: AvisDemande and AvisRendu (expert opinions travel on instruction's avis topic,
 # which this service does not read; the establishment never sees an opinion).
-HANDLERS: dict[str, Handler] = {
+_ETAT: dict[str, Handler] = {
     "MessageEnvoyeParArs": message_envoye,
     "MessageLuParArs": message_lu,
     "EtablissementPublie": etablissement_publie,
@@ -160,4 +162,6 @@ HANDLERS: dict[str, Handler] = {
     "ProjetClasseSansSuite": suivre_transition,
     "ProjetRouvert": suivre_transition,
 }
-TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET]
+# Each event's state handler, then its mail to the establishment (ADR 0017), in one inbox transaction.
+HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
+TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET, Topics.ECHEANCE]

@@ -13,17 +13,19 @@ from hopen_candidature.corrections.router import demande_lue
 from hopen_candidature.etats import service as etats
 from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import DecisionProjetConnue, ProjetAap
-from hopen_candidature.projets import service
+from hopen_candidature.projets import preuves, service
 from hopen_candidature.projets.schemas import (
     DecisionArsLue,
     DepensePrevueLue,
     LettrePartenaireDemande,
+    PreuveAapDepot,
+    PreuveAapLue,
     ProjetCreation,
     ProjetLu,
     TransitionLue,
 )
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
-from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
@@ -126,3 +128,30 @@ async def joindre_lettre(projet_id: str, demande: LettrePartenaireDemande, sessi
     async def executer() -> ProjetLu:
         return await _lu_de(session, await service.ajouter_lettre(session, principal, projet_id, demande))
     return await idempotent(session, request, principal.subject, executer)
+
+
+@router.post("/{projet_id}/preuves", status_code=201, response_model=PreuveAapLue)
+async def deposer_preuve(projet_id: str, depot: PreuveAapDepot, session: SessionDep,
+                         principal: Etablissement, request: Request) -> JSONResponse:
+    """The lead of a selected project deposits the evidence that one objective is reached: a piece of
+    the project (POST /v1/projets/{id}/pieces), until the AAP evidence deadline (30 June 2027,
+    inclusive); after it 422 `echeance-depassee` naming the date (PreuveAtteinteAapDeposee to
+    instruction). Accepts an Idempotency-Key."""
+    reglages = request.app.state.settings
+
+    async def executer() -> PreuveAapLue:
+        preuve = await preuves.deposer_preuve(
+            session, principal, projet_id, depot, charger_programme_aap(),
+            jour=aujourd_hui(reglages.date_du_jour), ouvert=reglages.calendrier_ouvert,
+            maintenant=datetime.now(UTC))
+        return PreuveAapLue.model_validate(preuve, from_attributes=True)
+    return await idempotent(session, request, principal.subject, executer)
+
+
+@router.get("/{projet_id}/preuves", response_model=list[PreuveAapLue])
+async def lister_preuves(projet_id: str, session: SessionDep,
+                         principal: CurrentPrincipal) -> list[PreuveAapLue]:
+    """Its participants, the ARS of its region, the DNS."""
+    projet = await service.charger_pour(session, principal, projet_id)
+    return [PreuveAapLue.model_validate(p, from_attributes=True)
+            for p in await preuves.preuves_de(session, projet.id)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hopen_candidature.candidatures.schemas import Requete
 from hopen_candidature.corrections.schemas import DemandeCorrectionLue
@@ -98,3 +98,23 @@ class ProjetLu(BaseModel):
     demandes_correction: list[DemandeCorrectionLue] = Field(default_factory=list)
 
 
+
+
+class PreuveAapDepot(BaseModel):
+    """Evidence of one objective reached: a piece uploaded on the project (POST /v1/projets/{id}/pieces)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    objectif: str = Field(min_length=1, max_length=50)
+    piece_id: str = Field(min_length=1, max_length=36)
+    commentaire: str | None = Field(default=None, max_length=4000)
+
+
+class PreuveAapLue(BaseModel):
+    id: str
+    projet_id: str
+    objectif: str
+    piece_id: str
+    commentaire: str | None
+    depose_par: str
+    depose_le: datetime

@@ -22,10 +22,12 @@ from hopen_common.contracts import (
     MessageEnvoyeParEtablissement,
     MessageLuParEtablissement,
     PieceDeposee,
+    PreuveAtteinteAapDeposee,
     PreuveHospiconnectDeposee,
     ProjetAapDepose,
     Topics,
 )
+from hopen_common.courriel import combiner
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
@@ -33,6 +35,7 @@ from hopen_common.fil import copier_lecture, copier_message
 from hopen_common.inbox import Handler
 from hopen_common.outbox import publier
 from hopen_instruction.corrections.service import candidature_redeposee
+from hopen_instruction.courriels import COURRIELS
 from hopen_instruction.dossiers.service import SOURCE
 from hopen_instruction.enveloppes.service import appliquer_mouvement
 from hopen_instruction.etats import rules as etats
@@ -45,6 +48,7 @@ from hopen_instruction.models import (
     IndicateurRecu,
     Message,
     PieceRecue,
+    PreuveAapRecue,
     PreuveHospiconnectRecue,
     Projet,
 )
@@ -144,6 +148,17 @@ async def preuve_hospiconnect_deposee(session: AsyncSession, _: Evenement, e: Pr
     ).on_conflict_do_nothing(index_elements=["id"]))
 
 
+async def preuve_atteinte_aap_deposee(session: AsyncSession, _: Evenement, e: PreuveAtteinteAapDeposee
+                                      ) -> None:
+    if await session.get(Projet, e.projet_id) is None:
+        raise LookupError(f"projet {e.projet_id} inconnu")  # ordering bug: park, never drop
+    await session.execute(insert(PreuveAapRecue).values(
+        id=e.preuve_id, projet_id=e.projet_id, objectif=e.objectif, piece_id=e.piece_id,
+        piece_nom=e.piece_nom, piece_sha256=e.piece_sha256, commentaire=e.commentaire,
+        depose_par=e.depose_par, depose_le=e.depose_le,
+    ).on_conflict_do_nothing(index_elements=["id"]))
+
+
 async def projet_depose(session: AsyncSession, evenement: Evenement, e: ProjetAapDepose) -> None:
     await enregistrer_transition(session, "projet", e.projet_id, de=None, vers="depose", par=e.deposee_par,
                                  le=e.deposee_le, identifiant=evenement.id)
@@ -175,7 +190,7 @@ async def message_lu(session: AsyncSession, _: Evenement, e: MessageLuParEtablis
     await copier_lecture(session, Message, e)
 
 
-HANDLERS: dict[str, Handler] = {
+_ETAT: dict[str, Handler] = {
     "MessageEnvoyeParEtablissement": message_envoye,
     "MessageLuParEtablissement": message_lu,
     "CandidatureDeposee": candidature_deposee,
@@ -184,6 +199,7 @@ HANDLERS: dict[str, Handler] = {
     "IndicateurDepose": indicateur_depose,
     "PieceDeposee": piece_deposee,
     "PreuveHospiconnectDeposee": preuve_hospiconnect_deposee,
+    "PreuveAtteinteAapDeposee": preuve_atteinte_aap_deposee,
     "ProjetAapDepose": projet_depose,
     "EtablissementPublie": etablissement_publie,
     "EnveloppeEngagee": appliquer_mouvement,
@@ -191,4 +207,6 @@ HANDLERS: dict[str, Handler] = {
     "EnveloppeConsommee": appliquer_mouvement,
     "EnveloppeTransferee": appliquer_mouvement,
 }
+# Each event's state handler, then its ARS mail if any (ADR 0017), in one inbox transaction.
+HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
 TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE]

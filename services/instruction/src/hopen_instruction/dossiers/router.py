@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from hopen_common.auth import Principal, Role, exiger_roles
-from hopen_common.calendrier import aujourd_hui_paris
+from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
@@ -24,6 +24,7 @@ from hopen_instruction.dossiers.schemas import (
     IndicateurEvalue,
     ObjectifEvalue,
 )
+from hopen_instruction.echeances.service import echeances, filtre_echeance
 from hopen_instruction.etats import service as etats
 from hopen_instruction.models import Decision, Dossier
 from hopen_instruction.objectifs.rules import EvaluationObjectif
@@ -52,13 +53,20 @@ def _decision(d: Decision) -> DecisionLue:
 
 
 @router.get("", response_model=Page[DossierLu])
-async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+async def lister(session: SessionDep, principal: Lecteur, pagination: PaginationDep, request: Request,
                  affectation: Annotated[str | None, Query(
                      max_length=200, description="`moi` (my dossiers), `aucune` (unassigned) or an agent's"
-                                                 " subject")] = None) -> Page[DossierLu]:
+                                                 " subject")] = None,
+                 echeance: Annotated[Literal["en_retard", "proche"] | None, Query(
+                     description="en_retard: still undecided past its end of instruction; proche: due "
+                                 "within echeance_jours_proche days")] = None) -> Page[DossierLu]:
     """ARS: the files of its region only. DNS: every region."""
+    reglages = request.app.state.settings
+    filtre = None if echeance is None else filtre_echeance(
+        echeance, jour=aujourd_hui(reglages.date_du_jour), jours_proche=reglages.echeance_jours_proche,
+        liste=echeances())
     dossiers, total = await service.lister(session, principal, pagination.limit, pagination.offset,
-                                           affectation=affectation)
+                                           affectation=affectation, filtre=filtre)
     return Page(items=[_dossier(d) for d in dossiers], total=total, limit=pagination.limit,
                 offset=pagination.offset)
 

@@ -54,10 +54,13 @@ def filtre_affectation(colonne: Any, principal: Principal, affectation: str | No
 
 
 async def lister(session: AsyncSession, principal: Principal, limit: int, offset: int, *,
-                 affectation: str | None = None) -> tuple[list[Dossier], int]:
+                 affectation: str | None = None, filtre: ColumnElement[bool] | None = None
+                 ) -> tuple[list[Dossier], int]:
     query = restreindre(select(Dossier), principal, region=Dossier.region)
     if (par_agent := filtre_affectation(Dossier.affecte_a, principal, affectation)) is not None:
         query = query.where(par_agent)
+    if filtre is not None:
+        query = query.where(filtre)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(Dossier.deposee_le, Dossier.id).limit(limit).offset(offset))
     return list(rows), total

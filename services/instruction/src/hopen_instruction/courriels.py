@@ -1,0 +1,33 @@
+"""Mail to the ARS regional mailboxes from the events instruction consumes (ADR 0017), queued in the
+inbox transaction, deduplicated on (event id, recipient). The ARS reminders are queued by the
+scheduler itself (echeances.service). MessageEnvoye (collaboration branch) is the expected entry:
+`"MessageEnvoye": courriel_ars("message_envoye")` once its payload (dossier_id, region, auteur, texte)
+exists; a message written by the ARS itself should not be mailed back to it (filter on its author)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.courriel import mettre_en_file
+from hopen_common.events import Evenement
+from hopen_common.inbox import Handler
+from hopen_instruction.models import Courriel
+from hopen_instruction.settings import InstructionSettings
+
+
+def courriel_ars(modele: str) -> Handler:
+    async def courriel(session: AsyncSession, evenement: Evenement, payload: BaseModel) -> None:
+        region = getattr(payload, "region", None)
+        if not region:
+            return
+        reglages = InstructionSettings()
+        await mettre_en_file(session, Courriel, cause=evenement.id,
+                             destinataires=[reglages.courriel_ars(region)], modele=modele,
+                             variables=payload.model_dump(), domaine=reglages.courriel_domaine)
+    courriel.__name__ = f"courriel_ars_{modele}"
+    return courriel
+
+
+# Event type -> handler queuing the ARS mail; chained after the state handlers (consumers.HANDLERS).
+COURRIELS: dict[str, Handler] = {}

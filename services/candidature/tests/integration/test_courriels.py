@@ -13,9 +13,16 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from hopen_candidature.consumers import HANDLERS
-from hopen_candidature.models import ContactEtablissement, Courriel
+from hopen_candidature.models import Candidature, CandidatureEj, ContactEtablissement, Courriel
 from hopen_candidature.settings import CandidatureSettings
-from hopen_common.contracts import ObjectifAtteint, ObjectifNonAtteint, RappelEcheanceEmis
+from hopen_common.contracts import (
+    CorrectionDemandee,
+    MessageEnvoyeParArs,
+    ObjectifAtteint,
+    ObjectifNonAtteint,
+    PieceDemandee,
+    RappelEcheanceEmis,
+)
 from hopen_common.courriel import Expediteur, identifiant_message
 from hopen_common.devstack.smtp import SmtpServer
 from hopen_common.events import Evenement, nouvel_evenement
@@ -123,3 +130,45 @@ async def test_smtp_injoignable_le_courriel_reste_en_file(bus: Bus, smtp_server:
     assert ligne.envoye_le is None
     assert ligne.erreur
     assert await Expediteur(bus.sessions, _reglages(smtp_server)).envoyer_lot() == 1
+
+
+async def test_demande_de_correction_et_message_de_l_ars(bus: Bus, smtp_server: SmtpServer) -> None:
+    """The establishment is mailed the ARS's correction request (what to correct, by when) and the
+    ARS's message (an excerpt, never the whole text)."""
+    smtp_server.vider()
+    t0 = datetime(2026, 5, 20, tzinfo=UTC)
+    async with bus.sessions() as s, s.begin():  # the candidature the ARS instructs
+        await s.execute(insert(Candidature).values(
+            id=f"c-{CONTACT}", dispositif="phase1", finess=CONTACT, region="27", statut="en_instruction",
+            objectifs=["P1.O1"], perimetre=None, criteres_ght=None, cree_par="dsi", cree_le=t0,
+            deposee_par="dsi", deposee_le=t0))
+        await s.execute(insert(CandidatureEj).values(candidature_id=f"c-{CONTACT}", finess_ej=CONTACT,
+                                                     dispositif="phase1", statut="en_instruction"))
+    commun = {"dossier_type": "candidature", "dossier_id": f"c-{CONTACT}", "finess": CONTACT, "region": "27"}
+    demande = CorrectionDemandee(
+        transition_id=str(uuid.uuid4()), statut_precedent="en_instruction", statut="correction_demandee",
+        par="instructeur-bfc", le=datetime(2026, 6, 2, 9, tzinfo=UTC), motivation="SDSI de plus de deux ans",
+        correction_id=str(uuid.uuid4()), pieces=[PieceDemandee(type="P1.GHT.SDSI")],
+        champs=["criteres_ght.sdsi_date"], echeance=date(2026, 6, 16), **commun)
+    message = MessageEnvoyeParArs(
+        message_id=str(uuid.uuid4()), auteur="instructeur-bfc", auteur_role="ars",
+        texte="Merci de préciser la date de votre SDSI. " * 20,
+        extrait="Merci de préciser la date de votre SDSI.",
+        envoye_le=datetime(2026, 6, 3, 14, tzinfo=UTC), **commun)
+    for payload in (demande, message):
+        await bus.publier("dossier", f"c-{CONTACT}",
+                          nouvel_evenement(payload, source="/test", subject=f"candidature/c-{CONTACT}"))
+    await _courriels(bus, 2)
+    assert await Expediteur(bus.sessions, _reglages(smtp_server)).envoyer_lot() == 2
+    correction, ecrit = smtp_server.messages()
+    assert correction["To"] == ecrit["To"] == ADRESSE
+    assert correction["Subject"] == f"HOP'EN 2 — corrections demandées sur votre dossier c-{CONTACT}"
+    corps = correction.get_content()
+    assert "le 2 juin 2026" in corps
+    assert "au plus tard le 16 juin 2026" in corps
+    assert "Pièces à déposer à nouveau : P1.GHT.SDSI" in corps
+    assert "Champs à corriger : criteres_ght.sdsi_date" in corps
+    assert "SDSI de plus de deux ans" in corps
+    assert ecrit["Subject"] == f"HOP'EN 2 — nouveau message sur le dossier c-{CONTACT}"
+    assert "« Merci de préciser la date de votre SDSI. »" in ecrit.get_content()
+    assert ecrit.get_content().count("Merci de préciser") == 1

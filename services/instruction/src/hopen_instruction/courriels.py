@@ -1,8 +1,7 @@
 """Mail to the ARS regional mailboxes from the events instruction consumes (ADR 0017), queued in the
 inbox transaction, deduplicated on (event id, recipient). The ARS reminders are queued by the
-scheduler itself (echeances.service). MessageEnvoye (collaboration branch) is the expected entry:
-`"MessageEnvoye": courriel_ars("message_envoye")` once its payload (dossier_id, region, auteur, texte)
-exists; a message written by the ARS itself should not be mailed back to it (filter on its author)."""
+scheduler itself (echeances.service); the establishment's messages are mailed from here (the ARS's
+own messages travel on another type, MessageEnvoyeParArs, so they are never mailed back to it)."""
 
 from __future__ import annotations
 
@@ -29,5 +28,6 @@ def courriel_ars(modele: str) -> Handler:
     return courriel
 
 
-# Event type -> handler queuing the ARS mail; chained after the state handlers (consumers.HANDLERS).
-COURRIELS: dict[str, Handler] = {}
+# Event type -> template of the ARS mail; chained after the state handlers (consumers.HANDLERS).
+MODELES: dict[str, str] = {"MessageEnvoyeParEtablissement": "message_envoye"}
+COURRIELS: dict[str, Handler] = {t: courriel_ars(m) for t, m in MODELES.items()}

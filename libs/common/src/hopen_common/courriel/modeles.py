@@ -49,6 +49,9 @@ def en_francais(valeur: object) -> str:
         return "oui" if valeur else "non"
     if isinstance(valeur, list | tuple):
         return ", ".join(en_francais(v) for v in valeur) or "aucun"
+    if isinstance(valeur, dict):
+        # A small record in a list (a piece asked: its type and EJ): its given values, in order.
+        return " ".join(en_francais(v) for v in valeur.values() if v is not None)
     if valeur is None:
         return ABSENT
     return str(valeur)

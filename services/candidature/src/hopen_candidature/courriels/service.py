@@ -16,10 +16,12 @@ from hopen_common.courriel import mettre_en_file
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
 
-# Event type -> template. CorrectionDemandee and MessageEnvoye come from parallel branches (workflow,
-# collaboration): their templates exist against a provisional payload (dossier_id, date_limite,
-# elements, motivation; dossier_id, auteur, texte); the integrator adds them here.
+# Event type -> template (the establishment's side: the ARS's decisions, correction requests and
+# messages, and its reminders).
 MODELES: dict[str, str] = {
+    "CorrectionDemandee": "correction_demandee",
+    "CorrectionProjetDemandee": "correction_demandee",
+    "MessageEnvoyeParArs": "message_envoye",
     "CandidatureValidee": "candidature_validee",
     "CandidatureRefusee": "candidature_refusee",
     "ObjectifAtteint": "objectif_atteint",

@@ -24,6 +24,7 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EnveloppeTransferee,
 )
 from hopen_common.contracts.etats import (
@@ -90,6 +91,7 @@ __all__ = [
     "EnveloppeConsommee",
     "EnveloppeDesengagee",
     "EnveloppeEngagee",
+    "EnveloppeRestituee",
     "EnveloppeTransferee",
     "EtablissementPublie",
     "FinancementNotifie",

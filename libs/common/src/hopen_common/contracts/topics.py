@@ -32,7 +32,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                     "ProjetPrisEnInstruction", "CorrectionProjetDemandee", "ProjetClasseSansSuite",
                     "ProjetRouvert"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
-                       "EnveloppeTransferee"),
+                       "EnveloppeRestituee", "EnveloppeTransferee"),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",

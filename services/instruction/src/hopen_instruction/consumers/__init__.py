@@ -173,6 +173,7 @@ HANDLERS: dict[str, Handler] = {
     "EnveloppeEngagee": appliquer_mouvement,
     "EnveloppeDesengagee": appliquer_mouvement,
     "EnveloppeConsommee": appliquer_mouvement,
+    "EnveloppeRestituee": appliquer_mouvement,
     "EnveloppeTransferee": appliquer_mouvement,
 }
 TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE]

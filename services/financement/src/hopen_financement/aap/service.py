@@ -102,9 +102,17 @@ def _verifier_selection(e: ProjetAapSelectionne) -> tuple[Decimal, dict[str, Any
     return decision.montant_accorde, calcul, cumul
 
 
+async def _exiger_atteinte_non_decidee(session: AsyncSession, projet_id: str) -> None:
+    """A selection is no longer corrected once the attainment is decided (ADR 0014, as instruction)."""
+    if await _decision_courante(session, projet_id, "atteinte") is not None:
+        raise RegleMetierError(f"l'atteinte du projet {projet_id} est décidée : corriger l'atteinte,"
+                               " plus la sélection", "remplace")
+
+
 async def sur_projet_non_retenu(session: AsyncSession, cause: Evenement, e: ProjetAapNonRetenu) -> None:
     """A first refusal engages nothing (it is kept: a correction may name it). A selection corrected
     to not retained releases everything engaged and takes back everything paid."""
+    await _exiger_atteinte_non_decidee(session, e.projet_id)
     await _enregistrer(session, e, objet="selection", retenu=False)
     projet = await session.get(ProjetAap, e.projet_id)
     if projet is None:
@@ -117,9 +125,7 @@ async def sur_projet_non_retenu(session: AsyncSession, cause: Evenement, e: Proj
 
 async def sur_projet_selectionne(session: AsyncSession, cause: Evenement, e: ProjetAapSelectionne) -> None:
     montant, calcul, cumul = _verifier_selection(e)
-    if await _decision_courante(session, e.projet_id, "atteinte") is not None:
-        raise RegleMetierError(f"l'atteinte du projet {e.projet_id} est décidée : corriger l'atteinte,"
-                               " plus la sélection", "remplace")
+    await _exiger_atteinte_non_decidee(session, e.projet_id)
     await _enregistrer(session, e, objet="selection", retenu=True, montant=montant, calcul=calcul)
     projet = await session.get(ProjetAap, e.projet_id)
     if projet is None:

@@ -100,8 +100,10 @@ def projet(projet_id: str, finess: str, region: str, montant: str, *, depenses_p
 
 def non_retenu(projet_id: str, finess: str, region: str, *, remplace: str | None = None) -> Evenement:
     return _ev(ProjetAapNonRetenu(
-        decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region, decide_par="valideur",
-        decide_le=datetime.now(UTC), motivation="projet non retenu", remplace=remplace), f"projet/{projet_id}")
+        decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region,
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet non retenu",
+        remplace=remplace),
+        f"projet/{projet_id}")
 
 
 def atteinte(projet_id: str, finess: str, region: str, atteint: bool, *, remplace: str | None = None

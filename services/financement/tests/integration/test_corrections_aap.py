@@ -71,7 +71,8 @@ async def _attendu(sessions, region: str, engage: str, consomme: str) -> None:
 async def _ecritures(sessions, projet: str) -> list[tuple[str, Decimal]]:
     async with sessions() as s:
         return [(e.nature, e.montant) for e in await s.scalars(
-            select(EcritureEnveloppe).where(EcritureEnveloppe.projet_id == projet).order_by(EcritureEnveloppe.id))]
+            select(EcritureEnveloppe).where(EcritureEnveloppe.projet_id == projet)
+            .order_by(EcritureEnveloppe.id))]
 
 
 async def _compte(sessions) -> tuple[int, int, int]:
@@ -116,9 +117,11 @@ async def test_montant_corrige_a_la_hausse_puis_a_la_baisse(sessions):
             Notification.candidature_id == p))}
         # Each correction's notification names the one it replaces, and says complement / reprise.
         n2, n3 = notifications[lignes[1].notification_id], notifications[lignes[2].notification_id]
-        assert n2.remplace == lignes[0].notification_id and n3.remplace == n2.id
+        assert n2.remplace == lignes[0].notification_id
+        assert n3.remplace == n2.id
         assert n2.motif.startswith("AAP : complément de 49999.99 €")
-        assert n3.motif.startswith("AAP : reprise de 75000.00 €") and n3.montant_net == D("75000.00")
+        assert n3.motif.startswith("AAP : reprise de 75000.00 €")
+        assert n3.montant_net == D("75000.00")
         # The reprise is announced to instruction and reporting with the account after it.
         restitutions = [m.envelope for m in await s.scalars(select(OutboxMessage))
                         if m.envelope["type"] == "EnveloppeRestituee"]
@@ -126,7 +129,8 @@ async def test_montant_corrige_a_la_hausse_puis_a_la_baisse(sessions):
             ("75000.00", "75000.00", "300000.00")]
         # Lines are never edited (trigger).
         with pytest.raises(DBAPIError):
-            await s.execute(text("UPDATE ligne_financement SET montant = 0 WHERE candidature_id = :p"), {"p": p})
+            await s.execute(text("UPDATE ligne_financement SET montant = 0 WHERE candidature_id = :p"),
+                            {"p": p})
         await s.rollback()
 
     # The same correction again (another event id) pays nothing; a correction of a replaced decision

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from hopen_common.db import build_engine, build_sessionmaker
-from hopen_common.db.messaging import OutboxMessage
+from hopen_common.db.messaging import DeadLetter, OutboxMessage
 from hopen_common.events import decoder_payload
 from hopen_common.inbox import EvenementRefuse
 from hopen_financement.consumers import HANDLERS
@@ -235,3 +235,25 @@ async def test_atteinte_corrigee_dans_les_deux_sens(sessions):
         await _appliquer(sessions, oui.model_copy(update={"id": "autre-evenement"}))
     assert double.value.motif == "paiement-en-double"
     assert await _compte(sessions) == avant
+
+
+async def test_correction_par_le_broker(bus):
+    """The same path through the real broker: a selection, then its correction to a lower amount; the
+    correction is consumed (not parked), the first half is partly taken back, published once."""
+    region, p = "27", "p-kafka"
+    selection = b.projet(p, ES, region, "100000.00", ac=AC)
+    await bus.publier("projet", p, selection)
+    await bus.publier("projet", p, b.projet(p, ES, region, "60000.00", ac=AC, remplace=_id(selection)))
+
+    async def reprise(s):
+        return (await s.scalars(select(EcritureEnveloppe).where(
+            EcritureEnveloppe.projet_id == p, EcritureEnveloppe.nature == "desengagement"))).first()
+    await bus.attendre(reprise, quoi="correction consumed")
+    async with bus.sessions() as s:
+        f = await situation_de(s, "aap", region)
+        assert (f.engage, f.consomme) == (D("60000.00"), D("30000.00"))
+        ecritures = [(e.nature, e.montant) for e in await s.scalars(
+            select(EcritureEnveloppe).where(EcritureEnveloppe.projet_id == p).order_by(EcritureEnveloppe.id))]
+        assert ecritures == [("engagement", D("100000.00")), ("paiement", D("50000.00")),
+                             ("reprise", D("20000.00")), ("desengagement", D("40000.00"))]
+    assert await bus.compter(DeadLetter) == 0

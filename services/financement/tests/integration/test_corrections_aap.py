@@ -27,6 +27,7 @@ from hopen_financement.enveloppes.service import situation_de
 from hopen_financement.notifications.models import LigneFinancement, Notification
 
 from .. import builders as b
+from ..conftest import ars
 
 D = Decimal
 ES = "350000006"
@@ -257,3 +258,18 @@ async def test_correction_par_le_broker(bus):
         assert ecritures == [("engagement", D("100000.00")), ("paiement", D("50000.00")),
                              ("reprise", D("20000.00")), ("desengagement", D("40000.00"))]
     assert await bus.compter(DeadLetter) == 0
+
+
+async def test_le_projet_lu_suit_ses_decisions_courantes(api):
+    """GET /v1/aap/projets/{id} shows the current amount, attainment and whether it is still retained."""
+    region, p = "84", "p-lu"
+    selection = b.projet(p, ES, region, "100000.00", ac=AC)
+    correction = b.projet(p, ES, region, "90000.00", ac=AC, remplace=_id(selection))
+    for ev in (selection, correction):
+        await _appliquer(api.sessions, ev)
+    lu = (await api.client.get(f"/v1/aap/projets/{p}", headers=ars(region))).json()
+    assert (lu["montant_accorde"], lu["decision_id"], lu["retenu"], lu["atteint"]) == (
+        "90000.00", _id(correction), True, None)
+    await _appliquer(api.sessions, b.non_retenu(p, ES, region, remplace=_id(correction)))
+    listes = (await api.client.get("/v1/aap/projets", headers=ars(region))).json()
+    assert [(x["projet_id"], x["retenu"]) for x in listes] == [(p, False)]

@@ -17,6 +17,7 @@ from hopen_common.contracts import (
     ObjectifNonAtteint,
     ParticipantAap,
     PerimetreEj,
+    ProjetAapNonRetenu,
     ProjetAapSelectionne,
 )
 from hopen_common.events import Evenement, nouvel_evenement
@@ -94,6 +95,14 @@ def projet(projet_id: str, finess: str, region: str, montant: str, *, depenses_p
         participants=[ParticipantAap(finess=finess, activite_combinee=Decimal(ac))], perimetre=[finess],
         depenses_prevues=Decimal(depenses_prevues or montant), montant_accorde=Decimal(montant),
         decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet retenu", remplace=remplace),
+        f"projet/{projet_id}")
+
+
+def non_retenu(projet_id: str, finess: str, region: str, *, remplace: str | None = None) -> Evenement:
+    return _ev(ProjetAapNonRetenu(
+        decision_id=str(uuid.uuid4()), projet_id=projet_id, finess=finess, region=region,
+        decide_par="valideur", decide_le=datetime.now(UTC), motivation="projet non retenu",
+        remplace=remplace),
         f"projet/{projet_id}")
 
 

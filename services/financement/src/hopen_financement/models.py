@@ -1,6 +1,6 @@
 """Every table of the financement service, gathered for Alembic (each slice declares its own)."""
 
-from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
+from hopen_financement.aap.models import AtteinteProjetAap, DecisionProjetAapRecue, ProjetAap
 from hopen_financement.db import Base
 from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
 from hopen_financement.etablissements.models import EtablissementConnu
@@ -19,6 +19,7 @@ __all__ = [
     "CandidatureFinancee",
     "CompteEnveloppe",
     "DecisionHospiconnect",
+    "DecisionProjetAapRecue",
     "DeclarationDepenses",
     "EcritureEnveloppe",
     "EtablissementConnu",

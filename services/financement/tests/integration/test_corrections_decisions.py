@@ -168,17 +168,3 @@ async def test_refus_corrige_en_validation_paie_l_amorcage(sessions):
     with pytest.raises(EvenementRefuse):
         await _appliquer(sessions, correction)
     assert await _net(sessions, BONIFACIO) == f["amorcage"]
-
-
-async def test_correction_aap_garee_sans_rien_payer(sessions):
-    """AAP corrections are not computed yet (ADR 0014): parked `correction-a-regulariser`, nothing
-    paid, engaged or taken back, instead of a misleading double-payment verdict."""
-    selection = b.projet("p1", CALVI, CORSE, "10000.00")
-    await _appliquer(sessions, selection)
-    avant = await _nombre_lignes(sessions)
-    for ev in (b.projet("p1", CALVI, CORSE, "12000.00", remplace=selection.data["decision_id"]),
-               b.atteinte("p1", CALVI, CORSE, True, remplace=selection.data["decision_id"])):
-        with pytest.raises(EvenementRefuse) as exc:
-            await _appliquer(sessions, ev)
-        assert exc.value.motif == "correction-a-regulariser"
-    assert await _nombre_lignes(sessions) == avant

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hopen_common.programme.aap import charger_programme_aap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_financement.aap.rules import decider_montant, tranches
+from hopen_financement.aap.rules import CibleAap, cible, decider_montant, tranches
 
 P = charger_programme_aap("2026.1")
 D = Decimal
@@ -73,3 +73,19 @@ def test_montant_accorde_plafonne():
     with pytest.raises(RegleMetierError) as exc:
         decider_montant(D("100000"), [], "desengorgement_urgences", D("1000.00"), D("10.00"), P)
     assert exc.value.champ == "objectifs"
+
+
+def test_cible_suit_les_decisions_courantes():
+    """What a project is worth from its current decisions (issue 9): the halves when retained, 0 for
+    every due tranche when not retained, the second half 0 (and released) when not reached."""
+    programme = charger_programme_aap()
+    retenu = cible(D("200000.01"), None, programme)
+    assert retenu.tranches == {"aap_acceptation": D("100000.01"), "aap_atteinte": None}
+    assert retenu.engage == D("200000.01")
+    assert cible(D("200000.01"), True, programme).tranches["aap_atteinte"] == D("100000.00")
+    rate = cible(D("200000.01"), False, programme)
+    assert rate.tranches["aap_atteinte"] == D("0.00")
+    assert rate.engage == D("100000.01")
+    assert cible(None, None, programme) == CibleAap(D("0.00"), {"aap_acceptation": D("0.00"),
+                                                                "aap_atteinte": None})
+    assert cible(None, True, programme).tranches == {"aap_acceptation": D("0.00"), "aap_atteinte": D("0.00")}

@@ -19,6 +19,7 @@ from hopen_common.contracts import (
     DocumentPreuve,
     EnveloppeConsommee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EtablissementPublie,
     MembreEquipeAap,
     PreuveHospiconnectDeposee,
@@ -132,6 +133,27 @@ async def test_hospiconnect_projets_et_enveloppes(bus: Bus) -> None:
     assert (compte.derniere_ecriture, compte.consomme) == (11, D("25000.00"))
     assert await bus.compter(PreuveHospiconnectRecue) == 1
     assert await bus.compter(DepensePrevueProjet) == 2
+    assert await bus.compter(DeadLetter) == 0
+
+
+async def test_une_reprise_baisse_le_consomme_de_la_copie(bus: Bus) -> None:
+    """Issue 9: a corrected AAP decision takes back a paid half (EnveloppeRestituee): the copy follows."""
+    decision_id = str(uuid.uuid4())
+    await bus.publier("enveloppe", "94", _mouvement(EnveloppeConsommee, 20, "50000.00", "25000.00",
+                                                   projet_id="p1", notification_id="n1"))
+    await bus.publier("enveloppe", "94", _mouvement(EnveloppeRestituee, 21, "50000.00", "10000.00",
+                                                   projet_id="p1", notification_id="n2",
+                                                   tranche="aap_acceptation", decision_id=decision_id))
+
+    async def restituee(s):  # type: ignore[no-untyped-def]
+        compte = await s.get(EnveloppeConnue, ("aap", "94"))
+        return compte is not None and compte.derniere_ecriture == 21
+    await bus.attendre(restituee, quoi="reprise applied")
+    async with bus.sessions() as s:
+        compte = await s.get(EnveloppeConnue, ("aap", "94"))
+    assert compte is not None
+    assert (compte.engage, compte.consomme, compte.disponible) == (D("50000.00"), D("10000.00"),
+                                                                   D("406000.00"))
     assert await bus.compter(DeadLetter) == 0
 
 

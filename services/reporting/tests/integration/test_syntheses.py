@@ -15,6 +15,7 @@ import pytest
 
 from hopen_common.contracts import (
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EtablissementPublie,
     FinancementNotifie,
     LigneFinancement,
@@ -24,7 +25,7 @@ from hopen_common.testing import jeton
 from hopen_common.testing.bus import Bus, bus_de_test
 from hopen_reporting.consumers import HANDLERS
 from hopen_reporting.main import create_app
-from hopen_reporting.models import NotificationVue
+from hopen_reporting.models import CompteEnveloppe, NotificationVue
 from hopen_reporting.settings import ReportingSettings
 
 CALVI, CLINIQUE = "2B0005342", "2A0000998"
@@ -196,3 +197,25 @@ async def test_validation_corrigee_en_refus_puis_objectif_corrige(bus: Bus, kafk
         synthese = (await client.get("/v1/regions/94/synthese", headers=jeton("ars", region="94"))).json()
     assert (synthese["amorcage"], synthese["solde"], synthese["reprise"], synthese["net_phase1"]) == (
         "2627.80", "0.00", "2627.80", "0.00")
+
+
+async def test_une_reprise_baisse_le_consomme(bus: Bus) -> None:
+    """Issue 9: a corrected AAP decision takes back a paid half (EnveloppeRestituee): the account's
+    consumed figure follows."""
+    await bus.publier("enveloppe", "94",
+                      nouvel_evenement(_engagement(1, "50000.00"), source="/t", subject="94"))
+    await bus.publier("enveloppe", "94", nouvel_evenement(EnveloppeRestituee(
+        ecriture_id=2, dispositif="aap", region="94", montant=Decimal("5000.00"), motif="reprise",
+        ecrit_par="financement", ecrit_le=MAINTENANT, alloue=Decimal("456000.00"), engage=Decimal("50000.00"),
+        consomme=Decimal("20000.00"), disponible=Decimal("406000.00"), projet_id="p-1", notification_id="n-2",
+        tranche="aap_acceptation", decision_id="d-2"), source="/t", subject="94"))
+
+    async def appliquee(s):  # type: ignore[no-untyped-def]
+        compte = await s.get(CompteEnveloppe, ("94", "aap"))
+        return compte is not None and compte.derniere_ecriture == 2
+    await bus.attendre(appliquee, quoi="reprise applied")
+    async with bus.sessions() as s:
+        compte = await s.get(CompteEnveloppe, ("94", "aap"))
+    assert compte is not None
+    assert (compte.engage, compte.consomme, compte.disponible) == (
+        Decimal("50000.00"), Decimal("20000.00"), Decimal("406000.00"))

@@ -37,6 +37,7 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EnveloppeTransferee,
 )
 from hopen_common.contracts.etats import (
@@ -115,6 +116,7 @@ __all__ = [
     "EnveloppeConsommee",
     "EnveloppeDesengagee",
     "EnveloppeEngagee",
+    "EnveloppeRestituee",
     "EnveloppeTransferee",
     "EtablissementPublie",
     "FinancementNotifie",

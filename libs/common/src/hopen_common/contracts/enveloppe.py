@@ -49,6 +49,17 @@ class EnveloppeConsommee(_Mouvement):
     notification_id: str
 
 
+@enregistrer("EnveloppeRestituee", 1)
+class EnveloppeRestituee(_Mouvement):
+    """A paid amount taken back (reprise, issue 9: a corrected AAP decision lowers a paid tranche):
+    the account's consumed figure goes down by `montant`."""
+
+    projet_id: str
+    notification_id: str
+    tranche: str
+    decision_id: str
+
+
 @enregistrer("EnveloppeTransferee", 1)
 class EnveloppeTransferee(_Mouvement):
     """One side of a DNS transfer; the other side is another event with the same transfert_id."""

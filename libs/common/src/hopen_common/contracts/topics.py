@@ -38,7 +38,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                     "ProjetRouvert"),
     Topics.AVIS: ("AvisDemande", "AvisRendu"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
-                       "EnveloppeTransferee"),
+                       "EnveloppeRestituee", "EnveloppeTransferee"),
     Topics.ECHEANCE: ("RappelEcheanceEmis",),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +45,26 @@ class AtteinteProjetAap(Base):
     decide_par: Mapped[str] = mapped_column(String(200))
     decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     motivation: Mapped[str] = mapped_column(String(2000))
+
+
+class DecisionProjetAapRecue(Base):
+    """An ARS decision on an AAP project as financement received it (issue 9, ADR 0014): its selection
+    (`objet` "selection": retained or not, with the amount granted) or its attainment ("atteinte").
+    Immutable. A correction names the decision it replaces (each replaced at most once); one decision
+    per (project, objet) names none: the current one is the decision no other replaces."""
+
+    __tablename__ = "decision_projet_aap"
+    __table_args__ = (
+        Index("uq_decision_projet_aap_premiere", "projet_id", "objet", unique=True,
+              postgresql_where=text("remplace IS NULL")),
+    )
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    projet_id: Mapped[str] = mapped_column(String(36), index=True)
+    objet: Mapped[str] = mapped_column(String(20))  # selection | atteinte
+    retenu: Mapped[bool] = mapped_column(Boolean)  # selection: selectionne; atteinte: atteint
+    montant_accorde: Mapped[Decimal | None] = mapped_column(Montant)  # a retained selection only
+    calcul: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # how that amount was checked
+    remplace: Mapped[str | None] = mapped_column(ForeignKey("decision_projet_aap.decision_id"), unique=True)
+    decide_par: Mapped[str] = mapped_column(String(200))
+    decide_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from hopen_common.auth.portee import exiger_acces, filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.problemes import introuvable
 from hopen_financement.aap import repository
-from hopen_financement.aap.models import AtteinteProjetAap, ProjetAap
+from hopen_financement.aap.models import DecisionProjetAapRecue, ProjetAap
 from hopen_financement.aap.schemas import ProjetAapLu
 from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 
@@ -20,8 +22,22 @@ async def lister_projets(session: SessionDep, principal: Lecteur, finess: Finess
     its token), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
     rows = await repository.projets(session, finess=finess, region=region_de_lecture(principal, region))
-    return [ProjetAapLu.model_validate(p, from_attributes=True).model_copy(update={"atteint": a})
-            for p, a in rows]
+    courantes = await repository.decisions_courantes(session, [p.projet_id for p, _ in rows])
+    return [_lu(p, courantes) for p, _ in rows]
+
+
+def _lu(projet: ProjetAap, courantes: dict[tuple[str, str], DecisionProjetAapRecue]) -> ProjetAapLu:
+    """The project as its current decisions say (a corrected amount, a corrected attainment)."""
+    lu = ProjetAapLu.model_validate(projet, from_attributes=True)
+    selection = courantes.get((projet.projet_id, "selection"))
+    atteinte = courantes.get((projet.projet_id, "atteinte"))
+    update: dict[str, Any] = {"atteint": None if atteinte is None else atteinte.retenu}
+    if selection is not None and not selection.retenu:
+        update["retenu"] = False
+    elif selection is not None and selection.montant_accorde is not None:
+        update.update(decision_id=selection.decision_id, montant_accorde=selection.montant_accorde,
+                      calcul=selection.calcul or projet.calcul)
+    return lu.model_copy(update=update)
 
 
 @router.get("/projets/{projet_id}", response_model=ProjetAapLu)
@@ -32,6 +48,4 @@ async def lire_projet(session: SessionDep, principal: Lecteur, projet_id: str) -
         raise introuvable("Projet", projet_id)
     exiger_acces(principal, region=projet.region, finess=projet.finess, ressource="Projet",
                  identifiant=projet_id)
-    atteinte = await session.get(AtteinteProjetAap, projet_id)
-    return ProjetAapLu.model_validate(projet, from_attributes=True).model_copy(
-        update={"atteint": atteinte.atteint if atteinte else None})
+    return _lu(projet, await repository.decisions_courantes(session, [projet_id]))

@@ -16,6 +16,8 @@ from hopen_common.monnaie import arrondi_centime, exiger_centimes
 from hopen_common.programme.aap import CalculMaximum, ProgrammeAap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
 
+ZERO = Decimal("0.00")
+
 
 @dataclass(frozen=True)
 class Tranche:
@@ -68,3 +70,38 @@ def decider_montant(activite_combinee_cumulee: Decimal, objectifs: Sequence[str]
             f"montant accordé {accorde} € supérieur aux dépenses prévues {depenses} €", "montant_accorde")
     return DecisionMontantAap(maximum, depenses, min(maximum.maximum, depenses), accorde,
                               tranches(accorde, programme))
+
+
+@dataclass(frozen=True)
+class CibleAap:
+    """What a project is worth now, from its current decisions (issue 9, ADR 0014).
+
+    `tranches`: per tranche nature, the amount its key must now hold (None: not due yet, nothing to
+    notify); `engage`: what the envelope must hold engaged for the project."""
+
+    engage: Decimal
+    tranches: dict[str, Decimal | None]
+
+
+def cible(montant_accorde: Decimal | None, atteint: bool | None, programme: ProgrammeAap) -> CibleAap:
+    """`montant_accorde`: the amount of the current selection, None when the project is (now) not
+    retained; `atteint`: the current attainment decision, None before it. Not retained: every tranche
+    already due is worth 0 (what was paid is taken back) and nothing stays engaged. Retained: the
+    first tranche on acceptance, the next ones on attainment (0 when not reached: released)."""
+    natures = [v.nature for v in programme.versements]
+    if montant_accorde is None:
+        return CibleAap(ZERO, {n: (ZERO if i == 0 or atteint is not None else None)
+                               for i, n in enumerate(natures)})
+    dues = tranches(montant_accorde, programme)
+    resultat: dict[str, Decimal | None] = {}
+    for i, t in enumerate(dues):
+        if i == 0:
+            resultat[t.nature] = t.montant
+        else:
+            resultat[t.nature] = None if atteint is None else (t.montant if atteint else ZERO)
+    # A tranche not due yet stays engaged whole; a due one is engaged for what it is worth.
+    engage = ZERO
+    for t in dues:
+        due = resultat[t.nature]
+        engage += t.montant if due is None else due
+    return CibleAap(engage, resultat)

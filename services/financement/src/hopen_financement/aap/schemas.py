@@ -24,4 +24,7 @@ class ProjetAapLu(BaseModel):
     calcul: dict[str, Any]
     decide_par: str
     decide_le: datetime
-    atteint: bool | None = None  # the 2027 decision, once taken
+    atteint: bool | None = None  # the 2027 decision, once taken (the current one, issue 9)
+    # Issue 9: a selection corrected to non-retained (decision_id, montant_accorde, calcul: the current
+    # selection when retained; the last retained one otherwise).
+    retenu: bool = True

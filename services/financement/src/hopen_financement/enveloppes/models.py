@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hopen_financement.db import Base, Montant
 
-NATURES = ("allocation", "transfert_entrant", "transfert_sortant", "engagement", "desengagement", "paiement")
+NATURES = ("allocation", "transfert_entrant", "transfert_sortant", "engagement", "desengagement", "paiement",
+           "reprise")
 
 
 class CompteEnveloppe(Base):

@@ -1,7 +1,8 @@
 """Envelope ledger rules (domain.md 5). Pure: totals in, verdicts out.
 
 alloue = allocations + transfers in - transfers out; engage = engagements - releases;
-consomme = payments; disponible = alloue - engage. Invariants: 0 <= consomme <= engage <= alloue.
+consomme = payments - reprises (a paid amount taken back, issue 9);
+disponible = alloue - engage. Invariants: 0 <= consomme <= engage <= alloue.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def situation(totaux: Mapping[str, Decimal]) -> Situation:
     return Situation(
         alloue=t("allocation") + t("transfert_entrant") - t("transfert_sortant"),
         engage=t("engagement") - t("desengagement"),
-        consomme=t("paiement"),
+        consomme=t("paiement") - t("reprise"),
     )
 
 
@@ -56,6 +57,7 @@ def apres(avant: Situation, nature: str, montant: Decimal) -> Situation:
         "engagement": (ZERO, montant, ZERO),
         "desengagement": (ZERO, -montant, ZERO),
         "paiement": (ZERO, ZERO, montant),
+        "reprise": (ZERO, ZERO, -montant),
     }
     if nature not in effets:
         raise RegleMetierError(f"nature d'écriture inconnue : {nature}", "nature")

@@ -15,6 +15,7 @@ from hopen_common.contracts import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EnveloppeTransferee,
     Topics,
 )
@@ -79,13 +80,21 @@ def _mouvement(ecriture: EcritureEnveloppe, resultat: Situation, dispositif: str
             "ecrit_le": ecriture.ecrit_le, **_figures(resultat)}
 
 
+def _cle(base: str, correction: str | None) -> str:
+    """A first decision's entry has the project's key (written once); a correction's entry adds the
+    correcting decision's id, so each correction moves the account once (issue 9, ADR 0014)."""
+    return base if correction is None else f"{base}:{correction}"
+
+
 async def engager(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
                   montant: Decimal, projet_id: str, decision_id: str, motif: str,
-                  ecrit_par: str) -> EcritureEnveloppe:
-    """Engage a granted amount; refused (EnveloppeInsuffisante) when it would exceed the allocation."""
+                  ecrit_par: str, correction: str | None = None) -> EcritureEnveloppe:
+    """Engage a granted amount; refused (EnveloppeInsuffisante) when it would exceed the allocation.
+    `correction`: the correcting decision's id when this engages the increase of a corrected amount."""
     compte = await _compte_verrouille(session, dispositif, region)
     ecriture, resultat = await _ecrire(
-        session, compte, "engagement", montant, cle_metier=f"engagement:{dispositif}:{projet_id}",
+        session, compte, "engagement", montant,
+        cle_metier=_cle(f"engagement:{dispositif}:{projet_id}", correction),
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeEngagee(
         **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
@@ -96,10 +105,11 @@ async def engager(session: AsyncSession, cause: Evenement | None, *, dispositif:
 
 async def desengager(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
                      montant: Decimal, projet_id: str, decision_id: str, motif: str,
-                     ecrit_par: str) -> EcritureEnveloppe:
+                     ecrit_par: str, correction: str | None = None) -> EcritureEnveloppe:
     compte = await _compte_verrouille(session, dispositif, region)
     ecriture, resultat = await _ecrire(
-        session, compte, "desengagement", montant, cle_metier=f"desengagement:{dispositif}:{projet_id}",
+        session, compte, "desengagement", montant,
+        cle_metier=_cle(f"desengagement:{dispositif}:{projet_id}", correction),
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeDesengagee(
         **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
@@ -110,21 +120,45 @@ async def desengager(session: AsyncSession, cause: Evenement | None, *, disposit
 
 async def consommer(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
                     montant: Decimal, projet_id: str, notification_id: str, tranche: str, motif: str,
-                    ecrit_par: str) -> EcritureEnveloppe:
-    """Record a payment of an engaged project (one per project and tranche)."""
+                    ecrit_par: str, correction: str | None = None) -> EcritureEnveloppe:
+    """Record a payment of an engaged project (one per project and tranche, then one per correction)."""
     compte = await _compte_verrouille(session, dispositif, region)
     projet = await repository.totaux_projet(session, projet_id)
     engage_projet = projet.get("engagement", Decimal(0)) - projet.get("desengagement", Decimal(0))
+    paye_projet = projet.get("paiement", Decimal(0)) - projet.get("reprise", Decimal(0))
     montant = exiger_centimes(montant, "montant", signe="strictement_positif")
-    if projet.get("paiement", Decimal(0)) + montant > engage_projet:
+    if paye_projet + montant > engage_projet:
         raise RegleMetierError(f"paiement de {montant} € au-delà de l'engagement du projet {projet_id}",
                                "montant")
     ecriture, resultat = await _ecrire(
-        session, compte, "paiement", montant, cle_metier=f"paiement:{dispositif}:{projet_id}:{tranche}",
+        session, compte, "paiement", montant,
+        cle_metier=_cle(f"paiement:{dispositif}:{projet_id}:{tranche}", correction),
         motif=motif, ecrit_par=ecrit_par, projet_id=projet_id, notification_id=notification_id)
     await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeConsommee(
         **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
         notification_id=notification_id),
+        source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
+    return ecriture
+
+
+async def restituer(session: AsyncSession, cause: Evenement | None, *, dispositif: str, region: str,
+                    montant: Decimal, projet_id: str, notification_id: str, tranche: str, decision_id: str,
+                    motif: str, ecrit_par: str) -> EcritureEnveloppe:
+    """Record a paid amount taken back (reprise) after a corrected decision: consumed goes down. Never
+    more than the project was paid; one entry per correcting decision and tranche."""
+    compte = await _compte_verrouille(session, dispositif, region)
+    projet = await repository.totaux_projet(session, projet_id)
+    montant = exiger_centimes(montant, "montant", signe="strictement_positif")
+    if montant > projet.get("paiement", Decimal(0)) - projet.get("reprise", Decimal(0)):
+        raise RegleMetierError(f"reprise de {montant} € au-delà de ce qui a été payé au projet {projet_id}",
+                               "montant")
+    ecriture, resultat = await _ecrire(
+        session, compte, "reprise", montant,
+        cle_metier=f"reprise:{dispositif}:{projet_id}:{tranche}:{decision_id}", motif=motif,
+        ecrit_par=ecrit_par, projet_id=projet_id, decision_id=decision_id, notification_id=notification_id)
+    await publier(session, Topics.ENVELOPPE, region, nouvel_evenement(EnveloppeRestituee(
+        **_mouvement(ecriture, resultat, dispositif, region, motif, ecrit_par), projet_id=projet_id,
+        notification_id=notification_id, tranche=tranche, decision_id=decision_id),
         source=SOURCE, subject=f"enveloppe/{dispositif}/{region}", causation=cause))
     return ecriture
 

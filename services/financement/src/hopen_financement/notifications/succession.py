@@ -16,9 +16,6 @@ from hopen_financement.erreurs import DonneeManquante
 
 PAIEMENT_EN_DOUBLE = problemes.PAIEMENT_EN_DOUBLE.code
 CORRECTION_PERIMEE = "correction-perimee"
-# A corrected AAP decision (issue 9): the complement or reprise and the envelope adjustment are not
-# computed yet (ADR 0014); parked so that an operator sees it and nothing is paid on a guess.
-CORRECTION_A_REGULARISER = "correction-a-regulariser"
 MAILLE_INVALIDE = "maille-invalide"  # the applicant is not who applies for that activity (ADR 0008)
 
 

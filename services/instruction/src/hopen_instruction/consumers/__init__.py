@@ -205,6 +205,7 @@ _ETAT: dict[str, Handler] = {
     "EnveloppeEngagee": appliquer_mouvement,
     "EnveloppeDesengagee": appliquer_mouvement,
     "EnveloppeConsommee": appliquer_mouvement,
+    "EnveloppeRestituee": appliquer_mouvement,
     "EnveloppeTransferee": appliquer_mouvement,
 }
 # Each event's state handler, then its ARS mail if any (ADR 0017), in one inbox transaction.

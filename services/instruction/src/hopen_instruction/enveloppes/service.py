@@ -15,6 +15,7 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EnveloppeTransferee,
 )
 from hopen_common.events import Evenement
@@ -24,7 +25,8 @@ from hopen_instruction.projets.rules import Disponibilite, disponibilite
 DISPOSITIF = "aap"
 
 
-Mouvement = EnveloppeEngagee | EnveloppeDesengagee | EnveloppeConsommee | EnveloppeTransferee
+Mouvement = (EnveloppeEngagee | EnveloppeDesengagee | EnveloppeConsommee | EnveloppeRestituee
+             | EnveloppeTransferee)
 
 
 async def appliquer_mouvement(session: AsyncSession, _: Evenement, e: Mouvement) -> None:

@@ -12,6 +12,7 @@ from hopen_common.contracts import (
     EnveloppeConsommee,
     EnveloppeDesengagee,
     EnveloppeEngagee,
+    EnveloppeRestituee,
     EnveloppeTransferee,
     EtablissementPublie,
     FinancementNotifie,
@@ -78,7 +79,7 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
 
 async def enveloppe_mouvementee(
     session: AsyncSession, _: Evenement,
-    e: EnveloppeEngagee | EnveloppeDesengagee | EnveloppeConsommee | EnveloppeTransferee,
+    e: EnveloppeEngagee | EnveloppeDesengagee | EnveloppeConsommee | EnveloppeRestituee | EnveloppeTransferee,
 ) -> None:
     # Each entry carries the account after it; the latest entry (highest id) wins.
     valeurs = {"alloue": e.alloue, "engage": e.engage, "consomme": e.consomme, "disponible": e.disponible,
@@ -98,6 +99,7 @@ HANDLERS: dict[str, Handler] = {
     "EnveloppeEngagee": enveloppe_mouvementee,
     "EnveloppeDesengagee": enveloppe_mouvementee,
     "EnveloppeConsommee": enveloppe_mouvementee,
+    "EnveloppeRestituee": enveloppe_mouvementee,
     "EnveloppeTransferee": enveloppe_mouvementee,
 }
 TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.FINANCEMENT, Topics.ENVELOPPE]

@@ -301,7 +301,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     _attendu(client.post(f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
                          json={"atteint": True, "motivation": "Objectifs de juin 2027 atteints"}), 201)
     _refus(client.post(f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
-                       json={"atteint": False, "motivation": "deux fois"}), 409, None)
+                       json={"atteint": False, "motivation": "deux fois"}), 409, "remplace")
     fin = finalement(lambda: lignes(2), en=60, quoi="second half")
     assert sorted((li["nature"], li["montant"]) for li in fin) == [
         ("aap_acceptation", str(moitie)), ("aap_atteinte", str(accorde - moitie))]

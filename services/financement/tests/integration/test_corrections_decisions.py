@@ -168,3 +168,36 @@ async def test_refus_corrige_en_validation_paie_l_amorcage(sessions):
     with pytest.raises(EvenementRefuse):
         await _appliquer(sessions, correction)
     assert await _net(sessions, BONIFACIO) == f["amorcage"]
+
+
+async def test_hospiconnect_validation_corrigee_en_refus_puis_retablie(sessions):
+    """HospiConnect pays per (EJ, year): a validation corrected to a refusal takes back each year
+    already notified (the key's next version is 0 €, the line paid is never edited); the validation
+    restored gives each year its amount again; a replay of the refusal pays or takes nothing more."""
+    cle = f"hospiconnect/{BONIFACIO}/2026"
+    validation = b.validee("hc1", BONIFACIO, CORSE, [], dispositif="hospiconnect")
+    await _appliquer(sessions, validation)
+    await _appliquer(sessions, b.annee_hc("hc1", BONIFACIO, BONIFACIO, CORSE, 2026, ["1.0"]))
+    await _appliquer(sessions, b.depenses("hc1", BONIFACIO, BONIFACIO, CORSE, 2026, "12000.00"))
+    montant = oracle.montant_hospiconnect(500, ["1.0"], "12000.00")["montant"]
+    assert montant > 0
+    assert await _versions(sessions, cle) == [(1, "hospiconnect", montant)]
+
+    refus = b.refusee("hc1", BONIFACIO, CORSE, remplace=validation.data["decision_id"],
+                      dispositif="hospiconnect")
+    await _appliquer(sessions, refus)
+    assert await _versions(sessions, cle) == [(1, "hospiconnect", montant), (2, "hospiconnect", D("0.00"))]
+    with pytest.raises(EvenementRefuse) as exc:
+        await _appliquer(sessions, refus)  # the same decision again (another event id)
+    assert exc.value.motif == "paiement-en-double"
+    async with sessions() as s:
+        (notification,) = await s.scalars(select(Notification).join(
+            LigneFinancement, LigneFinancement.notification_id == Notification.id)
+            .where(LigneFinancement.cle_metier == cle, LigneFinancement.version == 2))
+        assert "corrigée en refus" in notification.motif
+        assert notification.remplace is not None
+
+    retablie = b.validee("hc1", BONIFACIO, CORSE, [], dispositif="hospiconnect",
+                         remplace=refus.data["decision_id"])
+    await _appliquer(sessions, retablie)
+    assert [v for _, _, v in await _versions(sessions, cle)] == [montant, D("0.00"), montant]

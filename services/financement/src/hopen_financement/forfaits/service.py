@@ -26,16 +26,20 @@ from hopen_common.events import Evenement
 from hopen_common.inbox import EvenementRefuse
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.phase1 import charger_programme_phase1
+from hopen_financement.candidatures.repository import (
+    decision_candidature_courante,
+    enregistrer_decision_candidature,
+)
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.etablissements.repository import activite_combinee_max_nationale
 from hopen_financement.forfaits.models import (
     CandidatureFinancee,
-    DecisionCandidatureRecue,
     ObjectifDecide,
     PerimetreFinance,
 )
 from hopen_financement.forfaits.rules import CalculForfait, calculer_forfait_phase1, cible_solde
+from hopen_financement.hospiconnect import service as hospiconnect
 from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.models import LigneFinancement
@@ -99,7 +103,12 @@ async def _finess_pmsi(session: AsyncSession, e: CandidatureValidee, membre: Per
 
 async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: CandidatureValidee) -> None:
     if e.dispositif != DISPOSITIF:
-        return  # HospiConnect pays per year on the ARS yearly decision, not on validation
+        # HospiConnect pays per year on the ARS yearly decisions, not on validation; the validation
+        # is kept (a correction may name it) and a refusal corrected back restores the years' amounts.
+        await enregistrer_decision_candidature(session, e, validee=True)
+        if e.remplace is not None:
+            await hospiconnect.recalculer_candidature(session, cause, e.candidature_id)
+        return
     programme = charger_programme_phase1()
     perimetre = _perimetre(e)
     for membre in perimetre:
@@ -112,7 +121,7 @@ async def sur_candidature_validee(session: AsyncSession, cause: Evenement, e: Ca
         raise EvenementRefuse(PAIEMENT_EN_DOUBLE, (
             f"candidature {e.candidature_id} déjà validée dans financement (décision {deja.decision_id}) :"
             f" la décision {e.decision_id} ne paie pas un second amorçage"))
-    await _enregistrer_decision_candidature(session, e, validee=True)
+    await enregistrer_decision_candidature(session, e, validee=True)
     if deja is not None:
         # A refusal corrected back to a validation: the amorçage stays paid (its key is paid once);
         # what the refusal took back (the reprise on the solde keys) is cancelled (ADR 0014).
@@ -219,43 +228,17 @@ def _ligne_solde(amorcage: LigneFinancement, cible: tuple[str, Decimal], *, fine
         montant=montant, forfait=amorcage.forfait, calcul=calcul)
 
 
-async def _decision_candidature_courante(session: AsyncSession, candidature_id: str
-                                         ) -> DecisionCandidatureRecue | None:
-    remplacees = select(DecisionCandidatureRecue.remplace).where(
-        DecisionCandidatureRecue.remplace.is_not(None))
-    decision: DecisionCandidatureRecue | None = await session.scalar(select(DecisionCandidatureRecue).where(
-        DecisionCandidatureRecue.candidature_id == candidature_id,
-        DecisionCandidatureRecue.decision_id.not_in(remplacees.scalar_subquery())))
-    return decision
-
-
-async def _enregistrer_decision_candidature(session: AsyncSession, e: CandidatureValidee | CandidatureRefusee,
-                                            *, validee: bool) -> None:
-    """Store the candidature decision; a second first decision, or a correction of a decision already
-    corrected, is refused (parked) before anything is paid or taken back."""
-    courante = await _decision_candidature_courante(session, e.candidature_id)
-    ancienne = None if e.remplace is None else await session.get(DecisionCandidatureRecue, e.remplace)
-    verifier_succession(
-        objet=f"la candidature {e.candidature_id}", decision_id=e.decision_id,
-        deja_recue=await session.get(DecisionCandidatureRecue, e.decision_id) is not None,
-        remplace=e.remplace,
-        courante=None if courante is None else Courante(courante.decision_id, courante.decision_id),
-        remplacee_connue=ancienne is not None,
-        meme_objet=ancienne is not None and ancienne.candidature_id == e.candidature_id,
-        exigence_meme_objet="une correction porte sur la même candidature")
-    session.add(DecisionCandidatureRecue(decision_id=e.decision_id, candidature_id=e.candidature_id,
-                                         validee=validee, remplace=e.remplace, decide_par=e.decide_par,
-                                         decide_le=e.decide_le))
-    await session.flush()
-
-
 async def sur_candidature_refusee(session: AsyncSession, cause: Evenement, e: CandidatureRefusee) -> None:
     """A refusal. A first one pays nothing (it is kept: a correction may name it). A validation
     corrected to a refusal takes back what was paid: the solde key of every (EJ, objective) becomes a
     reprise of its amorçage (a solde already paid included), the amorçage line is never edited."""
+    await enregistrer_decision_candidature(session, e, validee=False)
     if e.dispositif != DISPOSITIF:
-        return  # HospiConnect pays per year on the yearly decisions (ADR 0014: not taken back here)
-    await _enregistrer_decision_candidature(session, e, validee=False)
+        # HospiConnect: a validation corrected to a refusal takes back every year already notified
+        # (each (EJ, year) key's next version is 0 €); a first refusal has nothing to take back.
+        if e.remplace is not None:
+            await hospiconnect.recalculer_candidature(session, cause, e.candidature_id)
+        return
     candidature = await session.get(CandidatureFinancee, e.candidature_id)
     if candidature is None:
         return  # never validated: nothing was paid
@@ -290,7 +273,7 @@ async def _reconcilier_soldes(session: AsyncSession, cause: Evenement, candidatu
     """Bring every solde key of the candidature to what its current decisions say (rules.cible_solde):
     a key whose amount differs gets its next version (a first amount: version 1), one notification per
     EJ; a key already right writes nothing, so a replay or an unchanged correction pays nothing."""
-    courante = await _decision_candidature_courante(session, candidature.candidature_id)
+    courante = await decision_candidature_courante(session, candidature.candidature_id)
     refusee = courante is not None and not courante.validee
     membres = list(await session.scalars(
         select(PerimetreFinance).where(PerimetreFinance.candidature_id == candidature.candidature_id)

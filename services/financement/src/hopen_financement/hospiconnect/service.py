@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import DepensesDeclarees, HospiconnectAnneeDecidee
@@ -19,6 +20,7 @@ from hopen_common.events import Evenement
 from hopen_common.monnaie import exiger_centimes
 from hopen_common.programme.erreurs import RegleMetierError
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
+from hopen_financement.candidatures.repository import decision_candidature_courante
 from hopen_financement.erreurs import DonneeManquante
 from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.hospiconnect import repository
@@ -118,8 +120,12 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
     if decision is None:
         return  # both facts are needed: the amount is decided when the second one arrives
     # Only the expenses declared with the candidature the ARS decided on: a closed candidature's
-    # declaration (the EJ applied alone, then within its GHT) pays nothing.
-    declaration = await repository.declaration_courante(session, decision.candidature_id, finess_ej, annee)
+    # declaration (the EJ applied alone, then within its GHT) pays nothing. A candidature whose
+    # validation was corrected to a refusal counts no expense either: its years go back to 0 €.
+    candidature = await decision_candidature_courante(session, decision.candidature_id)
+    refusee = candidature is not None and not candidature.validee
+    declaration = (None if refusee else
+                   await repository.declaration_courante(session, decision.candidature_id, finess_ej, annee))
     dernier = await repository.dernier_montant(session, finess_ej, annee)
     if declaration is None and dernier is None:
         return
@@ -141,6 +147,7 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
     explication.update({
         "annee": annee, "finess_ej": finess_ej, "source_effectifs": source_effectifs,
         "decision_id": decision.decision_id, "declarations": ids, "regressions": perdus,
+        "candidature_refusee": None if not refusee or candidature is None else candidature.decision_id,
         "formule": "min(plafond(effectifs) x taux(nombre d'objectifs atteints, 1.0 obligatoire),"
                    " dépenses éligibles déclarées pour l'année)",
     })
@@ -155,6 +162,9 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
              f" plafond {calcul.plafond} €, dépenses déclarées {depenses} €")
     if perdus:
         motif += f" ; régression : {', '.join(perdus)}"
+    if refusee and candidature is not None:
+        motif = (f"HospiConnect {annee} : validation de la candidature corrigée en refus (décision"
+                 f" {candidature.decision_id}) : reprise de ce qui a été notifié")
     notification = await notifier(
         session, cause, dispositif=DISPOSITIF, candidature_id=decision.candidature_id, finess=decision.finess,
         finess_ej=finess_ej, region=decision.region, nature=DISPOSITIF, annee=annee, lignes=[ligne],
@@ -169,3 +179,14 @@ async def recalculer(session: AsyncSession, cause: Evenement, finess_ej: str, an
         cree_le=datetime.now(UTC)))
     await session.flush()
 
+
+async def recalculer_candidature(session: AsyncSession, cause: Evenement, candidature_id: str) -> None:
+    """Every (EJ, year) the ARS decided on this candidature, recomputed after its validation was
+    corrected (to a refusal: each amount goes to 0; back to a validation: each is what it was)."""
+    annees = (await session.execute(
+        select(DecisionHospiconnect.finess_ej, DecisionHospiconnect.annee)
+        .where(DecisionHospiconnect.candidature_id == candidature_id).distinct()
+        .order_by(DecisionHospiconnect.finess_ej, DecisionHospiconnect.annee))).all()
+    for finess_ej, annee in annees:
+        await repository.verrouiller_annee(session, finess_ej, annee)
+        await recalculer(session, cause, finess_ej, annee)

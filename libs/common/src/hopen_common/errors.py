@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from hopen_common import problemes
@@ -51,6 +52,17 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# SQLSTATEs of a text PostgreSQL refuses to store: character_not_in_repertoire (a NUL byte in a
+# text or JSON value), untranslatable_character.
+_CARACTERES_REFUSES = {"22021", "22P05"}
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    etat = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return None if etat is None else str(etat)
+
+
 _TYPE_HTTP: dict[int, TypeProbleme] = {
     t.status: t for t in (problemes.NON_AUTHENTIFIE, problemes.INTERDIT, problemes.INTROUVABLE,
                           problemes.METHODE_NON_PERMISE)
@@ -80,6 +92,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{e['champ']}: {e['message']}" for e in erreurs)
         t = problemes.VALIDATION
         return problem_response(request, t.status, t.code, t.title, detail, premier, {"erreurs": erreurs})
+
+    @app.exception_handler(DBAPIError)
+    async def _base(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Input the schema let through but PostgreSQL cannot store (a NUL byte): the transaction is
+        # rolled back by the session, the caller is told which input is wrong. Anything else is a
+        # server fault and stays one.
+        if _sqlstate(exc) not in _CARACTERES_REFUSES:
+            raise exc
+        t = problemes.CARACTERE_INTERDIT
+        return problem_response(request, t.status, t.code, t.title,
+                                "un champ ou le chemin contient un caractère que la base ne peut pas garder"
+                                " (octet NUL, U+0000) : rien n'a été enregistré")
 
     # Starlette's HTTPException (FastAPI's is a subclass): an unknown route (404) or method (405) is
     # raised by the router as Starlette's and was answered as plain JSON, outside the catalogue.

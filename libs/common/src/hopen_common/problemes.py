@@ -76,6 +76,8 @@ class TypeProbleme:
 
 # --- mechanisms (libs/common handlers and helpers) -------------------------------------------------
 VALIDATION = TypeProbleme("validation", 422, "Requête invalide")
+# A text PostgreSQL cannot store (a NUL byte, U+0000, in a field or a path): refused, never a 500.
+CARACTERE_INTERDIT = TypeProbleme("caractere-interdit", 422, "Caractère interdit")
 REGLE_METIER = TypeProbleme("regle-metier", 422, "Règle métier non respectée")
 INTROUVABLE = TypeProbleme("introuvable", 404, "Ressource introuvable")
 NON_AUTHENTIFIE = TypeProbleme("non-authentifie", 401, "Authentification requise")

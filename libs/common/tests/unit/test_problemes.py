@@ -41,7 +41,7 @@ ATTENDUS = {
     "projet-non-selectionne": 409, "dispositif-different": 409, "paiement-en-double": 409,
     "pieces-manquantes": 422, "criteres-ght-invalides": 422, "avis-deja-rendu": 409,
     "transition-interdite": 409, "champ-non-demande": 422, "echeance-depassee": 422,
-    "montant-non-calculable": 409, "erreur-interne": 500,
+    "montant-non-calculable": 409, "erreur-interne": 500, "caractere-interdit": 422,
     "fichier-format-invalide": 422, "fichier-entete-invalide": 422, "fichier-encodage-invalide": 422,
     "fichier-fichier-tronque": 422, "fichier-colonnes-invalides": 422, "fichier-ordre-inattendu": 422,
 }

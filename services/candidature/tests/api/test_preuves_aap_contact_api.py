@@ -32,17 +32,25 @@ def _projet(pid: str) -> dict[str, Any]:
 async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(fresh_database("candidature"))
     async with engine.begin() as conn:
-        await conn.execute(insert(ProjetAap), [_projet("p-sel"), _projet("p-attente")])
+        await conn.execute(insert(ProjetAap), [_projet("p-sel"), _projet("p-attente"), _projet("p-retire")])
         await conn.execute(insert(Piece), [{
             "id": f"piece-{p}", "dossier_type": "projet", "dossier_id": p, "finess": LEAD, "region": "27",
             "type": "AAP.PREUVE", "finess_ej": None, "version": 1, "nom": "bilan.pdf",
             "media_type": "application/pdf", "taille": 10, "sha256": "0" * 64, "cle": f"k-{p}",
             "depose_par": "etab", "depose_le": datetime(2027, 5, 1, tzinfo=UTC)}
-            for p in ("p-sel", "p-attente")])
+            for p in ("p-sel", "p-attente", "p-retire")])
         await conn.execute(insert(DecisionProjetConnue), [{
             "decision_id": "d-sel", "projet_id": "p-sel", "objet": "selection", "decision": "selectionne",
             "montant_accorde": None, "motivation": "ok", "decide_par": "ars",
-            "decide_le": datetime(2026, 9, 1, tzinfo=UTC)}])
+            "decide_le": datetime(2026, 9, 1, tzinfo=UTC), "remplace": None}, {
+            # Selected, then the selection corrected to not retained (ADR 0014).
+            "decision_id": "d-ret-1", "projet_id": "p-retire", "objet": "selection",
+            "decision": "selectionne",
+            "montant_accorde": None, "motivation": "ok", "decide_par": "ars",
+            "decide_le": datetime(2026, 9, 1, tzinfo=UTC), "remplace": None}, {
+            "decision_id": "d-ret-2", "projet_id": "p-retire", "objet": "selection", "decision": "non_retenu",
+            "montant_accorde": None, "motivation": "erreur de périmètre", "decide_par": "ars",
+            "decide_le": datetime(2026, 9, 10, tzinfo=UTC), "remplace": "d-ret-1"}])
     yield engine
     await engine.dispose()
 
@@ -72,6 +80,8 @@ async def test_depot_des_preuves_aap(nouveau_client: NouveauClient, moteur: Asyn
 
         assert (await refus("/v1/projets/p-attente/preuves", {**depot, "piece_id": "piece-p-attente"},
                             LEAD_JETON))["statut"] == 409  # not selected
+        assert (await refus("/v1/projets/p-retire/preuves", {**depot, "piece_id": "piece-p-retire"},
+                            LEAD_JETON))["statut"] == 409  # selected, then corrected to not retained
         p = await refus("/v1/projets/p-sel/preuves", {**depot, "objectif": "o9"}, LEAD_JETON)
         assert (p["statut"], p["champ"]) == (422, "objectif")
         p = await refus("/v1/projets/p-sel/preuves", {**depot, "piece_id": "piece-p-attente"}, LEAD_JETON)

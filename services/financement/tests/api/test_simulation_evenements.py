@@ -76,3 +76,25 @@ async def test_portee_et_entree(api) -> None:  # type: ignore[no-untyped-def]
     inconnu = {**e.model_dump(mode="json"), "type": "Inconnu", "dataschema": "Inconnu/v1"}
     r = await api.client.post("/v1/simulations/evenements", headers=DNS, json={"evenements": [inconnu]})
     assert r.json()["resultats"][0]["probleme"]["champ"] == "evenements"
+
+
+async def test_une_ars_ne_lit_pas_une_autre_region(api) -> None:  # type: ignore[no-untyped-def]
+    """An event the ARS labels with its own region but naming another region's candidature or EJ
+    reads nothing of it: the same answer as an unknown one, no amount."""
+    await _appliquer(api, b.etablissement(CALVI, CORSE, "15000"),
+                     b.etablissement("750000010", CORSE, "512345.50"),
+                     b.validee("corse-cand", CALVI, CORSE, ["P1.O3"]))
+    deguises = [b.objectif("corse-cand", CALVI, BFC, "P1.O3", True, ["P1.O3"]),
+                b.objectif("absente", CALVI, BFC, "P1.O3", True, ["P1.O3"]),
+                b.validee("corse-2", "750000010", BFC, ["P1.O1"])]
+    r = await api.client.post("/v1/simulations/evenements", headers=ars(BFC), json=_corps(*deguises))
+    assert r.status_code == 200, r.text
+    autre, absente, ej = r.json()["resultats"]
+    assert autre["montants"] == ej["montants"] == []
+    assert autre["probleme"]["type"].endswith("/montant-non-calculable")
+    assert autre["probleme"]["detail"].replace("corse-cand", "X") == absente["probleme"]["detail"].replace(
+        "absente", "X")
+    assert ej["probleme"]["type"].endswith("/montant-non-calculable")
+    # The DNS reads every region.
+    r = await api.client.post("/v1/simulations/evenements", headers=DNS, json=_corps(deguises[0]))
+    assert r.json()["resultats"][0]["montants"] != []

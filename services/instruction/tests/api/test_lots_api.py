@@ -301,3 +301,20 @@ async def test_lot_reel_en_arriere_plan(moteur: AsyncEngine, kafka_bootstrap: st
     assert await compter(moteur, OutboxMessage, OutboxMessage.key.in_(ids)) == N
     assert await compter(moteur, JournalAudit) == audits + N + 1  # each decision, and the lot
     assert await compter(moteur, JournalAudit, JournalAudit.objet_id == lot_id) == 1
+
+
+@pytest.mark.parametrize("simulation", [True, False])
+async def test_octet_nul_refuse_sans_rien_ecrire(api: httpx.AsyncClient, moteur: AsyncEngine,
+                                                 simulation: bool) -> None:
+    """A NUL byte PostgreSQL cannot store, in a motivation, a dossier id or a path: 422 problem+json,
+    nothing written, never a 500."""
+    url = "/v1/lots?simulation=true" if simulation else "/v1/lots"
+    motivation = _validation("sim-0")
+    motivation["decision"]["motivation"] = "revue\u0000régionale"
+    async with rien_ecrit(moteur, *ECRITES):
+        for corps in (motivation, _validation("sim\u00000")):
+            r = await api.post(url, headers=ARS, json=corps)
+            assert r.status_code in (404, 422), r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+        r = await api.get("/v1/lots/a%00b", headers=ARS)
+        assert r.status_code in (404, 422), r.text

@@ -40,10 +40,13 @@ async def deposer_preuve(session: AsyncSession, principal: Principal, projet_id:
     projet = await charger_pour(session, principal, projet_id, verrou=True)
     exiger_portee_etablissement(principal, projet.finess)  # the lead only
     verifier_delai(programme, jour, ouvert=ouvert)
-    selection = await session.scalar(select(DecisionProjetConnue.decision_id).where(
-        DecisionProjetConnue.projet_id == projet.id, DecisionProjetConnue.objet == "selection",
-        DecisionProjetConnue.decision == "selectionne"))
-    if selection is None:
+    # The current selection (the one no correction replaces): a project selected then corrected to
+    # not retained takes no evidence.
+    selections = list(await session.scalars(select(DecisionProjetConnue).where(
+        DecisionProjetConnue.projet_id == projet.id, DecisionProjetConnue.objet == "selection")))
+    remplacees = {d.remplace for d in selections if d.remplace}
+    courantes = [d for d in selections if d.decision_id not in remplacees]
+    if not any(d.decision == "selectionne" for d in courantes):
         raise PROJET_NON_SELECTIONNE.erreur(
             f"les preuves d'atteinte se déposent sur un projet sélectionné ; le projet {projet.id}"
             " ne l'est pas")

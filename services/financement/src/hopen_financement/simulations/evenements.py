@@ -23,6 +23,7 @@ from hopen_common.programme.phase1 import charger_programme_phase1
 from hopen_common.simulations import MontantSimule, ResultatSimulation, probleme_de, probleme_du_type
 from hopen_financement.aap.rules import tranches
 from hopen_financement.erreurs import DonneeManquante
+from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.etablissements.repository import activite_combinee_max_nationale
 from hopen_financement.forfaits import service as forfaits
 from hopen_financement.forfaits.models import CandidatureFinancee, PerimetreFinance
@@ -34,12 +35,19 @@ from hopen_financement.notifications.service import exiger_cles_libres
 ZERO = Decimal("0.00")
 
 
-async def _candidature_validee(session: AsyncSession, e: CandidatureValidee,
-                               maximum: Decimal | None) -> tuple[list[MontantSimule], str | None]:
+async def _candidature_validee(session: AsyncSession, e: CandidatureValidee, maximum: Decimal | None,
+                               *, region: str | None) -> tuple[list[MontantSimule], str | None]:
     if e.dispositif != forfaits.DISPOSITIF:
         return [], "HospiConnect : rien n'est payé à la validation, le montant se décide par année"
     programme = charger_programme_phase1()
     perimetre = forfaits._perimetre(e)
+    if region is not None:
+        # An ARS simulates its region's establishments only: another region's EJ answers exactly as
+        # an unknown one (its activity is not read).
+        for membre in perimetre:
+            etab = await session.get(EtablissementConnu, membre.finess_ej)
+            if etab is None or etab.region != region:
+                raise DonneeManquante(f"{membre.finess_ej} inconnu de la base des établissements éligibles")
     pmsi = {m.finess_ej: await forfaits._finess_pmsi(session, e, m) for m in perimetre}
     await exiger_cles_libres(
         session, [cle_phase1(pmsi[m.finess_ej], o, "amorcage") for m in perimetre for o in m.objectifs],
@@ -56,10 +64,11 @@ async def _candidature_validee(session: AsyncSession, e: CandidatureValidee,
     return montants, None
 
 
-async def _objectif_decide(session: AsyncSession, e: ObjectifAtteint | ObjectifNonAtteint
-                           ) -> tuple[list[MontantSimule], str | None]:
+async def _objectif_decide(session: AsyncSession, e: ObjectifAtteint | ObjectifNonAtteint, *,
+                           region: str | None) -> tuple[list[MontantSimule], str | None]:
     candidature = await session.get(CandidatureFinancee, e.candidature_id)
-    if candidature is None:
+    # Another region's candidature answers exactly as an unknown one (ARS: its region only).
+    if candidature is None or (region is not None and candidature.region != region):
         raise DonneeManquante(f"candidature {e.candidature_id} non validée dans financement")
     finess_ej = e.finess_ej or candidature.finess
     perimetre = await session.get(PerimetreFinance, (e.candidature_id, finess_ej))
@@ -80,8 +89,10 @@ def _projet_selectionne(e: ProjetAapSelectionne) -> tuple[list[MontantSimule], s
             for t in tranches(e.montant_accorde, charger_programme_aap())], None
 
 
-async def simuler(session: AsyncSession, evenements: list[Evenement]) -> list[ResultatSimulation]:
-    """Per event, in order: the amounts, or the problem that would park it; reads only."""
+async def simuler(session: AsyncSession, evenements: list[Evenement], *, region: str | None
+                  ) -> list[ResultatSimulation]:
+    """Per event, in order: the amounts, or the problem that would park it; reads only. `region`:
+    the caller's (an ARS reads what financement holds of its region only); None for the DNS."""
     maximum = None
     if any(e.type == "CandidatureValidee" for e in evenements):
         maximum = await activite_combinee_max_nationale(session)  # once for the whole batch
@@ -92,9 +103,9 @@ async def simuler(session: AsyncSession, evenements: list[Evenement]) -> list[Re
         try:
             payload = decoder_payload(evenement)
             if isinstance(payload, CandidatureValidee):
-                montants, note = await _candidature_validee(session, payload, maximum)
+                montants, note = await _candidature_validee(session, payload, maximum, region=region)
             elif isinstance(payload, ObjectifAtteint | ObjectifNonAtteint):
-                montants, note = await _objectif_decide(session, payload)
+                montants, note = await _objectif_decide(session, payload, region=region)
             elif isinstance(payload, ProjetAapSelectionne):
                 montants, note = _projet_selectionne(payload)
             else:

@@ -49,4 +49,5 @@ async def simulation_evenements(
         for i, e in enumerate(demande.evenements):
             if e.data.get("region") != principal.region:
                 raise HORS_PERIMETRE.erreur("événement d'une autre région", champ=f"evenements.{i}")
-    return ResultatSimulationEvenements(resultats=await evenements.simuler(session, demande.evenements))
+    return ResultatSimulationEvenements(resultats=await evenements.simuler(
+        session, demande.evenements, region=principal.region if principal.role is Role.ARS else None))

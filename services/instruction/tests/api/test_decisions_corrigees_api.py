@@ -61,7 +61,9 @@ async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEng
     async with engine.begin() as conn:
         await conn.execute(insert(Dossier), [_dossier("c-valide", CALVI, "deposee"),
                                              _dossier("c-autre", AUTRE, "deposee"),
-                                             _dossier("c-jamais", "2B0000111", "deposee")])
+                                             _dossier("c-jamais", "2B0000111", "deposee"),
+                                             _dossier("c-refus", "2A0000220", "deposee"),
+                                             _dossier("c-suivante", "2A0000220", "deposee")])
         await conn.execute(insert(IndicateurRecu), [{
             "dossier_id": "c-valide", "finess_ej": CALVI, "objectif": "P1.O1", "indicateur": "P1.O1.a",
             "numerateur": 850, "denominateur": 1000, "depose_le": T0, "event_id": "ind-1"}])
@@ -244,3 +246,18 @@ async def test_atteinte_corrigee(api: httpx.AsyncClient, moteur: AsyncEngine) ->
     assert (evenement["type"], evenement["data"]["atteint"], evenement["data"]["remplace"]) == (
         "AtteinteProjetAapDecidee", True, premiere["id"])
     assert (await api.get("/v1/projets/p-2", headers=ARS_BFC)).json()["statut"] == "atteint"
+
+
+async def test_refus_non_corrigeable_en_validation_si_une_autre_candidature_a_la_place(
+        api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    """A refusal frees the applicant, which deposited another candidature for the same dispositif:
+    correcting the first refusal back to a validation would validate two candidatures of one applicant
+    (two amorçages of one EJ): 409 deja-candidat naming the one that holds the place, nothing written."""
+    r = await api.post("/v1/dossiers/c-refus/decision", headers=ARS,
+                       json={"decision": "refusee", "motivation": "prérequis absents"})
+    assert r.status_code == 201, r.text
+    corps = await _refuse(api, moteur, "/v1/dossiers/c-refus/decision",
+                          {"decision": "validee", "remplace": r.json()["id"], "motivation": "revu"},
+                          409, "remplace", type_="deja-candidat")
+    assert corps["candidature_id"] == "c-suivante"
+

@@ -19,12 +19,14 @@ from hopen_common.contracts import (
     PerimetreEj,
     Topics,
 )
+from hopen_common.contracts.etats import STATUTS_EN_ATTENTE_DE_DECISION_CANDIDATURE
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
 from hopen_common.problemes import (
     CANDIDATURE_DESISTEE,
     CANDIDATURE_NON_VALIDEE,
+    DEJA_CANDIDAT,
     DISPOSITIF_DIFFERENT,
     ROLE_INTERDIT,
     introuvable,
@@ -144,6 +146,20 @@ async def decisions_sur(session: AsyncSession, dossier_id: str, objet: str, fine
     ).order_by(Decision.decide_le, Decision.id)))
 
 
+async def _exiger_place_libre(session: AsyncSession, dossier: Dossier) -> None:
+    """A refusal frees the applicant (ADR 0010): another candidature of the same applicant and
+    dispositif may have been deposited since. Correcting the refusal back to a validation then would
+    validate two candidatures of one applicant: refused, naming the one that holds the place."""
+    autre = await session.scalar(select(Dossier).where(
+        Dossier.finess == dossier.finess, Dossier.dispositif == dossier.dispositif, Dossier.id != dossier.id,
+        Dossier.statut.in_((*STATUTS_EN_ATTENTE_DE_DECISION_CANDIDATURE, "validee"))).limit(1))
+    if autre is not None:
+        raise DEJA_CANDIDAT.erreur(
+            f"le refus de la candidature {dossier.id} ne se corrige plus en validation : {dossier.finess}"
+            f" a déposé depuis la candidature {autre.id} ({autre.statut}) pour le même dispositif",
+            champ="remplace", extra={"candidature_id": autre.id})
+
+
 async def decider_candidature(
     session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
     programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
@@ -160,6 +176,8 @@ async def decider_candidature(
     courante = remplacement.courante(await decisions_sur(session, dossier.id, "candidature"))
     remplacement.verifier_remplace(None if courante is None else courante.id, remplace,
                                    quoi=f"la candidature {dossier.id}")
+    if courante is not None and courante.decision == "refusee" and demande.decision == "validee":
+        await _exiger_place_libre(session, dossier)
     if courante is None:
         # A first decision: from deposee or en_instruction only (waiting for a correction or
         # closed: 409 transition-interdite).

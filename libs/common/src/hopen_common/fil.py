@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import DateTime, Index, String, Text, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -204,3 +205,24 @@ class MessageMixin:
     envoye_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lu_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lu_par: Mapped[str | None] = mapped_column(String(200))
+
+def creer_table_message(op: Any) -> None:
+    """Explicit DDL of MessageMixin (the same thread table in candidature and instruction), for each
+    service's migration."""
+    op.create_table(
+        "message",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("dossier_type", sa.String(length=20), nullable=False),
+        sa.Column("dossier_id", sa.String(length=36), nullable=False),
+        sa.Column("finess", sa.String(length=9), nullable=False),
+        sa.Column("region", sa.String(length=3), nullable=False),
+        sa.Column("auteur", sa.String(length=200), nullable=False),
+        sa.Column("auteur_role", sa.String(length=20), nullable=False),
+        sa.Column("texte", sa.Text(), nullable=False),
+        sa.Column("pieces", JSONB(), nullable=False),
+        sa.Column("envoye_le", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lu_le", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lu_par", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message")),
+    )
+    op.create_index("ix_message_dossier", "message", ["dossier_type", "dossier_id", "envoye_le"])

@@ -8,9 +8,9 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
 
 from hopen_common.db.migrations import rendre_immuables
+from hopen_common.fil import creer_table_message
 
 revision = "0007"
 down_revision = "0005"
@@ -22,23 +22,7 @@ def upgrade() -> None:
     for table in ("dossier", "projet"):
         op.add_column(table, sa.Column("affecte_a", sa.String(length=200), nullable=True))
         op.create_index(op.f(f"ix_{table}_affecte_a"), table, ["affecte_a"])
-    op.create_table(
-        "message",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("dossier_type", sa.String(length=20), nullable=False),
-        sa.Column("dossier_id", sa.String(length=36), nullable=False),
-        sa.Column("finess", sa.String(length=9), nullable=False),
-        sa.Column("region", sa.String(length=3), nullable=False),
-        sa.Column("auteur", sa.String(length=200), nullable=False),
-        sa.Column("auteur_role", sa.String(length=20), nullable=False),
-        sa.Column("texte", sa.Text(), nullable=False),
-        sa.Column("pieces", JSONB(), nullable=False),
-        sa.Column("envoye_le", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("lu_le", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("lu_par", sa.String(length=200), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_message")),
-    )
-    op.create_index("ix_message_dossier", "message", ["dossier_type", "dossier_id", "envoye_le"])
+    creer_table_message(op)
     op.create_table(
         "affectation",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),

@@ -1,7 +1,9 @@
 """A correction round through the running services over the real Kafka broker (issue 9): the GHT
 support deposits, its ARS takes the dossier into instruction and asks for a newer SDSI (a piece and a
 field), the establishment sees the request, corrects only that and re-deposits, the ARS sees the diff
-and validates, and the establishment sees its candidature validated with the ARS's motivation."""
+and validates, and the establishment sees its candidature validated with the ARS's motivation; the
+establishment's contact address receives the correction request and the decision by e-mail (the real
+SMTP server of the session)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,15 @@ def test_tour_de_correction(running_stack: RunningStack, client: httpx.Client) -
         assert r.status_code == 201, r.text
         return dict(r.json())
     cid = finalement(creer, en=60, quoi="establishment known to candidature")["id"]
+    adresse = "dsi.e2e@chu-dijon.test"
+    r = client.put(f"{urls['candidature']}/v1/etablissements/{DIJON}/contact", headers=es,
+                   json={"courriel": adresse})
+    assert r.status_code == 200, r.text
+    smtp = running_stack.smtp
+    assert smtp is not None
+
+    def courriel(sujet: str) -> Any:
+        return next((m for m in smtp.messages() if m["To"] == adresse and sujet in m["Subject"]), None)
     candidature = f"{urls['candidature']}/v1/candidatures/{cid}"
     r = deposer_avec_pieces_sync(client, candidature, es)
     assert r.status_code == 200, r.text
@@ -62,6 +73,10 @@ def test_tour_de_correction(running_stack: RunningStack, client: httpx.Client) -
         return vue if vue["statut"] == "correction_demandee" else None
     vue = finalement(demandee, en=60, quoi="the establishment sees the request")
     (demande,) = vue["demandes_correction"]
+    mail = finalement(lambda: courriel(f"corrections demandées sur votre dossier {cid}"), en=60,
+                      quoi="the correction request by e-mail")
+    assert "Champs à corriger : criteres_ght.sdsi_date" in mail.get_content()
+    assert "Pièces à déposer à nouveau : P1.GHT.SDSI" in mail.get_content()
     assert (demande["correction_id"], demande["champs"], demande["en_retard"]) == (
         correction, ["criteres_ght.sdsi_date"], False)
 
@@ -100,3 +115,5 @@ def test_tour_de_correction(running_stack: RunningStack, client: httpx.Client) -
     assert [(d["decision"], d["motivation"]) for d in vue["decisions_ars"]] == [
         ("validee", "SDSI à jour, critères de l'annexe 4 remplis")]
     assert [t["vers"] for t in vue["historique"]] == ["en_instruction", "correction_demandee"]
+    mail = finalement(lambda: courriel("est validée"), en=60, quoi="the decision by e-mail")
+    assert "SDSI à jour, critères de l'annexe 4 remplis" in mail.get_content()

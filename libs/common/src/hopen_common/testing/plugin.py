@@ -49,6 +49,7 @@ class RunningStack:
     config: StackConfig
     stack: Stack
     skipped: list[str] = field(default_factory=list)  # services whose code does not exist yet
+    smtp: SmtpServer | None = None  # where the services' mail lands (read it back in e2e tests)
 
 
 @dataclass(frozen=True)
@@ -217,8 +218,10 @@ def running_stack(
     postgres_server: PostgresServerInfo,
     kafka_bootstrap: str,
     tmp_path_factory: pytest.TempPathFactory,
+    smtp_server: SmtpServer,
 ) -> Iterator[RunningStack]:
-    """The five services (uvicorn subprocesses) on free ports, migrated and seeded."""
+    """The five services (uvicorn subprocesses) on free ports, migrated and seeded, sending their mail
+    to the session's SMTP server (`running_stack.smtp`)."""
     from rich.console import Console
 
     from hopen_common.devstack._util import free_port
@@ -232,6 +235,7 @@ def running_stack(
         ports.add(free_port())
     config.service_ports = dict(zip(SERVICES, sorted(ports), strict=True))
     config.database_suffix = f"_e2e_{uuid.uuid4().hex[:8]}"
+    config.smtp_port = smtp_server.port  # the services' settings only: the fixture runs the server
     stack = Stack(
         config, Console(stderr=True), manage_postgres=False, manage_kafka=False,
         admin_dsn=postgres_server.admin_dsn,
@@ -248,7 +252,7 @@ def running_stack(
         }
         yield RunningStack(
             urls={s: config.base_url(s) for s in stack.procs},
-            env=env, config=config, stack=stack, skipped=list(stack.skipped),
+            env=env, config=config, stack=stack, skipped=list(stack.skipped), smtp=smtp_server,
         )
     finally:
         stack.stop_services()

@@ -65,6 +65,7 @@ def _projet(pid: str, depenses: str) -> dict[str, Any]:
 DOSSIERS = [
     *(_dossier(f"sim-{i}") for i in range(3)),
     _dossier("deja", "validee"), _dossier("retire", "desistee"), _dossier("corse", region=CORSE),
+    _dossier("nul-0"),  # never decided: the NUL-byte test reaches the decision's insert
     *(_dossier(f"lot-{i:04d}") for i in range(N)),
 ]
 PROJETS = [_projet("p-1", "2000000.00"), _projet("p-2", "2000000.00"), _projet("p-3", "2000000.00")]
@@ -309,7 +310,7 @@ async def test_octet_nul_refuse_sans_rien_ecrire(api: httpx.AsyncClient, moteur:
     """A NUL byte PostgreSQL cannot store, in a motivation, a dossier id or a path: 422 problem+json,
     nothing written, never a 500."""
     url = "/v1/lots?simulation=true" if simulation else "/v1/lots"
-    motivation = _validation("sim-0")
+    motivation = _validation("nul-0")
     motivation["decision"]["motivation"] = "revue\u0000régionale"
     async with rien_ecrit(moteur, *ECRITES):
         for corps in (motivation, _validation("sim\u00000")):

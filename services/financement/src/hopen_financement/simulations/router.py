@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth.portee import region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.problemes import HORS_PERIMETRE
 from hopen_common.simulations import ResultatSimulationEvenements, SimulationEvenements
@@ -50,4 +51,4 @@ async def simulation_evenements(
             if e.data.get("region") != principal.region:
                 raise HORS_PERIMETRE.erreur("événement d'une autre région", champ=f"evenements.{i}")
     return ResultatSimulationEvenements(resultats=await evenements.simuler(
-        session, demande.evenements, region=principal.region if principal.role is Role.ARS else None))
+        session, demande.evenements, region=region_de_lecture(principal, None)))

@@ -3,10 +3,12 @@ amounts) and the real run (202, then every dossier decided in its own transactio
 until GET /v1/lots/{id} says `termine`).
 
 Brings up the whole native stack (real PostgreSQL and Kafka, the five services under uvicorn) in a
-temporary folder on free ports. The N deposited dossiers are inserted directly in instruction's
-database (in production they arrive as CandidatureDeposee events; 1 000 deposits through candidature
-would measure candidature, not the lot). Financement knows the applicant from the referentiel's demo
-data, so every validation of the dry run has its amorcage computed.
+temporary folder on free ports. The N deposited dossiers, one per establishment (N distinct public
+EJ of Corse, valid FINESS keys), are inserted directly in instruction's database, and those
+establishments in financement's copy of the eligible base (in production they arrive as
+CandidatureDeposee and EtablissementPublie events; 1 000 deposits through candidature would measure
+candidature, not the lot). Every validation of the dry run has its own amorçage: the total is the
+sum of N different establishments' amorçages, each paid once.
 
     .venv/bin/python bench/bench_lots.py [--dossiers 1000] [--sortie bench/results/bench_lots.json]
 """
@@ -20,6 +22,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +34,42 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hopen_common.devstack._util import free_port
 from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_root
+from hopen_common.finess import cle_finess_valide
 from hopen_common.testing import finalement, jeton
+from hopen_common.testing.copies_locales import etablissement_connu
+from hopen_financement.etablissements.models import EtablissementConnu as EtablissementFinancement
 from hopen_instruction.models import Dossier
 
-FINESS, REGION = "2B0005342", "94"  # a demo establishment applying for itself (referentiel demo data)
+REGION = "94"  # Corse: N public EJ applying for themselves
 
 
-async def inserer(url: str, n: int) -> list[str]:
-    ids = [str(uuid.uuid4()) for _ in range(n)]
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
+def finess_de_banc(n: int) -> list[str]:
+    """N FINESS of Corse with a valid key (not real establishments: 2A9xxxxxk)."""
+    resultat = []
+    for i in range(n):
+        corps = f"2A9{i:05d}"
+        resultat.append(next(corps + str(k) for k in range(10) if cle_finess_valide(corps + str(k))))
+    return resultat
+
+
+async def inserer(config: StackConfig, finess: list[str]) -> list[str]:
+    ids = [str(uuid.uuid4()) for _ in finess]
+    instruction = create_async_engine(config.database_url("instruction"))
+    async with instruction.begin() as conn:
         await conn.execute(insert(Dossier), [
-            {"id": i, "dispositif": "phase1", "finess": FINESS, "raison_sociale": "bench", "region": REGION,
+            {"id": i, "dispositif": "phase1", "finess": f, "raison_sociale": f"bench {f}", "region": REGION,
              "objectifs": ["P1.O1", "P1.O2"], "domaines_sun_es": [], "perimetre": None,
              "statut": "deposee", "deposee_le": datetime(2025, 3, 1, tzinfo=UTC), "criteres_ght": None}
-            for i in ids])
-    await engine.dispose()
+            for i, f in zip(ids, finess, strict=True)])
+    await instruction.dispose()
+    financement = create_async_engine(config.database_url("financement"))
+    colonnes = {c.name for c in EtablissementFinancement.__table__.columns}
+    async with financement.begin() as conn:
+        await conn.execute(insert(EtablissementFinancement), [
+            {k: v for k, v in etablissement_connu(f, region=REGION,
+                                                  activite_combinee=Decimal(4000 + 37 * i)).items()
+             if k in colonnes} for i, f in enumerate(finess)])
+    await financement.dispose()
     return ids
 
 
@@ -64,6 +87,14 @@ def mesurer(client: httpx.Client, url: str, ids: list[str]) -> dict[str, Any]:
     sans_montant = [d for d in sim["dossiers"] if not d["montants"]]
     if sans_montant:
         raise RuntimeError(f"dry run without amounts: {sans_montant[:1]}")
+    # Each establishment's two objectives, each an amorçage, once; the lot's total is their exact sum.
+    for d in sim["dossiers"]:
+        if sorted((m["objectif"], m["nature"]) for m in d["montants"]) != [
+                ("P1.O1", "amorcage"), ("P1.O2", "amorcage")]:
+            raise RuntimeError(f"dry run: unexpected amounts {d}")
+    somme = sum((Decimal(m["montant"]) for d in sim["dossiers"] for m in d["montants"]), Decimal("0.00"))
+    if somme != Decimal(sim["total_montants"]):
+        raise RuntimeError(f"dry run: total {sim['total_montants']} is not the sum {somme}")
 
     debut = time.perf_counter()
     r = client.post(f"{url}/v1/lots", headers={**ars, "Idempotency-Key": "bench"}, json=corps)
@@ -101,7 +132,7 @@ def main() -> None:
         stack = Stack(config, console)
         stack.up()
         try:
-            ids = asyncio.run(inserer(config.database_url("instruction"), args.dossiers))
+            ids = asyncio.run(inserer(config, finess_de_banc(args.dossiers)))
             urls = {s: config.base_url(s) for s in SERVICES}
             with httpx.Client(timeout=600) as client:
                 # Financement learns the applicant's AC from the referentiel's events: wait for it.

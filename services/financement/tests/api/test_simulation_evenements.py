@@ -98,3 +98,18 @@ async def test_une_ars_ne_lit_pas_une_autre_region(api) -> None:  # type: ignore
     # The DNS reads every region.
     r = await api.client.post("/v1/simulations/evenements", headers=DNS, json=_corps(deguises[0]))
     assert r.json()["resultats"][0]["montants"] != []
+
+
+async def test_deux_candidatures_d_une_ej_dans_un_lot(api) -> None:  # type: ignore[no-untyped-def]
+    """Two validations of the same EJ and objective in one batch (a lot): only the first would be
+    paid; the second is the consumer's paiement-en-double, not a second amorçage in the total."""
+    await _appliquer(api, b.etablissement("2A0000220", CORSE, "30000"),
+                     b.etablissement("750000010", CORSE, "512345.50"))
+    premiere, seconde = b.validee("lot-a", "2A0000220", CORSE, ["P1.O4"]), \
+        b.validee("lot-b", "2A0000220", CORSE, ["P1.O4"])
+    r = await api.client.post("/v1/simulations/evenements", headers=ars(CORSE), json=_corps(premiere, seconde))
+    assert r.status_code == 200, r.text
+    a, b_ = r.json()["resultats"]
+    assert [m["nature"] for m in a["montants"]] == ["amorcage"]
+    assert (b_["montants"], b_["total"]) == ([], "0.00")
+    assert "lot-a" in b_["probleme"]["detail"]

@@ -31,12 +31,14 @@ from hopen_financement.forfaits.rules import calculer_forfait_phase1, solder_obj
 from hopen_financement.notifications import repository as lignes_payees
 from hopen_financement.notifications.cles import cle_phase1
 from hopen_financement.notifications.service import exiger_cles_libres
+from hopen_financement.notifications.succession import PAIEMENT_EN_DOUBLE
 
 ZERO = Decimal("0.00")
 
 
 async def _candidature_validee(session: AsyncSession, e: CandidatureValidee, maximum: Decimal | None,
-                               *, region: str | None) -> tuple[list[MontantSimule], str | None]:
+                               *, region: str | None, reservees: dict[str, str]
+                               ) -> tuple[list[MontantSimule], str | None]:
     if e.dispositif != forfaits.DISPOSITIF:
         return [], "HospiConnect : rien n'est payé à la validation, le montant se décide par année"
     programme = charger_programme_phase1()
@@ -49,9 +51,14 @@ async def _candidature_validee(session: AsyncSession, e: CandidatureValidee, max
             if etab is None or etab.region != region:
                 raise DonneeManquante(f"{membre.finess_ej} inconnu de la base des établissements éligibles")
     pmsi = {m.finess_ej: await forfaits._finess_pmsi(session, e, m) for m in perimetre}
-    await exiger_cles_libres(
-        session, [cle_phase1(pmsi[m.finess_ej], o, "amorcage") for m in perimetre for o in m.objectifs],
-        quoi=f"amorçage de la candidature {e.candidature_id}")
+    cles = [cle_phase1(pmsi[m.finess_ej], o, "amorcage") for m in perimetre for o in m.objectifs]
+    await exiger_cles_libres(session, cles, quoi=f"amorçage de la candidature {e.candidature_id}")
+    # An earlier event of the same batch (a lot naming two candidatures of one EJ) would be paid
+    # first: this one would then find the key paid, as the consumer would.
+    for cle in cles:
+        if cle in reservees:
+            raise EvenementRefuse(PAIEMENT_EN_DOUBLE, f"amorçage de la candidature {e.candidature_id} :"
+                                  f" {cle} serait déjà payé par la candidature {reservees[cle]} du même lot")
     if maximum is None:
         raise DonneeManquante("base des établissements éligibles vide : maximum national inconnu")
     montants = []
@@ -61,6 +68,7 @@ async def _candidature_validee(session: AsyncSession, e: CandidatureValidee, max
             c = calculer_forfait_phase1(ac, objectif, maximum, programme)
             montants.append(MontantSimule(finess_ej=membre.finess_ej, objectif=objectif, nature="amorcage",
                                           montant=c.amorcage, forfait=c.forfait))
+    reservees.update(dict.fromkeys(cles, e.candidature_id))
     return montants, None
 
 
@@ -97,13 +105,15 @@ async def simuler(session: AsyncSession, evenements: list[Evenement], *, region:
     if any(e.type == "CandidatureValidee" for e in evenements):
         maximum = await activite_combinee_max_nationale(session)  # once for the whole batch
     resultats = []
+    reservees: dict[str, str] = {}  # amorçage key -> the candidature of the batch that would pay it
     for evenement in evenements:
         montants: list[MontantSimule] = []
         note = probleme = None
         try:
             payload = decoder_payload(evenement)
             if isinstance(payload, CandidatureValidee):
-                montants, note = await _candidature_validee(session, payload, maximum, region=region)
+                montants, note = await _candidature_validee(session, payload, maximum, region=region,
+                                                            reservees=reservees)
             elif isinstance(payload, ObjectifAtteint | ObjectifNonAtteint):
                 montants, note = await _objectif_decide(session, payload, region=region)
             elif isinstance(payload, ProjetAapSelectionne):

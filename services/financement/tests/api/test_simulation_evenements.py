@@ -107,7 +107,8 @@ async def test_deux_candidatures_d_une_ej_dans_un_lot(api) -> None:  # type: ign
                      b.etablissement("750000010", CORSE, "512345.50"))
     premiere, seconde = b.validee("lot-a", "2A0000220", CORSE, ["P1.O4"]), \
         b.validee("lot-b", "2A0000220", CORSE, ["P1.O4"])
-    r = await api.client.post("/v1/simulations/evenements", headers=ars(CORSE), json=_corps(premiere, seconde))
+    r = await api.client.post("/v1/simulations/evenements", headers=ars(CORSE),
+                              json=_corps(premiere, seconde))
     assert r.status_code == 200, r.text
     a, b_ = r.json()["resultats"]
     assert [m["nature"] for m in a["montants"]] == ["amorcage"]

@@ -155,10 +155,15 @@ async def test_simulation_mixte_n_ecrit_rien(api: httpx.AsyncClient, moteur: Asy
     assert issues["deja"]["probleme"]["status"] == 409
     assert issues["retire"]["probleme"]["type"].endswith("/candidature-desistee")
     # Financement's own example: AC 15 000, P1.O2 -> forfait 18 193.55, amorcage 30 %.
-    assert issues["sim-1"]["montants"] == [{"finess_ej": FINESS, "objectif": "P1.O2", "nature": "amorcage",
+    assert issues["sim-0"]["montants"] == [{"finess_ej": FINESS, "objectif": "P1.O2", "nature": "amorcage",
                                             "montant": "5458.07", "forfait": "18193.55", "annee": None}]
-    assert issues["sim-1"]["total"] == "5458.07"
-    assert corps["total_montants"] == "16374.21"
+    assert issues["sim-0"]["total"] == "5458.07"
+    # The same EJ's other candidatures of the lot: its amorçage is paid once (by the first), so the
+    # others would be parked paiement-en-double by financement, and the lot's total counts it once.
+    for autre in ("sim-1", "sim-2"):
+        assert not issues[autre]["montants"]
+        assert "sim-0" in issues[autre]["probleme_montants"]["detail"], issues[autre]
+    assert corps["total_montants"] == "5458.07"
 
 
 async def test_simulation_fenetre_close_et_sans_financement(moteur: AsyncEngine, kafka_bootstrap: str

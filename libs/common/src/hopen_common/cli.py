@@ -37,6 +37,12 @@ class Role(StrEnum):
     expert = "expert"
 
 
+class Profil(StrEnum):
+    # The CLI's own copy of hopen_common.auth.Profil: importing auth at startup would slow every command.
+    instructeur = "instructeur"
+    valideur = "valideur"
+
+
 class _Shutdown(Exception):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -243,7 +249,12 @@ def token(
         list[str] | None, typer.Option(help="FINESS number (repeatable)")
     ] = None,
     region: Annotated[str | None, typer.Option(help="Region code (ars)")] = None,
-    subject: Annotated[str, typer.Option(help="Token subject")] = "dev",
+    subject: Annotated[str, typer.Option(help="Token subject: who the person is (the two-person rule"
+                                            " compares subjects)")] = "dev",
+    profil: Annotated[
+        list[Profil] | None, typer.Option(help="ARS agent's profile, instructeur|valideur (repeatable);"
+                                               " default for an ARS: instructeur")
+    ] = None,
     secret: Annotated[
         str | None,
         typer.Option(help="HS256 key (default: $HOPEN_JWT_SECRET or the development key)"),
@@ -256,8 +267,9 @@ def token(
         from hopen_common.settings import DEV_JWT_SECRET
 
         secret = os.environ.get("HOPEN_JWT_SECRET") or DEV_JWT_SECRET
+    profils = [p.value for p in profil] if profil else (["instructeur"] if role is Role.ars else [])
     print(mint_dev_token(role=role.value, finess=list(finess or []), region=region,
-                         subject=subject, secret=secret))
+                         profils=profils, subject=subject, secret=secret))
 
 
 def _commandes_des_services() -> None:

@@ -88,6 +88,12 @@ METHODE_NON_PERMISE = TypeProbleme("methode-non-permise", 405, "Méthode non per
 HTTP = TypeProbleme("http", 500, "Erreur HTTP")
 ROLE_INTERDIT = TypeProbleme("role-interdit", 403, "Rôle non autorisé")
 HORS_PERIMETRE = TypeProbleme("hors-perimetre", 403, "Hors de votre périmètre")
+# The two-person rule (issue 10, hopen_common.propositions): the proposer never confirms its own proposal.
+QUATRE_YEUX = TypeProbleme("quatre-yeux", 403, "Une autre personne doit confirmer")
+PROPOSITION_DEJA_TRAITEE = TypeProbleme("proposition-deja-traitee", 409,
+                                        "Proposition déjà confirmée ou rejetée")
+PROPOSITION_EN_ATTENTE = TypeProbleme("proposition-en-attente", 409,
+                                      "Une proposition attend déjà sa confirmation")
 IDEMPOTENCY_KEY_INVALIDE = TypeProbleme("idempotency-key-invalide", 400, "Clé d'idempotence invalide")
 IDEMPOTENCY_KEY_REUTILISEE = TypeProbleme("idempotency-key-reutilisee", 422,
                                           "Clé d'idempotence déjà utilisée")

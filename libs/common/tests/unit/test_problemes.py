@@ -31,7 +31,8 @@ SOURCES = Path(problemes.__file__).parent
 # desistement-impossible, candidature-desistee).
 ATTENDUS = {
     "validation": 422, "regle-metier": 422, "introuvable": 404, "non-authentifie": 401, "interdit": 403,
-    "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403,
+    "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403, "quatre-yeux": 403,
+    "proposition-deja-traitee": 409, "proposition-en-attente": 409,
     "idempotency-key-invalide": 400, "idempotency-key-reutilisee": 422, "lettre-non-garee": 409,
     "rejeu-en-echec": 409, "deja-decidee": 409, "deja-deposee": 409, "deja-candidat": 409,
     "deja-declaree": 409, "piece-trop-grande": 413, "piece-type-refuse": 415, "multipart-attendu": 415,

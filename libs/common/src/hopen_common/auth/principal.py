@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hopen_common.auth.tokens import AUDIENCE
+from hopen_common.auth.tokens import AUDIENCE, ISSUER_DEV
 from hopen_common.problemes import ROLE_INTERDIT
 
 
@@ -26,12 +26,37 @@ class Role(StrEnum):
     EXPERT = "expert"
 
 
+class Profil(StrEnum):
+    """What an ARS agent may do beyond reading its region (issue 10, ADR 0023): an instructeur proposes
+    the decisions that move money, a valideur (another person) confirms or rejects them."""
+
+    INSTRUCTEUR = "instructeur"
+    VALIDEUR = "valideur"
+
+
+@dataclass(frozen=True)
+class Identite:
+    """Who the identity provider says is calling (`iss`, `sub`), with the token's verified claims.
+    What they may do is not here: it is the Principal, resolved from our own rights (ADR 0022)."""
+
+    emetteur: str
+    sujet: str
+    claims: Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
     role: Role
     finess: tuple[str, ...] = ()
     region: str | None = None
+    # ARS agents only (issue 10): instructeur and/or valideur.
+    profils: frozenset[Profil] = frozenset()
+    # The token's issuer: a subject is unique only within its issuer.
+    emetteur: str = ISSUER_DEV
+
+    def a_profil(self, profil: Profil) -> bool:
+        return profil in self.profils
 
     def __post_init__(self) -> None:
         if self.role is Role.ETABLISSEMENT and not self.finess:
@@ -48,18 +73,33 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url)
 
 
-def decode_token(token: str, *, secret: str, jwks_url: str) -> Principal:
+def verifier_jeton(token: str, *, secret: str, jwks_url: str) -> Identite:
+    """The token's signature and claims checked: who is calling. (Issue 10 hardens it: issuer
+    allow-list, exp/nbf, algorithms, type, JWKS rotation.)"""
     if jwks_url:
         key = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key
         claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], audience=AUDIENCE)
     else:
         claims = jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE)
+    return Identite(emetteur=str(claims.get("iss") or ISSUER_DEV), sujet=str(claims["sub"]), claims=claims)
+
+
+def principal_des_claims(identite: Identite) -> Principal:
+    """A development token (`hopen token`, issuer hopen-dev) carries its rights as claims; an identity
+    provider's token does not (ADR 0022: its rights are read from our own tables)."""
+    claims = identite.claims
     return Principal(
-        subject=str(claims["sub"]),
+        subject=identite.sujet,
         role=Role(claims["role"]),
         finess=tuple(claims.get("finess") or ()),
         region=claims.get("region"),
+        profils=frozenset(Profil(p) for p in claims.get("profils") or ()),
+        emetteur=identite.emetteur,
     )
+
+
+def decode_token(token: str, *, secret: str, jwks_url: str) -> Principal:
+    return principal_des_claims(verifier_jeton(token, secret=secret, jwks_url=jwks_url))
 
 
 async def principal_courant(

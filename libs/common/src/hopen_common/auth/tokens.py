@@ -17,12 +17,14 @@ def mint_dev_token(
     region: str | None,
     subject: str,
     secret: str,
+    profils: list[str] | None = None,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
-    from hopen_common.auth.principal import Principal, Role
+    from hopen_common.auth.principal import Principal, Profil, Role
 
     # Validate the claims the same way the services will read them.
-    Principal(subject=subject, role=Role(role), finess=tuple(finess), region=region)
+    Principal(subject=subject, role=Role(role), finess=tuple(finess), region=region,
+              profils=frozenset(Profil(p) for p in profils or ()))
     now = datetime.now(UTC)
     claims = {
         "iss": ISSUER_DEV,
@@ -33,5 +35,6 @@ def mint_dev_token(
         "role": role,
         "finess": finess,
         "region": region,
+        "profils": list(profils or []),
     }
     return jwt.encode(claims, secret, algorithm="HS256")

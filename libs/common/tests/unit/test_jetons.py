@@ -4,10 +4,16 @@ tests/api/test_jetons_oidc.py."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hopen_common.auth.jetons import (
@@ -131,3 +137,43 @@ def test_production_refuse_l_emetteur_de_dev(monkeypatch):
     token = mint_dev_token(role="dns", finess=[], region=None, subject="d", secret=DEV_JWT_SECRET)
     with pytest.raises(JetonInvalide, match="non reconnu"):
         verifier_jeton(token, politique_des_reglages(prod))
+
+
+_feuilles = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+_json = st.recursive(_feuilles, lambda enfants: st.lists(enfants, max_size=3)
+                     | st.dictionaries(st.text(max_size=6), enfants, max_size=3), max_leaves=8)
+def _b64(donnees: bytes) -> str:
+    return base64.urlsafe_b64encode(donnees).rstrip(b"=").decode()
+
+
+def _hs256_brut(entete: dict, contenu: dict) -> str:
+    """Signed by hand: PyJWT's encode refuses some headers a forger would send anyway."""
+    signe = f"{_b64(json.dumps(entete).encode())}.{_b64(json.dumps(contenu).encode())}"
+    return f"{signe}.{_b64(hmac.new(DEV_JWT_SECRET.encode(), signe.encode(), hashlib.sha256).digest())}"
+
+
+_NOMS = ["iss", "aud", "sub", "iat", "exp", "nbf", "role", "region", "finess", "profils"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(claims=st.dictionaries(st.sampled_from(_NOMS), _json, max_size=10),
+       entete=st.dictionaries(st.sampled_from(["typ", "kid", "crit", "cty"]), _json, max_size=3))
+def test_aucun_jeton_ne_leve_autre_chose_que_jeton_invalide(claims, entete):
+    # Signed with the dev key so that every claim check is reached, whatever the claims hold.
+    maintenant = int(time.time())
+    contenu = {"iss": ISSUER_DEV, "aud": "hopen", "sub": "s", "iat": maintenant, "exp": maintenant + 60,
+               "role": "dns"} | claims
+    token = _hs256_brut({"alg": "HS256", "typ": "JWT"} | entete, contenu)
+    try:
+        principal_des_claims(verifier_jeton(token, _politique()))
+    except JetonInvalide:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_aucune_chaine_ne_leve_autre_chose_que_jeton_invalide(brut):
+    token = brut.decode("latin-1") if isinstance(brut, bytes) else brut
+    for candidat in (token, f"{token}.{token}.{token}", "eyJhbGciOiJIUzI1NiJ9." + token + ".x"):
+        with pytest.raises(JetonInvalide):
+            verifier_jeton(candidat, _politique())

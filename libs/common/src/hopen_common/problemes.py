@@ -82,6 +82,10 @@ REGLE_METIER = TypeProbleme("regle-metier", 422, "Règle métier non respectée"
 INTROUVABLE = TypeProbleme("introuvable", 404, "Ressource introuvable")
 NON_AUTHENTIFIE = TypeProbleme("non-authentifie", 401, "Authentification requise")
 INTERDIT = TypeProbleme("interdit", 403, "Accès interdit")
+# Issue 10 (ADR 0019): a token refused (issuer, audience, exp, nbf, algorithm, typ, key, claims), the
+# detail says what; and an identity the provider vouches for but to which we gave no rights.
+JETON_INVALIDE = TypeProbleme("jeton-invalide", 401, "Jeton invalide")
+SANS_HABILITATION = TypeProbleme("sans-habilitation", 403, "Identité sans habilitation")
 METHODE_NON_PERMISE = TypeProbleme("methode-non-permise", 405, "Méthode non permise")
 # Any other HTTPException (413, 415...): the one type whose answer keeps the exception's own status;
 # 500 here is only its declared default.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,9 +21,22 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen"
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    # Tokens (ADR 0019). The development issuer hopen-dev (HS256, jwt_secret) is trusted outside
+    # production only. The identity providers trusted: issuer -> its JWKS URL, or issuer ->
+    # {"jwks_url": ..., "algorithmes": [...]} to narrow its algorithms (JSON in the environment:
+    # <NAME>_JWT_EMETTEURS='{"https://auth.agentconnect.gouv.fr/api/v2": "https://.../jwks"}').
     jwt_secret: str = DEV_JWT_SECRET
+    jwt_emetteurs: dict[str, str | dict[str, Any]] = {}
+    # Kept from before issue 10: one identity provider's JWKS, for the issuer `jwt_emetteur`.
     jwks_url: str = ""
+    jwt_emetteur: str = ""
     jwt_audience: str = "hopen"
+    jwt_duree_max_secondes: int = 12 * 3600  # exp - iat at most
+    jwt_marge_secondes: int = 30  # clock leeway on exp, nbf, iat
+    # An issuer's JWKS is cached this long: a key it stops publishing is refused after at most that.
+    jwks_cache_secondes: float = 300.0
+    # An unknown kid refetches the JWKS at most once per this many seconds (a flood of made-up kids).
+    jwks_refetch_min_secondes: float = 10.0
     workers_in_process: bool = True
     # Demo switch: every programme window is considered open today (make up sets it).
     calendrier_ouvert: bool = False
@@ -44,10 +57,42 @@ class ServiceSettings(BaseSettings):
     stockage_taille_max: int = 20 * 1024 * 1024  # per uploaded file; past it: 413
     stockage_orphelins_grace_heures: float = 24.0
 
+    def emetteurs_de_confiance(self) -> dict[str, tuple[str, frozenset[str]]]:
+        """Issuer -> (JWKS URL, algorithms) of the identity providers trusted (not the dev issuer)."""
+        from hopen_common.auth.jetons import ALGORITHMES_IDP
+
+        emetteurs: dict[str, tuple[str, frozenset[str]]] = {}
+        if self.jwks_url and self.jwt_emetteur:
+            emetteurs[self.jwt_emetteur] = (self.jwks_url, ALGORITHMES_IDP)
+        for iss, valeur in self.jwt_emetteurs.items():
+            if isinstance(valeur, str):
+                emetteurs[iss] = (valeur, ALGORITHMES_IDP)
+                continue
+            jwks = valeur.get("jwks_url")
+            algorithmes = frozenset(valeur.get("algorithmes") or ALGORITHMES_IDP)
+            if not isinstance(jwks, str) or not jwks:
+                raise ValueError(f"jwt_emetteurs[{iss!r}] : jwks_url attendu")
+            if not algorithmes <= ALGORITHMES_IDP:
+                raise ValueError(f"jwt_emetteurs[{iss!r}] : algorithmes parmi {sorted(ALGORITHMES_IDP)}"
+                                 f" (reçu {sorted(algorithmes)})")
+            emetteurs[iss] = (jwks, algorithmes)
+        return emetteurs
+
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
-        if self.environment == "production" and (self.jwt_secret == DEV_JWT_SECRET or not self.jwks_url):
-            raise ValueError("production needs jwks_url and must not use the development JWT secret")
+        from hopen_common.auth.tokens import ISSUER_DEV
+
+        emetteurs = self.emetteurs_de_confiance()  # raises on a malformed entry, in every environment
+        if ISSUER_DEV in emetteurs:
+            raise ValueError(f"{ISSUER_DEV} is the development issuer (HS256): never a trusted identity"
+                             " provider")
+        if self.jwks_url and not self.jwt_emetteur:
+            raise ValueError("jwks_url needs jwt_emetteur (the issuer whose keys it publishes)")
+        if self.environment == "production" and not emetteurs:
+            raise ValueError("production needs jwt_emetteurs (the identity providers trusted; the"
+                             " development issuer hopen-dev is refused in production)")
+        if self.environment == "production" and self.jwt_duree_max_secondes > 24 * 3600:
+            raise ValueError("production: jwt_duree_max_secondes at most 24 h")
         if self.environment == "production" and self.date_du_jour is not None:
             raise ValueError("production runs on the real date: date_du_jour must not be set")
         if self.environment == "production" and not self.stockage_url:

@@ -49,13 +49,14 @@ def _ports_consecutifs(n: int) -> int:
 def test_hopen_up_sert_puis_s_arrete_sans_orphelin(tmp_path: Path, signal_arret: signal.Signals) -> None:
     racine = find_repo_root()
     base = _ports_consecutifs(len(SERVICES))
-    ports = {"pg": free_port(), "kafka": free_port(), "controleur": free_port()}
+    ports = {"pg": free_port(), "kafka": free_port(), "controleur": free_port(), "oidc": free_port()}
     journal = tmp_path / "up.log"
     with journal.open("w") as sortie:
         proc = subprocess.Popen(
             [str(racine / ".venv" / "bin" / "hopen"), "up", "--data-dir", str(tmp_path / "data"),
              "--pg-port", str(ports["pg"]), "--kafka-port", str(ports["kafka"]),
-             "--kafka-controller-port", str(ports["controleur"]), "--base-port", str(base)],
+             "--kafka-controller-port", str(ports["controleur"]), "--base-port", str(base),
+             "--oidc-port", str(ports["oidc"])],
             stdout=sortie, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=racine)
     try:
         debut = time.monotonic()
@@ -71,6 +72,15 @@ def test_hopen_up_sert_puis_s_arrete_sans_orphelin(tmp_path: Path, signal_arret:
                           [str(racine / ".venv" / "bin" / "hopen"), "token", "--role", "dns"],
                           capture_output=True, text=True, check=True).stdout.strip()})
         assert r.json()["total"] > 30  # the demo establishments are loaded
+        # The stack's OIDC provider is trusted by every service: its real token is verified, and
+        # refused only for want of rights (ADR 0019, 0022).
+        emetteur = f"http://127.0.0.1:{ports['oidc']}"
+        assert emetteur in journal.read_text()
+        oidc = subprocess.run([str(racine / ".venv" / "bin" / "hopen"), "oidc-token", "--subject", "alice",
+                               "--issuer", emetteur], capture_output=True, text=True, check=True)
+        r = httpx.get(f"http://127.0.0.1:{base}/v1/etablissements", params={"limit": 1}, timeout=5,
+                      headers={"Authorization": "Bearer " + oidc.stdout.strip()})
+        assert r.status_code == 403, r.text
         enfants = _descendants(proc.pid)
         pid_postgres = int((tmp_path / "data" / "pg" / "postmaster.pid").read_text().split()[0])
         assert len(enfants) >= len(SERVICES) + 1  # uvicorn x5 and the Kafka JVM at least

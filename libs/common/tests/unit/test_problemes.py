@@ -31,6 +31,7 @@ SOURCES = Path(problemes.__file__).parent
 # desistement-impossible, candidature-desistee).
 ATTENDUS = {
     "validation": 422, "regle-metier": 422, "introuvable": 404, "non-authentifie": 401, "interdit": 403,
+    "jeton-invalide": 401, "sans-habilitation": 403,
     "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403, "quatre-yeux": 403,
     "proposition-deja-traitee": 409, "proposition-en-attente": 409,
     "idempotency-key-invalide": 400, "idempotency-key-reutilisee": 422, "lettre-non-garee": 409,

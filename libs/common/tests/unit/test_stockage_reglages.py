@@ -57,7 +57,7 @@ def test_stockage_reglages_par_defaut_sous_hopen(monkeypatch: pytest.MonkeyPatch
 
 def test_stockage_reglages_production_exige_une_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANDIDATURE_ENVIRONMENT", "production")
-    monkeypatch.setenv("CANDIDATURE_JWKS_URL", "https://idp.example/jwks")
+    monkeypatch.setenv("CANDIDATURE_JWT_EMETTEURS", '{"https://idp.example": "https://idp.example/jwks"}')
     monkeypatch.setenv("CANDIDATURE_JWT_SECRET", "x" * 40)
     monkeypatch.delenv("CANDIDATURE_STOCKAGE_URL", raising=False)
     with pytest.raises(ValidationError, match="stockage_url"):

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Annotated, Any
 
-import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hopen_common.auth.tokens import AUDIENCE, ISSUER_DEV
-from hopen_common.problemes import ROLE_INTERDIT
+from hopen_common.auth.jetons import (
+    Identite,
+    JetonInvalide,
+    Politique,
+    authentifier,
+    politique_des_reglages,
+    verifier_jeton,
+)
+from hopen_common.auth.tokens import ISSUER_DEV
+from hopen_common.finess import FORMAT_FINESS, cle_finess_valide
+from hopen_common.problemes import JETON_INVALIDE, ROLE_INTERDIT, SANS_HABILITATION
+from hopen_common.region import CODES_REGION
+
+__all__ = ["Identite", "JetonInvalide", "Principal", "Profil", "Role", "principal_courant",
+           "principal_des_claims", "verifier_jeton"]
 
 
 class Role(StrEnum):
@@ -32,16 +43,6 @@ class Profil(StrEnum):
 
     INSTRUCTEUR = "instructeur"
     VALIDEUR = "valideur"
-
-
-@dataclass(frozen=True)
-class Identite:
-    """Who the identity provider says is calling (`iss`, `sub`), with the token's verified claims.
-    What they may do is not here: it is the Principal, resolved from our own rights (ADR 0022)."""
-
-    emetteur: str
-    sujet: str
-    claims: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -67,53 +68,81 @@ class Principal:
 
 _bearer = HTTPBearer(auto_error=False)
 
+# What `principal_courant` awaits for an identity provider's token: installed by the service on
+# `app.state.resoudre_principal` (ADR 0022: our own rights tables say what the person may do).
+ResolveurPrincipal = Callable[[Identite], Awaitable["Principal"]]
 
-@lru_cache(maxsize=4)
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url)
 
-
-def verifier_jeton(token: str, *, secret: str, jwks_url: str) -> Identite:
-    """The token's signature and claims checked: who is calling. (Issue 10 hardens it: issuer
-    allow-list, exp/nbf, algorithms, type, JWKS rotation.)"""
-    if jwks_url:
-        key = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key
-        claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], audience=AUDIENCE)
-    else:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE)
-    return Identite(emetteur=str(claims.get("iss") or ISSUER_DEV), sujet=str(claims["sub"]), claims=claims)
+def _liste_de_chaines(claims: Any, nom: str) -> list[str]:
+    valeur = claims.get(nom)
+    if valeur is None:
+        return []
+    if not isinstance(valeur, list) or not all(isinstance(v, str) for v in valeur):
+        raise JetonInvalide(f"{nom} : liste de chaines attendue")
+    return valeur
 
 
 def principal_des_claims(identite: Identite) -> Principal:
-    """A development token (`hopen token`, issuer hopen-dev) carries its rights as claims; an identity
+    """A development token (`hopen token`, issuer hopen-dev) carries its rights as claims, each
+    type-checked here (a list where a region is expected is a 401, not a 500); an identity
     provider's token does not (ADR 0022: its rights are read from our own tables)."""
     claims = identite.claims
-    return Principal(
-        subject=identite.sujet,
-        role=Role(claims["role"]),
-        finess=tuple(claims.get("finess") or ()),
-        region=claims.get("region"),
-        profils=frozenset(Profil(p) for p in claims.get("profils") or ()),
-        emetteur=identite.emetteur,
-    )
+    role = claims.get("role")
+    if not isinstance(role, str) or role not in Role.__members__.values():
+        raise JetonInvalide(f"role {str(role)[:40]!r} inconnu")
+    region = claims.get("region")
+    if region is not None and (not isinstance(region, str) or region not in CODES_REGION):
+        raise JetonInvalide(f"region {str(region)[:40]!r} : un code de region du programme attendu")
+    finess = _liste_de_chaines(claims, "finess")
+    for numero in finess:
+        if not FORMAT_FINESS.fullmatch(numero) or not cle_finess_valide(numero):
+            raise JetonInvalide(f"finess {numero[:20]!r} invalide")
+    profils = _liste_de_chaines(claims, "profils")
+    for profil in profils:
+        if profil not in Profil.__members__.values():
+            raise JetonInvalide(f"profil {profil[:40]!r} inconnu")
+    try:
+        return Principal(subject=identite.sujet, role=Role(role), finess=tuple(finess), region=region,
+                         profils=frozenset(Profil(p) for p in profils), emetteur=identite.emetteur)
+    except ValueError as exc:  # an establishment without FINESS, an ARS without region
+        raise JetonInvalide(str(exc)) from exc
 
 
-def decode_token(token: str, *, secret: str, jwks_url: str) -> Principal:
-    return principal_des_claims(verifier_jeton(token, secret=secret, jwks_url=jwks_url))
+def _politique(request: Request) -> Politique:
+    # Built once per app from its settings (the PyJWKClients it names outlive requests anyway).
+    politique: Politique | None = getattr(request.app.state, "politique_jetons", None)
+    if politique is None:
+        politique = politique_des_reglages(request.app.state.settings)
+        request.app.state.politique_jetons = politique
+    return politique
+
+
+def _refus(raison: str) -> Exception:
+    # A header is latin-1 and the reason may quote the token: ASCII only, no quote or backslash.
+    description = raison.encode("ascii", "replace").decode().replace("\\", "/").replace('"', "'")
+    return JETON_INVALIDE.erreur(raison, entetes={
+        "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'})
 
 
 async def principal_courant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller: a development token's rights from its claims; an identity provider's token
+    resolved by `app.state.resoudre_principal` (403 sans-habilitation when there is none)."""
     if credentials is None:
         raise HTTPException(401, "Jeton d'authentification manquant", {"WWW-Authenticate": "Bearer"})
-    settings = request.app.state.settings
     try:
-        return decode_token(credentials.credentials, secret=settings.jwt_secret,
-                            jwks_url=settings.jwks_url)
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise HTTPException(401, f"Jeton invalide: {exc}", {"WWW-Authenticate": "Bearer"}) from exc
+        identite = await authentifier(credentials.credentials, _politique(request))
+        if identite.emetteur == ISSUER_DEV:
+            return principal_des_claims(identite)
+    except JetonInvalide as exc:
+        raise _refus(exc.raison) from exc
+    resoudre: ResolveurPrincipal | None = getattr(request.app.state, "resoudre_principal", None)
+    if resoudre is None:
+        raise SANS_HABILITATION.erreur(f"identite {identite.sujet} ({identite.emetteur}) sans"
+                                       " habilitation sur la plateforme")
+    return await resoudre(identite)
 
 
 PrincipalAuthentifie = Annotated[Principal, Depends(principal_courant)]

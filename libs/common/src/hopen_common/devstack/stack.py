@@ -25,6 +25,7 @@ from rich.console import Console
 
 from hopen_common.devstack._util import pid_alive, port_in_use, run_async, stop_process_group, tail
 from hopen_common.devstack.kafka import KafkaBroker, ensure_topics_async
+from hopen_common.devstack.oidc import OidcProvider
 from hopen_common.devstack.postgres import (
     PostgresCluster,
     ensure_database_async,
@@ -86,6 +87,9 @@ class StackConfig:
     s3_bucket: str = "hopen"
     # Mail (ADR 0017): a port = an aiosmtpd keeping every mail in <data_dir>/smtp/Maildir.
     smtp_port: int | None = None
+    # Identity (ADR 0019): a port = a real OIDC provider (node oidc-provider, deploy/oidc) whose
+    # issuer every service trusts (besides the development issuer of `hopen token`).
+    oidc_port: int | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -121,6 +125,10 @@ class StackConfig:
     @property
     def kafka_home(self) -> Path:
         return self.root / "deploy" / "kafka"
+
+    @property
+    def oidc_issuer(self) -> str | None:
+        return None if self.oidc_port is None else f"http://127.0.0.1:{self.oidc_port}"
 
     @property
     def services(self) -> list[str]:
@@ -170,6 +178,10 @@ class StackConfig:
             })
         if self.smtp_port is not None:
             env.update({f"{prefix}SMTP_HOTE": "127.0.0.1", f"{prefix}SMTP_PORT": str(self.smtp_port)})
+        if self.oidc_issuer is not None:
+            import json
+
+            env[f"{prefix}JWT_EMETTEURS"] = json.dumps({self.oidc_issuer: f"{self.oidc_issuer}/jwks"})
         secret = os.environ.get("HOPEN_JWT_SECRET")
         if secret:
             env.setdefault(f"{prefix}JWT_SECRET", secret)
@@ -236,6 +248,11 @@ class Stack:
                        log_file=config.logs_dir / "smtp.log")
             if config.smtp_port is not None else None
         )
+        self.oidc: OidcProvider | None = (
+            OidcProvider(config.data_dir / "oidc", config.oidc_port, config.root / "deploy" / "oidc",
+                         log_file=config.logs_dir / "oidc.log")
+            if config.oidc_port is not None else None
+        )
         if admin_dsn is None:
             if self.pg is None:
                 raise ValueError("admin_dsn is required with an external PostgreSQL")
@@ -283,6 +300,12 @@ class Stack:
         if self.smtp is not None:
             with self.step(f"SMTP (aiosmtpd, Maildir) on 127.0.0.1:{cfg.smtp_port}"):
                 self.smtp.start()
+        if self.oidc is not None:
+            with self.step(f"OIDC provider (oidc-provider), issuer {cfg.oidc_issuer}"):
+                from hopen_common.devstack.oidc import kill_stale
+
+                kill_stale(self.oidc.data_dir)
+                self.oidc.start()
 
     def create_topics(self) -> None:
         """Every domain topic exists before a consumer subscribes (no auto-creation race)."""
@@ -454,6 +477,11 @@ class Stack:
             self.stop_services()
         except Exception as exc:  # keep going: never leave Kafka/PG behind
             errors.append(f"services: {exc!r}")
+        if self.oidc is not None:
+            try:
+                self.oidc.stop()
+            except Exception as exc:
+                errors.append(f"oidc: {exc!r}")
         if self.smtp is not None:
             try:
                 self.smtp.stop()
@@ -513,6 +541,7 @@ def running_components(data_dir: Path) -> list[str]:
         "kafka": data_dir / "kafka" / "kafka.pid",
         "seaweedfs": data_dir / "seaweedfs" / "weed.pid",
         "smtp": data_dir / "smtp" / "smtp.pid",
+        "oidc": data_dir / "oidc" / "oidc.pid",
         **{s: data_dir / "run" / f"{s}.pid" for s in SERVICES},
     }
     for label, path in pid_files.items():

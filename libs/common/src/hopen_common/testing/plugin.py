@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from hopen_common.devstack.oidc import OidcProvider
     from hopen_common.devstack.smtp import SmtpServer
     from hopen_common.devstack.stack import Stack, StackConfig
 
@@ -271,3 +272,46 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class OidcProviderInfo:
+    """The session's real OIDC provider (node oidc-provider, ADR 0019)."""
+
+    provider: OidcProvider
+
+    @property
+    def issuer(self) -> str:
+        return self.provider.issuer
+
+    @property
+    def jwks_url(self) -> str:
+        return self.provider.jwks_url
+
+    def jeton(self, sujet: str) -> str:
+        """A real access token (JWT, typ at+jwt, aud hopen) for `sujet`, by authorization code + PKCE."""
+        return self.provider.jeton(sujet)
+
+    def entete(self, sujet: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.jeton(sujet)}"}
+
+    def reglages(self, **autres: object) -> dict[str, object]:
+        """Settings keywords trusting this provider (pass them to a service's settings class)."""
+        return {"jwt_emetteurs": {self.issuer: self.jwks_url}, **autres}
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProviderInfo]:
+    """A real OpenID Connect provider (node oidc-provider from deploy/oidc, `npm ci` by make install)
+    on a free port, its signing keys in a key file of its data dir: `.issuer`, `.jwks_url`,
+    `.jeton(sujet)`; `.provider.tourner_cles()` / `.provider.retirer_cle(kid)` rotate its keys (the
+    provider restarts on the same port). Started once per session (a few seconds)."""
+    from hopen_common.devstack._util import free_port
+    from hopen_common.devstack.oidc import OidcProvider
+
+    provider = OidcProvider(tmp_path_factory.mktemp("oidc"), free_port(), _repo_root() / "deploy" / "oidc")
+    provider.start()
+    try:
+        yield OidcProviderInfo(provider)
+    finally:
+        provider.stop()

@@ -97,7 +97,8 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
     r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                     json={"decision": "validee", "motivation": "Prérequis d'identitovigilance fournis"})
     assert r.status_code == 201, r.text
-    assert r.json()["decide_par"] == "instructeur-corse"
+    # Proposed by the instructeur, taken by the valideur who confirmed it (ADR 0023).
+    assert (r.json()["proposee_par"], r.json()["decide_par"]) == ("instructeur-corse", "valideur-94")
 
     # Amorçage: 30 % of each objective's forfait, exactly.
     forfait_o1 = forfait_tranche_b(18530, "6", "12")

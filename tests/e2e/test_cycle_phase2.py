@@ -154,7 +154,7 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
     decision = _attendu(decider_a_deux_sync(client, decision_url, headers=ars, json={
         "objectifs_atteints": ["1.0"], "motivation": "Note de cadrage et indicateurs de maturité reçus"}),
         201)
-    assert decision["decide_par"] == "instructeur-corse"
+    assert (decision["proposee_par"], decision["decide_par"]) == ("instructeur-corse", "valideur-94")
     _refus(decider_a_deux_sync(client, decision_url,
                                headers=ars, json={"objectifs_atteints": ["1.0"], "motivation": "bis"}),
            409, "remplace")

@@ -37,6 +37,7 @@ from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_
 from hopen_common.finess import cle_finess_valide
 from hopen_common.testing import finalement, jeton
 from hopen_common.testing.copies_locales import etablissement_connu
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 from hopen_financement.etablissements.models import EtablissementConnu as EtablissementFinancement
 from hopen_instruction.models import Dossier
 
@@ -97,7 +98,9 @@ def mesurer(client: httpx.Client, url: str, ids: list[str]) -> dict[str, Any]:
         raise RuntimeError(f"dry run: total {sim['total_montants']} is not the sum {somme}")
 
     debut = time.perf_counter()
-    r = client.post(f"{url}/v1/lots", headers={**ars, "Idempotency-Key": "bench"}, json=corps)
+    # Two-person rule (ADR 0023): the instructeur's proposal (which runs the dry run again) and the
+    # valideur's confirmation that queues the lot; the time measured covers both.
+    r = decider_a_deux_sync(client, f"{url}/v1/lots", headers={**ars, "Idempotency-Key": "bench"}, json=corps)
     acceptation_s = time.perf_counter() - debut
     r.raise_for_status()
     lot_id = r.json()["id"]

@@ -28,6 +28,7 @@ from rich.table import Table
 from hopen_common.devstack._util import free_port
 from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_root
 from hopen_common.testing import finalement, jeton
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
 # Demo establishments that apply for themselves, with their region (services/referentiel/data/demo).
 CANDIDATS = [("2B0005342", "94"), ("2A0002606", "94"), ("980500003", "06"), ("800009920", "32"),
@@ -73,8 +74,9 @@ def mesurer(client: httpx.Client, urls: dict[str, str], prets: list[tuple[str, s
     for cid, finess, region in prets:
         es, ars = jeton("etablissement", finess=[finess]), jeton("ars", region=region)
         debut = time.perf_counter()
-        client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
-                    json={"decision": "validee", "motivation": "benchmark"}).raise_for_status()
+        # Proposed and confirmed (ADR 0023): the latency includes the proposal's dry run.
+        decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+                            json={"decision": "validee", "motivation": "benchmark"}).raise_for_status()
         while True:
             lignes = client.get(f"{urls['financement']}/v1/financements", params={"finess": finess},
                                 headers=es).raise_for_status().json()

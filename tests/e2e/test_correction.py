@@ -15,6 +15,7 @@ import pytest
 
 from hopen_common.testing import RunningStack, finalement, jeton
 from hopen_common.testing.pieces import PDF_MINIMAL, deposer_avec_pieces_sync
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,7 @@ def test_tour_de_correction(running_stack: RunningStack, client: httpx.Client) -
     detail = client.get(dossier, headers=ars).json()
     assert (detail["statut"], detail["corrections_ouvertes"]) == ("deposee", 0)
 
-    r = client.post(f"{dossier}/decision", headers=ars,
+    r = decider_a_deux_sync(client, f"{dossier}/decision", headers=ars,
                     json={"decision": "validee", "motivation": "SDSI à jour, critères de l'annexe 4 remplis"})
     assert r.status_code == 201, r.text
 

@@ -17,6 +17,7 @@ import pytest
 
 from hopen_common.testing import RunningStack, finalement, jeton
 from hopen_common.testing.pieces import deposer_avec_pieces_sync
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -93,10 +94,11 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
         f"{urls['instruction']}/v1/dossiers", headers=ars).json()["items"] if d["candidature_id"] == cid),
         None), quoi="dossier in instruction")
     assert dossier["region"] == REGION_CORSE
-    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+    r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                     json={"decision": "validee", "motivation": "Prérequis d'identitovigilance fournis"})
     assert r.status_code == 201, r.text
-    assert r.json()["decide_par"] == "instructeur-corse"
+    # Proposed by the instructeur, taken by the valideur who confirmed it (ADR 0023).
+    assert (r.json()["proposee_par"], r.json()["decide_par"]) == ("instructeur-corse", "valideur-94")
 
     # Amorçage: 30 % of each objective's forfait, exactly.
     forfait_o1 = forfait_tranche_b(18530, "6", "12")
@@ -124,17 +126,21 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
     assert par_objectif["P1.O3"]["cible_atteinte"] is False
 
     # Declaring reached an objective under its target is refused, naming the field.
-    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O3/decision", headers=ars,
+    r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O3/decision",
+                            headers=ars,
                     json={"decision": "atteint", "motivation": "essai"})
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["champ"] == "decision"
 
     for objectif, decision in (("P1.O1", "atteint"), ("P1.O3", "non_atteint")):
-        r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
-                        headers=ars, json={"decision": decision, "motivation": "Mesure 2025 vérifiée"})
+        r = decider_a_deux_sync(client,
+                                f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
+                                headers=ars,
+                                json={"decision": decision, "motivation": "Mesure 2025 vérifiée"})
         assert r.status_code == 201, r.text
-    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O1/decision", headers=ars,
+    r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/objectifs/P1.O1/decision",
+                            headers=ars,
                     json={"decision": "atteint", "motivation": "deux fois"})
     assert r.status_code == 409  # decisions are immutable: a correction is a new decision
 
@@ -225,7 +231,7 @@ def _valider(client: httpx.Client, urls: dict[str, str], finess: str, region: st
     assert r.status_code == 200, r.text
     finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
                quoi="dossier in instruction")
-    r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+    r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                     json={"decision": "validee", "motivation": "dossier complet"})
     assert r.status_code == 201, r.text
     return str(cid)
@@ -243,7 +249,7 @@ def _validation_publiee(running_stack: RunningStack, cid: str) -> Any:
 
 def _decider(client: httpx.Client, url: str, region: str, cid: str, objectifs: list[str]) -> None:
     for objectif in objectifs:
-        r = client.post(f"{url}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
+        r = decider_a_deux_sync(client, f"{url}/v1/dossiers/{cid}/objectifs/{objectif}/decision",
                         headers=jeton("ars", region=region),
                         json={"decision": "non_atteint", "motivation": "cible non atteinte"})
         assert r.status_code == 201, r.text

@@ -22,6 +22,7 @@ import pytest
 
 from hopen_common.testing import RunningStack, fichiers, finalement, jeton
 from hopen_common.testing.pieces import deposer_avec_pieces_sync
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +101,7 @@ def candidature_hospiconnect(running_stack: RunningStack, client: httpx.Client) 
     _attendu(deposer_avec_pieces_sync(client, f"{urls['candidature']}/v1/candidatures/{cid}", es), 200)
     finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
                quoi="dossier in instruction")
-    _attendu(client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+    _attendu(decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                          json={"decision": "validee", "motivation": "Candidature HospiConnect complète"}),
              201)
     return cid
@@ -148,13 +149,14 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
                       headers=jeton("ars", region=AUTRE_REGION)).status_code == 404
 
     decision_url = f"{urls['instruction']}/v1/dossiers/{cid}/hospiconnect/2026/decision"
-    _refus(client.post(decision_url, headers=ars, json={
+    _refus(decider_a_deux_sync(client, decision_url, headers=ars, json={
         "objectifs_atteints": ["1.0", "2.1"], "motivation": "essai"}), 422, "objectifs_atteints")
-    decision = _attendu(client.post(decision_url, headers=ars, json={
+    decision = _attendu(decider_a_deux_sync(client, decision_url, headers=ars, json={
         "objectifs_atteints": ["1.0"], "motivation": "Note de cadrage et indicateurs de maturité reçus"}),
         201)
-    assert decision["decide_par"] == "instructeur-corse"
-    _refus(client.post(decision_url, headers=ars, json={"objectifs_atteints": ["1.0"], "motivation": "bis"}),
+    assert (decision["proposee_par"], decision["decide_par"]) == ("instructeur-corse", "valideur-94")
+    _refus(decider_a_deux_sync(client, decision_url,
+                               headers=ars, json={"objectifs_atteints": ["1.0"], "motivation": "bis"}),
            409, "remplace")
 
     # Independent computation: ceiling(120) x 40 % (one objective), capped by the expenses.
@@ -243,7 +245,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     assert Decimal(enveloppe["disponible"]) == Decimal(financement["disponible"])
     assert Decimal(financement["alloue"]) == ENVELOPPE_CORSE
     selection = f"{urls['instruction']}/v1/projets/{pid}/selection"
-    _refus(client.post(selection, headers=ars, json={
+    _refus(decider_a_deux_sync(client, selection, headers=ars, json={
         "decision": "selectionne", "montant_accorde": "100000.01", "motivation": "au-delà du prévisionnel"}),
         422, "montant_accorde")
 
@@ -254,7 +256,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     assert accorde <= maximum
 
     def au_dela_du_maximum() -> dict[str, Any] | None:
-        r = client.post(selection, headers=ars, json={
+        r = decider_a_deux_sync(client, selection, headers=ars, json={
             "decision": "selectionne", "montant_accorde": str(maximum + Decimal("0.01")),
             "motivation": "essai"})
         if r.status_code == 422 and str(r.json().get("champ")).startswith("participants"):
@@ -264,7 +266,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     assert "maximum théorique" in refus["detail"]
 
     def selectionner() -> dict[str, Any] | None:
-        r = client.post(selection, headers=ars, json={
+        r = decider_a_deux_sync(client, selection, headers=ars, json={
             "decision": "selectionne", "montant_accorde": str(accorde),
             "motivation": "Projet mutualisable, équipe pluridisciplinaire"})
         if r.status_code == 422 and str(r.json().get("champ")).startswith("participants"):
@@ -298,9 +300,9 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
     assert [(li["nature"], li["montant"]) for li in finalement(lambda: lignes(1), en=60, quoi="first half")] \
         == [("aap_acceptation", str(moitie))]
 
-    _attendu(client.post(f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
+    _attendu(decider_a_deux_sync(client, f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
                          json={"atteint": True, "motivation": "Objectifs de juin 2027 atteints"}), 201)
-    _refus(client.post(f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
+    _refus(decider_a_deux_sync(client, f"{urls['instruction']}/v1/projets/{pid}/atteinte", headers=ars,
                        json={"atteint": False, "motivation": "deux fois"}), 409, "remplace")
     fin = finalement(lambda: lignes(2), en=60, quoi="second half")
     assert sorted((li["nature"], li["montant"]) for li in fin) == [

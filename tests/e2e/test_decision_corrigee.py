@@ -13,6 +13,7 @@ import pytest
 
 from hopen_common.testing import RunningStack, finalement, jeton
 from hopen_common.testing.pieces import deposer_avec_pieces_sync
+from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ def test_validation_corrigee_en_refus_reprise(running_stack: RunningStack) -> No
         assert r.status_code == 200, r.text
         finalement(lambda: client.get(f"{urls['instruction']}/v1/dossiers/{cid}", headers=ars).is_success,
                    quoi="dossier in instruction")
-        r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+        r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                         json={"decision": "validee", "motivation": "dossier complet"})
         assert r.status_code == 201, r.text
         validation = r.json()["id"]
@@ -46,11 +47,11 @@ def test_validation_corrigee_en_refus_reprise(running_stack: RunningStack) -> No
             return r.json() if len(r.json()) >= n else None
         (amorcage,) = finalement(lambda: lignes(1), en=60, quoi="amorcage notified")
 
-        r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+        r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                         json={"decision": "validee", "motivation": "bis"})
         assert r.status_code == 409, r.text
         assert r.json()["champ"] == "remplace"
-        r = client.post(f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
+        r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,
                         json={"decision": "refusee", "remplace": validation,
                               "motivation": "l'EG n'est pas la maille de son activité"})
         assert r.status_code == 201, r.text

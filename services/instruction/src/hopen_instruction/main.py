@@ -17,6 +17,7 @@ from hopen_instruction.lots.worker import lots
 from hopen_instruction.messages.router import router as messages_router
 from hopen_instruction.pieces.router import router as pieces_router
 from hopen_instruction.projets.router import router as projets_router
+from hopen_instruction.propositions.router import router as propositions_router
 from hopen_instruction.settings import InstructionSettings
 
 
@@ -27,7 +28,7 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         settings=settings or InstructionSettings(),
         routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
                  etats_router, corrections_router, messages_router, affectations_router, avis_router,
-                 lots_router, echeances_router],
+                 lots_router, echeances_router, propositions_router],
         handlers=HANDLERS,
         topics=TOPICS,
         ressources=[lots],

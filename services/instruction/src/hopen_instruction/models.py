@@ -116,6 +116,9 @@ class Decision(Base):
     # Evidence the decision was taken on (indicator rates and targets), frozen.
     elements: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     remplace: Mapped[str | None] = mapped_column(String(36))
+    # Two-person rule (ADR 0023): who proposed it and who confirmed it (None before issue 10).
+    proposee_par: Mapped[str | None] = mapped_column(String(200))
+    confirmee_par: Mapped[str | None] = mapped_column(String(200))
 
 
 class PreuveHospiconnectRecue(Base):
@@ -211,6 +214,9 @@ class DecisionProjet(Base):
     # What the decision was taken on (participants' AC 2024, forecast, envelope figures), frozen.
     elements: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     remplace: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # Two-person rule (ADR 0023): who proposed it and who confirmed it (None before issue 10).
+    proposee_par: Mapped[str | None] = mapped_column(String(200))
+    confirmee_par: Mapped[str | None] = mapped_column(String(200))
 
 
 class EnveloppeConnue(Base):
@@ -354,6 +360,8 @@ class Lot(Base):
     role: Mapped[str] = mapped_column(String(20))
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     total: Mapped[int] = mapped_column(Integer)
+    # Two-person rule: `demande_par` proposed the lot, `confirmee_par` confirmed it (ADR 0023).
+    confirmee_par: Mapped[str | None] = mapped_column(String(200))
 
 
 class LotDossier(Base):
@@ -403,3 +411,33 @@ class Courriel(CourrielMixin, Base):
 
 
 metadata = Base.metadata
+
+
+class Proposition(Base):
+    """A decision that moves money, proposed by an instructeur and waiting for a valideur of the same
+    region who is not the proposer (issue 10, ADR 0023). `type` and `parametres` name the endpoint's use
+    case, `demande` its request as validated; confirming runs that use case for real."""
+
+    __tablename__ = "proposition"
+    __table_args__ = (
+        # One waiting proposal per target (a decision's object, or a lot): a second one is 409.
+        Index("uq_proposition_en_attente", "cible", unique=True,
+              postgresql_where=text("statut = 'en_attente'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    # candidature | objectif | hospiconnect | selection | atteinte | lot
+    type: Mapped[str] = mapped_column(String(20))
+    cible: Mapped[str] = mapped_column(String(200))
+    parametres: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the path's ids
+    demande: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    montants: Mapped[dict[str, Any]] = mapped_column(JSONB)  # financement's dry run, frozen
+    statut: Mapped[str] = mapped_column(String(20), index=True)
+    proposee_par: Mapped[str] = mapped_column(String(200))
+    emetteur_proposeur: Mapped[str] = mapped_column(String(500))
+    proposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    traitee_par: Mapped[str | None] = mapped_column(String(200))
+    traitee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    motivation_traitement: Mapped[str | None] = mapped_column(Text)
+    decision_id: Mapped[str | None] = mapped_column(String(36))  # or the lot's id

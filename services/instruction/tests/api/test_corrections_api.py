@@ -21,6 +21,7 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempo
 from hopen_common.events import nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import rien_ecrit
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.corrections.service import candidature_redeposee
 from hopen_instruction.models import (
     DemandeCorrection,
@@ -141,7 +142,7 @@ async def test_tour_de_correction(api: httpx.AsyncClient, moteur: AsyncEngine) -
                                      "champs": ["criteres_ght.sdsi_date"], "par": "instructrice-bfc"}
     # No decision while the establishment is asked to correct.
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/dossiers/d1/decision", headers=ARS, json={"decision": "validee",
+        r = await decider_a_deux(api, "/v1/dossiers/d1/decision", headers=ARS, json={"decision": "validee",
                                                                            "motivation": "complet"})
         assert _probleme(r, 409, "statut")["statut"] == "correction_demandee"
     liste = (await api.get("/v1/dossiers/d1/corrections", headers=ARS)).json()
@@ -184,7 +185,7 @@ async def test_tour_de_correction(api: httpx.AsyncClient, moteur: AsyncEngine) -
         criteres = await conn.scalar(select(Dossier.criteres_ght).where(Dossier.id == "d1"))
     assert criteres == {**CRITERES, "sdsi_date": "2025-06-01"}
 
-    r = await api.post("/v1/dossiers/d1/decision", headers=ARS, json={"decision": "validee",
+    r = await decider_a_deux(api, "/v1/dossiers/d1/decision", headers=ARS, json={"decision": "validee",
                                                                        "motivation": "SDSI à jour"})
     assert r.status_code == 201, r.text
     historique = (await api.get("/v1/dossiers/d1/historique", headers=jeton("dns"))).json()
@@ -211,7 +212,7 @@ async def test_classement_et_reouverture(api: httpx.AsyncClient, moteur: AsyncEn
     r = await api.post("/v1/dossiers/d2/classement", headers=ARS, json={"motivation": "hors champ"})
     assert (r.status_code, r.json()["statut"]) == (200, "classee_sans_suite"), r.text
     async with rien_ecrit(moteur, *ECRITES):
-        _probleme(await api.post("/v1/dossiers/d2/decision", headers=ARS,
+        _probleme(await decider_a_deux(api, "/v1/dossiers/d2/decision", headers=ARS,
                                  json={"decision": "validee", "motivation": "complet"}), 409, "statut")
     r = await api.post("/v1/dossiers/d2/reouverture", headers=ARS, json={"motivation": "classé par erreur"})
     assert r.json()["statut"] == "en_instruction"
@@ -246,7 +247,7 @@ async def test_projet(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     r = await api.post("/v1/projets/p1/classement", headers=ARS, json={"motivation": "thème hors AAP"})
     assert r.json()["statut"] == "classe_sans_suite"
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/projets/p1/selection", headers=ARS,
+        r = await decider_a_deux(api, "/v1/projets/p1/selection", headers=ARS,
                            json={"decision": "non_retenu", "motivation": "hors enveloppe"})
         assert _probleme(r, 409, "statut")["statut"] == "classe_sans_suite"
     evenements = await _publies(moteur, "p1")

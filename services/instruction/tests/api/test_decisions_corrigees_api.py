@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
 from hopen_common.testing.api import rien_ecrit
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.models import (
     Decision,
     DecisionProjet,
@@ -99,7 +100,7 @@ async def _refuse(api: httpx.AsyncClient, moteur: AsyncEngine, url: str, corps: 
                   champ: str | None, headers: dict[str, str] = ARS, type_: str | None = None
                   ) -> dict[str, Any]:
     async with rien_ecrit(moteur, *ECRITES):
-        return _probleme(await api.post(url, headers=headers, json=corps), statut, champ, type_)
+        return _probleme(await decider_a_deux(api, url, headers=headers, json=corps), statut, champ, type_)
 
 
 async def test_candidature_validee_puis_refusee_puis_validee(api: httpx.AsyncClient,
@@ -108,7 +109,8 @@ async def test_candidature_validee_puis_refusee_puis_validee(api: httpx.AsyncCli
     # A correction with no initial decision: nothing to replace.
     await _refuse(api, moteur, url, {"decision": "refusee", "motivation": "erreur", "remplace": NUL}, 422,
                   "remplace")
-    r = await api.post(url, headers=ARS, json={"decision": "validee", "motivation": "dossier complet"})
+    r = await decider_a_deux(api, url,
+                             headers=ARS, json={"decision": "validee", "motivation": "dossier complet"})
     assert r.status_code == 201, r.text
     premiere = r.json()
     # A second first decision: 409, pointing to the correction path and the decision to name.
@@ -120,7 +122,7 @@ async def test_candidature_validee_puis_refusee_puis_validee(api: httpx.AsyncCli
                   404, None, headers=jeton("ars", region=BFC))
     await _refuse(api, moteur, url, {"decision": "refusee", **X, "remplace": "pas-un-id"},
                   422, "remplace")
-    r = await api.post(url, headers=ARS, json={"decision": "refusee", "remplace": premiere["id"],
+    r = await decider_a_deux(api, url, headers=ARS, json={"decision": "refusee", "remplace": premiere["id"],
                                                "motivation": "maille erronée : l'EJ candidate déjà"})
     assert r.status_code == 201, r.text
     seconde = r.json()
@@ -128,7 +130,7 @@ async def test_candidature_validee_puis_refusee_puis_validee(api: httpx.AsyncCli
     # The replaced decision is no longer current: it cannot be replaced twice (a chain, never a fork).
     await _refuse(api, moteur, url, {"decision": "validee", **X, "remplace": premiere["id"]},
                   422, "remplace")
-    r = await api.post(url, headers=ARS, json={"decision": "validee", "remplace": seconde["id"],
+    r = await decider_a_deux(api, url, headers=ARS, json={"decision": "validee", "remplace": seconde["id"],
                                                "motivation": "refus levé après vérification"})
     assert r.status_code == 201, r.text
     troisieme = r.json()
@@ -147,7 +149,7 @@ async def test_candidature_validee_puis_refusee_puis_validee(api: httpx.AsyncCli
 
 
 async def test_remplace_d_un_autre_dossier(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    r = await api.post("/v1/dossiers/c-autre/decision", headers=ARS,
+    r = await decider_a_deux(api, "/v1/dossiers/c-autre/decision", headers=ARS,
                        json={"decision": "refusee", "motivation": "hors maille"})
     assert r.status_code == 201, r.text
     autre = r.json()["id"]
@@ -160,7 +162,8 @@ async def test_objectif_corrige_dans_les_deux_sens(api: httpx.AsyncClient, moteu
     url = "/v1/dossiers/c-valide/objectifs/P1.O1/decision"
     await _refuse(api, moteur, url, {"decision": "non_atteint", **X, "remplace": NUL}, 422,
                   "remplace")
-    r = await api.post(url, headers=ARS, json={"decision": "non_atteint", "motivation": "taux non vérifié"})
+    r = await decider_a_deux(api, url,
+                             headers=ARS, json={"decision": "non_atteint", "motivation": "taux non vérifié"})
     assert r.status_code == 201, r.text
     premiere = r.json()
     corps = await _refuse(api, moteur, url, {"decision": "atteint", "motivation": "bis"}, 409, "remplace",
@@ -172,12 +175,13 @@ async def test_objectif_corrige_dans_les_deux_sens(api: httpx.AsyncClient, moteu
                   "remplace")
     await _refuse(api, moteur, url, {"decision": "atteint", **X, "remplace": premiere["id"]},
                   404, None, headers=ARS_BFC)
-    r = await api.post(url, headers=ARS, json={"decision": "atteint", "remplace": premiere["id"],
+    r = await decider_a_deux(api, url, headers=ARS, json={"decision": "atteint", "remplace": premiere["id"],
                                                "motivation": "taux 85 % vérifié (cible 80 %)"})
     assert r.status_code == 201, r.text
     seconde = r.json()
     assert seconde["evaluation"]["decision"] == "atteint"
-    r = await api.post(url, headers=ARS, json={"decision": "non_atteint", "remplace": seconde["id"],
+    r = await decider_a_deux(api, url,
+                             headers=ARS, json={"decision": "non_atteint", "remplace": seconde["id"],
                                                "motivation": "file active mal comptée"})
     assert r.status_code == 201, r.text
     evenements = [e for e in await _publies(moteur, "c-valide") if e["type"].startswith("Objectif")]
@@ -192,7 +196,7 @@ async def test_selection_montant_corrige_puis_non_retenu(api: httpx.AsyncClient,
     url = "/v1/projets/p-1/selection"
     corps = {"decision": "selectionne", "montant_accorde": "300000.00", "motivation": "grille régionale"}
     await _refuse(api, moteur, url, {**corps, "remplace": NUL}, 422, "remplace", headers=ARS_BFC)
-    r = await api.post(url, headers=ARS_BFC, json=corps)
+    r = await decider_a_deux(api, url, headers=ARS_BFC, json=corps)
     assert r.status_code == 201, r.text
     premiere = r.json()
     await _refuse(api, moteur, url, corps, 409, "remplace", headers=ARS_BFC, type_="deja-decidee")
@@ -200,7 +204,7 @@ async def test_selection_montant_corrige_puis_non_retenu(api: httpx.AsyncClient,
     # The corrected amount is still checked against the forecast (400 000 €).
     await _refuse(api, moteur, url, {**corps, "montant_accorde": "400000.01", "remplace": premiere["id"]},
                   422, "montant_accorde", headers=ARS_BFC)
-    r = await api.post(url, headers=ARS_BFC, json={**corps, "montant_accorde": "350000.00",
+    r = await decider_a_deux(api, url, headers=ARS_BFC, json={**corps, "montant_accorde": "350000.00",
                                                    "remplace": premiere["id"],
                                                    "motivation": "erreur de saisie"})
     assert r.status_code == 201, r.text
@@ -208,7 +212,8 @@ async def test_selection_montant_corrige_puis_non_retenu(api: httpx.AsyncClient,
     # Another project's decision is not p-2's (which has none).
     await _refuse(api, moteur, "/v1/projets/p-2/selection", {**corps, "remplace": seconde["id"]}, 422,
                   "remplace", headers=ARS_BFC)
-    r = await api.post(url, headers=ARS_BFC, json={"decision": "non_retenu", "remplace": seconde["id"],
+    r = await decider_a_deux(api, url,
+                             headers=ARS_BFC, json={"decision": "non_retenu", "remplace": seconde["id"],
                                                    "motivation": "double financement constaté"})
     assert r.status_code == 201, r.text
     troisieme = r.json()
@@ -218,19 +223,20 @@ async def test_selection_montant_corrige_puis_non_retenu(api: httpx.AsyncClient,
         ("ProjetAapNonRetenu", None, seconde["id"])]
     assert (await api.get("/v1/projets/p-1", headers=ARS_BFC)).json()["statut"] == "non_retenu"
     # A first decision (non_retenu -> selectionne again) is a correction too.
-    r = await api.post(url, headers=ARS_BFC, json={**corps, "remplace": troisieme["id"]})
+    r = await decider_a_deux(api, url, headers=ARS_BFC, json={**corps, "remplace": troisieme["id"]})
     assert r.status_code == 201, r.text
 
 
 async def test_atteinte_corrigee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
-    r = await api.post("/v1/projets/p-2/selection", headers=ARS_BFC, json={
+    r = await decider_a_deux(api, "/v1/projets/p-2/selection", headers=ARS_BFC, json={
         "decision": "selectionne", "montant_accorde": "200000.00", "motivation": "grille régionale"})
     assert r.status_code == 201, r.text
     selection = r.json()
     url = "/v1/projets/p-2/atteinte"
     await _refuse(api, moteur, url, {"atteint": True, **X, "remplace": NUL}, 422, "remplace",
                   headers=ARS_BFC)
-    r = await api.post(url, headers=ARS_BFC, json={"atteint": False, "motivation": "pièces manquantes"})
+    r = await decider_a_deux(api, url,
+                             headers=ARS_BFC, json={"atteint": False, "motivation": "pièces manquantes"})
     assert r.status_code == 201, r.text
     premiere = r.json()
     await _refuse(api, moteur, url, {"atteint": True, "motivation": "bis"}, 409, "remplace", headers=ARS_BFC,
@@ -239,7 +245,7 @@ async def test_atteinte_corrigee(api: httpx.AsyncClient, moteur: AsyncEngine) ->
     await _refuse(api, moteur, "/v1/projets/p-2/selection", {
         "decision": "non_retenu", **X, "remplace": selection["id"]}, 422, "remplace",
         headers=ARS_BFC)
-    r = await api.post(url, headers=ARS_BFC, json={"atteint": True, "remplace": premiere["id"],
+    r = await decider_a_deux(api, url, headers=ARS_BFC, json={"atteint": True, "remplace": premiere["id"],
                                                    "motivation": "pièces reçues en retard, recevables"})
     assert r.status_code == 201, r.text
     (*_, evenement) = await _publies(moteur, "p-2")
@@ -253,7 +259,7 @@ async def test_refus_non_corrigeable_en_validation_si_une_autre_candidature_a_la
     """A refusal frees the applicant, which deposited another candidature for the same dispositif:
     correcting the first refusal back to a validation would validate two candidatures of one applicant
     (two amorçages of one EJ): 409 deja-candidat naming the one that holds the place, nothing written."""
-    r = await api.post("/v1/dossiers/c-refus/decision", headers=ARS,
+    r = await decider_a_deux(api, "/v1/dossiers/c-refus/decision", headers=ARS,
                        json={"decision": "refusee", "motivation": "prérequis absents"})
     assert r.status_code == 201, r.text
     corps = await _refuse(api, moteur, "/v1/dossiers/c-refus/decision",

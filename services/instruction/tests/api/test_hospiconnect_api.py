@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.models import Decision, Dossier, EtablissementConnu, PreuveHospiconnectRecue
 
 SEUL, SUPPORT, MEMBRE = "2A0002606", "210780581", "520780032"
@@ -150,7 +151,8 @@ async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, dossier: str, 
                      corps: dict[str, Any], statut: int, champ: str | None) -> None:
     headers = CORSE if dossier != "hc-ght" else jeton("ars", region="27")
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post(f"/v1/dossiers/{dossier}/hospiconnect/{annee}/decision", headers=headers,
+        r = await decider_a_deux(api, f"/v1/dossiers/{dossier}/hospiconnect/{annee}/decision",
+                                 headers=headers,
                            json={"motivation": "preuves examinées", **corps})
     _probleme(r, statut, champ)
 
@@ -160,12 +162,14 @@ async def test_hors_delai_et_portee(moteur: AsyncEngine, nouveau_client: Nouveau
     corps = {"objectifs_atteints": ["1.0"], "motivation": "note de cadrage reçue"}
     async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
         # The 2026 instruction closed on 15 September 2026 (programme data, deadline day included).
-        r = await client.post("/v1/dossiers/hc-seul/hospiconnect/2026/decision", headers=CORSE, json=corps)
+        r = await decider_a_deux(client, "/v1/dossiers/hc-seul/hospiconnect/2026/decision",
+                                 headers=CORSE, json=corps)
         assert "2026-09-15" in _probleme(r, 422, "date")["detail"]
     async with rien_ecrit(moteur, *ECRITES):
         for headers, statut in ((jeton("ars", region="11"), 404), (jeton("dns"), 403),
                                 (jeton("etablissement", finess=[SEUL]), 403)):
-            r = await api.post("/v1/dossiers/hc-seul/hospiconnect/2026/decision", headers=headers, json=corps)
+            r = await decider_a_deux(api, "/v1/dossiers/hc-seul/hospiconnect/2026/decision",
+                                     headers=headers, json=corps)
             assert r.status_code == statut, r.text
 
 
@@ -173,12 +177,14 @@ async def test_decision_puis_correction(api: httpx.AsyncClient, moteur: AsyncEng
     url = "/v1/dossiers/hc-seul/hospiconnect/2027/decision"
     cle = {**CORSE, "Idempotency-Key": "hc-2027-1"}
     corps = {"objectifs_atteints": ["2.1", "1.0"], "motivation": "PV d'homologation et consentement à 75 %"}
-    r = await api.post(url, headers=cle, json=corps)
+    r = await decider_a_deux(api, url, headers=cle, json=corps)
     assert r.status_code == 201, r.text
-    assert (await api.post(url, headers=cle, json=corps)).json() == r.json()  # replayed, not decided twice
+    assert (await decider_a_deux(api, url,
+                                 headers=cle, json=corps)).json() == r.json()  # replayed, not decided twice
     premiere = r.json()
-    assert (premiere["objet"], premiere["finess_ej"], premiere["decide_par"]) == (
-        "hospiconnect.2027", SEUL, "instructeur-corse")
+    # Proposed by the instructeur, taken by the valideur who confirmed it (ADR 0023).
+    assert (premiere["objet"], premiere["finess_ej"], premiere["proposee_par"], premiere["decide_par"]) == (
+        "hospiconnect.2027", SEUL, "instructeur-corse", "valideur-94")
     assert premiere["elements"]["objectifs_atteints"] == ["1.0", "2.1"]  # programme order
     (evenement,) = await _publies(moteur, "hc-seul")
     assert evenement["type"] == "HospiconnectAnneeDecidee"
@@ -188,14 +194,15 @@ async def test_decision_puis_correction(api: httpx.AsyncClient, moteur: AsyncEng
                                  "objectifs_atteints": ["1.0", "2.1"], "remplace": None, "effectifs": 120}
 
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post(url, headers=CORSE, json={**corps, "objectifs_atteints": ["1.0"]})
+        r = await decider_a_deux(api, url, headers=CORSE, json={**corps, "objectifs_atteints": ["1.0"]})
         assert _probleme(r, 409, "remplace")["decision_courante"] == premiere["id"]
-    r = await api.post(url, headers=CORSE, json={"objectifs_atteints": ["1.0", "1.1", "2.1"],
+    r = await decider_a_deux(api, url, headers=CORSE, json={"objectifs_atteints": ["1.0", "1.1", "2.1"],
                                                  "motivation": "RPPS vérifié", "remplace": premiere["id"]})
     assert r.status_code == 201, r.text
     seconde = r.json()
     async with rien_ecrit(moteur, *ECRITES):  # the first is no longer current: it cannot be replaced twice
-        _probleme(await api.post(url, headers=CORSE, json={**corps, "remplace": premiere["id"]}), 422,
+        _probleme(await decider_a_deux(api, url,
+                                       headers=CORSE, json={**corps, "remplace": premiere["id"]}), 422,
                   "remplace")
     evenements = await _publies(moteur, "hc-seul")
     assert evenements[-1]["data"]["remplace"] == premiere["id"]
@@ -211,14 +218,15 @@ async def test_decision_puis_correction(api: httpx.AsyncClient, moteur: AsyncEng
 async def test_ght_par_ej(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     bfc = jeton("ars", region="27")
     url = "/v1/dossiers/hc-ght/hospiconnect/2026/decision"
-    r = await api.post(url, headers=bfc, json={"finess_ej": MEMBRE, "objectifs_atteints": ["1.0"],
+    r = await decider_a_deux(api, url, headers=bfc, json={"finess_ej": MEMBRE, "objectifs_atteints": ["1.0"],
                                                "motivation": "note de cadrage du membre"})
     assert r.status_code == 201, r.text
     # The support's own EJ is judged separately: nothing received for it, so 1.0 cannot be reached...
-    _probleme(await api.post(url, headers=bfc, json={"finess_ej": SUPPORT, "objectifs_atteints": ["1.0"],
+    _probleme(await decider_a_deux(api, url,
+                                   headers=bfc, json={"finess_ej": SUPPORT, "objectifs_atteints": ["1.0"],
                                                      "motivation": "essai"}), 422, "objectifs_atteints")
     # ... but nothing reached is a decision too (financement pays 0 for the year).
-    r = await api.post(url, headers=bfc, json={"finess_ej": SUPPORT, "objectifs_atteints": [],
+    r = await decider_a_deux(api, url, headers=bfc, json={"finess_ej": SUPPORT, "objectifs_atteints": [],
                                                "motivation": "aucune preuve"})
     assert r.status_code == 201, r.text
     payloads = [e["data"] for e in await _publies(moteur, "hc-ght")]
@@ -228,6 +236,6 @@ async def test_ght_par_ej(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
 
 async def test_objectifs_phase1_refuses_sur_hospiconnect(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/dossiers/hc-seul/objectifs/1.0/decision", headers=CORSE,
+        r = await decider_a_deux(api, "/v1/dossiers/hc-seul/objectifs/1.0/decision", headers=CORSE,
                            json={"decision": "atteint", "motivation": "essai"})
     _probleme(r, 409, None)

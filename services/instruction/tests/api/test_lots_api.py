@@ -24,6 +24,7 @@ from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempo
 from hopen_common.testing import jeton
 from hopen_common.testing.api import client_api, compter, reglages_de_test, rien_ecrit
 from hopen_common.testing.copies_locales import etablissement_connu
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_financement.etablissements.models import EtablissementConnu as EtablissementFinancement
 from hopen_financement.main import create_app as app_financement
 from hopen_financement.settings import FinancementSettings
@@ -37,6 +38,7 @@ from hopen_instruction.models import (
     Lot,
     LotDossier,
     Projet,
+    Proposition,
 )
 from hopen_instruction.settings import InstructionSettings
 
@@ -44,7 +46,8 @@ BFC, CORSE = "27", "94"
 FINESS, FINESS_MAX = "010000024", "750000010"
 N = 200  # the real run of the test; bench/bench_lots.py runs 1 000
 ARS = jeton("ars", region=BFC, sujet="instructeur-bfc")
-ECRITES = (Decision, DecisionProjet, JournalAudit, OutboxMessage, RequeteIdempotente, Lot, LotDossier)
+ECRITES = (Decision, DecisionProjet, JournalAudit, OutboxMessage, RequeteIdempotente, Lot, LotDossier,
+           Proposition)
 
 
 def _dossier(did: str, statut: str = "deposee", region: str = BFC) -> dict[str, Any]:
@@ -231,7 +234,8 @@ async def test_lot_refuse_avant_tout(api: httpx.AsyncClient, moteur: AsyncEngine
 async def test_roles(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     async with rien_ecrit(moteur, *ECRITES):
         for headers in (jeton("dns"), jeton("etablissement", finess=[FINESS])):
-            assert (await api.post("/v1/lots", headers=headers, json=_validation("sim-0"))).status_code == 403
+            assert (await decider_a_deux(api, "/v1/lots",
+                                         headers=headers, json=_validation("sim-0"))).status_code == 403
         assert (await api.post("/v1/lots", json=_validation("sim-0"))).status_code == 401
 
 
@@ -245,7 +249,7 @@ async def _lire(client: httpx.AsyncClient, lot_id: str, **params: Any) -> dict[s
 async def test_progression_un_dossier_apres_l_autre(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     """The worker decides one dossier per transaction: progress shows between two of them, a refusal
     is that dossier's outcome and the next one is decided anyway."""
-    r = await api.post("/v1/lots", headers=ARS, json=_validation("sim-0", "deja", "sim-1"))
+    r = await decider_a_deux(api, "/v1/lots", headers=ARS, json=_validation("sim-0", "deja", "sim-1"))
     assert r.status_code == 202, r.text
     lot_id = r.json()["id"]
     lu = await _lire(api, lot_id)
@@ -289,10 +293,11 @@ async def test_lot_reel_en_arriere_plan(moteur: AsyncEngine, kafka_bootstrap: st
                        lots_pause_secondes=0.05) as client:
         cle = {**ARS, "Idempotency-Key": "lot-reel"}
         debut = time.monotonic()
-        r = await client.post("/v1/lots", headers=cle, json=_validation(*ids))
+        r = await decider_a_deux(client, "/v1/lots", headers=cle, json=_validation(*ids))
         assert r.status_code == 202, r.text
         lot_id = r.json()["id"]
-        assert (await client.post("/v1/lots", headers=cle, json=_validation(*ids))).json()["id"] == lot_id
+        assert (await decider_a_deux(client, "/v1/lots",
+                                     headers=cle, json=_validation(*ids))).json()["id"] == lot_id
         lu = await _lire(client, lot_id, limit=10)
         while lu["statut"] != "termine":
             assert time.monotonic() - debut < 60, lu
@@ -305,7 +310,8 @@ async def test_lot_reel_en_arriere_plan(moteur: AsyncEngine, kafka_bootstrap: st
     assert all(statuts[i] == "validee" for i in ids)
     assert await compter(moteur, Decision, Decision.dossier_id.in_(ids)) == N + 1  # + "deja"'s own
     assert await compter(moteur, OutboxMessage, OutboxMessage.key.in_(ids)) == N
-    assert await compter(moteur, JournalAudit) == audits + N + 1  # each decision, and the lot
+    # each decision, the lot, its proposal and its confirmation
+    assert await compter(moteur, JournalAudit) == audits + N + 3
     assert await compter(moteur, JournalAudit, JournalAudit.objet_id == lot_id) == 1
 
 
@@ -319,7 +325,7 @@ async def test_octet_nul_refuse_sans_rien_ecrire(api: httpx.AsyncClient, moteur:
     motivation["decision"]["motivation"] = "revue\u0000régionale"
     async with rien_ecrit(moteur, *ECRITES):
         for corps in (motivation, _validation("sim\u00000")):
-            r = await api.post(url, headers=ARS, json=corps)
+            r = await decider_a_deux(api, url, headers=ARS, json=corps)
             assert r.status_code in (404, 422), r.text
             assert r.headers["content-type"].startswith("application/problem+json")
         r = await api.get("/v1/lots/a%00b", headers=ARS)

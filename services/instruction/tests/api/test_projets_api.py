@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hopen_common.db.messaging import JournalAudit, OutboxMessage, RequeteIdempotente
 from hopen_common.testing import jeton
 from hopen_common.testing.api import NouveauClient, rien_ecrit
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.models import (
     DecisionProjet,
     DepensePrevueProjet,
@@ -128,7 +129,7 @@ async def test_enveloppe_publiee_au_depart(api: httpx.AsyncClient) -> None:
 async def test_refus(api: httpx.AsyncClient, moteur: AsyncEngine, projet: str, corps: dict[str, Any],
                      statut: int, champ: str | None) -> None:
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post(f"/v1/projets/{projet}/selection", headers=ARS, json=corps)
+        r = await decider_a_deux(api, f"/v1/projets/{projet}/selection", headers=ARS, json=corps)
     _probleme(r, statut, champ)
 
 
@@ -136,7 +137,8 @@ async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     async with rien_ecrit(moteur, *ECRITES):
         for headers, statut in ((jeton("ars", region=CORSE), 404), (jeton("dns"), 403),
                                 (jeton("etablissement", finess=[LEAD]), 403)):
-            r = await api.post("/v1/projets/p-petit/selection", headers=headers, json=selection("1.00"))
+            r = await decider_a_deux(api, "/v1/projets/p-petit/selection",
+                                     headers=headers, json=selection("1.00"))
             assert r.status_code == statut, r.text
     assert (await api.get("/v1/projets/p-petit", headers=jeton("ars", region=CORSE))).status_code == 404
     assert {p["id"] for p in (await api.get("/v1/projets", headers=ARS)).json()["items"]} == {
@@ -146,7 +148,7 @@ async def test_portee(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
 
 async def test_hors_delai(moteur: AsyncEngine, nouveau_client: NouveauClient) -> None:
     async with nouveau_client(ouvert=False) as client, rien_ecrit(moteur, *ECRITES):
-        r = await client.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("1.00"))
+        r = await decider_a_deux(client, "/v1/projets/p-petit/selection", headers=ARS, json=selection("1.00"))
     assert "2026-10-02" in _probleme(r, 422, "date")["detail"]
 
 
@@ -155,13 +157,14 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
     assert detail["maximum_theorique"] == "1500000.00"
     assert (await api.get("/v1/projets/p-sans-ac", headers=ARS)).json()["maximum_theorique"] is None
     cle = {**ARS, "Idempotency-Key": "sel-grand"}
-    r = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("1500000.00"))
+    r = await decider_a_deux(api, "/v1/projets/p-grand/selection", headers=cle, json=selection("1500000.00"))
     assert r.status_code == 201, r.text
-    rejouee = await api.post("/v1/projets/p-grand/selection", headers=cle, json=selection("1500000.00"))
+    rejouee = await decider_a_deux(api, "/v1/projets/p-grand/selection",
+                                   headers=cle, json=selection("1500000.00"))
     assert rejouee.json() == r.json()
     decision = r.json()
-    assert (decision["decision"], decision["montant_accorde"], decision["decide_par"]) == (
-        "selectionne", "1500000.00", "instructeur-bfc")
+    assert (decision["decision"], decision["montant_accorde"], decision["proposee_par"],
+            decision["decide_par"]) == ("selectionne", "1500000.00", "instructeur-bfc", "valideur-27")
     assert decision["elements"]["maximum_theorique"] == "1500000.00"
     (evenement,) = await _publies(moteur, "p-grand")
     assert evenement["type"] == "ProjetAapSelectionne"
@@ -172,7 +175,7 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
                                  "participants": [{"finess": LEAD, "activite_combinee": "1000000.00"},
                                                   {"finess": CLINIQUE, "activite_combinee": "62180.50"}]}
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00"))
+        r = await decider_a_deux(api, "/v1/projets/p-grand/selection", headers=ARS, json=selection("1.00"))
         _probleme(r, 409, "remplace")
 
     # Financement has not engaged it yet: the envelope copy still says 3 707 000 available, but the
@@ -180,11 +183,12 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
     e = (await api.get(f"/v1/enveloppes/{BFC}", headers=ARS)).json()
     assert (e["disponible"], e["en_attente"], e["disponible_pour_selection"]) == (
         "3707000.00", "1500000.00", "2207000.00")
-    r = await api.post("/v1/projets/p-second/selection", headers=ARS, json=selection("1500000.00"))
+    r = await decider_a_deux(api, "/v1/projets/p-second/selection", headers=ARS, json=selection("1500000.00"))
     assert r.status_code == 201, r.text
     second = r.json()
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/projets/p-troisieme/selection", headers=ARS, json=selection("707000.01"))
+        r = await decider_a_deux(api, "/v1/projets/p-troisieme/selection",
+                                 headers=ARS, json=selection("707000.01"))
         assert "707000.00" in _probleme(r, 422, "montant_accorde")["detail"]
 
     # Financement engages both (EnveloppeEngagee, applied to the copy by the consumer): none in flight.
@@ -197,29 +201,30 @@ async def test_selection_et_enveloppe_en_cours(api: httpx.AsyncClient, moteur: A
              "ecriture_id": i} for d, p, i in ((decision, "p-grand", 7), (second, "p-second", 8))])
     enveloppe = (await api.get("/v1/projets/p-grand", headers=ARS)).json()["enveloppe"]
     assert (enveloppe["en_attente"], enveloppe["disponible_pour_selection"]) == ("0.00", "707000.00")
-    r = await api.post("/v1/projets/p-troisieme/selection", headers=ARS, json=selection("607000.00"))
+    r = await decider_a_deux(api, "/v1/projets/p-troisieme/selection",
+                             headers=ARS, json=selection("607000.00"))
     assert r.status_code == 201, r.text  # leaves 100 000 for p-petit
 
 
 async def test_non_retenu_et_atteinte(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/projets/p-refuse/atteinte", headers=ARS, json={"atteint": True,
+        r = await decider_a_deux(api, "/v1/projets/p-refuse/atteinte", headers=ARS, json={"atteint": True,
                                                                                "motivation": "x" * 3})
         _probleme(r, 409, None)  # not selected
-    r = await api.post("/v1/projets/p-refuse/selection", headers=ARS, json={
+    r = await decider_a_deux(api, "/v1/projets/p-refuse/selection", headers=ARS, json={
         "decision": "non_retenu", "motivation": "équilibre entre secteurs"})
     assert r.status_code == 201, r.text
     (evenement,) = await _publies(moteur, "p-refuse")
     assert (evenement["type"], evenement["data"]["motivation"]) == ("ProjetAapNonRetenu",
                                                                     "équilibre entre secteurs")
 
-    r = await api.post("/v1/projets/p-petit/selection", headers=ARS, json=selection("100000.00"))
+    r = await decider_a_deux(api, "/v1/projets/p-petit/selection", headers=ARS, json=selection("100000.00"))
     assert r.status_code == 201, r.text
-    r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS,
+    r = await decider_a_deux(api, "/v1/projets/p-petit/atteinte", headers=ARS,
                        json={"atteint": False, "motivation": "objectifs de juin 2027 non atteints"})
     assert r.status_code == 201, r.text
     async with rien_ecrit(moteur, *ECRITES):
-        r = await api.post("/v1/projets/p-petit/atteinte", headers=ARS, json={"atteint": True,
+        r = await decider_a_deux(api, "/v1/projets/p-petit/atteinte", headers=ARS, json={"atteint": True,
                                                                               "motivation": "bis"})
         _probleme(r, 409, "remplace")
     atteinte = (await _publies(moteur, "p-petit"))[-1]

@@ -19,6 +19,7 @@ from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.testing import jeton
 from hopen_common.testing.api import client_api, reglages_de_test
 from hopen_common.testing.bus import Bus, bus_de_test
+from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.consumers import HANDLERS
 from hopen_instruction.main import create_app
 from hopen_instruction.models import Decision, Dossier
@@ -91,17 +92,17 @@ async def test_dossier_retire(bus: Bus, base: str, kafka_bootstrap: str) -> None
         reglages = reglages_de_test(InstructionSettings, engine, kafka_bootstrap, calendrier_ouvert=True)
         async with client_api(create_app(reglages), "http://instruction") as api:
             decision = {"decision": "validee", "motivation": "dossier complet"}
-            r = await api.post("/v1/dossiers/retire/decision", headers=CORSE, json=decision)
+            r = await decider_a_deux(api, "/v1/dossiers/retire/decision", headers=CORSE, json=decision)
             assert r.status_code == 409, r.text
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.json()["type"].endswith("/candidature-desistee")
-            r = await api.post("/v1/dossiers/retire/objectifs/P1.O1/decision", headers=CORSE,
+            r = await decider_a_deux(api, "/v1/dossiers/retire/objectifs/P1.O1/decision", headers=CORSE,
                                json={"decision": "non_atteint", "motivation": "retirée"})
             assert r.status_code == 409, r.text
 
             # The ARS decides a dossier whose withdrawal is on its way (still deposee here): the
             # decision is taken, and the withdrawal that follows leaves it standing.
-            r = await api.post("/v1/dossiers/decide/decision", headers=CORSE, json=decision)
+            r = await decider_a_deux(api, "/v1/dossiers/decide/decision", headers=CORSE, json=decision)
             assert r.status_code == 201, r.text
             decision_id = r.json()["id"]
             tardif = _desistee("decide")

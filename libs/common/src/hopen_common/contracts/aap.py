@@ -42,6 +42,9 @@ class ProjetAapSelectionne(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 10 (additive): the two-person rule's proposer and confirmer.
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
     # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
     remplace: str | None = None
 
@@ -58,6 +61,9 @@ class AtteinteProjetAapDecidee(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 10 (additive): the two-person rule's proposer and confirmer.
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
     # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
     remplace: str | None = None
 
@@ -123,6 +129,9 @@ class ProjetAapNonRetenu(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 10 (additive): the two-person rule's proposer and confirmer.
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
     # Issue 9 (additive): a correction names the decision it replaces (the project's current one).
     remplace: str | None = None
 

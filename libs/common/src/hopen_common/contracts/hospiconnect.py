@@ -33,6 +33,9 @@ class HospiconnectAnneeDecidee(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 10 (additive): the two-person rule's proposer and confirmer.
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
     # decision_id of the earlier decision for the same (finess_ej, annee) this one corrects.
     remplace: str | None = None
     # Staff of finess_ej as the producer knew it; financement prefers its referentiel copy.

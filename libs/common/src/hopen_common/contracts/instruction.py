@@ -18,6 +18,9 @@ class _Decision(Payload):
     decide_par: str
     decide_le: datetime
     motivation: str
+    # Issue 10 (additive): the two-person rule's proposer and confirmer (decide_par is the confirmer).
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
 
 
 class PerimetreEj(Payload):

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
@@ -28,6 +30,8 @@ from hopen_instruction.echeances.service import echeances, filtre_echeance
 from hopen_instruction.etats import service as etats
 from hopen_instruction.models import Decision, Dossier
 from hopen_instruction.objectifs.rules import EvaluationObjectif
+from hopen_instruction.propositions import service as propositions
+from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
@@ -90,35 +94,56 @@ async def lire(dossier_id: str, session: SessionDep, principal: Lecteur) -> Doss
     )
 
 
-@router.post("/{dossier_id}/decision", status_code=201, response_model=DecisionLue)
-async def decider(dossier_id: str, demande: DecisionCandidatureDemande, session: SessionDep,
-                  principal: Instructeur, request: Request) -> JSONResponse:
-    """ARS of the region: validates (CandidatureValidee) or refuses (CandidatureRefusee).
-    Accepts an Idempotency-Key."""
-    async def executer() -> DecisionLue:
-        decision = await service.decider_candidature(
-            session, principal, dossier_id, demande, charger_programme_phase1(), aujourd_hui_paris(),
-            request.app.state.settings.calendrier_ouvert, datetime.now(UTC), charger_programme_hospiconnect(),
-        )
-        return _decision(decision)
-    return await idempotent(session, request, principal.subject, executer)
-
-
 class DecisionObjectifLue(DecisionLue):
     evaluation: ObjectifEvalue
 
 
-@router.post("/{dossier_id}/objectifs/{objectif}/decision", status_code=201,
-             response_model=DecisionObjectifLue)
+@propositions.action("candidature", DecisionCandidatureDemande)
+async def _candidature(session: AsyncSession, principal: Principal, parametres: dict[str, Any],
+                       demande: DecisionCandidatureDemande, reglages: Any, maintenant: datetime,
+                       proposee_par: str | None) -> tuple[str, DecisionLue]:
+    decision = await service.decider_candidature(
+        session, principal, parametres["dossier_id"], demande, charger_programme_phase1(),
+        aujourd_hui_paris(), reglages.calendrier_ouvert, maintenant, charger_programme_hospiconnect(),
+        proposee_par=proposee_par)
+    return f"dossier/{decision.dossier_id}/candidature", _decision(decision)
+
+
+@propositions.action("objectif", DecisionObjectifDemande)
+async def _objectif(session: AsyncSession, principal: Principal, parametres: dict[str, Any],
+                    demande: DecisionObjectifDemande, reglages: Any, maintenant: datetime,
+                    proposee_par: str | None) -> tuple[str, DecisionObjectifLue]:
+    decision, finess_ej, evaluation = await service.decider_objectif(
+        session, principal, parametres["dossier_id"], parametres["objectif"], demande,
+        charger_programme_phase1(), maintenant, proposee_par=proposee_par)
+    return (f"dossier/{decision.dossier_id}/{decision.objet}/{finess_ej}",
+            DecisionObjectifLue(**_decision(decision).model_dump(),
+                                evaluation=_evaluation(finess_ej, evaluation, decision.decision)))
+
+
+@router.post("/{dossier_id}/decision", status_code=202, response_model=PropositionLue)
+async def decider(dossier_id: str, demande: DecisionCandidatureDemande, session: SessionDep,
+                  principal: Instructeur, request: Request) -> JSONResponse:
+    """ARS instructeur of the region: proposes to validate (CandidatureValidee) or refuse
+    (CandidatureRefusee); 202 with the proposal and the amounts financement would compute. A valideur
+    confirms it (POST /v1/propositions/{id}/confirmation, ADR 0023). Accepts an Idempotency-Key."""
+    return await proposer(session, principal, request, "candidature", {"dossier_id": dossier_id}, demande)
+
+
+async def proposer(session: AsyncSession, principal: Principal, request: Request, type_: str,
+                    parametres: dict[str, Any], demande: BaseModel) -> JSONResponse:
+    async def executer() -> PropositionLue:
+        return await propositions.proposer(
+            session, principal, type_, parametres, demande, reglages=request.app.state.settings,
+            financement=request.app.state.financement, autorisation=request.headers["Authorization"])
+    return await idempotent(session, request, principal.subject, executer, statut=202)
+
+
+@router.post("/{dossier_id}/objectifs/{objectif}/decision", status_code=202, response_model=PropositionLue)
 async def decider_objectif(dossier_id: str, objectif: str, demande: DecisionObjectifDemande,
                            session: SessionDep, principal: Instructeur, request: Request) -> JSONResponse:
-    """ARS of the region: objective reached or not, shown against the ES's target (for a GHT,
-    per member EJ: `finess_ej`). Accepts an Idempotency-Key."""
-    async def executer() -> DecisionObjectifLue:
-        decision, finess_ej, evaluation = await service.decider_objectif(
-            session, principal, dossier_id, objectif, demande, charger_programme_phase1(),
-            datetime.now(UTC),
-        )
-        return DecisionObjectifLue(**_decision(decision).model_dump(),
-                                   evaluation=_evaluation(finess_ej, evaluation, decision.decision))
-    return await idempotent(session, request, principal.subject, executer)
+    """ARS instructeur of the region: proposes an objective reached or not, shown against the ES's
+    target (for a GHT, per member EJ: `finess_ej`); 202 with the proposal and its amounts, confirmed by
+    a valideur (ADR 0023). Accepts an Idempotency-Key."""
+    return await proposer(session, principal, request, "objectif",
+                           {"dossier_id": dossier_id, "objectif": objectif}, demande)

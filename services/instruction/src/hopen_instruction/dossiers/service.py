@@ -132,6 +132,13 @@ def _verifier_fenetre_instruction(programme: ProgrammePhase1, jour: date, ouvert
                                f" {fin.isoformat()}", "date")
 
 
+def personnes(principal: Principal, proposee_par: str | None) -> dict[str, str | None]:
+    """Both persons of a decision taken under the two-person rule (ADR 0023): the proposer, and the
+    confirmer who takes it (`principal`, also `decide_par`); None for both outside the rule."""
+    confirmee_par = None if proposee_par is None else principal.subject
+    return {"proposee_par": proposee_par, "confirmee_par": confirmee_par}
+
+
 def verifier_instructeur(principal: Principal) -> None:
     if principal.role is not Role.ARS:
         raise ROLE_INTERDIT.erreur("seule l'ARS décide")
@@ -164,6 +171,7 @@ async def decider_candidature(
     session: AsyncSession, principal: Principal, dossier_id: str, demande: DecisionCandidatureDemande,
     programme: ProgrammePhase1, jour: date, ouvert: bool, maintenant: datetime,
     programme_hc: ProgrammeHospiconnect | None = None, *, remplace: str | None = None,
+    proposee_par: str | None = None,
 ) -> Decision:
     """A first decision, or (`remplace`, or `demande.remplace`) the correction of the current one."""
     verifier_instructeur(principal)
@@ -188,6 +196,7 @@ async def decider_candidature(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet="candidature", decision=demande.decision,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
         elements={"objectifs": dossier.objectifs, "perimetre": dossier.perimetre}, remplace=remplace,
+        **personnes(principal, proposee_par),
     )
     session.add(decision)
     dossier.statut = demande.decision
@@ -198,6 +207,7 @@ async def decider_candidature(
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "dispositif": dossier.dispositif, "remplace": remplace,
+        **personnes(principal, proposee_par),
     }
     perimetre = (None if dossier.perimetre is None
                  else [PerimetreEj.model_validate(m) for m in dossier.perimetre])
@@ -217,7 +227,7 @@ async def decider_candidature(
 async def decider_objectif(
     session: AsyncSession, principal: Principal, dossier_id: str, objectif: str,
     demande: DecisionObjectifDemande, programme: ProgrammePhase1, maintenant: datetime,
-    *, remplace: str | None = None,
+    *, remplace: str | None = None, proposee_par: str | None = None,
 ) -> tuple[Decision, str, EvaluationObjectif]:
     """A first decision on an objective (of one EJ), or the correction of its current one."""
     verifier_instructeur(principal)
@@ -253,14 +263,14 @@ async def decider_objectif(
             {"indicateur": i.indicateur, "numerateur": i.numerateur, "denominateur": i.denominateur,
              "taux": str(i.taux) if i.taux is not None else None, "cible": str(i.cible),
              "cible_sun_es": i.cible_sun_es, "atteint": i.atteint} for i in evaluation.indicateurs]},
-        remplace=remplace,
+        remplace=remplace, **personnes(principal, proposee_par),
     )
     session.add(decision)
     commun = {
         "decision_id": decision.id, "candidature_id": dossier.id, "finess": dossier.finess,
         "region": dossier.region, "decide_par": principal.subject, "decide_le": maintenant,
         "motivation": demande.motivation, "objectif": objectif, "objectifs_candidature": dossier.objectifs,
-        "finess_ej": membre, "remplace": remplace,
+        "finess_ej": membre, "remplace": remplace, **personnes(principal, proposee_par),
     }
     payload = ObjectifAtteint(**commun) if demande.decision == "atteint" else ObjectifNonAtteint(**commun)
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"candidature/{dossier.id}")

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
-from hopen_common.idempotence import idempotent
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
+from hopen_instruction.dossiers.router import proposer
 from hopen_instruction.dossiers.schemas import DecisionLue
 from hopen_instruction.dossiers.service import charger
 from hopen_instruction.hospiconnect import rules, service
@@ -24,6 +25,8 @@ from hopen_instruction.hospiconnect.schemas import (
     PreuveRecueLue,
 )
 from hopen_instruction.models import EtablissementConnu
+from hopen_instruction.propositions import service as propositions
+from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/dossiers", tags=["hospiconnect"])
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
@@ -76,17 +79,25 @@ class DecisionAnnuelleLue(DecisionLue):
     objectifs: list[ObjectifEvalueHc]
 
 
-@router.post("/{dossier_id}/hospiconnect/{annee}/decision", status_code=201,
-             response_model=DecisionAnnuelleLue)
+@propositions.action("hospiconnect", DecisionAnnuelleDemande)
+async def _annee(session: AsyncSession, principal: Principal, parametres: dict[str, Any],
+                 demande: DecisionAnnuelleDemande, reglages: Any, maintenant: datetime,
+                 proposee_par: str | None) -> tuple[str, DecisionAnnuelleLue]:
+    decision, evaluation = await service.decider_annee(
+        session, principal, parametres["dossier_id"], int(parametres["annee"]), demande,
+        charger_programme_hospiconnect(), aujourd_hui_paris(), reglages.calendrier_ouvert, maintenant,
+        proposee_par=proposee_par)
+    return (f"dossier/{decision.dossier_id}/{decision.objet}/{decision.finess_ej}",
+            DecisionAnnuelleLue(**DecisionLue.model_validate(decision, from_attributes=True).model_dump(),
+                                objectifs=_objectifs(evaluation)))
+
+
+@router.post("/{dossier_id}/hospiconnect/{annee}/decision", status_code=202, response_model=PropositionLue)
 async def decider_annee(dossier_id: str, annee: int, demande: DecisionAnnuelleDemande, session: SessionDep,
                         principal: Instructeur, request: Request) -> JSONResponse:
-    """ARS of the region: which objectives one EJ (GHU) reached that year (HospiconnectAnneeDecidee).
-    Only objectives with a target that year, each backed by the evidence received; a second decision
-    for the same EJ and year names the one it `remplace`. Accepts an Idempotency-Key."""
-    async def executer() -> DecisionAnnuelleLue:
-        decision, evaluation = await service.decider_annee(
-            session, principal, dossier_id, annee, demande, charger_programme_hospiconnect(),
-            aujourd_hui_paris(), request.app.state.settings.calendrier_ouvert, datetime.now(UTC))
-        return DecisionAnnuelleLue(**DecisionLue.model_validate(decision, from_attributes=True).model_dump(),
-                                   objectifs=_objectifs(evaluation))
-    return await idempotent(session, request, principal.subject, executer)
+    """ARS instructeur of the region: proposes which objectives one EJ (GHU) reached that year
+    (HospiconnectAnneeDecidee once a valideur confirms, ADR 0023). Only objectives with a target that
+    year, each backed by the evidence received; a second decision for the same EJ and year names the one
+    it `remplace`. 202 with the proposal and its amounts. Accepts an Idempotency-Key."""
+    return await proposer(session, principal, request, "hospiconnect",
+                          {"dossier_id": dossier_id, "annee": annee}, demande)

@@ -17,7 +17,7 @@ from hopen_common.outbox import publier
 from hopen_common.problemes import CANDIDATURE_NON_VALIDEE, DISPOSITIF_DIFFERENT
 from hopen_common.programme.hospiconnect import ProgrammeHospiconnect
 from hopen_common.programme.perimetre import ej_couvertes, ej_visee
-from hopen_instruction.dossiers.service import SOURCE, charger, verifier_instructeur
+from hopen_instruction.dossiers.service import SOURCE, charger, personnes, verifier_instructeur
 from hopen_instruction.hospiconnect import rules
 from hopen_instruction.hospiconnect.schemas import DecisionAnnuelleDemande
 from hopen_instruction.models import Decision, Dossier, EtablissementConnu, PreuveHospiconnectRecue
@@ -65,7 +65,7 @@ def courantes(decisions: list[Decision]) -> dict[str, Decision]:
 async def decider_annee(
     session: AsyncSession, principal: Principal, dossier_id: str, annee: int,
     demande: DecisionAnnuelleDemande, programme: ProgrammeHospiconnect, jour: date, ouvert: bool,
-    maintenant: datetime,
+    maintenant: datetime, *, proposee_par: str | None = None,
 ) -> tuple[Decision, list[rules.EvaluationObjectifHc]]:
     verifier_instructeur(principal)
     dossier = await charger(session, principal, dossier_id, verrou=True)
@@ -83,7 +83,7 @@ async def decider_annee(
     decision = Decision(
         id=str(uuid.uuid4()), dossier_id=dossier.id, objet=rules.objet_annee(annee), finess_ej=finess_ej,
         decision="annee_decidee", motivation=demande.motivation, decide_par=principal.subject,
-        decide_le=maintenant, remplace=demande.remplace,
+        decide_le=maintenant, remplace=demande.remplace, **personnes(principal, proposee_par),
         elements={"annee": annee, "objectifs_atteints": atteints,
                   "objectifs_de_l_annee": list(programme.objectifs_de(annee)),
                   "programme_version": programme.version,
@@ -100,6 +100,7 @@ async def decider_annee(
             decision_id=decision.id, candidature_id=dossier.id, finess=dossier.finess, finess_ej=finess_ej,
             region=dossier.region, annee=annee, objectifs_atteints=atteints, decide_par=principal.subject,
             decide_le=maintenant, motivation=demande.motivation, remplace=demande.remplace,
+            **personnes(principal, proposee_par),
             effectifs=None if etab is None else etab.effectifs),
         source=SOURCE, subject=f"candidature/{dossier.id}")
     await publier(session, Topics.DOSSIER, dossier.id, evenement)

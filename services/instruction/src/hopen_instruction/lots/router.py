@@ -1,25 +1,25 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 from hopen_instruction.lots import service
-from hopen_instruction.lots.schemas import IssueDossier, LotCree, LotDemande, LotLu, SimulationLot
+from hopen_instruction.lots.schemas import IssueDossier, LotDemande, LotLu, SimulationLot
+from hopen_instruction.propositions import service as propositions
+from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/lots", tags=["décisions par lot"])
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
 Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
 
 
-@router.post("", status_code=202, response_model=LotCree,
+@router.post("", status_code=202, response_model=PropositionLue,
              responses={200: {"model": SimulationLot, "description": "?simulation=true"}})
 async def creer(demande: LotDemande, session: SessionDep, principal: Instructeur, request: Request,
                 simulation: Annotated[bool, Query(description="dry run: outcomes and amounts, nothing"
@@ -30,22 +30,21 @@ async def creer(demande: LotDemande, session: SessionDep, principal: Instructeur
 
     `?simulation=true`: 200, per dossier the outcome its decision would have (or the problem it would
     get), the amounts financement would compute and, for selections, the regional envelope before and
-    after; nothing is written (an Idempotency-Key is ignored). Otherwise: 202 with the lot's id; each
-    dossier is then decided in its own transaction, a refusal never stops the others; progress on
-    GET /v1/lots/{id}. Accepts an Idempotency-Key."""
+    after; nothing is written (an Idempotency-Key is ignored). Otherwise (an instructeur): 202 with the
+    lot's proposal, its dry run as its amounts (ADR 0023); once a valideur confirms it, each dossier is
+    decided in its own transaction, a refusal never stops the others; progress on GET /v1/lots/{id}.
+    Accepts an Idempotency-Key."""
     if simulation:
         resultat = await service.simuler(
             session, principal, demande, ouvert=request.app.state.settings.calendrier_ouvert,
             financement=request.app.state.financement, autorisation=request.headers["Authorization"])
         return JSONResponse(resultat.model_dump(mode="json"))
 
-    async def executer() -> LotCree:
-        lot = await service.creer(session, principal, demande, datetime.now(UTC))
-        return LotCree(id=lot.id, total=lot.total, lien=f"/v1/lots/{lot.id}")
-    reponse = await idempotent(session, request, principal.subject, executer, statut=202)
-    # After the response, hence after the commit: the worker of this process starts at once.
-    reponse.background = BackgroundTask(request.app.state.reveil_lots.set)
-    return reponse
+    async def executer() -> PropositionLue:
+        return await propositions.proposer_lot(
+            session, principal, demande, ouvert=request.app.state.settings.calendrier_ouvert,
+            financement=request.app.state.financement, autorisation=request.headers["Authorization"])
+    return await idempotent(session, request, principal.subject, executer, statut=202)
 
 
 @router.get("/{lot_id}", response_model=LotLu)

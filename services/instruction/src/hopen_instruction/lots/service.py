@@ -87,39 +87,48 @@ async def verifier_lot(session: AsyncSession, principal: Principal, demande: Lot
 
 
 async def decider(session: AsyncSession, principal: Principal, decision: DecisionLot, dossier_id: str,
-                  *, ouvert: bool, maintenant: datetime) -> str:
+                  *, ouvert: bool, maintenant: datetime, proposee_par: str | None = None) -> str:
     """One dossier of a lot, through its endpoint's own use case; the id of the decision taken."""
     if isinstance(decision, DecisionCandidatureLot):
         prise = await dossiers.decider_candidature(
             session, principal, dossier_id,
             DecisionCandidatureDemande(decision=decision.decision, motivation=decision.motivation),
             charger_programme_phase1(), aujourd_hui_paris(), ouvert, maintenant,
-            charger_programme_hospiconnect())
+            charger_programme_hospiconnect(), proposee_par=proposee_par)
         return prise.id
     if isinstance(decision, DecisionObjectifLot):
         objectif, _, _ = await dossiers.decider_objectif(
             session, principal, dossier_id, decision.objectif,
             DecisionObjectifDemande(decision=decision.decision, motivation=decision.motivation),
-            charger_programme_phase1(), maintenant)
+            charger_programme_phase1(), maintenant, proposee_par=proposee_par)
         return objectif.id
     montant = None if decision.montants_accordes is None else decision.montants_accordes[dossier_id]
     selection = await projets.selectionner(
         session, principal, dossier_id,
         SelectionDemande(decision=decision.decision, montant_accorde=montant, motivation=decision.motivation),
-        charger_programme_aap(), aujourd_hui_paris(), ouvert, maintenant)
+        charger_programme_aap(), aujourd_hui_paris(), ouvert, maintenant, proposee_par=proposee_par)
     return selection.id
 
 
 def principal_du_lot(lot: Lot) -> Principal:
-    return Principal(subject=lot.demande_par, role=Role(lot.role), region=lot.region)
+    """Each dossier is decided in the confirmer's name (the proposer is recorded with it, ADR 0023)."""
+    return Principal(subject=lot.confirmee_par or lot.demande_par, role=Role(lot.role), region=lot.region)
+
+
+def proposeur_du_lot(lot: Lot) -> str | None:
+    return None if lot.confirmee_par is None else lot.demande_par
 
 
 async def creer(session: AsyncSession, principal: Principal, demande: LotDemande,
-                maintenant: datetime) -> Lot:
+                maintenant: datetime, *, proposee_par: str | None = None) -> Lot:
+    """`principal` confirms the lot `proposee_par` proposed (ADR 0023): the lot is in the proposer's
+    name, confirmed by `principal`."""
     await verifier_lot(session, principal, demande)
     assert principal.region is not None  # an ARS (verifier_lot)
     lot = Lot(id=str(uuid.uuid4()), region=principal.region, type=demande.decision.type,
-              decision=demande.decision.model_dump(mode="json"), demande_par=principal.subject,
+              decision=demande.decision.model_dump(mode="json"),
+              demande_par=proposee_par or principal.subject,
+              confirmee_par=None if proposee_par is None else principal.subject,
               role=principal.role.value, cree_le=maintenant, total=len(demande.dossiers))
     session.add(lot)
     await session.flush()
@@ -135,7 +144,7 @@ async def creer(session: AsyncSession, principal: Principal, demande: LotDemande
 
 
 @contextmanager
-def _suivre_publications(session: AsyncSession) -> Iterator[list[OutboxMessage]]:
+def suivre_publications(session: AsyncSession) -> Iterator[list[OutboxMessage]]:
     """The outbox rows the session writes while the block runs (no query: the ORM tells us)."""
     ecrits: list[OutboxMessage] = []
 
@@ -150,7 +159,7 @@ def _suivre_publications(session: AsyncSession) -> Iterator[list[OutboxMessage]]
         event.remove(session.sync_session, "pending_to_persistent", _noter)
 
 
-async def _pour_selection(session: AsyncSession, region: str) -> Decimal | None:
+async def pour_selection(session: AsyncSession, region: str) -> Decimal | None:
     situation = await enveloppes.situation(session, region)
     return None if situation is None else situation[1].pour_selection
 
@@ -170,10 +179,10 @@ async def simuler(session: AsyncSession, principal: Principal, demande: LotDeman
     lot = await session.begin_nested()
     try:
         if selection:
-            debut = fin = await _pour_selection(session, principal.region)
+            debut = fin = await pour_selection(session, principal.region)
         for rang, d in enumerate(demande.dossiers):
             try:
-                with _suivre_publications(session) as ecrits:
+                with suivre_publications(session) as ecrits:
                     async with session.begin_nested():
                         await decider(session, principal, decision, d, ouvert=ouvert, maintenant=maintenant)
                 evenements = [Evenement.model_validate(o.envelope) for o in ecrits]
@@ -185,7 +194,7 @@ async def simuler(session: AsyncSession, principal: Principal, demande: LotDeman
                 continue
             issue = IssueSimulee(rang=rang, dossier_id=d, statut="ok")
             if selection:
-                apres = await _pour_selection(session, principal.region)
+                apres = await pour_selection(session, principal.region)
                 if fin is not None and apres is not None:
                     issue.enveloppe = ImpactEnveloppe(avant=fin, apres=apres)
                 fin = apres

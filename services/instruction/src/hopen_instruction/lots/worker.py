@@ -23,7 +23,7 @@ from hopen_common.db.session import session_scope
 from hopen_common.problemes import ERREUR_INTERNE
 from hopen_common.simulations import probleme_de, probleme_du_type
 from hopen_instruction.lots.schemas import DecisionLot
-from hopen_instruction.lots.service import decider, principal_du_lot
+from hopen_instruction.lots.service import decider, principal_du_lot, proposeur_du_lot
 from hopen_instruction.models import Lot, LotDossier
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def traiter_un(sessionmaker: async_sessionmaker[AsyncSession], *, ouvert: 
             async with session.begin_nested():
                 decision_id = await decider(
                     session, principal_du_lot(lot), _DECISION.validate_python(lot.decision), ligne.dossier_id,
-                    ouvert=ouvert, maintenant=maintenant)
+                    ouvert=ouvert, maintenant=maintenant, proposee_par=proposeur_du_lot(lot))
             ligne.statut, ligne.decision_id = "ok", decision_id
         except DBAPIError as exc:
             if exc.connection_invalidated:

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
-from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
 from hopen_common.programme.aap import charger_programme_aap
+from hopen_instruction.dossiers.router import proposer
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.enveloppes.router import enveloppe_lue
 from hopen_instruction.models import DecisionProjet, Projet
@@ -24,6 +25,8 @@ from hopen_instruction.projets.schemas import (
     ProjetLu,
     SelectionDemande,
 )
+from hopen_instruction.propositions import service as propositions
+from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
@@ -69,27 +72,40 @@ async def lire(projet_id: str, session: SessionDep, principal: Lecteur) -> Proje
         enveloppe=None if situation is None else enveloppe_lue(*situation))
 
 
-@router.post("/{projet_id}/selection", status_code=201, response_model=DecisionProjetLue)
+@propositions.action("selection", SelectionDemande)
+async def _selection(session: AsyncSession, principal: Principal, parametres: dict[str, Any],
+                     demande: SelectionDemande, reglages: Any, maintenant: datetime,
+                     proposee_par: str | None) -> tuple[str, DecisionProjetLue]:
+    decision = await service.selectionner(
+        session, principal, parametres["projet_id"], demande, charger_programme_aap(), aujourd_hui_paris(),
+        reglages.calendrier_ouvert, maintenant, proposee_par=proposee_par)
+    return f"projet/{decision.projet_id}/selection", _decision(decision)
+
+
+@propositions.action("atteinte", AtteinteDemande)
+async def _atteinte(session: AsyncSession, principal: Principal, parametres: dict[str, Any],
+                    demande: AtteinteDemande, reglages: Any, maintenant: datetime,
+                    proposee_par: str | None) -> tuple[str, DecisionProjetLue]:
+    decision = await service.decider_atteinte(session, principal, parametres["projet_id"], demande,
+                                              maintenant, proposee_par=proposee_par)
+    return f"projet/{decision.projet_id}/atteinte", _decision(decision)
+
+
+@router.post("/{projet_id}/selection", status_code=202, response_model=PropositionLue)
 async def selectionner(projet_id: str, demande: SelectionDemande, session: SessionDep, principal: Instructeur,
                        request: Request) -> JSONResponse:
-    """ARS of the region, until 2 October 2026: `selectionne` with `montant_accorde` (at most the
-    forecast expenses 2026-2027, the theoretical maximum and what the regional envelope can still
-    take) -> ProjetAapSelectionne with each participant's AC 2024; or `non_retenu` ->
-    ProjetAapNonRetenu. Accepts an Idempotency-Key."""
-    async def executer() -> DecisionProjetLue:
-        decision = await service.selectionner(
-            session, principal, projet_id, demande, charger_programme_aap(), aujourd_hui_paris(),
-            request.app.state.settings.calendrier_ouvert, datetime.now(UTC))
-        return _decision(decision)
-    return await idempotent(session, request, principal.subject, executer)
+    """ARS instructeur of the region, until 2 October 2026, proposes: `selectionne` with
+    `montant_accorde` (at most the forecast expenses 2026-2027, the theoretical maximum and what the
+    regional envelope can still take) -> ProjetAapSelectionne with each participant's AC 2024; or
+    `non_retenu` -> ProjetAapNonRetenu, once a valideur confirms (ADR 0023). 202 with the proposal, the
+    halves financement would pay and the envelope before and after. Accepts an Idempotency-Key."""
+    return await proposer(session, principal, request, "selection", {"projet_id": projet_id}, demande)
 
 
-@router.post("/{projet_id}/atteinte", status_code=201, response_model=DecisionProjetLue)
+@router.post("/{projet_id}/atteinte", status_code=202, response_model=PropositionLue)
 async def decider_atteinte(projet_id: str, demande: AtteinteDemande, session: SessionDep,
                            principal: Instructeur, request: Request) -> JSONResponse:
-    """ARS of the region: the selected project reached its objectives or not (AtteinteProjetAapDecidee:
-    the second half is paid, or released to the envelope). Accepts an Idempotency-Key."""
-    async def executer() -> DecisionProjetLue:
-        return _decision(await service.decider_atteinte(session, principal, projet_id, demande,
-                                                        datetime.now(UTC)))
-    return await idempotent(session, request, principal.subject, executer)
+    """ARS instructeur of the region proposes: the selected project reached its objectives or not
+    (AtteinteProjetAapDecidee once confirmed: the second half is paid, or released to the envelope).
+    202 with the proposal and its amounts. Accepts an Idempotency-Key."""
+    return await proposer(session, principal, request, "atteinte", {"projet_id": projet_id}, demande)

@@ -36,6 +36,9 @@ class DecisionProjetLue(BaseModel):
     decide_le: datetime
     elements: dict[str, Any]
     remplace: str | None
+    # Two-person rule (ADR 0023): decide_par is the confirmer; None on decisions taken before it.
+    proposee_par: str | None = None
+    confirmee_par: str | None = None
 
 
 class DepensePrevueLue(BaseModel):

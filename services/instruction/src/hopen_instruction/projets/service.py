@@ -25,7 +25,7 @@ from hopen_common.outbox import publier
 from hopen_common.problemes import PROJET_NON_SELECTIONNE, introuvable
 from hopen_common.programme.aap import ProgrammeAap, charger_programme_aap, maximum_theorique
 from hopen_common.programme.erreurs import RegleMetierError
-from hopen_instruction.dossiers.service import SOURCE, filtre_affectation, verifier_instructeur
+from hopen_instruction.dossiers.service import SOURCE, filtre_affectation, personnes, verifier_instructeur
 from hopen_instruction.enveloppes import service as enveloppes
 from hopen_instruction.etats import rules as etats
 from hopen_instruction.etats.repository import enregistrer_transition
@@ -94,7 +94,8 @@ async def _courante(session: AsyncSession, projet_id: str, objet: str) -> Decisi
 
 async def selectionner(session: AsyncSession, principal: Principal, projet_id: str,
                        demande: SelectionDemande, programme: ProgrammeAap, jour: date, ouvert: bool,
-                       maintenant: datetime, *, remplace: str | None = None) -> DecisionProjet:
+                       maintenant: datetime, *, remplace: str | None = None,
+                       proposee_par: str | None = None) -> DecisionProjet:
     """A first selection, or (`remplace`) the correction of the current one: another amount, or not
     retained any more (financement computes the complement or the reprise, ADR 0014)."""
     verifier_instructeur(principal)
@@ -141,7 +142,7 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
     decision = DecisionProjet(
         id=str(uuid.uuid4()), projet_id=projet.id, objet="selection", decision=demande.decision,
         montant_accorde=montant, motivation=demande.motivation, decide_par=principal.subject,
-        decide_le=maintenant, elements=elements, remplace=remplace)
+        decide_le=maintenant, elements=elements, remplace=remplace, **personnes(principal, proposee_par))
     session.add(decision)
     projet.statut = demande.decision
     await enregistrer_transition(session, "projet", projet.id, de=de, vers=demande.decision,
@@ -154,12 +155,12 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
             participants=[ParticipantAap(finess=f, activite_combinee=ac) for f, ac in participants],
             perimetre=projet.perimetre, depenses_prevues=projet.depenses_prevues, montant_accorde=montant,
             decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation,
-            remplace=remplace)
+            remplace=remplace, **personnes(principal, proposee_par))
     else:
         payload = ProjetAapNonRetenu(
             decision_id=decision.id, projet_id=projet.id, finess=projet.finess, region=projet.region,
             decide_par=principal.subject, decide_le=maintenant, motivation=demande.motivation,
-            remplace=remplace)
+            remplace=remplace, **personnes(principal, proposee_par))
     evenement = nouvel_evenement(payload, source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.PROJET, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
@@ -173,7 +174,8 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
 
 
 async def decider_atteinte(session: AsyncSession, principal: Principal, projet_id: str,
-                           demande: AtteinteDemande, maintenant: datetime, *, remplace: str | None = None
+                           demande: AtteinteDemande, maintenant: datetime, *, remplace: str | None = None,
+                           proposee_par: str | None = None
                            ) -> DecisionProjet:
     verifier_instructeur(principal)
     remplace = remplace or demande.remplace
@@ -188,14 +190,15 @@ async def decider_atteinte(session: AsyncSession, principal: Principal, projet_i
     decision = DecisionProjet(
         id=str(uuid.uuid4()), projet_id=projet.id, objet="atteinte", decision=verdict, montant_accorde=None,
         motivation=demande.motivation, decide_par=principal.subject, decide_le=maintenant,
-        elements={"objectifs": projet.objectifs}, remplace=remplace)
+        elements={"objectifs": projet.objectifs}, remplace=remplace,
+        **personnes(principal, proposee_par))
     session.add(decision)
     projet.statut = verdict
     evenement = nouvel_evenement(
         AtteinteProjetAapDecidee(
             decision_id=decision.id, projet_id=projet.id, finess=projet.finess, region=projet.region,
             atteint=demande.atteint, decide_par=principal.subject, decide_le=maintenant,
-            motivation=demande.motivation, remplace=remplace),
+            motivation=demande.motivation, remplace=remplace, **personnes(principal, proposee_par)),
         source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.PROJET, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=f"projet_{verdict}",

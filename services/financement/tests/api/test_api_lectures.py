@@ -113,7 +113,8 @@ async def test_transfert_dns_audite(api):
     r = await _transferer(api, corps)
     assert r.status_code == 200, r.text
     ecritures = r.json()["ecritures"]
-    assert ecritures["sortie"]["transfert_id"] == ecritures["entree"]["transfert_id"] == r.json()["transfert_id"]
+    transfert_id = r.json()["transfert_id"]
+    assert ecritures["sortie"]["transfert_id"] == ecritures["entree"]["transfert_id"] == transfert_id
     corse = (await api.client.get(f"/v1/enveloppes/{CORSE}", headers=DNS)).json()
     assert corse["alloue"] == "400000.00"
     # Proposed and confirmed again with the same Idempotency-Key: the first answers, nothing moved twice.
@@ -154,7 +155,8 @@ async def test_transfert_dns_audite(api):
             text("SELECT count(*) FROM journal_audit WHERE action LIKE 'enveloppe_transfert%'")
         )
         propositions = await s.scalar(
-            text("SELECT count(*) FROM journal_audit WHERE action IN ('transfert_propose', 'transfert_confirme')")
+            text("SELECT count(*) FROM journal_audit"
+                 " WHERE action IN ('transfert_propose', 'transfert_confirme')")
         )
     assert audits == 6
     assert propositions == 6  # three proposals, three confirmations; the refused ones wrote nothing

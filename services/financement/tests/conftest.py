@@ -39,6 +39,9 @@ async def api(fresh_database: Callable[[str], str]) -> AsyncIterator[Api]:
 
 
 DNS = jeton("dns", sujet="dns-test")
+# Two DNS persons: a transfer is proposed by one and confirmed by the other (issue 10, ADR 0025).
+DNS_A = jeton("dns", sujet="dns-a")
+DNS_B = jeton("dns", sujet="dns-b")
 
 
 def ars(region: str, sujet: str | None = None) -> dict[str, str]:

@@ -3,6 +3,7 @@ from fastapi import FastAPI
 from hopen_common.service import ServiceSpec, create_service_app
 from hopen_financement.aap.router import router as aap_router
 from hopen_financement.consumers import HANDLERS, TOPICS
+from hopen_financement.enveloppes.router import propositions_router
 from hopen_financement.enveloppes.router import router as enveloppes_router
 from hopen_financement.exports.router import router as exports_router
 from hopen_financement.hospiconnect.router import router as hospiconnect_router
@@ -17,7 +18,7 @@ def spec(settings: FinancementSettings | None = None) -> ServiceSpec:
         title="HOP'EN 2 — financement",
         settings=settings or FinancementSettings(),
         routers=[notifications_router, simulations_router, enveloppes_router, hospiconnect_router,
-                 aap_router, exports_router],
+                 aap_router, exports_router, propositions_router],
         handlers=HANDLERS,
         topics=TOPICS,
     )

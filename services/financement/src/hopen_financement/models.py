@@ -2,7 +2,7 @@
 
 from hopen_financement.aap.models import AtteinteProjetAap, DecisionProjetAapRecue, ProjetAap
 from hopen_financement.db import Base
-from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
+from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe, PropositionTransfert
 from hopen_financement.etablissements.models import EtablissementConnu
 from hopen_financement.forfaits.models import CandidatureFinancee, ObjectifDecide, PerimetreFinance
 from hopen_financement.hospiconnect.models import (
@@ -29,5 +29,6 @@ __all__ = [
     "ObjectifDecide",
     "PerimetreFinance",
     "ProjetAap",
+    "PropositionTransfert",
     "metadata",
 ]

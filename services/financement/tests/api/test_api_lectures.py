@@ -8,6 +8,7 @@ import csv
 import io
 from decimal import Decimal
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -17,7 +18,7 @@ from hopen_financement.consumers import HANDLERS
 
 from .. import builders as b
 from .. import oracle
-from ..conftest import DNS, ars, etablissement
+from ..conftest import DNS, DNS_A, DNS_B, ars, etablissement
 
 D = Decimal
 CORSE, IDF, BRETAGNE = "94", "11", "53"
@@ -90,6 +91,15 @@ async def test_enveloppe_quatre_chiffres_et_portee(api):
     assert (await api.client.get(f"/v1/enveloppes/{BRETAGNE}/ecritures", headers=ars(IDF))).status_code == 404
 
 
+async def _transferer(api, corps, *, cle: str | None = None) -> httpx.Response:
+    """A DNS transfer by two persons (issue 10): dns-a proposes, dns-b confirms."""
+    a = DNS_A if cle is None else {**DNS_A, "Idempotency-Key": cle}
+    b = DNS_B if cle is None else {**DNS_B, "Idempotency-Key": cle}
+    r = await api.client.post("/v1/enveloppes/transferts", headers=a, json=corps)
+    assert r.status_code == 202, r.text
+    return await api.client.post(f"/v1/propositions/{r.json()['proposition_id']}/confirmation", headers=b)
+
+
 async def test_transfert_dns_audite(api):
     corps = {
         "source": {"region": CORSE},
@@ -100,28 +110,35 @@ async def test_transfert_dns_audite(api):
     assert (
         await api.client.post("/v1/enveloppes/transferts", headers=ars(CORSE), json=corps)
     ).status_code == 403
-    r = await api.client.post("/v1/enveloppes/transferts", headers=DNS, json=corps)
-    assert r.status_code == 201, r.text
-    assert r.json()["sortie"]["transfert_id"] == r.json()["entree"]["transfert_id"]
+    r = await _transferer(api, corps)
+    assert r.status_code == 200, r.text
+    ecritures = r.json()["ecritures"]
+    transfert_id = r.json()["transfert_id"]
+    assert ecritures["sortie"]["transfert_id"] == ecritures["entree"]["transfert_id"] == transfert_id
     corse = (await api.client.get(f"/v1/enveloppes/{CORSE}", headers=DNS)).json()
     assert corse["alloue"] == "400000.00"
-    # Sent again with the same Idempotency-Key: the first answer, nothing moved twice.
-    cle = {**DNS, "Idempotency-Key": "transfert-corse-1"}
+    # Proposed and confirmed again with the same Idempotency-Key: the first answers, nothing moved twice.
     cent = {**corps, "montant": "100.00"}
-    premier = await api.client.post("/v1/enveloppes/transferts", headers=cle, json=cent)
-    rejoue = await api.client.post("/v1/enveloppes/transferts", headers=cle, json=cent)
-    assert premier.status_code == rejoue.status_code == 201
+    proposee = {**DNS_A, "Idempotency-Key": "transfert-corse-1"}
+    premiere = await api.client.post("/v1/enveloppes/transferts", headers=proposee, json=cent)
+    reproposee = await api.client.post("/v1/enveloppes/transferts", headers=proposee, json=cent)
+    assert premiere.status_code == reproposee.status_code == 202
+    assert reproposee.json() == premiere.json()
+    assert reproposee.headers["Idempotent-Replayed"] == "true"
+    confirmation = f"/v1/propositions/{premiere.json()['proposition_id']}/confirmation"
+    confirmee = {**DNS_B, "Idempotency-Key": "transfert-corse-1"}
+    premier = await api.client.post(confirmation, headers=confirmee)
+    rejoue = await api.client.post(confirmation, headers=confirmee)
+    assert premier.status_code == rejoue.status_code == 200
     assert rejoue.json() == premier.json()
     assert rejoue.headers["Idempotent-Replayed"] == "true"
     corse = (await api.client.get(f"/v1/enveloppes/{CORSE}", headers=DNS)).json()
     assert corse["alloue"] == "399900.00"
     # Towards another dispositif: an envelope opens there.
-    r = await api.client.post(
-        "/v1/enveloppes/transferts",
-        headers=DNS,
-        json={**corps, "destination": {"region": CORSE, "dispositif": "hospiconnect"}, "montant": "1000.00"},
+    r = await _transferer(
+        api, {**corps, "destination": {"region": CORSE, "dispositif": "hospiconnect"}, "montant": "1000.00"}
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     hc = await api.client.get(f"/v1/enveloppes/{CORSE}", params={"dispositif": "hospiconnect"}, headers=DNS)
     assert hc.json()["alloue"] == "1000.00"
     for modif, champ in (
@@ -130,14 +147,19 @@ async def test_transfert_dns_audite(api):
         ({"source": {"region": "99"}}, "source.region"),
         ({"destination": {"region": IDF, "dispositif": "loto"}}, "destination.dispositif"),
     ):
-        r = await api.client.post("/v1/enveloppes/transferts", headers=DNS, json={**corps, **modif})
+        r = await api.client.post("/v1/enveloppes/transferts", headers=DNS_A, json={**corps, **modif})
         assert r.status_code == 422, r.text
         assert r.json()["champ"] == champ
     async with api.sessions() as s:
         audits = await s.scalar(
             text("SELECT count(*) FROM journal_audit WHERE action LIKE 'enveloppe_transfert%'")
         )
+        propositions = await s.scalar(
+            text("SELECT count(*) FROM journal_audit"
+                 " WHERE action IN ('transfert_propose', 'transfert_confirme')")
+        )
     assert audits == 6
+    assert propositions == 6  # three proposals, three confirmations; the refused ones wrote nothing
 
 
 async def test_financements_portee(api):

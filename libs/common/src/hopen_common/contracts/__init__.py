@@ -39,6 +39,8 @@ from hopen_common.contracts.enveloppe import (
     EnveloppeEngagee,
     EnveloppeRestituee,
     EnveloppeTransferee,
+    TransfertPropose,
+    TransfertRejete,
 )
 from hopen_common.contracts.etats import (
     CandidatureRedeposee,
@@ -135,4 +137,6 @@ __all__ = [
     "ProjetAapNonRetenu",
     "ProjetAapSelectionne",
     "Topics",
+    "TransfertPropose",
+    "TransfertRejete",
 ]

@@ -68,3 +68,38 @@ class EnveloppeTransferee(_Mouvement):
     sens: str  # "sortant" (this account gives) or "entrant" (this account receives)
     contrepartie_dispositif: str
     contrepartie_region: CodeRegion
+    # Issue 10 (additive, ADR 0025): the two DNS persons; ecrit_par is the confirmer. None for a
+    # transfer decided by one person before the two-person rule.
+    proposition_id: str | None = None
+    propose_par: str | None = None
+    confirme_par: str | None = None
+
+
+class _PropositionTransfert(Payload):
+    proposition_id: str
+    source_dispositif: str
+    source_region: CodeRegion
+    destination_dispositif: str
+    destination_region: CodeRegion
+    montant: EurosEntrant
+    motif: str
+    propose_par: str
+    propose_le: datetime
+
+
+@enregistrer("TransfertPropose", 1)
+class TransfertPropose(_PropositionTransfert):
+    """A DNS person proposed a transfer (issue 10, ADR 0025): nothing moved; another DNS person confirms
+    it (then EnveloppeTransferee, twice) or rejects it (TransfertRejete). Key: the source region."""
+
+    source_disponible: EurosEntrant  # the source envelope's available amount when proposed
+    destination_disponible: EurosEntrant
+
+
+@enregistrer("TransfertRejete", 1)
+class TransfertRejete(_PropositionTransfert):
+    """Another DNS person rejected a proposed transfer, with a motivation: nothing moved."""
+
+    rejete_par: str
+    rejete_le: datetime
+    motivation: str

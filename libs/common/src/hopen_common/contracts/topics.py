@@ -38,7 +38,9 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                     "ProjetRouvert"),
     Topics.AVIS: ("AvisDemande", "AvisRendu"),
     Topics.ENVELOPPE: ("EnveloppeEngagee", "EnveloppeDesengagee", "EnveloppeConsommee",
-                       "EnveloppeRestituee", "EnveloppeTransferee"),
+                       "EnveloppeRestituee", "EnveloppeTransferee",
+                       # issue 10: a DNS transfer waits for a second DNS person (ADR 0025)
+                       "TransfertPropose", "TransfertRejete"),
     Topics.ECHEANCE: ("RappelEcheanceEmis",),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {

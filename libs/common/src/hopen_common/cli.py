@@ -305,6 +305,70 @@ def token(
                          profils=profils, subject=subject, secret=secret))
 
 
+audit_app = typer.Typer(help="The audit journal's hash chain and signed checkpoints (ADR 0024).",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verifier")
+def audit_verifier(
+    service: Annotated[str, typer.Option(help="Service whose journal it is (part of the signed text)")],
+    dump: Annotated[Path | None, typer.Option(help="Plain-format pg_dump of the service's database")
+                    ] = None,
+    api: Annotated[str | None, typer.Option(help="Base URL of the service, e.g. http://127.0.0.1:8005")
+                   ] = None,
+    jeton: Annotated[str | None, typer.Option(help="DNS bearer token (with --api)")] = None,
+    cle: Annotated[str | None, typer.Option(
+        help="Public key, base64 of 32 bytes (default: --api's /v1/audit/cle, or the development key"
+             " with --dump)")] = None,
+) -> None:
+    """Recompute the chain and check every checkpoint's signature, offline; name the first row
+    altered, inserted or removed (exit 1), or say OK."""
+    import base64
+
+    from hopen_common import audit
+
+    if (dump is None) == (api is None):
+        console.print("[red]one of --dump or --api[/red]")
+        raise typer.Exit(2)
+    if dump is not None:
+        lignes, points = audit.lire_pg_dump(dump.read_text(encoding="utf-8"))
+        publique = base64.b64decode(cle) if cle else audit.cle_publique(audit.cle_privee_de_dev(service))
+    else:
+        import httpx
+
+        entetes = {"Authorization": f"Bearer {jeton}"} if jeton else {}
+
+        def tout(chemin: str) -> list[dict[str, object]]:
+            items: list[dict[str, object]] = []
+            while True:
+                page = httpx.get(f"{api}{chemin}", params={"limit": 500, "offset": len(items)},
+                                 headers=entetes, timeout=60).raise_for_status().json()
+                items += page["items"]
+                console.print(f"{chemin}: {len(items)}/{page['total']}", end="\r")
+                if len(items) >= page["total"] or not page["items"]:
+                    return items
+
+        lignes = [{**r, "details": r["details_canonique"], "horodatage": r["horodatage_us"]}
+                  for r in tout("/v1/audit")]
+        points = [{**p, "horodatage": p["horodatage_us"]} for p in tout("/v1/audit/points-de-controle")]
+        publique = base64.b64decode(cle or httpx.get(f"{api}/v1/audit/cle", timeout=30)
+                                    .raise_for_status().json()["cle_publique"])
+
+    def progression(fait: int, total: int) -> None:
+        if fait % 10_000 == 0 or fait == total:
+            console.print(f"{fait}/{total} lignes", end="\r")
+
+    rapport = audit.verifier(lignes, points, service=service, cle_publique_=publique, progression=progression)
+    console.print(f"\n{rapport.lignes} lignes, {rapport.points} points de contrôle")
+    if rapport.ok:
+        print("OK")
+        return
+    for constat in rapport.constats:
+        print(f"{constat.nature}: {constat.message}")
+    raise typer.Exit(1)
+
+
 def _commandes_des_services() -> None:
     """Sub-commands declared by the installed services (entry-point group ``hopen.commandes``,
     each a ``typer.Typer``): ``hopen import ...`` comes from the referentiel. libs/common never

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
 
+from hopen_common.audit_api import router as audit_router
+from hopen_common.audit_api import signer_points_de_controle
 from hopen_common.db.session import build_engine, build_sessionmaker
 from hopen_common.errors import install_problem_handlers
 from hopen_common.health import router as health_router
@@ -87,7 +89,7 @@ async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(superviser(consumer), name=f"{spec.name}-consumer"))
-    for tache in spec.taches:
+    for tache in (*spec.taches, signer_points_de_controle):
         tasks.append(asyncio.create_task(relancer(tache, app), name=f"{spec.name}-{tache.__name__}"))
     try:
         yield
@@ -153,6 +155,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(operations_router)
+    app.include_router(audit_router)
     for router in spec.routers:
         app.include_router(router)
     return app

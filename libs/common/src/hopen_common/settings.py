@@ -56,6 +56,10 @@ class ServiceSettings(BaseSettings):
     stockage_s3_secret_key: SecretStr = SecretStr("")
     stockage_taille_max: int = 20 * 1024 * 1024  # per uploaded file; past it: 413
     stockage_orphelins_grace_heures: float = 24.0
+    # Audit checkpoints (ADR 0024): the service's Ed25519 private key, base64 of its 32-byte seed.
+    # Empty: a development key derived from the service's name (refused in production).
+    audit_cle_privee: SecretStr = SecretStr("")
+    audit_intervalle_point_secondes: float = 60.0
 
     def emetteurs_de_confiance(self) -> dict[str, tuple[str, frozenset[str]]]:
         """Issuer -> (JWKS URL, algorithms) of the identity providers trusted (not the dev issuer)."""
@@ -97,4 +101,6 @@ class ServiceSettings(BaseSettings):
             raise ValueError("production runs on the real date: date_du_jour must not be set")
         if self.environment == "production" and not self.stockage_url:
             raise ValueError("production needs stockage_url (s3://bucket/prefix or file:///dir)")
+        if self.environment == "production" and not self.audit_cle_privee.get_secret_value():
+            raise ValueError("production needs audit_cle_privee (its own Ed25519 key, base64 of 32 bytes)")
         return self

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    FetchedValue,
     Index,
     Integer,
     LargeBinary,
@@ -84,9 +85,13 @@ class DeadLetter(MessagingBase):
 
 
 class JournalAudit(MessagingBase):
-    """Who did what, when, why, on what: written in the same transaction as the change."""
+    """Who did what, when, why, on what: written in the same transaction as the change.
+
+    ``sequence``, ``hash_precedent`` and ``hash`` are set by the database's trigger (ADR 0024,
+    ``hopen_common.audit``): whatever the code passes for them is overwritten."""
 
     __tablename__ = "journal_audit"
+    __table_args__ = (Index("ix_journal_audit_objet", "objet_type", "objet_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     acteur: Mapped[str] = mapped_column(String(200))
@@ -97,6 +102,24 @@ class JournalAudit(MessagingBase):
     motivation: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     horodatage: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The region of the audited object when it has one: what an ARS may read (GET /v1/audit).
+    region: Mapped[str | None] = mapped_column(String(3))
+    sequence: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(), unique=True)
+    hash_precedent: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
+    hash: Mapped[str] = mapped_column(String(64), server_default=FetchedValue())
+
+
+class PointDeControleAudit(MessagingBase):
+    """The chain's head signed with the service's Ed25519 key (at least every minute)."""
+
+    __tablename__ = "point_de_controle_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    horodatage: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cle_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(Text)
 
 
 class RequeteIdempotente(MessagingBase):

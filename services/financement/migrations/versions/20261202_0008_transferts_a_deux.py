@@ -3,7 +3,7 @@
 carry the proposal, its proposer and its confirmer.
 
 Revision ID: 0008
-Revises: 0005 (the integrator re-chains it after 0006 habilitations and 0007 audit)
+Revises: 0007
 Create Date: 2026-12-02
 
 Transfers written before this revision were decided by one person: their entries keep NULL proposer
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

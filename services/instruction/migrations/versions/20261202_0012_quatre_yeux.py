@@ -1,7 +1,7 @@
 """two-person rule (issue 10, ADR 0023): proposals, and both persons on every decision and lot
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0012"
 # Chained on main's head; the integrator re-chains it after habilitations' 0010 and audit's 0011.
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -131,8 +131,10 @@ def test_reglages_emetteurs():
 def test_production_refuse_l_emetteur_de_dev(monkeypatch):
     with pytest.raises(ValidationError, match="jwt_emetteurs"):
         ServiceSettings(environment="production", stockage_url="file:///tmp/x")
+    # Production also needs its own audit signing key (ADR 0024): 32 bytes, base64.
     prod = ServiceSettings(environment="production", stockage_url="file:///tmp/x",
-                           jwt_emetteurs={"https://a": "https://a/jwks"})
+                           jwt_emetteurs={"https://a": "https://a/jwks"},
+                           audit_cle_privee=base64.b64encode(bytes(range(32))).decode())
     assert ISSUER_DEV not in politique_des_reglages(prod).emetteurs
     token = mint_dev_token(role="dns", finess=[], region=None, subject="d", secret=DEV_JWT_SECRET)
     with pytest.raises(JetonInvalide, match="non reconnu"):

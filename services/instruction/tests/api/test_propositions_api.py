@@ -6,6 +6,7 @@ its event) or rejects it; every other person is refused; a lot is proposed and c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,6 +32,7 @@ from hopen_instruction.models import (
     DecisionProjet,
     Dossier,
     EtablissementConnu,
+    LotDossier,
     Projet,
     Proposition,
 )
@@ -58,7 +60,7 @@ def _dossier(did: str) -> dict[str, Any]:
 async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(fresh_database("instruction"))
     async with engine.begin() as conn:
-        await conn.execute(insert(Dossier), [_dossier(d) for d in ("c-1", "c-2", "c-3", "c-4", "c-5")])
+        await conn.execute(insert(Dossier), [_dossier(d) for d in ("c-1", "c-2", "c-3", "c-4", "c-5", "c-6")])
         await conn.execute(insert(Projet), [{
             "id": "p-1", "finess": FINESS, "raison_sociale": "CH", "region": BFC,
             "theme": "desengorgement_urgences", "titre": "p-1", "description": "d",
@@ -249,3 +251,18 @@ async def test_lot_propose_et_confirme_comme_un(api: httpx.AsyncClient, moteur: 
     assert (await api.get(f"/v1/propositions/{seule['proposition_id']}", headers=BRUNO)).json()[
         "statut"] == "en_attente"
 
+
+
+async def test_deux_confirmations_simultanees_un_seul_lot(api: httpx.AsyncClient, moteur: AsyncEngine
+                                                         ) -> None:
+    """Two valideurs confirm one lot proposal at the same instant: the second waits for the row lock,
+    then sees the proposal confirmed (409), and the lot is created once (the locked read refreshes the
+    proposal the route read before the lock; a stale copy ran the lot twice until the trigger's 500)."""
+    lot = (await api.post("/v1/lots", headers=ALICE, json={"dossiers": ["c-6"], "decision": {
+        "type": "candidature", **VALIDATION}})).json()
+    reponses = await asyncio.gather(_confirmer(api, lot["proposition_id"], BRUNO),
+                                    _confirmer(api, lot["proposition_id"], valideur(BFC, "berenice")))
+    statuts = sorted((r.status_code, _type(r) if r.status_code >= 400 else "") for r in reponses)
+    assert statuts == [(202, ""), (409, "proposition-deja-traitee")], [r.text for r in reponses]
+    async with moteur.connect() as conn:
+        assert len((await conn.execute(select(LotDossier).where(LotDossier.dossier_id == "c-6"))).all()) == 1

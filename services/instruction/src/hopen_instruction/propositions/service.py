@@ -158,7 +158,10 @@ async def charger(session: AsyncSession, principal: Principal, proposition_id: s
                   verrou: bool = False) -> Proposition:
     query = select(Proposition).where(Proposition.id == proposition_id)
     if verrou:
-        query = query.with_for_update()
+        # populate_existing: the route may already hold this proposal in the session (read before the
+        # lock); without it the locked read would hand back that stale copy, still en_attente, while a
+        # concurrent confirmation or rejection has committed.
+        query = query.with_for_update().execution_options(populate_existing=True)
     p = await session.scalar(query)
     if p is None:
         raise introuvable("proposition", proposition_id)

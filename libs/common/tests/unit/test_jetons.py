@@ -7,11 +7,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 import time
+import uuid
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -24,6 +30,7 @@ from hopen_common.auth.jetons import (
     JetonInvalide,
     Politique,
     politique_des_reglages,
+    verifier_algorithme_de_cle,
     verifier_duree,
     verifier_entete,
     verifier_jeton,
@@ -179,3 +186,103 @@ def test_aucune_chaine_ne_leve_autre_chose_que_jeton_invalide(brut):
     for candidat in (token, f"{token}.{token}.{token}", "eyJhbGciOiJIUzI1NiJ9." + token + ".x"):
         with pytest.raises(JetonInvalide):
             verifier_jeton(candidat, _politique())
+
+
+# ---------------------------------------------------------------------------- the key fits the alg
+@pytest.mark.parametrize(("alg", "jwk"), [
+    ("RS256", {"kty": "RSA"}), ("PS256", {"kty": "RSA"}), ("RS512", {"kty": "RSA", "use": "sig"}),
+    ("PS256", {"kty": "RSA", "alg": "PS256"}), ("ES256", {"kty": "EC", "crv": "P-256"}),
+    ("ES384", {"kty": "EC", "crv": "P-384"}), ("EdDSA", {"kty": "OKP", "crv": "Ed25519"}),
+])
+def test_algorithme_compatible_avec_la_cle(alg, jwk):
+    verifier_algorithme_de_cle(alg, jwk)
+
+
+@pytest.mark.parametrize(("alg", "jwk", "dit"), [
+    ("ES256", {"kty": "RSA"}, "incompatible"), ("EdDSA", {"kty": "RSA"}, "incompatible"),
+    ("HS256", {"kty": "RSA"}, "incompatible"), ("HS256", {"kty": "oct", "k": "c2VjcmV0"}, "incompatible"),
+    ("RS256", {"kty": "EC", "crv": "P-256"}, "incompatible"), ("ES256", {"kty": "EC", "crv": "P-384"},
+                                                              "incompatible"),
+    ("ES256", {"kty": "EC"}, "incompatible"), ("EdDSA", {"kty": "OKP", "crv": "X25519"}, "incompatible"),
+    ("ES256", {"kty": "OKP", "crv": "Ed25519"}, "incompatible"),
+    ("PS256", {"kty": "RSA", "alg": "RS256"}, "different"),
+    ("RS256", {"kty": "RSA", "use": "enc"}, "signature"),
+])
+def test_algorithme_incompatible_avec_la_cle(alg, jwk, dit):
+    with pytest.raises(JetonInvalide, match=dit):
+        verifier_algorithme_de_cle(alg, jwk)
+
+
+@pytest.fixture
+def jwks_servi():
+    """A real HTTP JWKS (PyJWKClient fetches it with urllib): `publier(cles)` sets what it serves."""
+    servi: dict[str, bytes] = {"corps": b'{"keys": []}'}
+
+    class Gestionnaire(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(servi["corps"])
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    serveur = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
+    fil = threading.Thread(target=serveur.serve_forever, daemon=True)
+    fil.start()
+
+    def publier(*cles: dict) -> str:
+        servi["corps"] = json.dumps({"keys": list(cles)}).encode()
+        # One URL per test: client_jwks caches a client (and its key set) per URL.
+        return f"http://127.0.0.1:{serveur.server_address[1]}/{uuid.uuid4()}/jwks"
+
+    yield publier
+    serveur.shutdown()
+    serveur.server_close()
+
+
+def _jeton_idp(cle_privee, alg: str, kid: str, iss: str = "https://idp.example") -> str:
+    maintenant = int(time.time())
+    return jwt.encode({"iss": iss, "aud": "hopen", "sub": "agent-1", "iat": maintenant,
+                       "exp": maintenant + 300}, cle_privee, algorithm=alg,
+                      headers={"kid": kid, "typ": "at+jwt"})
+
+
+def _es384_sur_p256(cle_privee, kid: str) -> str:
+    maintenant = int(time.time())
+    entete = {"alg": "ES384", "typ": "at+jwt", "kid": kid}
+    contenu = {"iss": "https://idp.example", "aud": "hopen", "sub": "agent-1", "iat": maintenant,
+               "exp": maintenant + 300}
+    signe = f"{_b64(json.dumps(entete).encode())}.{_b64(json.dumps(contenu).encode())}"
+    r, s = decode_dss_signature(cle_privee.sign(signe.encode(), ec.ECDSA(hashes.SHA384())))
+    return f"{signe}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def _jwk_public(cle_privee, kid: str, **autres) -> dict:
+    return json.loads(jwt.algorithms.get_default_algorithms()[
+        "RS256" if isinstance(cle_privee, rsa.RSAPrivateKey) else "ES256"].to_jwk(cle_privee.public_key())
+    ) | {"kid": kid} | autres
+
+
+def test_cle_sans_alg_ne_laisse_pas_le_jeton_choisir(jwks_servi):
+    """A JWKS key published without `alg`: the token's algorithm must still fit the key's type. An RSA
+    key verifies RS256 and PS256 (both in the allow-list: it used to refuse PS256 because PyJWT guessed
+    RS256 for it); an EC P-256 key never verifies ES384 even when the issuer allows ES384."""
+    cle_rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cle_ec = ec.generate_private_key(ec.SECP256R1())
+    url = jwks_servi(_jwk_public(cle_rsa, "rsa"), _jwk_public(cle_ec, "ec"),
+                     _jwk_public(cle_rsa, "rsa-rs256", alg="RS256"))
+    idp = EmetteurDeConfiance(iss="https://idp.example", jwks_url=url,
+                              algorithmes=ALGORITHMES_IDP | {"ES384"})
+    politique = Politique(emetteurs={idp.iss: idp}, audience="hopen")
+    for alg in ("RS256", "PS256"):
+        assert verifier_jeton(_jeton_idp(cle_rsa, alg, "rsa"), politique).sujet == "agent-1"
+    assert verifier_jeton(_jeton_idp(cle_ec, "ES256", "ec"), politique).sujet == "agent-1"
+    # An ES384 signature made with the P-256 key itself (by hand: PyJWT would not sign it): the key's
+    # curve says ES256 only.
+    with pytest.raises(JetonInvalide, match="incompatible"):
+        verifier_jeton(_es384_sur_p256(cle_ec, "ec"), politique)
+    # The key declares RS256: a PS256 token naming it is refused, though PS256 is allowed.
+    with pytest.raises(JetonInvalide, match="different"):
+        verifier_jeton(_jeton_idp(cle_rsa, "PS256", "rsa-rs256"), politique)

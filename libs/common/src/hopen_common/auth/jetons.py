@@ -30,6 +30,11 @@ from hopen_common.auth.tokens import ISSUER_DEV
 # public key forge tokens: the algorithm-confusion attack).
 ALGORITHMES_IDP: frozenset[str] = frozenset({"RS256", "ES256", "PS256", "EdDSA"})
 ALGORITHMES_DEV: frozenset[str] = frozenset({"HS256"})
+# What each key type may verify (RFC 7518 section 3, RFC 8037): a token's `alg` must fit the key it
+# names, whether or not the JWKS declares the key's `alg`. EC: the curve fixes the algorithm.
+ALGORITHMES_RSA: frozenset[str] = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+ALGORITHME_DE_COURBE: Mapping[str, str] = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+COURBES_OKP: frozenset[str] = frozenset({"Ed25519", "Ed448"})
 # RFC 9068 access tokens say at+jwt (or application/at+jwt); RFC 7519 tokens JWT.
 TYPES_ACCEPTES: frozenset[str] = frozenset({"jwt", "at+jwt"})
 
@@ -126,6 +131,32 @@ def verifier_sujet(claims: Mapping[str, Any]) -> str:
     return sub
 
 
+def verifier_algorithme_de_cle(alg: str, jwk: Mapping[str, Any]) -> None:
+    """The token's `alg` (already in the issuer's allow-list) against the JWK that verifies it: the
+    key's declared `alg` if it has one, and always its type (RSA: RS*/PS*, EC: the ES* of its curve,
+    OKP: EdDSA on Ed25519/Ed448); an encryption key (`use` enc) verifies nothing. Without this, a key
+    published without `alg` would let the token pick any algorithm of the allow-list for it."""
+    kid = str(jwk.get("kid"))[:60]
+    declare = jwk.get("alg")
+    if declare is not None and declare != alg:
+        raise JetonInvalide(f"algorithme {alg!r} different de celui de la cle {kid!r}"
+                            f" ({str(declare)[:20]!r})")
+    if jwk.get("use", "sig") != "sig":
+        raise JetonInvalide(f"la cle {kid!r} n'est pas une cle de signature (use)")
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    if kty == "RSA":
+        permis = alg in ALGORITHMES_RSA
+    elif kty == "EC":
+        permis = isinstance(crv, str) and ALGORITHME_DE_COURBE.get(crv) == alg
+    elif kty == "OKP":
+        permis = alg == "EdDSA" and crv in COURBES_OKP
+    else:
+        permis = False
+    if not permis:
+        raise JetonInvalide(f"algorithme {alg!r} incompatible avec la cle {kid!r}"
+                            f" (kty {str(kty)[:10]!r}, crv {str(crv)[:10]!r})")
+
+
 _ERREURS_PYJWT: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.ExpiredSignatureError, "jeton expire (exp)"),
     (jwt.ImmatureSignatureError, "jeton pas encore valide (nbf)"),
@@ -167,8 +198,9 @@ def _emetteur(brut: Mapping[str, Any], politique: Politique) -> EmetteurDeConfia
     return emetteur
 
 
-def _cle(token: str, entete: Mapping[str, Any], emetteur: EmetteurDeConfiance,
+def _cle(token: str, entete: Mapping[str, Any], alg: str, emetteur: EmetteurDeConfiance,
          politique: Politique) -> Any:
+    """The key that verifies the token, checked against its `alg` (verifier_algorithme_de_cle)."""
     if not emetteur.jwks_url:
         return politique.secret_dev
     kid = entete.get("kid")
@@ -177,11 +209,16 @@ def _cle(token: str, entete: Mapping[str, Any], emetteur: EmetteurDeConfiance,
     client = client_jwks(emetteur.jwks_url, cache_secondes=politique.jwks_cache_secondes,
                          refetch_min_secondes=politique.jwks_refetch_min_secondes)
     try:
-        return client.get_signing_key(kid)
+        jwk = client.get_signing_key(kid)
     except jwt.PyJWKClientConnectionError as exc:
         raise JetonInvalide(f"cles de l'emetteur {emetteur.iss} injoignables") from exc
     except jwt.PyJWTError as exc:
         raise JetonInvalide(f"cle {kid[:60]!r} inconnue de l'emetteur {emetteur.iss}") from exc
+    # The JWK as published: PyJWK infers an `alg` the JWKS did not declare (RS256 for any RSA key),
+    # so its algorithm_name cannot tell a declared one from a guess.
+    verifier_algorithme_de_cle(alg, jwk._jwk_data)
+    # Our check is the authority: PyJWT verifies with the token's (checked) algorithm on the raw key.
+    return jwk.key
 
 
 def verifier_jeton(token: str, politique: Politique) -> Identite:
@@ -190,7 +227,7 @@ def verifier_jeton(token: str, politique: Politique) -> Identite:
     entete, brut = _lire(token)
     emetteur = _emetteur(brut, politique)
     alg = verifier_entete(entete, emetteur)
-    cle = _cle(token, entete, emetteur, politique)
+    cle = _cle(token, entete, alg, emetteur, politique)
     try:
         claims = jwt.decode(
             token, cle, algorithms=[alg], audience=politique.audience, issuer=emetteur.iss,

@@ -69,6 +69,7 @@ DOSSIERS = [
     *(_dossier(f"sim-{i}") for i in range(3)),
     _dossier("deja", "validee"), _dossier("retire", "desistee"), _dossier("corse", region=CORSE),
     _dossier("nul-0"),  # never decided: the NUL-byte test reaches the decision's insert
+    _dossier("ancien-0"),  # in a lot queued before the two-person rule
     *(_dossier(f"lot-{i:04d}") for i in range(N)),
 ]
 PROJETS = [_projet("p-1", "2000000.00"), _projet("p-2", "2000000.00"), _projet("p-3", "2000000.00")]
@@ -280,6 +281,35 @@ async def test_progression_un_dossier_apres_l_autre(api: httpx.AsyncClient, mote
             with pytest.raises(IntegrityError):
                 await conn.execute(ordre)
             await conn.rollback()
+
+
+async def test_lot_sans_confirmation_jamais_execute(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    """A lot queued before the two-person rule (migration 0012 left its `confirmee_par` NULL) is never
+    run by its requester alone: the worker refuses its dossiers `quatre-yeux`, decides nothing and
+    publishes nothing; the instructeur proposes it again (hostile review finding 2)."""
+    async with moteur.begin() as conn:
+        await conn.execute(insert(Lot).values(
+            id="lot-ancien", region=BFC, type="candidature",
+            decision={"type": "candidature", "decision": "validee", "motivation": "avant la règle"},
+            demande_par="instructeur-bfc", role="ars", cree_le=datetime(2026, 11, 30, tzinfo=UTC), total=1,
+            confirmee_par=None))
+        await conn.execute(insert(LotDossier).values(lot_id="lot-ancien", rang=0, dossier_id="ancien-0",
+                                                     cree_le=datetime(2026, 11, 30, tzinfo=UTC),
+                                                     statut="en_attente"))
+    sessions = async_sessionmaker(moteur, expire_on_commit=False)
+    while await traiter_un(sessions, ouvert=True):
+        pass
+    async with moteur.connect() as conn:
+        assert (await conn.execute(select(Decision).where(Decision.dossier_id == "ancien-0"))).all() == []
+        assert (await conn.execute(select(OutboxMessage).where(
+            OutboxMessage.key == "ancien-0"))).all() == []
+    lu = await _lire(api, "lot-ancien")
+    assert (lu["statut"], lu["ok"], lu["refuses"]) == ("termine", 0, 1), lu
+    (refus,) = lu["dossiers"]["items"]
+    assert refus["decision_id"] is None
+    assert refus["probleme"]["type"].rsplit("/", 1)[-1] == "quatre-yeux", refus
+    assert "jamais confirmé" in refus["probleme"]["detail"]
+    assert (await _statuts(moteur))["ancien-0"] == "deposee"
 
 
 async def test_lot_reel_en_arriere_plan(moteur: AsyncEngine, kafka_bootstrap: str,

@@ -27,7 +27,7 @@ from hopen_common.auth.portee import exiger_region
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db.messaging import JournalAudit, OutboxMessage
 from hopen_common.events import Evenement
-from hopen_common.problemes import INTROUVABLE, VALIDATION, introuvable
+from hopen_common.problemes import INTROUVABLE, QUATRE_YEUX, VALIDATION, introuvable
 from hopen_common.programme.aap import charger_programme_aap
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
@@ -111,24 +111,29 @@ async def decider(session: AsyncSession, principal: Principal, decision: Decisio
 
 
 def principal_du_lot(lot: Lot) -> Principal:
-    """Each dossier is decided in the confirmer's name (the proposer is recorded with it, ADR 0023)."""
-    return Principal(subject=lot.confirmee_par or lot.demande_par, role=Role(lot.role), region=lot.region)
+    """Each dossier is decided in the confirmer's name (the proposer is recorded with it, ADR 0023).
+    A lot nobody confirmed is never run: a lot queued before the two-person rule (instruction 0012:
+    `confirmee_par` NULL) would otherwise be decided by its requester alone. Raised inside the
+    worker's try, its pending dossiers are refused `quatre-yeux`: the instructeur proposes them again."""
+    if lot.confirmee_par is None:
+        raise QUATRE_YEUX.erreur(f"lot {lot.id} jamais confirmé (créé avant la règle des quatre yeux) :"
+                                 " à proposer de nouveau, puis confirmer par un valideur")
+    return Principal(subject=lot.confirmee_par, role=Role(lot.role), region=lot.region)
 
 
-def proposeur_du_lot(lot: Lot) -> str | None:
-    return None if lot.confirmee_par is None else lot.demande_par
+def proposeur_du_lot(lot: Lot) -> str:
+    return lot.demande_par
 
 
 async def creer(session: AsyncSession, principal: Principal, demande: LotDemande,
-                maintenant: datetime, *, proposee_par: str | None = None) -> Lot:
+                maintenant: datetime, *, proposee_par: str) -> Lot:
     """`principal` confirms the lot `proposee_par` proposed (ADR 0023): the lot is in the proposer's
-    name, confirmed by `principal`."""
+    name, confirmed by `principal`; there is no lot without a confirmer."""
     await verifier_lot(session, principal, demande)
     assert principal.region is not None  # an ARS (verifier_lot)
     lot = Lot(id=str(uuid.uuid4()), region=principal.region, type=demande.decision.type,
               decision=demande.decision.model_dump(mode="json"),
-              demande_par=proposee_par or principal.subject,
-              confirmee_par=None if proposee_par is None else principal.subject,
+              demande_par=proposee_par, confirmee_par=principal.subject,
               role=principal.role.value, cree_le=maintenant, total=len(demande.dossiers))
     session.add(lot)
     await session.flush()

@@ -98,6 +98,11 @@ PROPOSITION_DEJA_TRAITEE = TypeProbleme("proposition-deja-traitee", 409,
                                         "Proposition déjà confirmée ou rejetée")
 PROPOSITION_EN_ATTENTE = TypeProbleme("proposition-en-attente", 409,
                                       "Une proposition attend déjà sa confirmation")
+# The decision would now produce other amounts than those its proposal showed the valideur (ADR 0023):
+# nothing is decided; and financement could not recompute them to check (retry later).
+PROPOSITION_PERIMEE = TypeProbleme("proposition-perimee", 409, "Montants de la proposition périmés")
+MONTANTS_NON_VERIFIABLES = TypeProbleme("montants-non-verifiables", 503,
+                                        "Montants de la proposition non vérifiables")
 IDEMPOTENCY_KEY_INVALIDE = TypeProbleme("idempotency-key-invalide", 400, "Clé d'idempotence invalide")
 IDEMPOTENCY_KEY_REUTILISEE = TypeProbleme("idempotency-key-reutilisee", 422,
                                           "Clé d'idempotence déjà utilisée")

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from hopen_common.db.messaging import JournalAudit, OutboxMessage
@@ -60,7 +60,7 @@ def _dossier(did: str) -> dict[str, Any]:
 async def moteur(fresh_database: Callable[[str], str]) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(fresh_database("instruction"))
     async with engine.begin() as conn:
-        await conn.execute(insert(Dossier), [_dossier(d) for d in ("c-1", "c-2", "c-3", "c-4", "c-5", "c-6")])
+        await conn.execute(insert(Dossier), [_dossier(f"c-{i}") for i in range(1, 8)])
         await conn.execute(insert(Projet), [{
             "id": "p-1", "finess": FINESS, "raison_sociale": "CH", "region": BFC,
             "theme": "desengorgement_urgences", "titre": "p-1", "description": "d",
@@ -266,3 +266,58 @@ async def test_deux_confirmations_simultanees_un_seul_lot(api: httpx.AsyncClient
     assert statuts == [(202, ""), (409, "proposition-deja-traitee")], [r.text for r in reponses]
     async with moteur.connect() as conn:
         assert len((await conn.execute(select(LotDossier).where(LotDossier.dossier_id == "c-6"))).all()) == 1
+
+
+async def _activite(moteur_financement: AsyncEngine, ac: str) -> None:
+    """What financement's consumer writes when the referentiel republishes the EJ's fiche with a
+    corrected activité combinée (the copy the amorçage is computed on)."""
+    async with moteur_financement.begin() as conn:
+        await conn.execute(update(EtablissementFinancement).where(EtablissementFinancement.finess == FINESS)
+                           .values(activite_combinee=Decimal(ac)))
+
+
+async def test_confirmation_refusee_si_les_montants_ont_change(
+        api: httpx.AsyncClient, moteur: AsyncEngine, moteur_financement: AsyncEngine) -> None:
+    """The proposal showed bruno an amorçage of 5 458.07; the referentiel then corrects the EJ's
+    activité combinée (15 000 -> 30 000), so the same decision would pay more: his confirmation is a
+    409 proposition-perimee, nothing decided, nothing published, the proposal still waiting (hostile
+    review finding 1). With the activity back, the very proposal is confirmed at the amounts shown."""
+    r = await api.post("/v1/dossiers/c-7/decision", headers=ALICE, json=VALIDATION)
+    assert r.status_code == 202, r.text
+    pid = r.json()["proposition_id"]
+    assert r.json()["montants"]["total"] == "5458.07"
+    await _activite(moteur_financement, "30000")
+    try:
+        async with rien_ecrit(moteur, Decision, OutboxMessage, JournalAudit):
+            c = await _confirmer(api, pid, BRUNO)
+        assert (c.status_code, _type(c)) == (409, "proposition-perimee"), c.text
+        assert c.json()["proposition_id"] == pid
+        assert c.json()["montants_actuels"]["total"] != "5458.07"
+        assert "5458.07" in c.json()["detail"]
+        lue = (await api.get(f"/v1/propositions/{pid}", headers=BRUNO)).json()
+        assert (lue["statut"], lue["montants"]["total"]) == ("en_attente", "5458.07")
+        async with moteur.connect() as conn:
+            assert await conn.scalar(select(Dossier.statut).where(Dossier.id == "c-7")) == "deposee"
+    finally:
+        await _activite(moteur_financement, "15000")
+    c = await _confirmer(api, pid, BRUNO)
+    assert c.status_code == 201, c.text
+    assert c.json()["decision"]["decision"] == "validee"
+
+
+async def test_lot_perime_non_confirme(api: httpx.AsyncClient, moteur: AsyncEngine,
+                                       moteur_financement: AsyncEngine) -> None:
+    """A lot's confirmation reruns its dry run: amounts changed since the proposal -> 409, no lot."""
+    async with moteur.begin() as conn:
+        await conn.execute(insert(Dossier), [_dossier("c-8")])
+    r = await api.post("/v1/lots", headers=ALICE, json={"dossiers": ["c-8"], "decision": {
+        "type": "candidature", **VALIDATION}})
+    assert r.status_code == 202, r.text
+    assert r.json()["montants"]["total"] == "5458.07"
+    await _activite(moteur_financement, "30000")
+    try:
+        async with rien_ecrit(moteur, LotDossier, Decision, OutboxMessage):
+            c = await _confirmer(api, r.json()["proposition_id"], BRUNO)
+        assert (c.status_code, _type(c)) == (409, "proposition-perimee"), c.text
+    finally:
+        await _activite(moteur_financement, "15000")

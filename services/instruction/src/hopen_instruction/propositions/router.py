@@ -48,14 +48,17 @@ async def confirmer(proposition_id: str, session: SessionDep, principal: Agent, 
     endpoint took it before the rule (same checks, events, amounts): 201 with the proposal `confirmee`
     and the decision (a lot: 202, its dossiers then decided by the worker). 403 for the proposer, an
     instructeur, the DNS; 404 for another region; 409 once treated, or the decision's own 409 when the
-    target changed since (the proposal stays waiting: a valideur rejects it). Accepts an Idempotency-Key."""
+    target changed since, or 409 `proposition-perimee` when the decision would now pay other amounts
+    than the proposal showed (503 `montants-non-verifiables`: financement cannot recompute them); in
+    all three the proposal stays waiting (a valideur rejects it). Accepts an Idempotency-Key."""
     existante = await session.get(Proposition, proposition_id)
     lot = existante is not None and existante.type == "lot"
 
     async def executer() -> ConfirmationLue:
         proposition, decision = await service.confirmer(
             session, principal, proposition_id, None if demande is None else demande.motivation,
-            reglages=request.app.state.settings)
+            reglages=request.app.state.settings, financement=request.app.state.financement,
+            autorisation=request.headers["Authorization"])
         return ConfirmationLue(proposition=proposition, decision=decision)
     reponse = await idempotent(session, request, principal.subject, executer, statut=202 if lot else 201)
     if lot:

@@ -27,7 +27,12 @@ from hopen_common.auth import Principal
 from hopen_common.auth.portee import exiger_region, restreindre
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement
-from hopen_common.problemes import PROPOSITION_EN_ATTENTE, introuvable
+from hopen_common.problemes import (
+    MONTANTS_NON_VERIFIABLES,
+    PROPOSITION_EN_ATTENTE,
+    PROPOSITION_PERIMEE,
+    introuvable,
+)
 from hopen_common.propositions import StatutProposition, exiger_confirmateur, exiger_proposeur
 from hopen_common.simulations import ProblemeSimule, simuler_evenements
 from hopen_instruction.lots import service as lots
@@ -175,21 +180,69 @@ def _verifier(principal: Principal, p: Proposition) -> None:
                         region=p.region, statut=StatutProposition(p.statut))
 
 
+def _paye(m: MontantsProposition) -> Any:
+    """What a decision pays, as the valideur was shown it: the lines and total (a lot: per dossier, its
+    outcome and lines) and whether financement would park it. Not the regional envelope's before/after
+    of a selection: another project's selection moves it without changing what this one pays."""
+    if m.lot is not None:
+        return (m.lot.total_montants, [
+            (i.dossier_id, i.statut, i.montants, i.total,
+             None if i.probleme_montants is None else i.probleme_montants.type) for i in m.lot.dossiers])
+    return (m.lignes, m.total, None if m.probleme is None else m.probleme.type)
+
+
+def _exiger_memes_montants(p: Proposition, maintenant: MontantsProposition) -> None:
+    """The amounts the decision produces now are those its proposal showed, or nothing is decided.
+    The proposal stays `en_attente` (a failed confirmation writes nothing, ADR 0023 §4): a valideur
+    rejects it with a motivation, and the instructeur proposes again at today's amounts. Marking it
+    stale automatically would be a write by nobody, and the change may be undone (a referentiel
+    correction reverted) before a valideur looks. A proposal priced without financement
+    (`disponibles` false) showed no amounts: its valideur confirms knowingly, as before."""
+    montrees = MontantsProposition.model_validate(p.montants)
+    if not montrees.disponibles:
+        return
+    if not maintenant.disponibles:
+        raise MONTANTS_NON_VERIFIABLES.erreur(
+            f"financement ne peut pas recalculer les montants de la proposition {p.id}"
+            f" ({maintenant.detail}) : rien n'est décidé, réessayer plus tard")
+    if _paye(montrees) != _paye(maintenant):
+        raise PROPOSITION_PERIMEE.erreur(
+            f"la décision produirait aujourd'hui d'autres montants (total {maintenant.total}) que ceux de"
+            f" la proposition {p.id} (total {montrees.total}) : rien n'est décidé ; la rejeter, puis"
+            " proposer de nouveau",
+            extra={"proposition_id": p.id, "montants_actuels": maintenant.model_dump(mode="json")})
+
+
 async def confirmer(session: AsyncSession, principal: Principal, proposition_id: str,
-                    motivation: str | None, *, reglages: Any) -> tuple[PropositionLue, dict[str, Any]]:
-    """The decision, taken now by `principal` exactly as its endpoint took it before the rule."""
+                    motivation: str | None, *, reglages: Any, financement: httpx.AsyncClient,
+                    autorisation: str) -> tuple[PropositionLue, dict[str, Any]]:
+    """The decision, taken now by `principal` exactly as its endpoint took it before the rule, if it
+    still pays what the proposal showed (`_exiger_memes_montants`: else 409 proposition-perimee)."""
     p = await charger(session, principal, proposition_id, verrou=True)
     _verifier(principal, p)
     maintenant = datetime.now(UTC)
     reponse: BaseModel
     if p.type == "lot":
-        lot = await lots.creer(session, principal, LotDemande.model_validate(p.demande), maintenant,
-                               proposee_par=p.proposee_par)
+        demande = LotDemande.model_validate(p.demande)
+        # The lot's dossiers are decided later by the worker; its dry run now is what the valideur
+        # confirms (the worker's own outcome may still differ if something is decided in between).
+        simulation = await lots.simuler(session, principal, demande, ouvert=reglages.calendrier_ouvert,
+                                        financement=financement, autorisation=autorisation)
+        _exiger_memes_montants(p, MontantsProposition(
+            disponibles=simulation.montants_disponibles, detail=simulation.detail_montants,
+            total=simulation.total_montants, enveloppe=simulation.enveloppe, lot=simulation))
+        lot = await lots.creer(session, principal, demande, maintenant, proposee_par=p.proposee_par)
         reponse, decision_id = LotCree(id=lot.id, total=lot.total, lien=f"/v1/lots/{lot.id}"), lot.id
     else:
         a = ACTIONS[p.type]
-        _, reponse = await a.executer(session, principal, p.parametres, a.demande.model_validate(p.demande),
-                                      reglages, maintenant, p.proposee_par)
+        with lots.suivre_publications(session) as ecrits:
+            _, reponse = await a.executer(session, principal, p.parametres,
+                                          a.demande.model_validate(p.demande), reglages, maintenant,
+                                          p.proposee_par)
+        # Priced exactly as at proposal time, on the events just written (not yet committed): a
+        # mismatch raises, and the request's rollback takes the decision and its events with it.
+        _exiger_memes_montants(p, await _montants([Evenement.model_validate(o.envelope) for o in ecrits],
+                                                  financement, autorisation))
         decision_id = str(getattr(reponse, "id"))  # noqa: B009 (every decision answer has an id)
     p.statut, p.traitee_par, p.traitee_le = StatutProposition.CONFIRMEE.value, principal.subject, maintenant
     p.motivation_traitement, p.decision_id = motivation, decision_id

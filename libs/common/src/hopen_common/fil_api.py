@@ -78,7 +78,7 @@ def _routes(router: APIRouter, service: ServiceDuFil, dossier_type: TypeDossier,
             return message_lu(await service.envoyer(session, principal, dossier_type, dossier_id,
                                                     texte=corps.texte,  # type: ignore[attr-defined]
                                                     maintenant=datetime.now(UTC), **extra))
-        return await idempotent(session, request, principal.subject, executer)
+        return await idempotent(session, request, principal, executer)
 
     async def lecture(dossier_id: str, message_id: str, session: SessionDep,
                       principal: ecrivain) -> MessageDuFil:

@@ -321,3 +321,25 @@ async def test_lot_perime_non_confirme(api: httpx.AsyncClient, moteur: AsyncEngi
         assert (c.status_code, _type(c)) == (409, "proposition-perimee"), c.text
     finally:
         await _activite(moteur_financement, "15000")
+
+
+async def test_cle_d_idempotence_portee_par_les_droits(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    """A replay skips the use case's scope checks: the same subject with the same key and body but
+    another region's rights (development tokens share subjects) is not handed the stored answer, it
+    gets its own check (404: not its region's dossier); and the same key on another route is 422
+    (hostile review finding 3)."""
+    async with moteur.begin() as conn:
+        await conn.execute(insert(Dossier), [_dossier("c-9"), _dossier("c-10")])
+    cle = {"Idempotency-Key": "cle-partagee"}
+    r = await api.post("/v1/dossiers/c-9/decision", headers=ALICE | cle, json=VALIDATION)
+    assert r.status_code == 202, r.text
+    rejeu = await api.post("/v1/dossiers/c-9/decision", headers=ALICE | cle, json=VALIDATION)
+    assert (rejeu.status_code, rejeu.headers.get("Idempotent-Replayed")) == (202, "true")
+    assert rejeu.json()["proposition_id"] == r.json()["proposition_id"]
+    alice_corse = jeton("ars", region=CORSE, sujet="alice")
+    async with rien_ecrit(moteur, Proposition):
+        autre = await api.post("/v1/dossiers/c-9/decision", headers=alice_corse | cle, json=VALIDATION)
+    assert (autre.status_code, _type(autre)) == (404, "introuvable"), autre.text
+    assert "Idempotent-Replayed" not in autre.headers
+    ailleurs = await api.post("/v1/dossiers/c-10/decision", headers=ALICE | cle, json=VALIDATION)
+    assert (ailleurs.status_code, _type(ailleurs)) == (422, "idempotency-key-reutilisee"), ailleurs.text

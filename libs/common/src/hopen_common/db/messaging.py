@@ -128,8 +128,14 @@ class RequeteIdempotente(MessagingBase):
     __tablename__ = "requete_idempotente"
 
     cle: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # The key is scoped to its caller: two callers may pick the same key.
-    appelant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The key is scoped to its caller, a person: (issuer, subject). Two callers may pick the same key,
+    # and two issuers may hand out the same subject. Before revision 3 of the common tables the scope
+    # was the subject alone; those rows got the issuer and rights '' (matched by nobody).
+    emetteur: Mapped[str] = mapped_column(String(500), primary_key=True)
+    appelant: Mapped[str] = mapped_column(String(200), primary_key=True)  # the subject
+    # And the rights it came with (sha256 of role, region, FINESS, profiles, idempotence.droits): a
+    # replay skips the use case's scope checks, so other rights are another scope.
+    droits: Mapped[str] = mapped_column(String(64), primary_key=True)
     route: Mapped[str] = mapped_column(String(300))
     empreinte: Mapped[str] = mapped_column(String(64))  # sha256 of the request body
     statut: Mapped[int] = mapped_column(Integer)

@@ -131,3 +131,31 @@ def ajouter_motif_lettres_mortes(op: Any) -> None:
 def retirer_motif_lettres_mortes(op: Any) -> None:
     op.drop_index(op.f("ix_dead_letter_motif"), table_name="dead_letter")
     op.drop_column("dead_letter", "motif")
+
+
+def scoper_idempotence_par_emetteur(op: Any) -> None:
+    """Revision 3 of the common tables: an Idempotency-Key is scoped to (key, issuer, subject, rights),
+    not the subject alone (two issuers may give the same `sub` to two persons; a replay skips the use
+    case's scope checks, so other rights are another scope). Existing rows get the issuer and rights
+    '' that no caller has: a retry spanning the upgrade executes again (with its checks) rather than
+    replaying an answer given to other rights."""
+    for colonne, longueur in (("emetteur", 500), ("droits", 64)):
+        op.add_column("requete_idempotente", sa.Column(colonne, sa.String(length=longueur), nullable=False,
+                                                       server_default=""))
+        op.alter_column("requete_idempotente", colonne, server_default=None)
+    op.drop_constraint("pk_requete_idempotente", "requete_idempotente", type_="primary")
+    op.create_primary_key("pk_requete_idempotente", "requete_idempotente",
+                          ["cle", "emetteur", "appelant", "droits"])
+
+
+def descoper_idempotence_par_emetteur(op: Any) -> None:
+    # Back to (key, subject): of several scopes' rows for one (key, subject), keep the oldest.
+    op.execute("""
+        DELETE FROM requete_idempotente a USING requete_idempotente b
+        WHERE a.cle = b.cle AND a.appelant = b.appelant
+          AND (a.cree_le, a.emetteur, a.droits) > (b.cree_le, b.emetteur, b.droits)
+    """)
+    op.drop_constraint("pk_requete_idempotente", "requete_idempotente", type_="primary")
+    op.drop_column("requete_idempotente", "droits")
+    op.drop_column("requete_idempotente", "emetteur")
+    op.create_primary_key("pk_requete_idempotente", "requete_idempotente", ["cle", "appelant"])

@@ -48,7 +48,7 @@ async def creer(demande: CandidatureCreation, session: SessionDep, principal: Et
             _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(),
         )
         return CandidatureLue.model_validate(candidature, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("", response_model=Page[CandidatureLue])
@@ -83,7 +83,7 @@ async def deposer(candidature_id: str, session: SessionDep, principal: Etablisse
             _ouvert(request), datetime.now(UTC), charger_programme_hospiconnect(), source_pieces=source,
         )
         return CandidatureLue.model_validate(candidature, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 @router.put("/{candidature_id}/criteres-ght", response_model=CandidatureLue)
@@ -109,7 +109,7 @@ async def desister(candidature_id: str, demande: DesistementDemande, session: Se
         candidature = await service.desister(session, principal, candidature_id, demande,
                                              datetime.now(UTC))
         return CandidatureLue.model_validate(candidature, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 @router.post("/{candidature_id}/indicateurs", status_code=201, response_model=IndicateurLu)
@@ -123,7 +123,7 @@ async def deposer_indicateur(candidature_id: str, depot: IndicateurDepot, sessio
             aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
         )
         return IndicateurLu.model_validate(declare, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("/{candidature_id}/indicateurs", response_model=list[IndicateurLu])

@@ -89,4 +89,4 @@ async def redeposer(candidature_id: str, session: SessionDep, principal: Etablis
         candidature = await service.redeposer(session, principal, candidature_id,
                                               maintenant=datetime.now(UTC))
         return await candidature_suivie(session, candidature)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)

@@ -41,7 +41,7 @@ async def declarer_depenses(candidature_id: str, demande: DepensesDeclaration, s
             session, principal, candidature_id, demande, charger_programme_hospiconnect(),
             aujourd_hui_paris(), _ouvert(request), datetime.now(UTC))
         return _depenses(declaration, True)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("/{candidature_id}/depenses", response_model=list[DepensesLue])
@@ -65,7 +65,7 @@ async def deposer_preuve(candidature_id: str, depot: PreuveDepot, session: Sessi
             session, principal, candidature_id, depot, charger_programme_hospiconnect(),
             aujourd_hui_paris(), _ouvert(request), datetime.now(UTC))
         return PreuveLue.model_validate(preuve, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("/{candidature_id}/preuves", response_model=list[PreuveLue])

@@ -70,7 +70,7 @@ async def redeposer(projet_id: str, session: SessionDep, principal: Etablissemen
         projet = await corrections.redeposer_projet(session, principal, projet_id,
                                                     maintenant=datetime.now(UTC))
         return await _lu_de(session, projet)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 @router.post("", status_code=201, response_model=ProjetLu)
@@ -86,7 +86,7 @@ async def creer(demande: ProjetCreation, session: SessionDep, principal: Etablis
             session, principal, demande, charger_programme_aap(), aujourd_hui_paris(), _ouvert(request),
             datetime.now(UTC))
         return _lu(projet, depenses)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("", response_model=Page[ProjetLu])
@@ -116,7 +116,7 @@ async def deposer(projet_id: str, session: SessionDep, principal: Etablissement,
                                        aujourd_hui_paris(), _ouvert(request), datetime.now(UTC),
                                        source_pieces=source)
         return await _lu_de(session, projet)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 @router.post("/{projet_id}/lettres-partenaires", status_code=201, response_model=ProjetLu)
@@ -127,7 +127,7 @@ async def joindre_lettre(projet_id: str, demande: LettrePartenaireDemande, sessi
     Idempotency-Key."""
     async def executer() -> ProjetLu:
         return await _lu_de(session, await service.ajouter_lettre(session, principal, projet_id, demande))
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.post("/{projet_id}/preuves", status_code=201, response_model=PreuveAapLue)
@@ -145,7 +145,7 @@ async def deposer_preuve(projet_id: str, depot: PreuveAapDepot, session: Session
             jour=aujourd_hui(reglages.date_du_jour), ouvert=reglages.calendrier_ouvert,
             maintenant=datetime.now(UTC))
         return PreuveAapLue.model_validate(preuve, from_attributes=True)
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)
 
 
 @router.get("/{projet_id}/preuves", response_model=list[PreuveAapLue])

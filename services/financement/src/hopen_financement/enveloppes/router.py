@@ -94,7 +94,7 @@ async def proposer_transfert(session: SessionDep, principal: Dns, demande: Deman
             montant=demande.montant, motif=demande.motif)
         return await lue(session, p)
 
-    return await idempotent(session, request, principal.subject, executer, statut=202)
+    return await idempotent(session, request, principal, executer, statut=202)
 
 
 async def lue(session: AsyncSession, p: PropositionTransfert) -> PropositionTransfertLue:
@@ -156,7 +156,7 @@ async def confirmer_proposition(session: SessionDep, principal: Dns, proposition
         p, _, _ = await propositions.confirmer(session, principal, proposition_id)
         return await lue(session, p)
 
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 @propositions_router.post("/{proposition_id}/rejet", response_model=PropositionTransfertLue)
@@ -169,4 +169,4 @@ async def rejeter_proposition(session: SessionDep, principal: Dns, proposition_i
         p = await propositions.rejeter(session, principal, proposition_id, motivation=demande.motivation)
         return await lue(session, p)
 
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)

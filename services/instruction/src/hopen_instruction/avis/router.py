@@ -65,7 +65,7 @@ def _routes(dossier_type: TypeDossier, prefixe: str) -> None:
             avis = await service.demander(session, principal, dossier_type, dossier_id, demande,
                                           aujourd_hui=aujourd_hui_paris(), maintenant=datetime.now(UTC))
             return avis_lu(avis, None)
-        return await idempotent(session, request, principal.subject, executer)
+        return await idempotent(session, request, principal, executer)
 
     @router.get(base, response_model=list[AvisLu], name=f"lister_avis_{dossier_type}")
     async def lister(dossier_id: str, session: SessionDep, principal: Lecteur) -> list[AvisLu]:

@@ -56,7 +56,7 @@ def _routes(dossier_type: TypeDossier) -> None:
             correction = await service.demander(session, principal, dossier_type, dossier_id, demande,
                                                 aujourd_hui=aujourd_hui_paris(), maintenant=datetime.now(UTC))
             return correction_lue(correction, None)
-        return await idempotent(session, request, principal.subject, executer)
+        return await idempotent(session, request, principal, executer)
 
     @router.get(f"{prefixe}/{{dossier_id}}/corrections", response_model=Page[CorrectionLue],
                 name=f"lister_corrections_{dossier_type}")

@@ -136,7 +136,7 @@ async def proposer(session: AsyncSession, principal: Principal, request: Request
         return await propositions.proposer(
             session, principal, type_, parametres, demande, reglages=request.app.state.settings,
             financement=request.app.state.financement, autorisation=request.headers["Authorization"])
-    return await idempotent(session, request, principal.subject, executer, statut=202)
+    return await idempotent(session, request, principal, executer, statut=202)
 
 
 @router.post("/{dossier_id}/objectifs/{objectif}/decision", status_code=202, response_model=PropositionLue)

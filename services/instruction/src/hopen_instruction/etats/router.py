@@ -44,7 +44,7 @@ async def _effectuer(session: SessionDep, principal: Principal, request: Request
         await service.effectuer(session, principal, dossier_type, dossier_id, action, motivation=motivation,
                                 maintenant=datetime.now(UTC))
         return await etat(session, principal, dossier_type, dossier_id)
-    return await idempotent(session, request, principal.subject, executer, statut=200)
+    return await idempotent(session, request, principal, executer, statut=200)
 
 
 def _routes(dossier_type: TypeDossier) -> None:

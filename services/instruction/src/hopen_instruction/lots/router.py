@@ -44,7 +44,7 @@ async def creer(demande: LotDemande, session: SessionDep, principal: Instructeur
         return await propositions.proposer_lot(
             session, principal, demande, ouvert=request.app.state.settings.calendrier_ouvert,
             financement=request.app.state.financement, autorisation=request.headers["Authorization"])
-    return await idempotent(session, request, principal.subject, executer, statut=202)
+    return await idempotent(session, request, principal, executer, statut=202)
 
 
 @router.get("/{lot_id}", response_model=LotLu)

@@ -60,7 +60,7 @@ async def confirmer(proposition_id: str, session: SessionDep, principal: Agent, 
             reglages=request.app.state.settings, financement=request.app.state.financement,
             autorisation=request.headers["Authorization"])
         return ConfirmationLue(proposition=proposition, decision=decision)
-    reponse = await idempotent(session, request, principal.subject, executer, statut=202 if lot else 201)
+    reponse = await idempotent(session, request, principal, executer, statut=202 if lot else 201)
     if lot:
         # After the response, hence after the commit: the worker of this process starts at once.
         reponse.background = BackgroundTask(request.app.state.reveil_lots.set)

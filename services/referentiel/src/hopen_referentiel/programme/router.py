@@ -84,4 +84,4 @@ async def publier(
         return _lue(await service.publier_version(session, document, corps.version, corps.contenu,
                                                   corps.motivation, principal, datetime.now(UTC)))
 
-    return await idempotent(session, request, principal.subject, executer)
+    return await idempotent(session, request, principal, executer)

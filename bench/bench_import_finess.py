@@ -84,7 +84,8 @@ def _base(pg_port: int | None, dossier: Path) -> tuple[str, object | None]:
     run_async(ensure_database_async(admin, nom, "hopen"))
     url = f"postgresql+asyncpg://hopen:hopen@127.0.0.1:{pg_port}/{nom}"
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=SERVICE, check=True,
-                   env={**os.environ, "REFERENTIEL_DATABASE_URL": url}, capture_output=True)
+                   env={**os.environ, "REFERENTIEL_DATABASE_URL": url,
+                        "REFERENTIEL_ENVIRONMENT": "development"}, capture_output=True)
     return url, cluster
 
 

@@ -17,7 +17,8 @@ def _alembic(service: str, url: str, *args: str) -> str:
     resultat = subprocess.run(
         [str(racine / ".venv" / "bin" / "alembic"), "-c", "alembic.ini", *args],
         cwd=racine / "services" / service, capture_output=True, text=True, timeout=180,
-        env={"PATH": "/usr/bin:/bin", f"{service.upper()}_DATABASE_URL": url},
+        env={"PATH": "/usr/bin:/bin", f"{service.upper()}_DATABASE_URL": url,
+             f"{service.upper()}_ENVIRONMENT": "test"},
     )
     assert resultat.returncode == 0, f"alembic {' '.join(args)}: {resultat.stdout}\n{resultat.stderr}"
     return resultat.stdout + resultat.stderr

@@ -18,7 +18,12 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     service_name: str = "hopen"
-    environment: Literal["development", "test", "production"] = "development"
+    # Production unless told otherwise (hostile review): outside production the development issuer
+    # hopen-dev (HS256, a key in this repository) is trusted, so a deploy that forgot the variable
+    # must not fall into it. Forgotten, the production checks below refuse to start without the
+    # identity providers, the storage and the audit key. `hopen up` (devstack.stack.service_env),
+    # docker-compose.yml and the test plugin set development / test explicitly.
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen"
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     # Tokens (ADR 0019). The development issuer hopen-dev (HS256, jwt_secret) is trusted outside

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import os
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from hopen_candidature.settings import CandidatureSettings
 from hopen_common.auth.jetons import (
     ALGORITHMES_DEV,
     ALGORITHMES_IDP,
@@ -123,16 +125,17 @@ def test_droits_du_jeton_de_dev_types(claims, dit):
 
 
 def test_reglages_emetteurs():
-    reglages = ServiceSettings(jwt_emetteurs={
+    reglages = ServiceSettings(environment="test", jwt_emetteurs={
         "https://a": "https://a/jwks", "https://b": {"jwks_url": "https://b/jwks", "algorithmes": ["ES256"]}})
     politique = politique_des_reglages(reglages)
     assert politique.emetteurs["https://b"].algorithmes == frozenset({"ES256"})
     assert politique.emetteurs["https://a"].jwks_url == "https://a/jwks"
     assert ISSUER_DEV in politique.emetteurs  # outside production only
     with pytest.raises(ValidationError, match="algorithmes"):
-        ServiceSettings(jwt_emetteurs={"https://b": {"jwks_url": "https://b/jwks", "algorithmes": ["HS256"]}})
+        ServiceSettings(environment="test",
+                        jwt_emetteurs={"https://b": {"jwks_url": "https://b/jwks", "algorithmes": ["HS256"]}})
     with pytest.raises(ValidationError, match="development issuer"):
-        ServiceSettings(jwt_emetteurs={ISSUER_DEV: "https://x/jwks"})
+        ServiceSettings(environment="test", jwt_emetteurs={ISSUER_DEV: "https://x/jwks"})
 
 
 def test_production_refuse_l_emetteur_de_dev(monkeypatch):
@@ -146,6 +149,28 @@ def test_production_refuse_l_emetteur_de_dev(monkeypatch):
     token = mint_dev_token(role="dns", finess=[], region=None, subject="d", secret=DEV_JWT_SECRET)
     with pytest.raises(JetonInvalide, match="non reconnu"):
         verifier_jeton(token, politique_des_reglages(prod))
+
+
+def test_sans_variable_d_environnement_pas_de_jetons_de_dev(monkeypatch):
+    """A deploy that forgets <NAME>_ENVIRONMENT is production (hostile review finding 4): it refuses to
+    start without its identity providers, and once they are given it does not trust hopen-dev."""
+    for nom in [n for n in os.environ if n == "ENVIRONMENT" or n.endswith("_ENVIRONMENT")]:
+        monkeypatch.delenv(nom)
+    assert ServiceSettings.model_fields["environment"].default == "production"
+    with pytest.raises(ValidationError, match="jwt_emetteurs"):
+        ServiceSettings()
+    with pytest.raises(ValidationError, match="jwt_emetteurs"):
+        CandidatureSettings()
+    reglages = CandidatureSettings(stockage_url="file:///tmp/x", jwt_emetteurs={"https://a": "https://a/jwks"},
+                                   audit_cle_privee=base64.b64encode(bytes(range(32))).decode())
+    assert reglages.environment == "production"
+    assert ISSUER_DEV not in politique_des_reglages(reglages).emetteurs
+    token = mint_dev_token(role="dns", finess=[], region=None, subject="d", secret=DEV_JWT_SECRET)
+    with pytest.raises(JetonInvalide, match="non reconnu"):
+        verifier_jeton(token, politique_des_reglages(reglages))
+    # The test plugin's "test" (and `hopen up`'s "development") still trust the development issuer.
+    monkeypatch.setenv("CANDIDATURE_ENVIRONMENT", "test")
+    assert ISSUER_DEV in politique_des_reglages(CandidatureSettings()).emetteurs
 
 
 _feuilles = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)

@@ -17,7 +17,7 @@ def _alembic(url: str, *args: str) -> None:
     resultat = subprocess.run(
         [str(racine / ".venv" / "bin" / "alembic"), "-c", "alembic.ini", *args],
         cwd=racine / "services" / "candidature", capture_output=True, text=True, timeout=180,
-        env={"PATH": "/usr/bin:/bin", "CANDIDATURE_DATABASE_URL": url})
+        env={"PATH": "/usr/bin:/bin", "CANDIDATURE_DATABASE_URL": url, "CANDIDATURE_ENVIRONMENT": "test"})
     assert resultat.returncode == 0, resultat.stdout + resultat.stderr
 
 

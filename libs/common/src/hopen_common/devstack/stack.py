@@ -157,6 +157,9 @@ class StackConfig:
         """The process environment of one service (and of its migrations / seed)."""
         prefix = service.upper() + "_"
         env = dict(os.environ)
+        # The settings default to production (which refuses the development tokens): the dev stack
+        # says what it is, unless the caller's environment already does (the tests say "test").
+        env.setdefault(f"{prefix}ENVIRONMENT", "development")
         env.update({
             f"{prefix}DATABASE_URL": self.database_url(service, database),
             f"{prefix}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,

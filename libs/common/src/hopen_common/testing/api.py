@@ -23,8 +23,8 @@ NouveauClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 def reglages_de_test(classe: type[S], engine: AsyncEngine, kafka_bootstrap: str, **autres: Any) -> S:
     """The service's settings on the test database `engine` is bound to and the test broker; workers
     (consumers, relay) stay off so that a test sees only what its requests do."""
-    return classe(database_url=engine.url.render_as_string(hide_password=False),
-                  kafka_bootstrap_servers=kafka_bootstrap, workers_in_process=False, **autres)
+    return classe(**{"environment": "test", "database_url": engine.url.render_as_string(hide_password=False),
+                     "kafka_bootstrap_servers": kafka_bootstrap, "workers_in_process": False, **autres})
 
 
 @asynccontextmanager

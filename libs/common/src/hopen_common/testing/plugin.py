@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from hopen_common.devstack.smtp import SmtpServer
     from hopen_common.devstack.stack import Stack, StackConfig
 
+# The settings default to production (hopen_common.settings): every service built by the tests,
+# in process or in a child process (migrations, the e2e stack), runs as "test" unless a test says
+# otherwise (monkeypatch). Set at import, before any settings object exists.
+for _service in ("referentiel", "candidature", "instruction", "financement", "reporting"):
+    os.environ.setdefault(f"{_service.upper()}_ENVIRONMENT", "test")
+
 DB_USER = "hopen"
 DB_PASSWORD = "hopen"
 

@@ -142,7 +142,7 @@ async def envoyer(session: AsyncSession, table: Any, cote: Cote, principal: Prin
     ), source=cote.source, subject=f"{dossier.dossier_type}/{dossier.id}")
     await publier(session, cote.topic, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="envoyer_message",
-                             objet_type="message", objet_id=message.id,
+                             objet_type="message", objet_id=message.id, region=dossier.region,
                              details={"dossier_type": dossier.dossier_type, "dossier_id": dossier.id,
                                       "pieces": [p.piece_id for p in pieces], "event_id": evenement.id}))
     await session.flush()
@@ -172,7 +172,7 @@ async def marquer_lu(session: AsyncSession, table: Any, cote: Cote, principal: P
     ), source=cote.source, subject=f"{dossier.dossier_type}/{dossier.id}")
     await publier(session, cote.topic, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lire_message",
-                             objet_type="message", objet_id=message.id,
+                             objet_type="message", objet_id=message.id, region=dossier.region,
                              details={"dossier_type": dossier.dossier_type, "dossier_id": dossier.id,
                                       "event_id": evenement.id}))
     await session.flush()

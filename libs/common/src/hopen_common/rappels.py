@@ -114,7 +114,7 @@ class Emetteur:
                     await self.suite(session, payload, evenement, cible)
                 session.add(JournalAudit(acteur="systeme", role="systeme", action="rappel_echeance_emis",
                                          objet_type="echeance", objet_id=payload.rappel_id,
-                                         details={"event_id": evenement.id,
+                                         region=cible.region, details={"event_id": evenement.id,
                                                   "dossiers": list(cible.dossiers)}))
                 emis.append(payload)
         await session.flush()

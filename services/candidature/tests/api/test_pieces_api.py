@@ -219,6 +219,15 @@ async def test_versions_liste_et_audit(api: httpx.AsyncClient, moteur: AsyncEngi
                              JournalAudit.objet_id == v2["id"], JournalAudit.acteur == sujet) == 1
         assert await compter(moteur, JournalAudit, JournalAudit.action == "lister_pieces",
                              JournalAudit.objet_id == cid, JournalAudit.acteur == sujet) == 1
+    # Each row carries the dossier's region: the region's ARS reads them in the journal, another does not.
+    journal = (await api.get("/v1/audit", params={"objet": v2["id"], "type": "piece"}, headers=ars)).json()
+    assert [(x["action"], x["acteur"], x["region"]) for x in journal["items"]] == [
+        ("deposer_piece", "dir-seul", "94"), ("lire_piece", "ars-94", "94"), ("lire_piece", "dns", "94")]
+    listes = (await api.get("/v1/audit", params={"objet": cid, "type": "candidature"}, headers=ars)).json()
+    assert {x["region"] for x in listes["items"]} == {"94"}
+    assert "lister_pieces" in {x["action"] for x in listes["items"]}
+    ailleurs = await api.get("/v1/audit", params={"objet": v2["id"]}, headers=jeton("ars", region="32"))
+    assert ailleurs.json()["total"] == 0
     # Anyone else: 404, as for a missing dossier; nothing audited.
     for etranger in (jeton("etablissement", finess=[AUTRE]), jeton("ars", region="32"),
                      jeton("etablissement", finess=[MEMBRE])):

@@ -277,3 +277,63 @@ async def test_finess_et_region_verifies_a_l_entree(api, chemin, params, champ):
     r = await api.client.get(chemin, params=params, headers=DNS)
     assert r.status_code == 422, r.text
     assert r.json()["champ"] == champ
+
+
+async def _audit(api, *conditions: str, **params: object) -> list[dict[str, object]]:
+    async with api.sessions() as s:
+        return [dict(r._mapping) for r in await s.execute(text(
+            "SELECT action, objet_type, objet_id, region, acteur, details, horodatage FROM journal_audit"
+            f" WHERE {' AND '.join(conditions)} ORDER BY sequence"), params)]
+
+
+async def test_chaque_montant_et_chaque_notification_audites_dans_leur_transaction(api):
+    """Issue 10: every amount (financement line) is an audit row under its business key, and so is every
+    notification, with the region of the dossier, written in the transaction that wrote them (the
+    rows share that transaction's now())."""
+    async with api.sessions() as s:
+        lignes = [dict(r._mapping) for r in await s.execute(text(
+            "SELECT l.cle_metier, l.version, l.montant, l.forfait, l.nature, l.region, l.notification_id"
+            " FROM ligne_financement l ORDER BY l.id"))]
+    assert len(lignes) >= 5  # Corse's amorçages, solde and reprise; IDF; Bretagne's AAP and HospiConnect
+    montants = await _audit(api, "objet_type = 'ligne_financement'")
+    assert len(montants) == len(lignes)
+    notifications = {r["details"]["notification_id"]: r
+                     for r in await _audit(api, "action LIKE 'notifier_%'")}
+    for ligne in lignes:
+        audit = [m for m in montants if m["objet_id"] == ligne["cle_metier"]
+                 and m["details"]["version"] == ligne["version"]]
+        assert len(audit) == 1, ligne
+        (m,) = audit
+        assert (m["action"], m["region"], m["acteur"]) == (f"montant_{ligne['nature']}", ligne["region"],
+                                                            "financement")
+        assert (D(m["details"]["montant"]), D(m["details"]["forfait"])) == (ligne["montant"],
+                                                                              ligne["forfait"])
+        assert m["details"]["notification_id"] == ligne["notification_id"]
+        notification = notifications[ligne["notification_id"]]
+        assert notification["region"] == ligne["region"]
+        assert m["horodatage"] == notification["horodatage"]  # one transaction: one now()
+    # The ARS of Corse reads the journal of its amounts through the API, Bretagne's are not its.
+    cle = next(li["cle_metier"] for li in lignes if li["region"] == CORSE)
+    r = await api.client.get("/v1/audit", params={"objet": cle}, headers=ars(CORSE))
+    assert [x["action"] for x in r.json()["items"]] == ["montant_amorcage"], r.text
+    bzh = next(li["cle_metier"] for li in lignes if li["region"] == BRETAGNE)
+    assert (await api.client.get("/v1/audit", params={"objet": bzh}, headers=ars(CORSE))).json()["total"] == 0
+
+
+async def test_chaque_export_audite(api):
+    avant = len(await _audit(api, "action = 'exporter_circulaire'"))
+    r = await api.client.get("/v1/exports/circulaire", headers=ars(CORSE, "agent-corse"))
+    assert r.status_code == 200
+    r = await api.client.get("/v1/exports/circulaire", params={"format": "xlsx"}, headers=DNS)
+    assert r.status_code == 200
+    # Refused exports read nothing: no row.
+    assert (await api.client.get("/v1/exports/circulaire", params={"region": IDF},
+                                 headers=ars(CORSE))).status_code == 404
+    assert (await api.client.get("/v1/exports/circulaire", headers=etablissement(CALVI))).status_code == 403
+    exports = (await _audit(api, "action = 'exporter_circulaire'"))[avant:]
+    assert [(e["objet_id"], e["region"], e["acteur"], e["details"]["format"]) for e in exports] == [
+        ("circulaire_94", CORSE, "agent-corse", "csv"), ("circulaire_national", None, "dns-test", "xlsx")]
+    assert exports[0]["details"]["lignes"] >= 1
+    rangees = list(csv.DictReader(io.StringIO(
+        (await api.client.get("/v1/exports/circulaire", headers=ars(CORSE))).text), delimiter=";"))
+    assert D(exports[0]["details"]["total"]) == D(rangees[-1]["total"])

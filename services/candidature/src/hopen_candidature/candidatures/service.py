@@ -123,7 +123,7 @@ async def creer_candidature(
     await _enregistrer(session, candidature, demande=None if demande.perimetre is None else [
         m.finess_ej for m in demande.perimetre])
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"objectifs": objectifs}))
     await session.flush()
     return candidature
@@ -164,7 +164,7 @@ async def _creer_hospiconnect(
     )
     await _enregistrer(session, candidature, demande=None)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"dispositif": "hospiconnect", "perimetre": [
                                  m["finess_ej"] for m in candidature.perimetre or []]}))
     await session.flush()
@@ -195,7 +195,7 @@ async def definir_criteres_ght(session: AsyncSession, principal: Principal, cand
     ght = regles_exigences.ght_phase1(candidature.dispositif, candidature.perimetre)
     candidature.criteres_ght = _criteres_saisis(demande, ght=ght, aujourd_hui=aujourd_hui)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="criteres_ght",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"criteres_ght": candidature.criteres_ght}))
     await session.flush()
     return candidature
@@ -300,7 +300,7 @@ async def desister(session: AsyncSession, principal: Principal, candidature_id: 
         await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
         details["event_id"] = evenement.id
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="desister",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              motivation=demande.motivation, details=details))
     await session.flush()
     return candidature
@@ -336,7 +336,7 @@ async def appliquer_decision(session: AsyncSession, candidature_id: str, statut:
         raise await _desistement_croise(session, candidature, decision_id=decision_id,
                                         statut=statut) from None
     session.add(JournalAudit(acteur=decide_par, role=Role.ARS, action=f"candidature_{statut}",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"decision_id": decision_id, "statut_precedent": precedent}))
     await session.flush()
 
@@ -390,7 +390,7 @@ async def suivre_desistement_enregistre(session: AsyncSession, e: DesistementEnr
                               " desistement_demande)")
     await changer_statut(session, candidature, "desistee")
     session.add(JournalAudit(acteur="instruction", role="systeme", action="desistement_enregistre",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"desistement_event_id": e.desistement_event_id,
                                       "statut_precedent": "desistement_demande"}))
     await session.flush()
@@ -409,7 +409,7 @@ async def suivre_desistement_refuse(session: AsyncSession, e: DesistementRefuse)
         await changer_statut(session, candidature, e.statut)
     session.add(JournalAudit(
         acteur="instruction", role="systeme", action="desistement_refuse", objet_type="candidature",
-        objet_id=candidature.id,
+        objet_id=candidature.id, region=candidature.region,
         motivation="désistement refusé : l'ARS avait déjà décidé de la candidature",
         details={"desistement_event_id": e.desistement_event_id, "decision_id": e.decision_id,
                  "statut": e.statut, "statut_precedent": precedent}))
@@ -503,7 +503,7 @@ async def deposer(
     )
     await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"event_id": evenement.id}))
     await session.flush()
     return candidature

@@ -65,7 +65,7 @@ async def modifier_champs(session: AsyncSession, principal: Principal, candidatu
     avant = valeurs_des_champs(candidature, list(demande.champs))
     candidature.criteres_ght = stocke
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="corriger_champs",
-                             objet_type="candidature", objet_id=candidature.id,
+                             objet_type="candidature", objet_id=candidature.id, region=candidature.region,
                              details={"avant": avant, "apres": valeurs_des_champs(candidature,
                                                                                  list(demande.champs))}))
     await session.flush()
@@ -137,7 +137,7 @@ async def _repondre(session: AsyncSession, principal: Principal, dossier_type: T
         source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
     await publier(session, Topics.CANDIDATURE, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="redeposer",
-                             objet_type=dossier_type, objet_id=dossier.id,
+                             objet_type=dossier_type, objet_id=dossier.id, region=dossier.region,
                              details={"event_id": evenement.id,
                                       "corrections": [d.correction_id for d in ouvertes],
                                       "champs": champs, "pieces": [p.id for p in dernieres.values()]}))

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from hopen_candidature.courriels.schemas import ContactDemande, ContactLu
-from hopen_candidature.models import ContactEtablissement
+from hopen_candidature.models import ContactEtablissement, EtablissementConnu
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.auth.portee import exiger_finess
 from hopen_common.db import SessionDep
@@ -28,8 +29,11 @@ async def definir(finess: str, demande: ContactDemande, session: SessionDep,
                "maj_le": datetime.now(UTC)}
     await session.execute(insert(ContactEtablissement).values(valeurs).on_conflict_do_update(
         index_elements=["finess"], set_={k: v for k, v in valeurs.items() if k != "finess"}))
+    # The establishment's region (local copy of the referentiel), for its ARS to read the row.
+    region = await session.scalar(select(EtablissementConnu.region)
+                                  .where(EtablissementConnu.finess == finess))
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="contact_defini",
-                             objet_type="etablissement", objet_id=finess,
+                             objet_type="etablissement", objet_id=finess, region=region,
                              details={"courriel": demande.courriel}))
     return ContactLu(**valeurs)
 

@@ -91,6 +91,7 @@ async def suivre_transition(session: AsyncSession, evenement: Evenement, e: Tran
                 f" rejouer la clé {candidature.id}") from None
     session.add(JournalAudit(acteur=e.par, role="ars", action=f"transition_{e.statut}",
                              objet_type="candidature", objet_id=candidature.id, motivation=e.motivation,
+                             region=candidature.region,
                              details={"transition_id": e.transition_id, "event_id": evenement.id,
                                       "statut_precedent": precedent}))
     await session.flush()

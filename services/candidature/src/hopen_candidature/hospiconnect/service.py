@@ -102,6 +102,7 @@ async def declarer_depenses(
     await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="declarer_depenses",
                              objet_type="declaration_depenses", objet_id=declaration.id,
+                             region=candidature.region,
                              details={"candidature_id": candidature.id, "finess_ej": finess_ej,
                                       "annee": demande.annee, "montant": str(montant),
                                       "remplace": demande.remplace, "event_id": evenement.id}))
@@ -158,7 +159,7 @@ async def deposer_preuve(
         source=SOURCE, subject=f"candidature/{candidature.id}")
     await publier(session, Topics.CANDIDATURE, candidature.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer_preuve",
-                             objet_type="preuve_hospiconnect", objet_id=preuve.id,
+                             objet_type="preuve_hospiconnect", objet_id=preuve.id, region=candidature.region,
                              details={"candidature_id": candidature.id, "finess_ej": finess_ej,
                                       "annee": depot.annee, "objectif": depot.objectif,
                                       "piece_id": depot.piece_id, "event_id": evenement.id}))

@@ -122,7 +122,7 @@ async def enregistrer_piece(session: AsyncSession, principal: Principal, dossier
         source=SOURCE, subject=f"{dossier_type}/{dossier_id}")
     await publier(session, Topics.CANDIDATURE, dossier_id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer_piece",
-                             objet_type="piece", objet_id=piece.id,
+                             objet_type="piece", objet_id=piece.id, region=dossier.region,
                              details={"dossier_type": dossier_type, "dossier_id": dossier_id, "type": type_,
                                       "finess_ej": ej, "version": version, "sha256": piece.sha256,
                                       "taille": piece.taille, "event_id": evenement.id}))
@@ -133,11 +133,11 @@ async def enregistrer_piece(session: AsyncSession, principal: Principal, dossier
 async def lister_pieces(session: AsyncSession, principal: Principal, dossier_type: TypeDossier,
                         dossier_id: str, *, limit: int, offset: int) -> tuple[list[tuple[Piece, bool]], int]:
     """Every version (see repository.pieces_du_dossier for the order); the list is a read: audited."""
-    await dossier_lisible(session, principal, dossier_type, dossier_id)
+    dossier = await dossier_lisible(session, principal, dossier_type, dossier_id)
     pieces, total = await repository.pieces_du_dossier(session, dossier_type, dossier_id, limit=limit,
                                                        offset=offset)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lister_pieces",
-                             objet_type=dossier_type, objet_id=dossier_id,
+                             objet_type=dossier_type, objet_id=dossier_id, region=dossier.region,
                              details={"pieces": [p.id for p, _ in pieces], "limit": limit, "offset": offset}))
     await session.flush()
     return pieces, total
@@ -156,7 +156,7 @@ async def lire_piece(session: AsyncSession, principal: Principal, dossier_type: 
                      if_range: str | None) -> Lecture:
     """A piece to send, audited (who, when, which piece, which bytes) in this transaction, which
     commits before the first byte is sent. A range none of whose bytes exist: 416, nothing read."""
-    await dossier_lisible(session, principal, dossier_type, dossier_id)
+    dossier = await dossier_lisible(session, principal, dossier_type, dossier_id)
     trouvee = await repository.piece_du_dossier(session, dossier_type, dossier_id, piece_id)
     if trouvee is None:
         raise introuvable("pièce", piece_id)
@@ -171,7 +171,7 @@ async def lire_piece(session: AsyncSession, principal: Principal, dossier_type: 
                                            champ="Range", extra={"taille": piece.taille},
                                            entetes={"Content-Range": f"bytes */{piece.taille}"}) from None
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="lire_piece",
-                             objet_type="piece", objet_id=piece.id,
+                             objet_type="piece", objet_id=piece.id, region=dossier.region,
                              details={"dossier_type": dossier_type, "dossier_id": dossier_id,
                                       "plage": None if plage is None else [plage[0], plage[1]],
                                       "non_modifiee": non_modifiee}))

@@ -68,7 +68,7 @@ async def deposer_preuve(session: AsyncSession, principal: Principal, projet_id:
         source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.CANDIDATURE, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer_preuve_aap",
-                             objet_type="projet_aap", objet_id=projet.id,
+                             objet_type="projet_aap", objet_id=projet.id, region=projet.region,
                              details={"preuve_id": preuve.id, "event_id": evenement.id}))
     await session.flush()
     return preuve

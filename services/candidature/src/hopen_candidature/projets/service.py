@@ -119,7 +119,7 @@ async def creer_projet(session: AsyncSession, principal: Principal, demande: Pro
     await session.flush()
     session.add_all([DepensePrevue(projet_id=projet.id, annee=a, montant=m) for a, m in depenses.items()])
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="creer",
-                             objet_type="projet_aap", objet_id=projet.id,
+                             objet_type="projet_aap", objet_id=projet.id, region=projet.region,
                              details={"theme": demande.theme, "participants": participants}))
     await session.flush()
     return projet, depenses
@@ -215,7 +215,8 @@ async def deposer(session: AsyncSession, principal: Principal, projet_id: str, p
         source=SOURCE, subject=f"projet/{projet.id}")
     await publier(session, Topics.CANDIDATURE, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="deposer",
-                             objet_type="projet_aap", objet_id=projet.id, details={"event_id": evenement.id}))
+                             objet_type="projet_aap", objet_id=projet.id, region=projet.region,
+                             details={"event_id": evenement.id}))
     await session.flush()
     return projet
 
@@ -238,7 +239,7 @@ async def ajouter_lettre(session: AsyncSession, principal: Principal, projet_id:
                               piece_id=piece.id)
     projet.lettres_partenaires = [*projet.lettres_partenaires, lettre.model_dump()]
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="joindre_lettre",
-                             objet_type="projet_aap", objet_id=projet.id,
+                             objet_type="projet_aap", objet_id=projet.id, region=projet.region,
                              details={"partenaire": demande.partenaire, "piece_id": piece.id,
                                       "sha256": piece.sha256}))
     await session.flush()

@@ -46,9 +46,11 @@ def _texte(disponibles: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, st
 
 def _audit(p: PropositionTransfert, principal: Principal, action: str, *, motivation: str | None,
            **details: Any) -> JournalAudit:
+    # A transfer between two regions is national (DNS only); within one region, that region's.
+    region = p.source_region if p.source_region == p.destination_region else None
     return JournalAudit(acteur=principal.subject, role=principal.role, action=action,
                         objet_type="proposition_transfert", objet_id=p.proposition_id, motivation=motivation,
-                        details={"source": f"{p.source_dispositif}/{p.source_region}",
+                        region=region, details={"source": f"{p.source_dispositif}/{p.source_region}",
                                  "destination": f"{p.destination_dispositif}/{p.destination_region}",
                                  "montant": str(p.montant), "proposee_par": p.proposee_par, **details})
 

@@ -66,6 +66,7 @@ async def _ecrire(session: AsyncSession, compte: CompteEnveloppe, nature: str, m
     session.add(JournalAudit(acteur=ecrit_par, role=role,
                              action=f"enveloppe_{nature}", objet_type="enveloppe",
                              objet_id=f"{compte.dispositif}/{compte.region}", motivation=motif,
+                             region=compte.region,
                              details={"ecriture_id": ecriture.id, "montant": str(montant),
                                       "cle_metier": cle_metier,
                                       **({} if propose_par is None else {

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
+from hopen_common.db.messaging import JournalAudit
 from hopen_common.region import CodeRegion
 from hopen_financement.acces import Pilote
 from hopen_financement.exports.rendu import en_csv, en_xlsx
@@ -31,6 +32,13 @@ async def exporter_circulaire(
         exiger_region(principal, region, ressource="Export", identifiant=region)
     table = await circulaire(session, region)
     nom = f"circulaire_{region or 'national'}"
+    # An export is a read of every amount of its scope: audited (issue 10) in the read's transaction,
+    # which commits before the file is sent.
+    session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="exporter_circulaire",
+                             objet_type="export", objet_id=nom, region=region,
+                             details={"format": format, "lignes": len(table.lignes),
+                                      "total": str(table.total.montants["total"])}))
+    await session.flush()
     if format == "xlsx":
         return Response(en_xlsx(table, nom), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{nom}.xlsx"'})

@@ -135,11 +135,24 @@ async def notifier(
     )
     await publier(session, Topics.FINANCEMENT, candidature_id, evenement)
     session.add(JournalAudit(acteur="financement", role="systeme", action=f"notifier_{nature}",
-                             objet_type=dispositif, objet_id=candidature_id, motivation=motif,
+                             objet_type=dispositif, objet_id=candidature_id, motivation=motif, region=region,
                              details={"notification_id": notification.id, "montant_net": str(net),
                                       "finess_ej": finess_ej, "remplace": notification.remplace,
                                       "decide_par": decide_par, "decision_id": decision_id,
                                       "cause": cause.id, "event_id": evenement.id}))
+    # Every amount is its own audit row (issue 10), under its business key, in this transaction:
+    # who reads the journal of one key (`?objet=<cle_metier>`) gets each version of that amount.
+    for ligne in lignes:
+        session.add(JournalAudit(acteur="financement", role="systeme", action=f"montant_{ligne.nature}",
+                                 objet_type="ligne_financement", objet_id=ligne.cle_metier, region=region,
+                                 details={"notification_id": notification.id,
+                                          "candidature_id": candidature_id,
+                                          "dispositif": dispositif, "finess_ej": ligne.finess_ej,
+                                          "objectif": ligne.objectif, "annee": annee,
+                                          "version": ligne.version,
+                                          "version_precedente": ligne.version_precedente,
+                                          "montant": str(ligne.montant), "forfait": str(ligne.forfait),
+                                          "decision_id": decision_id}))
     await session.flush()
     return notification
 

@@ -32,7 +32,7 @@ async def affecter(session: AsyncSession, principal: Principal, dossier_type: Ty
     session.add(ligne)
     action = "desaffecter" if agent is None else ("affecter" if precedent is None else "reaffecter")
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=action,
-                             objet_type=dossier_type, objet_id=dossier.id,
+                             objet_type=dossier_type, objet_id=dossier.id, region=dossier.region,
                              details={"agent": agent, "precedent": precedent}))
     await session.flush()
     return ligne

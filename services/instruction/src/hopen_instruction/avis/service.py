@@ -44,7 +44,7 @@ async def demander(session: AsyncSession, principal: Principal, dossier_type: Ty
         demande_le=maintenant), source=SOURCE, subject=f"{dossier_type}/{dossier.id}")
     await publier(session, Topics.AVIS, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="demander_avis",
-                             objet_type="avis", objet_id=avis.id,
+                             objet_type="avis", objet_id=avis.id, region=avis.region,
                              details={"dossier_type": dossier_type, "dossier_id": dossier.id,
                                       "expert": avis.expert, "event_id": evenement.id}))
     await session.flush()
@@ -106,7 +106,7 @@ async def repondre(session: AsyncSession, principal: Principal, avis_id: str, de
     ), source=SOURCE, subject=f"{avis.dossier_type}/{avis.dossier_id}")
     await publier(session, Topics.AVIS, avis.dossier_id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="rendre_avis",
-                             objet_type="avis", objet_id=avis.id,
+                             objet_type="avis", objet_id=avis.id, region=avis.region,
                              details={"avis": demande.avis, "event_id": evenement.id}))
     await session.flush()
     return avis, reponse

@@ -120,7 +120,7 @@ async def candidature_desistee(session: AsyncSession, evenement: Evenement, e: C
     details["event_id"] = reponse_evenement.id
     session.add(JournalAudit(acteur=e.desistee_par, role=Role.ETABLISSEMENT, action=action,
                              objet_type="candidature", objet_id=dossier.id, motivation=e.motivation,
-                             details=details))
+                             region=dossier.region, details=details))
 
 
 async def indicateur_depose(session: AsyncSession, evenement: Evenement, e: IndicateurDepose) -> None:

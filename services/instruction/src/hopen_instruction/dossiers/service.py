@@ -217,7 +217,7 @@ async def decider_candidature(
     await publier(session, Topics.DOSSIER, dossier.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"candidature_{demande.decision}", objet_type="candidature",
-                             objet_id=dossier.id, motivation=demande.motivation,
+                             objet_id=dossier.id, motivation=demande.motivation, region=dossier.region,
                              details={"decision_id": decision.id, "event_id": evenement.id,
                                       "remplace": remplace}))
     await session.flush()
@@ -278,6 +278,7 @@ async def decider_objectif(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"objectif_{demande.decision}", objet_type="objectif",
                              objet_id=f"{dossier.id}/{objectif}/{finess_ej}", motivation=demande.motivation,
+                             region=dossier.region,
                              details={"decision_id": decision.id, "event_id": evenement.id,
                                       "remplace": remplace}))
     await session.flush()

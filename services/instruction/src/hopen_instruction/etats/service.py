@@ -82,6 +82,7 @@ async def publier_transition(session: AsyncSession, principal: Principal, objet:
     await publier(session, TOPIC[dossier_type], objet.id, enveloppe)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=action,
                              objet_type=dossier_type, objet_id=objet.id, motivation=motivation,
+                             region=objet.region,
                              details={"de": de, "vers": vers, "transition_id": transition_id,
                                       "event_id": enveloppe.id, **(details or {})}))
     await session.flush()

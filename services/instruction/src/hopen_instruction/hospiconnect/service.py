@@ -107,7 +107,7 @@ async def decider_annee(
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action="hospiconnect_annee_decidee",
                              objet_type="hospiconnect_annee", objet_id=f"{dossier.id}/{finess_ej}/{annee}",
-                             motivation=demande.motivation,
+                             motivation=demande.motivation, region=dossier.region,
                              details={"decision_id": decision.id, "event_id": evenement.id,
                                       "objectifs_atteints": atteints, "remplace": demande.remplace}))
     await session.flush()

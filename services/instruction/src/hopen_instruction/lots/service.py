@@ -143,7 +143,7 @@ async def creer(session: AsyncSession, principal: Principal, demande: LotDemande
         for i, d in enumerate(demande.dossiers)])
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=f"lot_{lot.type}",
                              objet_type="lot", objet_id=lot.id, motivation=demande.decision.motivation,
-                             details={"decision": lot.decision, "total": lot.total}))
+                             region=lot.region, details={"decision": lot.decision, "total": lot.total}))
     await session.flush()
     return lot
 

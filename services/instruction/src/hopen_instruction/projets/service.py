@@ -166,6 +166,7 @@ async def selectionner(session: AsyncSession, principal: Principal, projet_id: s
     session.add(JournalAudit(acteur=principal.subject, role=principal.role,
                              action=f"projet_{demande.decision}",
                              objet_type="projet_aap", objet_id=projet.id, motivation=demande.motivation,
+                             region=projet.region,
                              details={"decision_id": decision.id, "event_id": evenement.id,
                                       "montant_accorde": None if montant is None else str(montant),
                                       "remplace": remplace}))
@@ -203,6 +204,7 @@ async def decider_atteinte(session: AsyncSession, principal: Principal, projet_i
     await publier(session, Topics.PROJET, projet.id, evenement)
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action=f"projet_{verdict}",
                              objet_type="projet_aap", objet_id=projet.id, motivation=demande.motivation,
+                             region=projet.region,
                              details={"decision_id": decision.id, "event_id": evenement.id,
                                       "remplace": remplace}))
     await session.flush()

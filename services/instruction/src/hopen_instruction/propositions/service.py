@@ -110,6 +110,7 @@ async def _enregistrer(session: AsyncSession, principal: Principal, *, type_: st
         raise PROPOSITION_EN_ATTENTE.erreur("une proposition attend déjà sa confirmation") from None
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="proposition_deposee",
                              objet_type="proposition", objet_id=p.id, motivation=motivation,
+                             region=p.region,
                              details={"type": type_, "cible": cible, "parametres": parametres,
                                       "total": None if montants.total is None else str(montants.total)}))
     await session.flush()
@@ -248,6 +249,7 @@ async def confirmer(session: AsyncSession, principal: Principal, proposition_id:
     p.motivation_traitement, p.decision_id = motivation, decision_id
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="proposition_confirmee",
                              objet_type="proposition", objet_id=p.id, motivation=motivation,
+                             region=p.region,
                              details={"type": p.type, "cible": p.cible, "decision_id": decision_id,
                                       "proposee_par": p.proposee_par}))
     await session.flush()
@@ -263,6 +265,7 @@ async def rejeter(session: AsyncSession, principal: Principal, proposition_id: s
     p.motivation_traitement = motivation
     session.add(JournalAudit(acteur=principal.subject, role=principal.role, action="proposition_rejetee",
                              objet_type="proposition", objet_id=p.id, motivation=motivation,
+                             region=p.region,
                              details={"type": p.type, "cible": p.cible, "proposee_par": p.proposee_par}))
     await session.flush()
     return lue(p)

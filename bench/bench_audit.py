@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,12 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _postgres import base_migree, grappe_de_banc  # bench/, the script's folder
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hopen_common import audit
 from hopen_common.auth import Principal, Role
-from hopen_common.devstack._util import free_port, run_async
 from hopen_common.devstack.stack import find_repo_root
 from hopen_common.finess import cle_finess_valide
 from hopen_instruction.lots.schemas import DecisionCandidatureLot
@@ -75,29 +74,10 @@ def _pg_dump() -> Path:
 
 
 def _bases(pg_port: int | None, dossier: Path) -> tuple[str, str, Any]:
-    from hopen_common.devstack.postgres import PostgresCluster, ensure_database_async
-
-    cluster = None
-    if pg_port is None:
-        # fsync on: a decision's commit is the durable one production pays.
-        cluster = PostgresCluster(dossier / "pg", port=free_port(), fast=False)
-        cluster.start()
-        pg_port = cluster.port
-        cluster.ensure_role("hopen", "hopen")
-        admin = cluster.admin_dsn()
-    else:
-        admin = os.environ.get("HOPEN_TEST_POSTGRES_ADMIN_DSN",
-                               f"postgresql://postgres:postgres@127.0.0.1:{pg_port}/postgres")
-    suffixe = uuid.uuid4().hex[:8]
-    urls = []
-    for nom in (f"bench_audit_chaine_{suffixe}", f"bench_audit_sans_{suffixe}"):
-        run_async(ensure_database_async(admin, nom, "hopen"))
-        url = f"postgresql+asyncpg://hopen:hopen@127.0.0.1:{pg_port}/{nom}"
-        subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"],
-                       cwd=RACINE / "services" / SERVICE, check=True, capture_output=True,
-                       env={**os.environ, "INSTRUCTION_DATABASE_URL": url})
-        urls.append(url)
-    return urls[0], urls[1], cluster
+    # fsync on: a decision's commit is the durable one production pays.
+    admin, port, cluster = grappe_de_banc(pg_port, dossier, fast=False)
+    return (base_migree(admin, port, "instruction", "bench_audit_chaine"),
+            base_migree(admin, port, "instruction", "bench_audit_sans"), cluster)
 
 
 async def _preparer(engine: AsyncEngine, n: int, *, dechainer: bool) -> list[str]:

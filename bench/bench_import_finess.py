@@ -21,20 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from _postgres import base_migree, grappe_de_banc  # bench/, the script's folder
 from rich.console import Console
 from rich.table import Table
 
 RACINE = Path(__file__).resolve().parents[1]
-SERVICE = RACINE / "services" / "referentiel"
 
 
 def _etape(url: str, chemin: Path, forcer: bool) -> dict[str, object]:
@@ -64,29 +62,8 @@ def _etape(url: str, chemin: Path, forcer: bool) -> dict[str, object]:
 
 
 def _base(pg_port: int | None, dossier: Path) -> tuple[str, object | None]:
-    from hopen_common.devstack._util import free_port
-    from hopen_common.devstack.postgres import PostgresCluster
-
-    cluster = None
-    if pg_port is None:
-        cluster = PostgresCluster(dossier / "pg", port=free_port(), fast=True)
-        cluster.start()
-        pg_port = cluster.port
-        cluster.ensure_role("hopen", "hopen")
-        admin = cluster.admin_dsn()
-    else:
-        admin = os.environ.get("HOPEN_TEST_POSTGRES_ADMIN_DSN",
-                               f"postgresql://postgres:postgres@127.0.0.1:{pg_port}/postgres")
-    from hopen_common.devstack._util import run_async
-    from hopen_common.devstack.postgres import ensure_database_async
-
-    nom = f"bench_referentiel_{uuid.uuid4().hex[:8]}"
-    run_async(ensure_database_async(admin, nom, "hopen"))
-    url = f"postgresql+asyncpg://hopen:hopen@127.0.0.1:{pg_port}/{nom}"
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=SERVICE, check=True,
-                   env={**os.environ, "REFERENTIEL_DATABASE_URL": url,
-                        "REFERENTIEL_ENVIRONMENT": "development"}, capture_output=True)
-    return url, cluster
+    admin, port, cluster = grappe_de_banc(pg_port, dossier, fast=True)
+    return base_migree(admin, port, "referentiel", "bench_referentiel"), cluster
 
 
 def main(arguments: list[str] | None = None) -> int:

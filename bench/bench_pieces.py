@@ -22,43 +22,26 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+from _postgres import base_migree, grappe_de_banc  # bench/, the script's folder
 
-from hopen_common.devstack._util import free_port, run_async
+from hopen_common.devstack._util import free_port
 from hopen_common.devstack.stack import find_repo_root
 from hopen_common.testing import jeton
 
 RACINE = find_repo_root()
-SERVICE = RACINE / "services" / "candidature"
 FINESS = "2A0002606"  # a public EJ outside a GHT (region 94), seeded in the local referentiel copy
 MIO = 1024 * 1024
 LIMITE = "xXbenchXx"
 
 
 def _base(pg_port: int | None, dossier: Path) -> tuple[str, object | None]:
-    from hopen_common.devstack.postgres import PostgresCluster, ensure_database_async
-
-    cluster = None
-    if pg_port is None:
-        cluster = PostgresCluster(dossier / "pg", port=free_port(), fast=True)
-        cluster.start()
-        pg_port = cluster.port
-        cluster.ensure_role("hopen", "hopen")
-        admin = cluster.admin_dsn()
-    else:
-        admin = os.environ.get("HOPEN_TEST_POSTGRES_ADMIN_DSN",
-                               f"postgresql://postgres:postgres@127.0.0.1:{pg_port}/postgres")
-    nom = f"bench_pieces_{uuid.uuid4().hex[:8]}"
-    run_async(ensure_database_async(admin, nom, "hopen"))
-    url = f"postgresql+asyncpg://hopen:hopen@127.0.0.1:{pg_port}/{nom}"
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=SERVICE, check=True,
-                   env={**os.environ, "CANDIDATURE_DATABASE_URL": url}, capture_output=True)
-    return url, cluster
+    admin, port, cluster = grappe_de_banc(pg_port, dossier, fast=True)
+    return base_migree(admin, port, "candidature", "bench_pieces"), cluster
 
 
 def _semer(url: str) -> None:
@@ -201,6 +184,7 @@ def main() -> int:
         env = {**os.environ, "CANDIDATURE_DATABASE_URL": url_base,
                "CANDIDATURE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
                "CANDIDATURE_WORKERS_IN_PROCESS": "false", "CANDIDATURE_CALENDRIER_OUVERT": "true",
+               "CANDIDATURE_ENVIRONMENT": "development",
                "CANDIDATURE_STOCKAGE_TAILLE_MAX": str(taille + MIO)}
         if options.s3:
             from hopen_common.devstack.seaweedfs import SeaweedServer

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from hopen_common.devstack.stack import SERVICES
+
 if TYPE_CHECKING:
     from hopen_common.devstack.oidc import OidcProvider
     from hopen_common.devstack.smtp import SmtpServer
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 # The settings default to production (hopen_common.settings): every service built by the tests,
 # in process or in a child process (migrations, the e2e stack), runs as "test" unless a test says
 # otherwise (monkeypatch). Set at import, before any settings object exists.
-for _service in ("referentiel", "candidature", "instruction", "financement", "reporting"):
+for _service in SERVICES:
     os.environ.setdefault(f"{_service.upper()}_ENVIRONMENT", "test")
 
 DB_USER = "hopen"

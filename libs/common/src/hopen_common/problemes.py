@@ -86,6 +86,10 @@ INTERDIT = TypeProbleme("interdit", 403, "Accès interdit")
 # detail says what; and an identity the provider vouches for but to which we gave no rights.
 JETON_INVALIDE = TypeProbleme("jeton-invalide", 401, "Jeton invalide")
 SANS_HABILITATION = TypeProbleme("sans-habilitation", 403, "Identité sans habilitation")
+# Rights management (ADR 0022): nobody changes their own rights; one habilitation per person and issuer.
+AUTO_HABILITATION = TypeProbleme("auto-habilitation", 403, "Vos propres habilitations")
+HABILITATION_EXISTANTE = TypeProbleme("habilitation-existante", 409, "Habilitation déjà enregistrée")
+VERSION_PERIMEE = TypeProbleme("version-perimee", 412, "Version périmée")
 METHODE_NON_PERMISE = TypeProbleme("methode-non-permise", 405, "Méthode non permise")
 # Any other HTTPException (413, 415...): the one type whose answer keeps the exception's own status;
 # 500 here is only its declared default.

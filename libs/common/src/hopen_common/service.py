@@ -16,6 +16,7 @@ from hopen_common.audit_api import router as audit_router
 from hopen_common.audit_api import signer_points_de_controle
 from hopen_common.db.session import build_engine, build_sessionmaker
 from hopen_common.errors import install_problem_handlers
+from hopen_common.habilitations import resolveur
 from hopen_common.health import router as health_router
 from hopen_common.inbox.consumer import EventConsumer, Handler
 from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
@@ -152,6 +153,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.spec = spec
+    # An identity provider's token is what our rights tables say of its (iss, sub) (ADR 0022).
+    app.state.resoudre_principal = resolveur(app)
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(operations_router)

@@ -32,6 +32,7 @@ SOURCES = Path(problemes.__file__).parent
 ATTENDUS = {
     "validation": 422, "regle-metier": 422, "introuvable": 404, "non-authentifie": 401, "interdit": 403,
     "jeton-invalide": 401, "sans-habilitation": 403,
+    "auto-habilitation": 403, "habilitation-existante": 409, "version-perimee": 412,
     "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403, "quatre-yeux": 403,
     "proposition-deja-traitee": 409, "proposition-en-attente": 409, "proposition-perimee": 409,
     "montants-non-verifiables": 503,

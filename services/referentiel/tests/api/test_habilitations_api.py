@@ -264,6 +264,7 @@ async def test_personnes_de_demo_avec_de_vrais_jetons(api: Api) -> None:
     assert await habiliter_demo(url, emetteurs) == len(PERSONNES_DEMO)
     assert await habiliter_demo(url, emetteurs) == 0
     moi = (await api.client.get("/v1/habilitations/moi", headers=api.oidc.entete("alice"))).json()
-    assert (moi["role"], moi["region"], moi["profils"], moi["referent"]) == ("ars", "94", ["instructeur"], False)
+    assert (moi["role"], moi["region"], moi["profils"], moi["referent"]) == (
+        "ars", "94", ["instructeur"], False)
     referente = (await api.client.get("/v1/habilitations/moi", headers=api.oidc.entete("corinne"))).json()
     assert referente["referent"] is True

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from hopen_common import problemes
 from hopen_common.problemes import PROBLEM_BASE, ProblemError, TypeProbleme, introuvable
@@ -69,6 +70,17 @@ _TYPE_HTTP: dict[int, TypeProbleme] = {
 }
 
 
+def _methodes_permises(request: Request) -> str:
+    """Every method the path answers (RFC 9110: a 405 lists them all): Starlette's router names only
+    the first route matching the path, while a path's GET and POST are often two routes."""
+    methodes: set[str] = set()
+    for route in request.app.router.routes:
+        correspondance, _ = route.matches(request.scope)
+        if correspondance is not Match.NONE:
+            methodes |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methodes))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -115,4 +127,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail))
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = _methodes_permises(request)
         return response

@@ -20,6 +20,7 @@ from hopen_common.habilitations import resolveur
 from hopen_common.health import router as health_router
 from hopen_common.inbox.consumer import EventConsumer, Handler
 from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.openapi import documenter_erreurs
 from hopen_common.operations import router as operations_router
 from hopen_common.outbox.relay import OutboxRelay
 from hopen_common.settings import ServiceSettings
@@ -161,6 +162,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(audit_router)
     for router in spec.routers:
         app.include_router(router)
+    documenter_erreurs(app)
     return app
 
 

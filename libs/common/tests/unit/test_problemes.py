@@ -186,3 +186,22 @@ async def test_les_gestionnaires_repondent_avec_le_catalogue() -> None:
         r = await client.get("/http/401")
         assert (r.json()["detail"], r.headers["WWW-Authenticate"]) == ("le texte de l'exception", "Bearer")
         assert (await client.get("/probleme")).json()["decision_id"] == "d1"
+
+
+async def test_un_405_nomme_toutes_les_methodes_du_chemin() -> None:
+    """A path's GET and POST are two routes: the 405 lists both (RFC 9110), not only the first's."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/dossiers")
+    async def lister() -> None:
+        return None
+
+    @app.post("/dossiers")
+    async def creer() -> None:
+        return None
+
+    async with client_api(app) as client:
+        r = await client.request("OPTIONS", "/dossiers")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"

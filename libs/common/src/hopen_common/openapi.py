@@ -71,8 +71,51 @@ def _statuts_d_erreur(chemin: str, methode: str, operation: dict[str, Any]) -> l
     return statuts
 
 
+def _pointeur(chemin: str, methode: str) -> str:
+    return "#/paths/" + chemin.replace("~", "~0").replace("/", "~1") + "/" + methode
+
+
+def _proprietes(schema: dict[str, Any], reponse: dict[str, Any]) -> set[str]:
+    contenu = reponse.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = contenu.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        contenu = schema.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+    return set(contenu.get("properties", {}))
+
+
+def ajouter_liens(schema: dict[str, Any]) -> None:
+    """OpenAPI links of the main flows, inferred: what a POST creates (its answer's `id`) is what the
+    operations under `<its path>/{x_id}` take, so a client (and schemathesis's stateful phase) can
+    follow create -> read -> change -> act without knowing our paths by heart."""
+    chemins = schema.get("paths", {})
+    for chemin, operations in chemins.items():
+        creation = operations.get("post")
+        if creation is None:
+            continue
+        for statut, reponse in creation.get("responses", {}).items():
+            if statut not in {"200", "201", "202"} or "id" not in _proprietes(schema, reponse):
+                continue
+            liens = {}
+            for cible, operations_cible in chemins.items():
+                reste = cible.removeprefix(chemin + "/{")
+                if reste == cible or "}" not in reste:
+                    continue
+                parametre, suite = reste.split("}", 1)
+                if "{" in suite:
+                    continue  # only what the created id alone names
+                for methode in sorted(operations_cible):
+                    if methode in {"get", "post", "put", "patch", "delete"}:
+                        nom = f"{methode}{suite.replace('/', '_') or '_' + parametre}"
+                        liens[nom] = {"operationRef": _pointeur(cible, methode),
+                                      "parameters": {parametre: "$response.body#/id"}}
+            if liens:
+                reponse["links"] = liens
+
+
 def completer_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the problem+json errors to every operation of `schema` (in place; returned for chaining)."""
+    """Add the problem+json errors to every operation of `schema` and the links of its main flows (in
+    place; returned for chaining)."""
+    ajouter_liens(schema)
     composants = schema.setdefault("components", {}).setdefault("schemas", {})
     composants["Probleme"] = PROBLEME
     for chemin, operations in schema.get("paths", {}).items():

@@ -14,8 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Principal, Role, exiger_roles
-from hopen_common.auth.principal import PrincipalAuthentifie
+from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -90,9 +89,10 @@ async def lister(
 
 
 @router.get("/moi", response_model=HabilitationLue)
-async def moi(session: SessionDep, principal: PrincipalAuthentifie) -> JSONResponse:
+async def moi(session: SessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """The caller's own habilitation (what the front end shows as "my rights"); 404 for a
-    development token, whose rights are its claims."""
+    development token, whose rights are its claims. An expert, invited for one opinion, has only
+    its opinions' endpoints (ADR 0015)."""
     ligne = await service.par_personne(session, principal)
     return _avec_etag(ligne)
 

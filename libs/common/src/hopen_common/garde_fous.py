@@ -174,8 +174,10 @@ def verifier_url(scope: Scope, app: FastAPI | None = None) -> None:
             nom = _parametre_du_chemin(app, scope, segment)
             raise _Refus(problemes.VALIDATION, f"{nom} : entier hors des 64 bits", nom)
     requete: bytes = scope.get("query_string", b"")
-    for cle_brute, valeur_brute in parse_qsl(requete.decode("latin-1"), keep_blank_values=True):
-        # parse_qsl on latin-1 keeps every byte: each one is checked as UTF-8 below.
+    for cle_brute, valeur_brute in parse_qsl(requete.decode("latin-1"), keep_blank_values=True,
+                                             encoding="latin-1"):
+        # parse_qsl on latin-1, its %-escapes decoded as latin-1 too, keeps every byte: each one is
+        # checked as UTF-8 below (decoded as UTF-8, a %F3%9B... escape was no longer latin-1: a 500).
         try:
             cle = cle_brute.encode("latin-1").decode("utf-8")
             valeur = valeur_brute.encode("latin-1").decode("utf-8")

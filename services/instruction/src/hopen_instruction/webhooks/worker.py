@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.contracts.topics import Topics
@@ -107,7 +107,7 @@ class Livreur:
             return
         async with self._sessions() as session:
             ids = list(await session.scalars(
-                select(distinct(WebhookLivraison.abonnement_id))
+                select(WebhookLivraison.abonnement_id).distinct()
                 .join(WebhookAbonnement, WebhookAbonnement.id == WebhookLivraison.abonnement_id)
                 .where(WebhookLivraison.statut == service.EN_ATTENTE,
                        WebhookLivraison.prochaine_le <= datetime.now(UTC),

@@ -4,16 +4,23 @@ the refused destinations, every catalogue type's region, the feed's cursor."""
 
 from __future__ import annotations
 
+import base64
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from pydantic import ValidationError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from hopen_common.devstack.stack import StackConfig, find_repo_root
 from hopen_common.events.registry import modeles_enregistres
+from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import chiffrement, rules
+from hopen_instruction.webhooks.service import Reglages
 from hopen_instruction.webhooks.signature import entetes, nouveau_secret, signer
 
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -158,3 +165,22 @@ def test_secret_chiffre_lie_a_son_abonnement() -> None:
     with pytest.raises(ValueError, match="32 octets"):
         chiffrement.cle_configuree("YWJj", "instruction")
 
+
+
+def test_reglages_pile_de_dev_et_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hopen up` allows a receiver on 127.0.0.1 and nothing else; production refuses to start without
+    its own key for the stored secrets, and its URLs are https only."""
+    env = StackConfig(root=find_repo_root(), data_dir=tmp_path).service_env("instruction")
+    cle = "INSTRUCTION_WEBHOOKS_DESTINATIONS_PERMISES"
+    monkeypatch.setenv(cle, env[cle])
+    assert InstructionSettings(environment="development").webhooks_destinations_permises == ["127.0.0.1/32"]
+    assert "CANDIDATURE_WEBHOOKS_DESTINATIONS_PERMISES" not in StackConfig(
+        root=find_repo_root(), data_dir=tmp_path).service_env("candidature")
+    production: dict[str, Any] = {
+        "environment": "production", "jwt_emetteurs": {"https://idp.example": "https://idp.example/jwks"},
+        "stockage_url": "file:///tmp/x", "audit_cle_privee": base64.b64encode(b"k" * 32).decode()}
+    with pytest.raises(ValidationError, match="webhooks_cle_secrets"):
+        InstructionSettings(**production)
+    reglages = InstructionSettings(**production, webhooks_cle_secrets=base64.b64encode(b"s" * 32).decode())
+    assert Reglages.de(reglages).https_seulement
+    assert not Reglages.de(InstructionSettings(environment="test")).https_seulement

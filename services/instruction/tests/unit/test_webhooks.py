@@ -184,3 +184,12 @@ def test_reglages_pile_de_dev_et_production(tmp_path: Path, monkeypatch: pytest.
     reglages = InstructionSettings(**production, webhooks_cle_secrets=base64.b64encode(b"s" * 32).decode())
     assert Reglages.de(reglages).https_seulement
     assert not Reglages.de(InstructionSettings(environment="test")).https_seulement
+
+
+def test_la_documentation_liste_tout_le_catalogue() -> None:
+    """docs/webhooks.md is what an integrator follows: every subscribable type is in its table."""
+    page = (find_repo_root() / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    catalogue = page[page.index("## 5. Event catalogue"):]
+    listes = {ligne.split("`")[1] for ligne in catalogue.splitlines() if ligne.startswith("| `")}
+    assert listes == set(rules.catalogue())
+    assert SPEC_SIGNATURE in page

@@ -35,6 +35,8 @@ class InstructionSettings(ServiceSettings, ReglagesCourriel):
     webhooks_concurrence_max: int = 64  # subscriptions delivered to at the same time (one task each)
     # Deliveries of one subscription in flight at once: 1 keeps them in the event order.
     webhooks_concurrence_par_abonnement: int = 1
+    # Due deliveries one subscription's task takes (and leases) per transaction.
+    webhooks_lot: int = 20
     webhooks_recouvrement_secondes: float = 24 * 3600.0  # old secret still signs this long after a rotation
     webhooks_desactivation_jours: float = 5.0  # failing this long without a success: disabled
     # Networks a delivery may reach although private/loopback (CIDR): `hopen up` allows 127.0.0.1.

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.contracts.topics import Topics
@@ -39,6 +39,7 @@ from hopen_instruction.webhooks import rules, service
 from hopen_instruction.webhooks.signature import entetes
 
 log = logging.getLogger(__name__)
+RELIRE_SECONDES = 2.0  # a subscription's URL, secrets and state are read again this often
 MARGE_BAIL = 30.0  # seconds past the timeout before a taken delivery is due again (its worker died)
 LECTURE_MAX = 4096  # bytes of an answer read at most: the excerpt is shorter still
 Resolveur = Callable[[str, int], Awaitable[list[str]]]
@@ -50,14 +51,25 @@ async def resoudre(hote: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+@dataclass
+class Etat:
+    """What a subscription's task knows of it, read again every RELIRE_SECONDES (a PATCH of its URL, a
+    rotation, a disabling elsewhere are seen within that) and at each start of the task."""
+
+    abonnement_id: str
+    url: str
+    secrets: Sequence[str]
+    en_echec_depuis: datetime | None
+    actif: bool = True
+    lu_le: float = 0.0
+
+
 @dataclass(frozen=True)
 class Envoi:
     livraison_id: str
-    abonnement_id: str
-    url: str
     evenement_id: str
     corps: bytes
-    secrets: Sequence[str]
+    tentatives: int  # before this attempt
 
 
 @dataclass(frozen=True)
@@ -123,9 +135,22 @@ class Livreur:
         self._taches.pop(abonnement_id, None)
 
     async def _abonnement(self, abonnement_id: str) -> None:
+        par = self._settings.webhooks_concurrence_par_abonnement
         try:
-            while envois := await self._prendre(abonnement_id):
-                await asyncio.gather(*(self._livrer(e) for e in envois))
+            etat: Etat | None = None
+            while True:
+                if etat is None or time.monotonic() - etat.lu_le > RELIRE_SECONDES:
+                    etat = await self._lire(abonnement_id)
+                if etat is None or not etat.actif:
+                    return
+                envois = await self._prendre(etat)
+                if not envois:
+                    return
+                for i in range(0, len(envois), par):  # `par` in flight, in the store's order
+                    await asyncio.gather(*(self._livrer(etat, e) for e in envois[i:i + par]))
+                    if not etat.actif:  # a 410: what it took waits, as its other pending ones
+                        await self._rendre(envois[i + par:])
+                        return
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away: the leases expire, the next pass takes them again
@@ -133,40 +158,63 @@ class Livreur:
         finally:
             self._fin(abonnement_id)
 
-    async def _prendre(self, abonnement_id: str) -> list[Envoi]:
-        s = self._settings
+    async def _lire(self, abonnement_id: str) -> Etat | None:
         maintenant = datetime.now(UTC)
-        async with session_scope(self._sessions) as session:
+        async with self._sessions() as session:
             abonnement = await session.get(WebhookAbonnement, abonnement_id)
             if abonnement is None or not abonnement.actif:
-                return []
-            livraisons = list(await session.scalars(
-                select(WebhookLivraison)
-                .where(WebhookLivraison.abonnement_id == abonnement_id,
+                return None
+            secrets = await service.secrets_valides(session, abonnement_id, cle=self._reglages.cle,
+                                                    maintenant=maintenant)
+        return Etat(abonnement_id, abonnement.url, secrets, abonnement.en_echec_depuis,
+                    lu_le=time.monotonic())
+
+    async def _prendre(self, etat: Etat) -> list[Envoi]:
+        """Up to `webhooks_lot` due deliveries, in the store's order, leased for as long as sending
+        them all may take (a worker that dies leaves them due again after that)."""
+        s = self._settings
+        maintenant = datetime.now(UTC)
+        lot = s.webhooks_lot
+        vagues = -(-lot // s.webhooks_concurrence_par_abonnement)
+        bail = maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
+        dues = (select(WebhookLivraison.id)
+                .where(WebhookLivraison.abonnement_id == etat.abonnement_id,
                        WebhookLivraison.statut == service.EN_ATTENTE,
                        WebhookLivraison.prochaine_le <= maintenant)
                 .order_by(WebhookLivraison.evenement_position, WebhookLivraison.cree_le)
-                .limit(s.webhooks_concurrence_par_abonnement)
-                .with_for_update(skip_locked=True)))
-            if not livraisons:
+                .limit(lot).with_for_update(skip_locked=True))
+        async with session_scope(self._sessions) as session:
+            prises = list(await session.execute(
+                update(WebhookLivraison).where(WebhookLivraison.id.in_(dues.scalar_subquery()))
+                .values(prochaine_le=bail)
+                .returning(WebhookLivraison.id, WebhookLivraison.evenement_position,
+                           WebhookLivraison.cree_le, WebhookLivraison.tentatives)
+                .execution_options(synchronize_session=False)))
+            if not prises:
                 return []
-            bail = maintenant + timedelta(seconds=s.webhooks_timeout_secondes + MARGE_BAIL)
-            for livraison in livraisons:
-                livraison.prochaine_le = bail
             corps = {p: (e, c) for p, e, c in await session.execute(
                 select(WebhookEvenement.position, WebhookEvenement.event_id, WebhookEvenement.corps)
-                .where(WebhookEvenement.position.in_([li.evenement_position for li in livraisons])))}
-            secrets = await service.secrets_valides(session, abonnement_id, cle=self._reglages.cle,
-                                                    maintenant=maintenant)
-        return [Envoi(li.id, abonnement_id, abonnement.url, corps[li.evenement_position][0],
-                      corps[li.evenement_position][1], secrets) for li in livraisons]
+                .where(WebhookEvenement.position.in_({li.evenement_position for li in prises})))}
+        prises.sort(key=lambda li: (li.evenement_position, li.cree_le))
+        return [Envoi(li.id, corps[li.evenement_position][0], corps[li.evenement_position][1], li.tentatives)
+                for li in prises]
 
-    async def _livrer(self, envoi: Envoi) -> None:
+    async def _rendre(self, envois: Sequence[Envoi]) -> None:
+        """Deliveries taken but not sent: due again at once (for when the subscription is re-enabled)."""
+        if not envois:
+            return
+        async with session_scope(self._sessions) as session:
+            await session.execute(
+                update(WebhookLivraison).where(WebhookLivraison.id.in_([e.livraison_id for e in envois]),
+                                               WebhookLivraison.statut == service.EN_ATTENTE)
+                .values(prochaine_le=datetime.now(UTC)).execution_options(synchronize_session=False))
+
+    async def _livrer(self, etat: Etat, envoi: Envoi) -> None:
         debut = datetime.now(UTC)
-        reponse = await self.appeler(envoi)
-        await self._consigner(envoi, reponse, debut)
+        reponse = await self.appeler(etat.url, envoi, etat.secrets)
+        await self._consigner(etat, envoi, reponse, debut)
 
-    async def appeler(self, envoi: Envoi) -> Reponse:
+    async def appeler(self, url: str, envoi: Envoi, secrets: Sequence[str]) -> Reponse:
         """One signed POST; never raises: what went wrong is the attempt's error."""
         assert self._client is not None
         t0 = time.monotonic()
@@ -174,11 +222,11 @@ class Livreur:
         delai = self._settings.webhooks_timeout_secondes
         try:
             async with asyncio.timeout(delai):  # the whole exchange, not each read (a slow drip)
-                await self._verifier_destination(envoi.url)
-                signes = entetes(envoi.secrets, identifiant=envoi.evenement_id, horodatage=int(time.time()),
+                await self._verifier_destination(url)
+                signes = entetes(secrets, identifiant=envoi.evenement_id, horodatage=int(time.time()),
                                  corps=envoi.corps)
                 async with self._client.stream(
-                        "POST", envoi.url, content=envoi.corps,
+                        "POST", url, content=envoi.corps,
                         headers={**signes, "content-type": "application/json",
                                  "user-agent": "HOPEN2-Webhooks/1"}) as r:
                     statut, retry_after = r.status_code, r.headers.get("retry-after")
@@ -213,54 +261,66 @@ class Livreur:
             if (motif := rules.adresse_refusee(adresse, permises=self._reglages.permises)) is not None:
                 raise rules.DestinationRefusee(f"{hote} → {adresse} : {motif}")
 
-    async def _consigner(self, envoi: Envoi, reponse: Reponse, debut: datetime) -> None:
+    async def _consigner(self, etat: Etat, envoi: Envoi, reponse: Reponse, debut: datetime) -> None:
+        """The attempt and what follows from it, in one transaction of a few statements (the hot path:
+        no ORM loading)."""
         s = self._settings
         maintenant = datetime.now(UTC)
+        numero = envoi.tentatives + 1
+        verdict = rules.juger(reponse.statut, reponse.retry_after, maintenant=maintenant)
+        suite: dict[str, object] = {"tentatives": numero}
+        if verdict.issue is rules.Issue.REESSAYER:
+            suivante = rules.prochaine_tentative(
+                numero, calendrier=s.webhooks_calendrier_secondes, gigue=s.webhooks_gigue,
+                maintenant=maintenant, attendre=verdict.attendre_secondes)
+            suite |= ({"statut": service.ECHOUEE, "termine_le": maintenant} if suivante is None
+                      else {"prochaine_le": suivante})
+        else:
+            suite |= {"statut": service.LIVREE if verdict.issue is rules.Issue.LIVREE else service.ECHOUEE,
+                      "termine_le": maintenant}
         async with session_scope(self._sessions) as session:
-            livraison = await session.get(WebhookLivraison, envoi.livraison_id, with_for_update=True)
-            abonnement = await session.get(WebhookAbonnement, envoi.abonnement_id, with_for_update=True)
-            assert livraison is not None  # taken by this worker, rows never deleted
-            assert abonnement is not None  # foreign key
-            livraison.tentatives += 1
-            session.add(WebhookTentative(
-                livraison_id=livraison.id, numero=livraison.tentatives, debut_le=debut,
-                duree_ms=reponse.duree_ms, statut_http=reponse.statut, erreur=reponse.erreur,
-                extrait=reponse.extrait))
-            if livraison.statut != service.EN_ATTENTE:  # cancelled meanwhile (subscription deleted)
-                return
-            verdict = rules.juger(reponse.statut, reponse.retry_after, maintenant=maintenant)
+            await session.execute(insert(WebhookTentative).values(
+                livraison_id=envoi.livraison_id, numero=numero, debut_le=debut, duree_ms=reponse.duree_ms,
+                statut_http=reponse.statut, erreur=reponse.erreur, extrait=reponse.extrait))
+            ecrite = await session.execute(
+                update(WebhookLivraison).where(WebhookLivraison.id == envoi.livraison_id,
+                                               WebhookLivraison.statut == service.EN_ATTENTE)
+                .values(**suite).execution_options(synchronize_session=False))
+            if ecrite.rowcount == 0:  # type: ignore[attr-defined]
+                return  # cancelled meanwhile (subscription deleted): the attempt is still recorded
             if verdict.issue is rules.Issue.LIVREE:
-                livraison.statut, livraison.termine_le = service.LIVREE, maintenant
-                abonnement.en_echec_depuis = None
+                if etat.en_echec_depuis is not None:
+                    await self._echec_depuis(session, etat, None)
                 self.livrees += 1
                 return
+            if suite.get("statut") == service.ECHOUEE:
+                self.echouees += 1
+                log.warning("webhook %s : livraison %s en échec après %d tentatives (%s)", etat.abonnement_id,
+                            envoi.livraison_id, numero, reponse.erreur)
             if verdict.issue is rules.Issue.DESACTIVER:
-                livraison.statut, livraison.termine_le = service.ECHOUEE, maintenant
-                self.echouees += 1
-                self._desactiver(session, abonnement, "la destination a répondu 410 Gone", maintenant)
-                return
-            suivante = rules.prochaine_tentative(
-                livraison.tentatives, calendrier=s.webhooks_calendrier_secondes, gigue=s.webhooks_gigue,
-                maintenant=maintenant, attendre=verdict.attendre_secondes)
-            if suivante is None:
-                livraison.statut, livraison.termine_le = service.ECHOUEE, maintenant
-                self.echouees += 1
-                log.warning("webhook %s : livraison %s en échec après %d tentatives (%s)", abonnement.id,
-                            livraison.id, livraison.tentatives, reponse.erreur)
-            else:
-                livraison.prochaine_le = suivante
-            if abonnement.en_echec_depuis is None:
-                abonnement.en_echec_depuis = maintenant
-            elif maintenant - abonnement.en_echec_depuis >= timedelta(days=s.webhooks_desactivation_jours):
-                self._desactiver(session, abonnement,
-                                 f"en échec depuis {s.webhooks_desactivation_jours:g} jours", maintenant)
+                await self._desactiver(session, etat, "la destination a répondu 410 Gone", maintenant)
+            elif etat.en_echec_depuis is None:
+                await self._echec_depuis(session, etat, maintenant)
+            elif maintenant - etat.en_echec_depuis >= timedelta(days=s.webhooks_desactivation_jours):
+                motif = f"en échec depuis {s.webhooks_desactivation_jours:g} jours"
+                await self._desactiver(session, etat, motif, maintenant)
 
     @staticmethod
-    def _desactiver(session: AsyncSession, abonnement: WebhookAbonnement, motif: str, maintenant: datetime
-                    ) -> None:
+    async def _echec_depuis(session: AsyncSession, etat: Etat, quand: datetime | None) -> None:
+        """The start of the current run of failures (None: a success ended it); the first writer wins."""
+        colonne = WebhookAbonnement.en_echec_depuis
+        valeur = None if quand is None else func.coalesce(colonne, quand)
+        etat.en_echec_depuis = await session.scalar(
+            update(WebhookAbonnement).where(WebhookAbonnement.id == etat.abonnement_id)
+            .values(en_echec_depuis=valeur).returning(colonne).execution_options(synchronize_session=False))
+
+    @staticmethod
+    async def _desactiver(session: AsyncSession, etat: Etat, motif: str, maintenant: datetime) -> None:
         """Its pending deliveries wait (PATCH actif=true resumes them); the audit row tells the ARS, who
         reads its region's journal and sees the subscription's state in GET /v1/webhooks."""
-        if not abonnement.actif:
+        etat.actif = False
+        abonnement = await session.get(WebhookAbonnement, etat.abonnement_id, with_for_update=True)
+        if abonnement is None or not abonnement.actif:
             return
         abonnement.actif, abonnement.desactive_le, abonnement.desactive_motif = False, maintenant, motif
         log.warning("webhook %s désactivé : %s", abonnement.id, motif)

@@ -2,7 +2,7 @@
 as delivered, deliveries and their attempts
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "0016"
 # On today's head; the integrator re-chains it.
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

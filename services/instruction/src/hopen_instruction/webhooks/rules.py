@@ -26,11 +26,17 @@ CALENDRIER_SPEC: tuple[float, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600,
 EXTRAIT_MAX = 200  # characters of a receiver's answer kept: never more is echoed back by our API
 
 
+# Internal control, not for the regions' systems: who holds which rights (ADR 0022) stays inside the
+# platform (the referentiel's API shows it to those allowed to read it).
+TYPES_INTERNES = frozenset({"HabilitationModifiee"})
+
+
 def catalogue() -> frozenset[str]:
     """The CloudEvents types of the AsyncAPI document: those the topics table routes and the
-    registry knows (docs/asyncapi.json is generated from the same two)."""
+    registry knows (docs/asyncapi.json is generated from the same two), but the internal ones."""
     enregistres = {type_ for type_, _ in modeles_enregistres()}
-    return frozenset(t for types in EVENEMENTS_PAR_TOPIC.values() for t in types if t in enregistres)
+    return frozenset(t for types in EVENEMENTS_PAR_TOPIC.values() for t in types
+                     if t in enregistres and t not in TYPES_INTERNES)
 
 
 def types_inconnus(types: Iterable[str]) -> list[str]:

@@ -341,7 +341,8 @@ async def tache_consommateur_webhooks(app: FastAPI) -> None:
     settings: InstructionSettings = app.state.settings
     if not settings.webhooks_actifs:
         return
-    topics = settings.webhooks_topics or [t.value for t in Topics]
+    # The rights' topic carries no webhook type (rules.TYPES_INTERNES).
+    topics = settings.webhooks_topics or [t.value for t in Topics if t is not Topics.HABILITATION]
     kafka = build_consumer(settings.kafka_bootstrap_servers, *topics,
                            group_id=f"hopen-{service.CONSOMMATEUR}")
     await kafka.start()

@@ -26,8 +26,6 @@ from hopen_common.testing import jeton
 from hopen_common.testing.copies_locales import etablissement_connu
 from hopen_instruction.models import Dossier
 
-from .conftest import Services
-
 CORPUS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "corpus_entrees.json").read_text(encoding="utf-8"))
 CHAUMONT, CORSE = "520780032", "94"
@@ -155,7 +153,7 @@ def _ecart(r: httpx.Response, champ: str | None) -> str | None:
 
 
 @pytest.fixture(scope="module")
-async def candidature_id(services: Services) -> str:
+async def candidature_id(services: Any) -> str:
     async with services.moteur("candidature").begin() as conn:
         await conn.execute(insert(EtablissementConnu), [etablissement_connu(CHAUMONT)])
     async with services.moteur("instruction").begin() as conn:
@@ -177,7 +175,7 @@ async def candidature_id(services: Services) -> str:
 
 
 @pytest.mark.parametrize("service", ["candidature", "instruction", "financement", "referentiel", "reporting"])
-async def test_le_corpus_est_refuse_sans_rien_ecrire(services: Services, candidature_id: str,
+async def test_le_corpus_est_refuse_sans_rien_ecrire(services: Any, candidature_id: str,
                                                      service: str) -> None:
     routes = [r for r in _routes(candidature_id) if r.service == service]
     moteur = services.moteur(service)

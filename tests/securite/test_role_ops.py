@@ -6,14 +6,14 @@ ops passes are enumerated in test_roles_restreints.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import insert
 
 from hopen_candidature.models import EtablissementConnu
 from hopen_common.testing import jeton
 from hopen_common.testing.copies_locales import etablissement_connu
-
-from .conftest import Services
 
 OPS = jeton("ops", sujet="astreinte")
 DNS = jeton("dns", sujet="dns-ops-test")
@@ -22,7 +22,7 @@ ES = jeton("etablissement", finess=[CALVI])
 LETTRES = "/v1/operations/lettres-mortes"
 
 
-async def test_candidature_ne_montre_aucune_candidature_a_ops(services: Services) -> None:
+async def test_candidature_ne_montre_aucune_candidature_a_ops(services: Any) -> None:
     async with services.moteur("candidature").begin() as conn:
         await conn.execute(insert(EtablissementConnu), [etablissement_connu(CALVI)])
     async with services.client("candidature") as api:
@@ -50,7 +50,7 @@ async def test_candidature_ne_montre_aucune_candidature_a_ops(services: Services
     ("reporting", ["/v1/synthese", "/v1/regions/27/synthese"]),
     ("referentiel", ["/v1/audit"]),
 ])
-async def test_les_autres_services_refusent_les_donnees_metier_a_ops(services: Services, service: str,
+async def test_les_autres_services_refusent_les_donnees_metier_a_ops(services: Any, service: str,
                                                                      chemins: list[str]) -> None:
     async with services.client(service) as api:
         for chemin in chemins:

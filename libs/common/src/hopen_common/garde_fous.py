@@ -9,7 +9,8 @@ One ASGI middleware, installed by `create_service_app`, so that no route has to 
   limit (`corps_formulaire_taille_max`, by default the pieces' `stockage_taille_max` plus the form's
   framing): the pieces route still checks each file against `stockage_taille_max` as it streams.
 - **JSON values PostgreSQL or Python cannot take**: the body (bounded by the above) is decoded
-  strictly as UTF-8 and parsed once here; integers beyond 64 bits, a NUL byte in a string or a key,
+  strictly as UTF-8 and parsed once here; integers beyond 64 bits, NaN and infinities, a NUL byte or
+  a lone surrogate (`\ud800`) in a string or a key,
   nesting deeper than `PROFONDEUR_MAX` answer 422 naming the field (its JSON path, `perimetre.0.finess_ej`)
   instead of a 500 from asyncpg or a RecursionError. The bytes are then handed to the route unchanged.
   This is a check of every request rather than bounded types in the 129 schemas: a schema written
@@ -25,6 +26,7 @@ Every refusal is problem+json (`hopen_common.errors`) and the connection stays u
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -82,6 +84,14 @@ def _entier_hors_bornes(texte: str) -> bool:
     return not ENTIER_MIN <= int(texte) <= ENTIER_MAX
 
 
+def _encodable(texte: str) -> bool:
+    try:
+        texte.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _chemin(parties: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in parties) or "body"
 
@@ -124,10 +134,13 @@ def verifier_json(corps: bytes, *, profondeur_max: int = PROFONDEUR_MAX) -> None
             continue
         if isinstance(valeur, int) and not ENTIER_MIN <= valeur <= ENTIER_MAX:
             raise _Refus(problemes.VALIDATION, f"{champ} : entier hors des 64 bits", champ)
-        if isinstance(valeur, float) and valeur in (float("inf"), float("-inf")):
+        if isinstance(valeur, float) and not math.isfinite(valeur):  # 1e400, NaN, Infinity
             raise _Refus(problemes.VALIDATION, f"{champ} : nombre hors limites", champ)
-        if isinstance(valeur, str) and "\x00" in valeur:
-            raise _Refus(problemes.CARACTERE_INTERDIT, f"{champ} : octet NUL (U+0000) interdit", champ)
+        if isinstance(valeur, str):
+            if "\x00" in valeur:
+                raise _Refus(problemes.CARACTERE_INTERDIT, f"{champ} : octet NUL (U+0000) interdit", champ)
+            if not _encodable(valeur):  # a lone surrogate (\ud800): valid JSON, no UTF-8 for it
+                raise _Refus(problemes.ENCODAGE_INVALIDE, f"{champ} : caractère sans encodage UTF-8", champ)
 
 
 def _gabarits(routes: Any) -> Iterator[str]:

@@ -1,18 +1,17 @@
-"""The five services in process on databases of their own, shared by the security tests (one
-migration per service for the whole directory): `services.client(nom)` opens a client of that
-service's app, lifespan included, on its real database and the real broker; `services.moteur(nom)`
-is its database, to seed and count rows. A service's database is created the first time it is asked
-for, so that one test run alone migrates only what it uses."""
+"""The five services in process on databases of their own, for the tests that call several services
+(tests/securite), through the plugin's `services` fixture: `services.client(nom)` opens a client of
+that service's app, lifespan included, on its real database and the real broker;
+`services.moteur(nom)` is its database, to seed and count rows, created the first time it is asked
+for (one migration per service per session, only for the services used)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.testing.api import client_api, reglages_de_test
@@ -54,12 +53,3 @@ class Services:
         settings = reglages_de_test(classe, self.moteur(nom), self.kafka_bootstrap, calendrier_ouvert=True,
                                     stockage_url=self.stockage_url, **reglages)
         return client_api(create_app(settings), f"http://{nom}")
-
-
-@pytest.fixture(scope="session")
-async def services(fresh_database: Callable[[str], str], kafka_bootstrap: str,
-                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
-    services = Services(fresh_database, kafka_bootstrap, f"file://{tmp_path_factory.mktemp('stockage-securite')}")
-    yield services
-    for moteur in services.moteurs.values():
-        await moteur.dispose()

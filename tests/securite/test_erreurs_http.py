@@ -140,7 +140,12 @@ def _reponse(sock: socket.socket, delai: float = 10.0) -> bytes:
                 if longueur is not None and len(corps) >= longueur:
                     break
             continue
-        morceau = sock.recv(65536)
+        try:
+            morceau = sock.recv(65536)
+        except ConnectionResetError:
+            # The server closed after its 413 with our unsent chunks still unread: the kernel turns
+            # that close into a reset, after the answer already received (which is what we check).
+            break
         if not morceau:
             break
         recu += morceau

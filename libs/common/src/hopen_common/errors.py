@@ -71,15 +71,20 @@ _TYPE_HTTP: dict[int, TypeProbleme] = {
 }
 
 
+_METHODES = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _methodes_permises(request: Request) -> str:
     """Every method the path answers (RFC 9110: a 405 lists them all): Starlette's router names only
-    the first route matching the path, while a path's GET and POST are often two routes."""
-    methodes: set[str] = set()
-    for route in request.app.router.routes:
-        correspondance, _ = route.matches(request.scope)
-        if correspondance is not Match.NONE:
-            methodes |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methodes))
+    the first route matching the path, while a path's GET and POST are often two routes. Each method
+    is tried against the app's routes (FastAPI nests included routers, whose own routes are not a
+    flat list): the ones some route answers in full are the path's."""
+    methodes = []
+    for methode in _METHODES:
+        scope = {**request.scope, "method": methode}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methodes.append(methode)
+    return ", ".join(methodes)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

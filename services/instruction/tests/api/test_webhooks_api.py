@@ -131,6 +131,16 @@ async def test_refus_nomment_le_champ(api: httpx.AsyncClient, moteur: AsyncEngin
         assert r.status_code == 403
         _probleme(await api.get("/v1/evenements?apres=pas-un-curseur", headers=ars), 422, "apres")
         _probleme(await api.get("/v1/evenements?types=Invente", headers=ars), 422, "types")
+    # schemathesis found these accepted: a number is not a time, false is not a duration.
+    wid = (await api.post("/v1/webhooks", headers=ars, json={"url": URL, "types": ["CandidatureDeposee"]})
+           ).json()["id"]
+    async with rien_ecrit(moteur, WebhookSecret, JournalAudit):
+        for depuis in (0, 1764583200, 1.5, True):
+            _probleme(await api.post(f"/v1/webhooks/{wid}/rejeu", headers=ars, json={"depuis": depuis}),
+                      422, "depuis")
+        for duree in (False, "3600"):
+            _probleme(await api.post(f"/v1/webhooks/{wid}/secret", headers=ars,
+                                     json={"recouvrement_secondes": duree}), 422, "recouvrement_secondes")
 
 
 async def test_modifier_supprimer_et_rotation(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:

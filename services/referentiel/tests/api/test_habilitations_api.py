@@ -268,3 +268,15 @@ async def test_personnes_de_demo_avec_de_vrais_jetons(api: Api) -> None:
         "ars", "94", ["instructeur"], False)
     referente = (await api.client.get("/v1/habilitations/moi", headers=api.oidc.entete("corinne"))).json()
     assert referente["referent"] is True
+
+
+async def test_moi_n_est_pas_un_identifiant(api: Api) -> None:
+    """schemathesis found PATCH /moi taken for PATCH /{habilitation_id}: the identifier is a UUID in
+    the path itself, so /moi answers 405 to what it does not do, and a development token (its rights
+    are its claims) gets the 404 the OpenAPI documents."""
+    dns = jeton("dns")
+    r = await api.client.patch("/v1/habilitations/moi", headers=dns, json={"profils": ["valideur"]})
+    _probleme(r, 405, "methode-non-permise")
+    assert r.headers["allow"] == "GET"
+    _probleme(await api.client.get("/v1/habilitations/moi", headers=dns), 404, "introuvable")
+    _probleme(await api.client.get("/v1/habilitations/pas-un-uuid", headers=dns), 404, "introuvable")

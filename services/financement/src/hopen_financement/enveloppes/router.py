@@ -52,7 +52,7 @@ async def lister(session: SessionDep, principal: Pilote,
     return resultat
 
 
-@router.get("/{region}", response_model=EnveloppeLue)
+@router.get("/{region:region}", response_model=EnveloppeLue)
 async def lire(session: SessionDep, principal: Pilote, region: CodeRegion,
                dispositif: Dispositif = "aap") -> EnveloppeLue:
     """Allocated, engaged, consumed and available of one region. Roles: ars (its region; another
@@ -65,7 +65,7 @@ async def lire(session: SessionDep, principal: Pilote, region: CodeRegion,
     return _lue(compte, s.alloue, s.engage, s.consomme, s.disponible)
 
 
-@router.get("/{region}/ecritures", response_model=list[EcritureLue])
+@router.get("/{region:region}/ecritures", response_model=list[EcritureLue])
 async def ecritures(
     session: SessionDep, principal: Pilote, region: CodeRegion, dispositif: Dispositif = "aap",
     limite: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from hopen_common.calendrier import InstantEntrant
 from hopen_common.pagination import Page
 from hopen_common.region import CodeRegion
 
@@ -62,7 +63,7 @@ class WebhookCree(WebhookLu):
 class SecretTourne(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recouvrement_secondes: float | None = Field(
-        default=None, ge=0, le=7 * 86400,
+        default=None, ge=0, strict=True, le=7 * 86400,
         description="how long the former secrets still sign; default: the service's setting")
 
 
@@ -100,7 +101,7 @@ WebhooksPage = Page[WebhookLu]
 
 class RejeuDemande(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    depuis: AwareDatetime = Field(description="every event of the subscription's types and region since"
+    depuis: InstantEntrant = Field(description="every event of the subscription's types and region since"
                                               " this time (the event's time), in order")
 
 

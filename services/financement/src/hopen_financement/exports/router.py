@@ -18,7 +18,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/circulaire", response_class=Response, responses={
-    200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the circular table"}})
+    200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the circular table"},
+    404: {"description": "another region than the ARS's own (its existence is not told)"}})
 async def exporter_circulaire(
     session: SessionDep, principal: Pilote,
     region: Annotated[CodeRegion | None, Query(description="omit for national (dns)")] = None,

@@ -303,7 +303,8 @@ def test_meme_sans_inbox_un_montant_n_est_pas_paye_deux_fois(running_stack: Runn
     assert lettre["motif"] == "paiement-en-double"
     assert lettre["attempts"] == 1
     assert f"candidature {cid} déjà validée dans financement" in lettre["error"]
-    comptes = client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes", headers=ops).json()
+    comptes = client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes",
+                         headers=ops).json()["items"]
     assert {"motif": "paiement-en-double", "status": "parked", "nombre": 1} in comptes
     assert client.get(f"{urls['financement']}/v1/operations/lettres-mortes/comptes",
                       headers=jeton("dns")).status_code == 403

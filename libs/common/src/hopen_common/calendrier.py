@@ -24,7 +24,7 @@ def aujourd_hui(date_du_jour: date | None = None) -> date:
     return date_du_jour or aujourd_hui_paris()
 
 
-def _texte_iso(valeur: object) -> object:
+def texte_iso(valeur: object) -> object:
     """JSON has no date type: an instant is an RFC 3339 string. A number (seconds since 1970?
     milliseconds?) is refused rather than guessed (issue 12: unknown input is rejected)."""
     if not isinstance(valeur, str | datetime):
@@ -33,4 +33,4 @@ def _texte_iso(valeur: object) -> object:
 
 
 # An instant given by a client, with its offset (a naive time is refused: whose midnight?).
-InstantEntrant = Annotated[AwareDatetime, BeforeValidator(_texte_iso)]
+InstantEntrant = Annotated[AwareDatetime, BeforeValidator(texte_iso)]

@@ -17,7 +17,7 @@ from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
 from hopen_common.db.messaging import DeadLetter, JournalAudit
 from hopen_common.inbox.consumer import rejouer_lettres
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.problemes import LETTRE_NON_GAREE, REJEU_EN_ECHEC, introuvable
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
@@ -75,14 +75,14 @@ async def lister(session: SessionDep, _: Operateur, pagination: PaginationDep,
                 limit=pagination.limit, offset=pagination.offset)
 
 
-@router.get("/lettres-mortes/comptes", response_model=list[CompteLettres])
-async def compter(session: SessionDep, _: Operateur) -> list[CompteLettres]:
+@router.get("/lettres-mortes/comptes", response_model=Page[CompteLettres])
+async def compter(session: SessionDep, _: Operateur, pagination: PaginationDep) -> Page[CompteLettres]:
     """Role ops. How many events were parked, by reason and status: a refused second payment
     (`paiement-en-double`) is counted here even after an operator discarded it."""
     rows = await session.execute(
         select(DeadLetter.motif, DeadLetter.status, func.count())
         .group_by(DeadLetter.motif, DeadLetter.status).order_by(DeadLetter.motif, DeadLetter.status))
-    return [CompteLettres(motif=m, status=s, nombre=n) for m, s, n in rows.all()]
+    return page_de([CompteLettres(motif=m, status=s, nombre=n) for m, s, n in rows.all()], pagination)
 
 
 @router.post("/lettres-mortes/{lettre_id}/abandon", response_model=LettreMorte)

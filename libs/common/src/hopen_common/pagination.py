@@ -108,3 +108,12 @@ async def page_par_cle(session: AsyncSession, query: Select[*tuple[Any, ...]], p
         rows = rows[:pagination.limit]
         suivant = encoder_curseur({"apres": cle_de(rows[-1]), "n": pagination.offset + len(rows)})
     return rows, total, suivant
+
+
+def page_de(elements: Sequence[T], pagination: Pagination) -> Page[T]:
+    """One page of a list computed whole (a dossier's opinions, a region's ledger entries, the 18
+    envelopes): the same envelope and cursor as a list read page by page from the database, so that a
+    client pages every list of the platform one way."""
+    debut = pagination.offset
+    return Page(items=list(elements[debut:debut + pagination.limit]), total=len(elements),
+                limit=pagination.limit, offset=debut)

@@ -181,7 +181,8 @@ async def test_depenses_declarees(api: httpx.AsyncClient, moteur: AsyncEngine) -
     async with rien_ecrit(moteur, *ECRITES):
         _probleme(await api.post(f"/v1/candidatures/{cid}/depenses", headers=es, json={
             **corps, "remplace": premiere.json()["id"]}), 422, "remplace")  # already replaced
-    liste = (await api.get(f"/v1/candidatures/{cid}/depenses", headers=jeton("ars", region="32"))).json()
+    liste = (await api.get(f"/v1/candidatures/{cid}/depenses",
+                           headers=jeton("ars", region="32"))).json()["items"]
     assert [(d["annee"], d["montant"], d["courante"]) for d in liste] == [
         (2026, "30000.00", False), (2027, "1.00", True), (2026, "25000.50", True)]
     assert (await _evenements(moteur, cid, "DepensesDeclarees"))[-1]["remplace"] == premiere.json()["id"]
@@ -250,7 +251,7 @@ async def test_preuves(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
         "piece_id": piece["id"], "nom": "note.pdf", "type": "HC.1.0.2026", "sha256": piece["sha256"]}, SEUL)
     assert (taux["nature"], taux["numerateur"], taux["denominateur"], taux["document"]) == (
         "taux", 3, 4, None)
-    liste = (await api.get(f"/v1/candidatures/{cid}/preuves", headers=es)).json()
+    liste = (await api.get(f"/v1/candidatures/{cid}/preuves", headers=es)).json()["items"]
     assert [p["objectif"] for p in liste] == ["1.0", "2.1"]
     # Phase-1 indicators do not apply to a HospiConnect candidature.
     r = await api.post(f"/v1/candidatures/{cid}/indicateurs", headers=es,

@@ -70,7 +70,7 @@ async def test_depot_des_preuves_aap(nouveau_client: NouveauClient, moteur: Asyn
         assert "PreuveAtteinteAapDeposee" in types
         lues = await api.get("/v1/projets/p-sel/preuves",
                              headers=jeton("etablissement", finess=[PARTICIPANT]))
-        assert [p["piece_id"] for p in lues.json()] == ["piece-p-sel"]
+        assert [p["piece_id"] for p in lues.json()["items"]] == ["piece-p-sel"]
 
         async def refus(chemin: str, corps: dict[str, Any], entetes: dict[str, str]) -> dict[str, Any]:
             async with rien_ecrit(moteur, *ECRITES):

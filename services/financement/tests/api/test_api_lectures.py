@@ -77,13 +77,15 @@ async def test_enveloppe_quatre_chiffres_et_portee(api):
     assert (
         await api.client.get(f"/v1/enveloppes/{BRETAGNE}", headers=etablissement(RENNES))
     ).status_code == 403
-    toutes = (await api.client.get("/v1/enveloppes", headers=DNS)).json()
+    toutes = (await api.client.get("/v1/enveloppes", headers=DNS)).json()["items"]
     assert len(toutes) == 18
     assert sum(D(e["alloue"]) for e in toutes) == D("87200000.00")
-    assert [e["region"] for e in (await api.client.get("/v1/enveloppes", headers=ars(CORSE))).json()] == [
+    corse = (await api.client.get("/v1/enveloppes", headers=ars(CORSE))).json()["items"]
+    assert [e["region"] for e in corse] == [
         CORSE
     ]
-    ecritures = (await api.client.get(f"/v1/enveloppes/{BRETAGNE}/ecritures", headers=ars(BRETAGNE))).json()
+    ecritures = (await api.client.get(f"/v1/enveloppes/{BRETAGNE}/ecritures",
+                                      headers=ars(BRETAGNE))).json()["items"]
     assert [e["nature"] for e in ecritures] == ["allocation", "engagement", "paiement"]
     assert ecritures[1]["projet_id"] == "p-bzh"
     assert ecritures[1]["decision_id"]  # each entry says its cause
@@ -202,15 +204,16 @@ async def test_hospiconnect_lectures(api):
     r = await api.client.get(
         "/v1/hospiconnect/montants", params={"finess": RENNES}, headers=etablissement(RENNES)
     )
-    montants = {m["annee"]: m for m in r.json()}
+    montants = {m["annee"]: m for m in r.json()["items"]}
     assert montants[2026]["montant"] == str(oracle.montant_hospiconnect(1000, ["1.0"], "50000")["montant"])
     assert montants[2027]["montant"] == "0.00"
     assert montants[2027]["regressions"] == ["1.0"]
-    regressions = (await api.client.get("/v1/hospiconnect/regressions", headers=ars(BRETAGNE))).json()
+    regressions = (await api.client.get("/v1/hospiconnect/regressions",
+                                        headers=ars(BRETAGNE))).json()["items"]
     assert [(x["finess_ej"], x["annee"], x["objectifs_perdus"]) for x in regressions] == [
         (RENNES, 2027, ["1.0"])
     ]
-    assert (await api.client.get("/v1/hospiconnect/regressions", headers=ars(CORSE))).json() == []
+    assert (await api.client.get("/v1/hospiconnect/regressions", headers=ars(CORSE))).json()["items"] == []
 
 
 async def test_circulaire_csv_xlsx_s_additionne(api):

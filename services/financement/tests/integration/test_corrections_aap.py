@@ -271,5 +271,5 @@ async def test_le_projet_lu_suit_ses_decisions_courantes(api):
     assert (lu["montant_accorde"], lu["decision_id"], lu["retenu"], lu["atteint"]) == (
         "90000.00", _id(correction), True, None)
     await _appliquer(api.sessions, b.non_retenu(p, ES, region, remplace=_id(correction)))
-    listes = (await api.client.get("/v1/aap/projets", headers=ars(region))).json()
+    listes = (await api.client.get("/v1/aap/projets", headers=ars(region))).json()["items"]
     assert [(x["projet_id"], x["retenu"]) for x in listes] == [(p, False)]

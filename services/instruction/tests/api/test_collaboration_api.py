@@ -207,7 +207,7 @@ async def test_avis_d_expert(api: httpx.AsyncClient, moteur: AsyncEngine) -> Non
     # The ARS of the region and the DNS read the opinions and answers; another region: 404.
     for qui in (ARS_CORSE, DNS):
         r = await api.get("/v1/dossiers/d1/avis", headers=qui)
-        assert [(a["id"], a["reponse"]["avis"]) for a in r.json()] == [(a1["id"], "favorable")]
+        assert [(a["id"], a["reponse"]["avis"]) for a in r.json()["items"]] == [(a1["id"], "favorable")]
     _probleme(await api.get("/v1/dossiers/d1/avis", headers=ARS_BFC), 404)
     _probleme(await api.get(f"/v1/avis/{a1['id']}", headers=ARS_BFC), 404)
     assert (await api.get(f"/v1/avis/{a1['id']}", headers=ARS_CORSE)).json()["reponse"]["avis"] == "favorable"

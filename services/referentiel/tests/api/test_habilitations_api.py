@@ -92,7 +92,8 @@ async def test_la_dns_nomme_un_agent_avec_historique_audit_et_evenement(api: Api
         "ars", "94", ["instructeur", "valideur"], 1, True)
     assert r.headers["etag"] == '"1"'
     identifiant = lue["id"]
-    historique = (await api.client.get(f"/v1/habilitations/{identifiant}/historique", headers=DNS)).json()
+    historique = (await api.client.get(f"/v1/habilitations/{identifiant}/historique",
+                                       headers=DNS)).json()["items"]
     assert [(h["version"], h["action"], h["avant"], h["par"]) for h in historique] == [
         (1, "creation", None, "test-dns")]
     assert historique[0]["apres"]["profils"] == ["instructeur", "valideur"]
@@ -181,7 +182,7 @@ async def test_modification_verrou_optimiste_et_revocation(api: Api) -> None:
               "regle-metier", "actif")
     r = await api.client.patch(url, headers=DNS, json={"actif": True, "motivation": "retour"})
     assert (r.status_code, r.json()["actif"], r.json()["version"]) == (200, True, 4)
-    actions = [h["action"] for h in (await api.client.get(f"{url}/historique", headers=DNS)).json()]
+    actions = [h["action"] for h in (await api.client.get(f"{url}/historique", headers=DNS)).json()["items"]]
     assert actions == ["creation", "modification", "revocation", "modification"]
     assert await _nombre(api.engine, HistoriqueHabilitation,
                          HistoriqueHabilitation.habilitation_id == uuid.UUID(identifiant)) == 4

@@ -158,7 +158,8 @@ async def test_recherche_filtree_et_paginee(api: Api) -> None:
 
 
 async def test_programme_versionne_publie_par_la_dns(api: Api) -> None:
-    documents = {d["document"]: d for d in (await api.client.get("/v1/programme", headers=ARS)).json()}
+    lus = (await api.client.get("/v1/programme", headers=ARS)).json()["items"]
+    documents = {d["document"]: d for d in lus}
     assert set(documents) == {"phase1", "hospiconnect", "aap", "enveloppes_aap", "pieces"}
     courante = (await api.client.get("/v1/programme/enveloppes_aap", headers=ARS)).json()
     assert courante["version"] == "2026.1"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from hopen_common.calendrier import texte_iso
 
 
 class Evenement(BaseModel):
@@ -22,7 +24,8 @@ class Evenement(BaseModel):
     source: str
     type: str
     subject: str
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # An RFC 3339 string on the wire (a number is refused, not read as a Unix time).
+    time: Annotated[datetime, BeforeValidator(texte_iso)] = Field(default_factory=lambda: datetime.now(UTC))
     datacontenttype: str = "application/json"
     # "<type>/v<version>": which payload schema version `data` follows. Checked here, so that an
     # envelope from outside (a simulation's body, a poison record) is refused as such, not later.

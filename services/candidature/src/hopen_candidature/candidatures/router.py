@@ -23,7 +23,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
 
@@ -126,12 +126,12 @@ async def deposer_indicateur(candidature_id: str, depot: IndicateurDepot, sessio
     return await idempotent(session, request, principal, executer)
 
 
-@router.get("/{candidature_id}/indicateurs", response_model=list[IndicateurLu])
+@router.get("/{candidature_id}/indicateurs", response_model=Page[IndicateurLu])
 async def lister_indicateurs(candidature_id: str, session: SessionDep,
-                             principal: CurrentPrincipal) -> list[IndicateurLu]:
+                             principal: CurrentPrincipal, pagination: PaginationDep) -> Page[IndicateurLu]:
     await service.charger_pour(session, principal, candidature_id)
     lignes = await session.scalars(
         select(IndicateurDeclare).where(IndicateurDeclare.candidature_id == candidature_id)
         .order_by(IndicateurDeclare.id)
     )
-    return [IndicateurLu.model_validate(i, from_attributes=True) for i in lignes]
+    return page_de([IndicateurLu.model_validate(i, from_attributes=True) for i in lignes], pagination)

@@ -14,6 +14,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 
 router = APIRouter(prefix="/v1/candidatures", tags=["hospiconnect"])
@@ -44,13 +45,14 @@ async def declarer_depenses(candidature_id: str, demande: DepensesDeclaration, s
     return await idempotent(session, request, principal, executer)
 
 
-@router.get("/{candidature_id}/depenses", response_model=list[DepensesLue])
+@router.get("/{candidature_id}/depenses", response_model=Page[DepensesLue])
 async def lister_depenses(candidature_id: str, session: SessionDep,
-                          principal: CurrentPrincipal) -> list[DepensesLue]:
+                          principal: CurrentPrincipal, pagination: PaginationDep) -> Page[DepensesLue]:
     """Every declaration, corrections included (`courante`: still counts). The establishment of the
     file, the ARS of its region, the DNS."""
     await charger_pour(session, principal, candidature_id)
-    return [_depenses(d, courante) for d, courante in await service.declarations(session, candidature_id)]
+    declarations = await service.declarations(session, candidature_id)
+    return page_de([_depenses(d, courante) for d, courante in declarations], pagination)
 
 
 @router.post("/{candidature_id}/preuves", status_code=201, response_model=PreuveLue)
@@ -68,10 +70,10 @@ async def deposer_preuve(candidature_id: str, depot: PreuveDepot, session: Sessi
     return await idempotent(session, request, principal, executer)
 
 
-@router.get("/{candidature_id}/preuves", response_model=list[PreuveLue])
+@router.get("/{candidature_id}/preuves", response_model=Page[PreuveLue])
 async def lister_preuves(candidature_id: str, session: SessionDep,
-                         principal: CurrentPrincipal) -> list[PreuveLue]:
+                         principal: CurrentPrincipal, pagination: PaginationDep) -> Page[PreuveLue]:
     """The establishment of the file, the ARS of its region, the DNS."""
     await charger_pour(session, principal, candidature_id)
-    return [PreuveLue.model_validate(p, from_attributes=True) for p in await service.preuves(session,
-                                                                                             candidature_id)]
+    return page_de([PreuveLue.model_validate(p, from_attributes=True)
+                    for p in await service.preuves(session, candidature_id)], pagination)

@@ -28,7 +28,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.aap import charger_programme_aap
 
 router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
@@ -148,10 +148,10 @@ async def deposer_preuve(projet_id: str, depot: PreuveAapDepot, session: Session
     return await idempotent(session, request, principal, executer)
 
 
-@router.get("/{projet_id}/preuves", response_model=list[PreuveAapLue])
+@router.get("/{projet_id}/preuves", response_model=Page[PreuveAapLue])
 async def lister_preuves(projet_id: str, session: SessionDep,
-                         principal: CurrentPrincipal) -> list[PreuveAapLue]:
+                         principal: CurrentPrincipal, pagination: PaginationDep) -> Page[PreuveAapLue]:
     """Its participants, the ARS of its region, the DNS."""
     projet = await service.charger_pour(session, principal, projet_id)
-    return [PreuveAapLue.model_validate(p, from_attributes=True)
-            for p in await preuves.preuves_de(session, projet.id)]
+    return page_de([PreuveAapLue.model_validate(p, from_attributes=True)
+            for p in await preuves.preuves_de(session, projet.id)], pagination)

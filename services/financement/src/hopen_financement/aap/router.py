@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from hopen_common.auth.portee import exiger_acces, filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.problemes import introuvable
 from hopen_financement.aap import repository
 from hopen_financement.aap.models import DecisionProjetAapRecue, ProjetAap
@@ -15,15 +16,15 @@ from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 router = APIRouter(prefix="/v1/aap", tags=["aap"])
 
 
-@router.get("/projets", response_model=list[ProjetAapLu])
-async def lister_projets(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
-                         region: RegionQuery = None) -> list[ProjetAapLu]:
+@router.get("/projets", response_model=Page[ProjetAapLu])
+async def lister_projets(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                         finess: FinessQuery = None, region: RegionQuery = None) -> Page[ProjetAapLu]:
     """Selected projects with the amount granted and its checks. Roles: etablissement (lead FINESS of
     its token), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
     rows = await repository.projets(session, finess=finess, region=region_de_lecture(principal, region))
     courantes = await repository.decisions_courantes(session, [p.projet_id for p, _ in rows])
-    return [_lu(p, courantes) for p, _ in rows]
+    return page_de([_lu(p, courantes) for p, _ in rows], pagination)
 
 
 def _lu(projet: ProjetAap, courantes: dict[tuple[str, str], DecisionProjetAapRecue]) -> ProjetAapLu:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.pagination import Pagination, page_par_cle
 from hopen_financement.enveloppes.models import CompteEnveloppe, EcritureEnveloppe
 
 
@@ -58,10 +59,12 @@ async def totaux_projet(session: AsyncSession, projet_id: str) -> dict[str, Deci
     return dict(rows.all())
 
 
-async def ecritures(session: AsyncSession, dispositif: str, region: str, *, limite: int,
-                    apres_id: int | None) -> Sequence[EcritureEnveloppe]:
+async def ecritures(session: AsyncSession, dispositif: str, region: str, pagination: Pagination
+                    ) -> tuple[Sequence[EcritureEnveloppe], int, str | None]:
+    """One page of the ledger, oldest first, resumed after the last entry seen (entries are added
+    while it is read): (entries, total, next cursor)."""
     query = select(EcritureEnveloppe).where(EcritureEnveloppe.dispositif == dispositif,
                                             EcritureEnveloppe.region == region)
-    if apres_id is not None:
-        query = query.where(EcritureEnveloppe.id > apres_id)
-    return (await session.scalars(query.order_by(EcritureEnveloppe.id).limit(limite))).all()
+    rows, total, suivant = await page_par_cle(session, query, pagination, cle=EcritureEnveloppe.id,
+                                              cle_de=lambda row: int(row[0].id))
+    return [row[0] for row in rows], total, suivant

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.problemes import introuvable
 from hopen_common.propositions import StatutProposition
 from hopen_common.region import CodeRegion
@@ -39,9 +39,9 @@ def _lue(compte: CompteEnveloppe, alloue: object, engage: object, consomme: obje
         "alloue": alloue, "engage": engage, "consomme": consomme, "disponible": disponible})
 
 
-@router.get("", response_model=list[EnveloppeLue])
-async def lister(session: SessionDep, principal: Pilote,
-                 dispositif: Dispositif = "aap") -> list[EnveloppeLue]:
+@router.get("", response_model=Page[EnveloppeLue])
+async def lister(session: SessionDep, principal: Pilote, pagination: PaginationDep,
+                 dispositif: Dispositif = "aap") -> Page[EnveloppeLue]:
     """Every regional envelope of a dispositif with its four figures. Roles: dns (all), ars (its own)."""
     region = region_de_lecture(principal, None)
     totaux = await repository.totaux(session, dispositif, region)
@@ -49,7 +49,7 @@ async def lister(session: SessionDep, principal: Pilote,
     for compte in await repository.comptes(session, dispositif, region):
         s = situation(totaux.get((compte.dispositif, compte.region), {}))
         resultat.append(_lue(compte, s.alloue, s.engage, s.consomme, s.disponible))
-    return resultat
+    return page_de(resultat, pagination)
 
 
 @router.get("/{region:region}", response_model=EnveloppeLue)
@@ -65,18 +65,17 @@ async def lire(session: SessionDep, principal: Pilote, region: CodeRegion,
     return _lue(compte, s.alloue, s.engage, s.consomme, s.disponible)
 
 
-@router.get("/{region:region}/ecritures", response_model=list[EcritureLue])
-async def ecritures(
-    session: SessionDep, principal: Pilote, region: CodeRegion, dispositif: Dispositif = "aap",
-    limite: Annotated[int, Query(ge=1, le=1000)] = 200,
-    apres: Annotated[int | None, Query(description="id of the last entry of the previous page")] = None,
-) -> list[EcritureLue]:
-    """The ledger's entries with their cause, oldest first. Roles: ars (its region), dns."""
+@router.get("/{region:region}/ecritures", response_model=Page[EcritureLue])
+async def ecritures(session: SessionDep, principal: Pilote, pagination: PaginationDep, region: CodeRegion,
+                    dispositif: Dispositif = "aap") -> Page[EcritureLue]:
+    """The ledger's entries with their cause, oldest first, paged by a cursor that resumes after the
+    last entry read. Roles: ars (its region), dns."""
     exiger_region(principal, region, ressource="Enveloppe", identifiant=region)
     if await repository.compte(session, dispositif, region) is None:
         raise introuvable("Enveloppe", f"{dispositif}/{region}")
-    rows = await repository.ecritures(session, dispositif, region, limite=limite, apres_id=apres)
-    return [EcritureLue.model_validate(r, from_attributes=True) for r in rows]
+    rows, total, suivant = await repository.ecritures(session, dispositif, region, pagination)
+    return Page(items=[EcritureLue.model_validate(r, from_attributes=True) for r in rows], total=total,
+                limit=pagination.limit, offset=pagination.offset, suivant=suivant)
 
 
 @router.post("/transferts", response_model=PropositionTransfertLue, status_code=202)

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from hopen_common.auth.portee import filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 from hopen_financement.hospiconnect import repository
 from hopen_financement.hospiconnect.schemas import MontantHospiconnectLu, Regression
@@ -12,10 +13,10 @@ from hopen_financement.hospiconnect.service import regressions
 router = APIRouter(prefix="/v1/hospiconnect", tags=["hospiconnect"])
 
 
-@router.get("/montants", response_model=list[MontantHospiconnectLu])
-async def lister_montants(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
-                          region: RegionQuery = None, annee: int | None = None,
-                          historique: bool = False) -> list[MontantHospiconnectLu]:
+@router.get("/montants", response_model=Page[MontantHospiconnectLu])
+async def lister_montants(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                          finess: FinessQuery = None, region: RegionQuery = None, annee: int | None = None,
+                          historique: bool = False) -> Page[MontantHospiconnectLu]:
     """Yearly HospiConnect amounts per EJ with how they were computed (latest rank only unless
     `historique`). Roles: etablissement (a FINESS of its token, paid or judged), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
@@ -23,12 +24,13 @@ async def lister_montants(session: SessionDep, principal: Lecteur, finess: Fines
                                           annee=annee))
     if not historique:
         rows = list({(r.finess_ej, r.annee): r for r in rows}.values())  # ordered by rank: the last wins
-    return [MontantHospiconnectLu.model_validate(r, from_attributes=True) for r in rows]
+    return page_de([MontantHospiconnectLu.model_validate(r, from_attributes=True) for r in rows], pagination)
 
 
-@router.get("/regressions", response_model=list[Regression])
-async def lister_regressions(session: SessionDep, principal: Lecteur, finess: FinessQuery = None,
-                             region: RegionQuery = None, annee: int | None = None) -> list[Regression]:
+@router.get("/regressions", response_model=Page[Regression])
+async def lister_regressions(session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                             finess: FinessQuery = None, region: RegionQuery = None,
+                             annee: int | None = None) -> Page[Regression]:
     """Objectives an EJ reached one year and lost the next (domain.md 4.2), from the current decisions.
     Roles: etablissement (its FINESS), ars (its region), dns."""
     filtre_liste(principal, finess=finess, region=region)
@@ -44,4 +46,4 @@ async def lister_regressions(session: SessionDep, principal: Lecteur, finess: Fi
             resultat.append(Regression(finess_ej=finess_ej, finess=d.finess, region=d.region, annee=an,
                                        objectifs_perdus=perdus, decision_id=d.decision_id,
                                        decision_precedente_id=precedente.decision_id))
-    return resultat
+    return page_de(resultat, pagination)

@@ -16,7 +16,7 @@ from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_instruction.avis import service
 from hopen_instruction.avis.schemas import AvisDemandeCorps, AvisDetail, AvisLu, ReponseDemande, ReponseLue
 from hopen_instruction.dossiers.router import _dossier
@@ -67,13 +67,14 @@ def _routes(dossier_type: TypeDossier, prefixe: str) -> None:
             return avis_lu(avis, None)
         return await idempotent(session, request, principal, executer)
 
-    @router.get(base, response_model=list[AvisLu], name=f"lister_avis_{dossier_type}")
-    async def lister(dossier_id: str, session: SessionDep, principal: Lecteur) -> list[AvisLu]:
+    @router.get(base, response_model=Page[AvisLu], name=f"lister_avis_{dossier_type}")
+    async def lister(dossier_id: str, session: SessionDep,
+                     principal: Lecteur, pagination: PaginationDep) -> Page[AvisLu]:
         """Every opinion asked on the dossier and its answer. ARS of the region, DNS; never the
         establishment (candidature knows nothing of them)."""
         tous = await service.du_dossier(session, principal, dossier_type, dossier_id)
         reponses = await service.reponses(session, [a.id for a in tous])
-        return [avis_lu(a, reponses.get(a.id)) for a in tous]
+        return page_de([avis_lu(a, reponses.get(a.id)) for a in tous], pagination)
 
 
 _routes("candidature", "/v1/dossiers")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.auth import Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_instruction.dossiers.router import proposer
 from hopen_instruction.dossiers.schemas import DecisionLue
@@ -37,14 +38,14 @@ def _objectifs(evaluation: list[rules.EvaluationObjectifHc]) -> list[ObjectifEva
     return [ObjectifEvalueHc(**asdict(e)) for e in evaluation]
 
 
-@router.get("/{dossier_id}/hospiconnect/preuves", response_model=list[PreuveRecueLue])
-async def lister_preuves(dossier_id: str, session: SessionDep, principal: Lecteur,
-                         annee: int | None = None) -> list[PreuveRecueLue]:
+@router.get("/{dossier_id}/hospiconnect/preuves", response_model=Page[PreuveRecueLue])
+async def lister_preuves(dossier_id: str, session: SessionDep, principal: Lecteur, pagination: PaginationDep,
+                         annee: int | None = None) -> Page[PreuveRecueLue]:
     """Every piece of HospiConnect evidence received. Roles: ars (its region), dns."""
     dossier = await charger(session, principal, dossier_id)
     service.verifier_hospiconnect(dossier)
-    return [PreuveRecueLue.model_validate(p, from_attributes=True)
-            for p in await service.preuves_de(session, dossier.id, annee)]
+    return page_de([PreuveRecueLue.model_validate(p, from_attributes=True)
+            for p in await service.preuves_de(session, dossier.id, annee)], pagination)
 
 
 @router.get("/{dossier_id}/hospiconnect/{annee}", response_model=AnneeHospiconnect)

@@ -18,7 +18,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
-from hopen_common.pagination import Page, PaginationDep
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.problemes import REGLE_METIER
 from hopen_common.region import CodeRegion
 from hopen_referentiel.habilitations import service
@@ -133,8 +133,8 @@ async def revoquer(habilitation_id: uuid.UUID, corps: Revocation, session: Sessi
                                              version_attendue=_version(if_match)))
 
 
-@router.get("/{habilitation_id:uuid}/historique", response_model=list[ChangementHabilitation])
+@router.get("/{habilitation_id:uuid}/historique", response_model=Page[ChangementHabilitation])
 async def historique(habilitation_id: uuid.UUID, session: SessionDep,
-                     lecteur: Gestionnaire) -> list[ChangementHabilitation]:
+                     lecteur: Gestionnaire, pagination: PaginationDep) -> Page[ChangementHabilitation]:
     """Every version: before, after, who, when, why."""
-    return await service.historique(session, habilitation_id, lecteur)
+    return page_de(await service.historique(session, habilitation_id, lecteur), pagination)

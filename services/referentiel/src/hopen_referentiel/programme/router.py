@@ -11,6 +11,7 @@ from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
 from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_referentiel.models import VersionProgramme
 from hopen_referentiel.programme import service
 
@@ -45,13 +46,14 @@ def _lue(v: VersionProgramme) -> VersionLue:
     return VersionLue.model_validate(v, from_attributes=True)
 
 
-@router.get("", response_model=list[DocumentLu])
-async def documents(session: SessionDep, _: CurrentPrincipal) -> list[DocumentLu]:
+@router.get("", response_model=Page[DocumentLu])
+async def documents(session: SessionDep, _: CurrentPrincipal, pagination: PaginationDep) -> Page[DocumentLu]:
     """Every authenticated caller: the programme documents and their versions (oldest first)."""
     par_document: dict[str, list[str]] = {}
     for v in await service.versions(session):
         par_document.setdefault(v.document, []).append(v.version)
-    return [DocumentLu(document=d, version_courante=vs[-1], versions=vs) for d, vs in par_document.items()]
+    return page_de([DocumentLu(document=d, version_courante=vs[-1], versions=vs)
+                    for d, vs in par_document.items()], pagination)
 
 
 @router.get("/{document}", response_model=VersionLue)

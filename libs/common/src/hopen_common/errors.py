@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from hopen_common import problemes
 from hopen_common.problemes import PROBLEM_BASE, ProblemError, TypeProbleme, introuvable
@@ -65,8 +66,25 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 _TYPE_HTTP: dict[int, TypeProbleme] = {
     t.status: t for t in (problemes.NON_AUTHENTIFIE, problemes.INTERDIT, problemes.INTROUVABLE,
-                          problemes.METHODE_NON_PERMISE)
+                          problemes.METHODE_NON_PERMISE, problemes.CORPS_TROP_GRAND,
+                          problemes.MEDIA_TYPE_REFUSE)
 }
+
+
+_METHODES = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _methodes_permises(request: Request) -> str:
+    """Every method the path answers (RFC 9110: a 405 lists them all): Starlette's router names only
+    the first route matching the path, while a path's GET and POST are often two routes. Each method
+    is tried against the app's routes (FastAPI nests included routers, whose own routes are not a
+    flat list): the ones some route answers in full are the path's."""
+    methodes = []
+    for methode in _METHODES:
+        scope = {**request.scope, "method": methode}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methodes.append(methode)
+    return ", ".join(methodes)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -112,7 +130,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         t = _TYPE_HTTP.get(exc.status_code, problemes.HTTP)
         # The status stays the exception's (for `http`, the one type without a fixed status); the
         # exception's text, once the title, is now the detail under the type's fixed title.
-        response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail))
+        limite = getattr(exc, "limite", None)  # garde_fous.CorpsTropGrand: the limit passed
+        response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail),
+                                    extra=None if limite is None else {"limite": limite})
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = _methodes_permises(request)
+        if exc.status_code == 413:
+            # A body refused midway (hopen_common.garde_fous) is not read to its end: the connection
+            # cannot carry another request.
+            response.headers["Connection"] = "close"
         return response
+
+    # Anything else is a server fault: still problem+json (Starlette answered text/plain), with no
+    # detail of the exception for the caller; the traceback goes to the log, where uvicorn puts it
+    # once the answer is sent (the handler runs in ServerErrorMiddleware, which re-raises).
+    @app.exception_handler(Exception)
+    async def _interne(request: Request, exc: Exception) -> JSONResponse:
+        t = problemes.ERREUR_INTERNE
+        return problem_response(request, t.status, t.code, t.title,
+                                "erreur du service, réessayez plus tard")

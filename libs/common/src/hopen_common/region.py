@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Annotated
 
 from pydantic import AfterValidator, WithJsonSchema
+from starlette.convertors import Convertor, register_url_convertor
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,20 @@ CodeRegion = Annotated[
                     "description": "code INSEE d'une des 18 régions (ARS) du programme"}),
 ]
 """A region code in scope; usable as a schema field, a contract field and a path/query parameter."""
+
+
+class _SegmentRegion(Convertor[str]):
+    """`{region:region}` in a route's path: a region is two digits, so that a static sibling
+    (`/v1/enveloppes/transferts`) is never taken for a region. GET on a POST-only sibling is then the
+    405 it should be, not a 422 "région inconnue"; the code itself is still checked by CodeRegion."""
+
+    regex = "[0-9]{2}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("region", _SegmentRegion())

@@ -165,7 +165,7 @@ async def test_transfert_dns_audite(api):
 async def test_financements_portee(api):
     r = await api.client.get("/v1/financements", params={"finess": CALVI}, headers=etablissement(CALVI))
     assert r.status_code == 200
-    lignes = r.json()
+    lignes = r.json()["items"]
     assert {(li["objectif"], li["nature"]) for li in lignes} == {
         ("P1.O1", "amorcage"),
         ("P1.O3", "amorcage"),
@@ -182,7 +182,7 @@ async def test_financements_portee(api):
     assert (
         await api.client.get("/v1/financements", params={"region": CORSE}, headers=ars(IDF))
     ).status_code == 403
-    idf = (await api.client.get("/v1/financements", headers=ars(IDF))).json()
+    idf = (await api.client.get("/v1/financements", headers=ars(IDF))).json()["items"]
     assert {li["region"] for li in idf} == {IDF}
     notification = lignes[0]["notification_id"]
     assert (await api.client.get(f"/v1/notifications/{notification}", headers=ars(IDF))).status_code == 404
@@ -337,3 +337,13 @@ async def test_chaque_export_audite(api):
     rangees = list(csv.DictReader(io.StringIO(
         (await api.client.get("/v1/exports/circulaire", headers=ars(CORSE))).text), delimiter=";"))
     assert D(exports[0]["details"]["total"]) == D(rangees[-1]["total"])
+
+
+async def test_transferts_n_est_pas_une_region(api):
+    """schemathesis found GET /v1/enveloppes/transferts read as the region "transferts" (422): a
+    region in a path is two digits, so the POST-only route answers 405 naming what it allows."""
+    r = await api.client.get("/v1/enveloppes/transferts", headers=DNS)
+    assert r.status_code == 405, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["allow"] == "POST"
+    assert (await api.client.get("/v1/enveloppes/99", headers=DNS)).status_code == 422

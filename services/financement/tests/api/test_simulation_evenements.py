@@ -114,3 +114,15 @@ async def test_deux_candidatures_d_une_ej_dans_un_lot(api) -> None:  # type: ign
     assert [m["nature"] for m in a["montants"]] == ["amorcage"]
     assert (b_["montants"], b_["total"]) == ([], "0.00")
     assert "lot-a" in b_["probleme"]["detail"]
+
+
+async def test_une_enveloppe_mal_formee_est_refusee_en_nommant_le_champ(api) -> None:  # type: ignore[no-untyped-def]
+    """schemathesis found it: a `dataschema` without its `/v<version>` reached the decoder and
+    answered 500. The envelope refuses it, as a poison record is refused by the consumers."""
+    corps = _corps(b.projet("p1", CALVI, CORSE, "100000.01"))
+    for mauvais in ("x", "ProjetAapSelectionne/vdeux", "ProjetAapSelectionne/v1/v2"):
+        corps["evenements"][0]["dataschema"] = mauvais
+        r = await api.client.post("/v1/simulations/evenements", headers=DNS, json=corps)
+        assert r.status_code == 422, (mauvais, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "dataschema" in r.text, r.text

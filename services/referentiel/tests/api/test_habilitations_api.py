@@ -252,3 +252,31 @@ async def test_jeton_oidc_resolu_par_nos_habilitations_et_jamais_les_siennes(api
     assert r.status_code == 200, r.text
     _probleme(await api.client.get("/v1/habilitations/moi", headers=entete), 403, "sans-habilitation")
 
+
+
+async def test_personnes_de_demo_avec_de_vrais_jetons(api: Api) -> None:
+    """`make up` grants the demo persons at the dev stack's provider: alice's real token is an
+    instructeur of Corse; seeding again grants nothing twice."""
+    from hopen_referentiel.seed_demo import PERSONNES_DEMO, habiliter_demo
+
+    url = api.engine.url.render_as_string(hide_password=False)
+    emetteurs = frozenset({api.oidc.issuer})
+    assert await habiliter_demo(url, emetteurs) == len(PERSONNES_DEMO)
+    assert await habiliter_demo(url, emetteurs) == 0
+    moi = (await api.client.get("/v1/habilitations/moi", headers=api.oidc.entete("alice"))).json()
+    assert (moi["role"], moi["region"], moi["profils"], moi["referent"]) == (
+        "ars", "94", ["instructeur"], False)
+    referente = (await api.client.get("/v1/habilitations/moi", headers=api.oidc.entete("corinne"))).json()
+    assert referente["referent"] is True
+
+
+async def test_moi_n_est_pas_un_identifiant(api: Api) -> None:
+    """schemathesis found PATCH /moi taken for PATCH /{habilitation_id}: the identifier is a UUID in
+    the path itself, so /moi answers 405 to what it does not do, and a development token (its rights
+    are its claims) gets the 404 the OpenAPI documents."""
+    dns = jeton("dns")
+    r = await api.client.patch("/v1/habilitations/moi", headers=dns, json={"profils": ["valideur"]})
+    _probleme(r, 405, "methode-non-permise")
+    assert r.headers["allow"] == "GET"
+    _probleme(await api.client.get("/v1/habilitations/moi", headers=dns), 404, "introuvable")
+    _probleme(await api.client.get("/v1/habilitations/pas-un-uuid", headers=dns), 404, "introuvable")

@@ -64,7 +64,14 @@ def topic_dead_letter(consumer: str) -> str:
     return f"hopen.dlq.{consumer}"
 
 
+# Consumers a service runs beside its own (another group, another inbox name): instruction's webhook
+# store reads every topic (issue 11, ADR 0026). Their dead-letter topics are created with the others.
+CONSOMMATEURS_SECONDAIRES = ("instruction-webhooks",)
+
+
 def tous_les_topics(consommateurs: Iterable[str]) -> list[str]:
-    """Every domain topic and the dead-letter topic of each consumer: what a broker must hold
-    before the services start (so that no consumer subscribes to a topic not yet created)."""
-    return [t.value for t in Topics] + [topic_dead_letter(c) for c in consommateurs]
+    """Every domain topic and the dead-letter topic of each consumer (and of the secondary ones):
+    what a broker must hold before the services start (so that no consumer subscribes to a topic not
+    yet created)."""
+    return [t.value for t in Topics] + [topic_dead_letter(c)
+                                        for c in (*consommateurs, *CONSOMMATEURS_SECONDAIRES)]

@@ -24,8 +24,9 @@ class Evenement(BaseModel):
     subject: str
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     datacontenttype: str = "application/json"
-    # "<type>/v<version>": which payload schema version `data` follows.
-    dataschema: str
+    # "<type>/v<version>": which payload schema version `data` follows. Checked here, so that an
+    # envelope from outside (a simulation's body, a poison record) is refused as such, not later.
+    dataschema: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,99}/v[0-9]{1,4}$")
     correlationid: str | None = None
     causationid: str | None = None
     data: dict[str, Any]

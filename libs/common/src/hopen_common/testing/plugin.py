@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hopen_common.devstack.oidc import OidcProvider
     from hopen_common.devstack.smtp import SmtpServer
     from hopen_common.devstack.stack import Stack, StackConfig
+    from hopen_common.testing.services import Services
 
 # The settings default to production (hopen_common.settings): every service built by the tests,
 # in process or in a child process (migrations, the e2e stack), runs as "test" unless a test says
@@ -333,3 +334,16 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
         yield OidcProviderInfo(provider)
     finally:
         provider.stop()
+
+
+@pytest.fixture(scope="session")
+async def services(fresh_database: Callable[[str], str], kafka_bootstrap: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
+    """The five services in process (`services.client(nom)`, lifespan included) on databases of their
+    own, each created the first time it is asked for (`services.moteur(nom)`)."""
+    from hopen_common.testing.services import Services
+
+    partage = Services(fresh_database, kafka_bootstrap, f"file://{tmp_path_factory.mktemp('stockage-services')}")
+    yield partage
+    for moteur in partage.moteurs.values():
+        await moteur.dispose()

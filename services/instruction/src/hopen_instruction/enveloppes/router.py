@@ -26,7 +26,7 @@ def enveloppe_lue(compte: EnveloppeConnue, place: Disponibilite) -> EnveloppeLue
         derniere_ecriture=compte.derniere_ecriture, maj_le=compte.maj_le)
 
 
-@router.get("/{region}", response_model=EnveloppeLue)
+@router.get("/{region:region}", response_model=EnveloppeLue)
 async def lire(region: CodeRegion, session: SessionDep, principal: Lecteur) -> EnveloppeLue:
     """The AAP envelope of a region as instruction knows it (financement's figures as of its last event)
     and what a new selection may still take. Roles: ars (its region; another answers 404), dns."""

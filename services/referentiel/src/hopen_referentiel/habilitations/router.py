@@ -14,8 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Principal, Role, exiger_roles
-from hopen_common.auth.principal import PrincipalAuthentifie
+from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -89,10 +88,12 @@ async def lister(
                                 referent=referent)
 
 
-@router.get("/moi", response_model=HabilitationLue)
-async def moi(session: SessionDep, principal: PrincipalAuthentifie) -> JSONResponse:
+@router.get("/moi", response_model=HabilitationLue,
+            responses={404: {"description": "aucune habilitation (jeton de développement)"}})
+async def moi(session: SessionDep, principal: CurrentPrincipal) -> JSONResponse:
     """The caller's own habilitation (what the front end shows as "my rights"); 404 for a
-    development token, whose rights are its claims."""
+    development token, whose rights are its claims. An expert, invited for one opinion, has only
+    its opinions' endpoints (ADR 0015)."""
     ligne = await service.par_personne(session, principal)
     return _avec_etag(ligne)
 
@@ -107,13 +108,13 @@ async def referents_manquants(request: Request, session: SessionDep, _: Dns) -> 
         regions=[RegionSansReferent(code=r.code, libelle=r.libelle, ars=r.ars) for r in etat.regions])
 
 
-@router.get("/{habilitation_id}", response_model=HabilitationLue)
+@router.get("/{habilitation_id:uuid}", response_model=HabilitationLue)
 async def lire(habilitation_id: uuid.UUID, session: SessionDep, lecteur: Gestionnaire) -> JSONResponse:
     """One habilitation within the reader's reach (else 404); its ETag is its version."""
     return _avec_etag(await service.lire(session, habilitation_id, lecteur))
 
 
-@router.patch("/{habilitation_id}", response_model=HabilitationLue)
+@router.patch("/{habilitation_id:uuid}", response_model=HabilitationLue)
 async def modifier(habilitation_id: uuid.UUID, corps: ModificationHabilitation, session: SessionDep,
                    gestionnaire: Gestionnaire, if_match: IfMatch = None) -> JSONResponse:
     """Change rights (profiles, region, FINESS, référent, role) or restore a revoked habilitation
@@ -123,7 +124,7 @@ async def modifier(habilitation_id: uuid.UUID, corps: ModificationHabilitation, 
                                              version_attendue=_version(if_match)))
 
 
-@router.post("/{habilitation_id}/revocation", response_model=HabilitationLue)
+@router.post("/{habilitation_id:uuid}/revocation", response_model=HabilitationLue)
 async def revoquer(habilitation_id: uuid.UUID, corps: Revocation, session: SessionDep,
                    gestionnaire: Gestionnaire, if_match: IfMatch = None) -> JSONResponse:
     """Withdraw every right at once: the person's tokens are refused (403 sans-habilitation) in every
@@ -132,7 +133,7 @@ async def revoquer(habilitation_id: uuid.UUID, corps: Revocation, session: Sessi
                                              version_attendue=_version(if_match)))
 
 
-@router.get("/{habilitation_id}/historique", response_model=list[ChangementHabilitation])
+@router.get("/{habilitation_id:uuid}/historique", response_model=list[ChangementHabilitation])
 async def historique(habilitation_id: uuid.UUID, session: SessionDep,
                      lecteur: Gestionnaire) -> list[ChangementHabilitation]:
     """Every version: before, after, who, when, why."""

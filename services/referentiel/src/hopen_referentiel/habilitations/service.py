@@ -213,11 +213,13 @@ async def lire(session: AsyncSession, identifiant: uuid.UUID, lecteur: Principal
 
 async def lister(session: AsyncSession, lecteur: Principal, pagination: Pagination, *, role: Role | None,
                  region: str | None, actif: bool | None, referent: bool | None) -> Page[HabilitationLue]:
-    filtre_liste(lecteur, finess=None, region=region)
-    query = restreindre(select(HabilitationConnue), lecteur, region=HabilitationConnue.region)
-    if lecteur.role is not Role.DNS:  # ops reads the technical accounts, an ARS agent its region's agents
-        lisible = Role.OPS if lecteur.role is Role.OPS else Role.ARS
-        query = query.where(HabilitationConnue.role == lisible.value)
+    if lecteur.role is Role.OPS:  # the technical accounts are operations: ops reads them, and only them
+        query = select(HabilitationConnue).where(HabilitationConnue.role == Role.OPS.value)
+    else:
+        filtre_liste(lecteur, finess=None, region=region)
+        query = restreindre(select(HabilitationConnue), lecteur, region=HabilitationConnue.region)
+        if lecteur.role is Role.ARS:  # an agent reads its region's agents, not the DNS's people
+            query = query.where(HabilitationConnue.role == Role.ARS.value)
     if role is not None:
         query = query.where(HabilitationConnue.role == role.value)
     if region is not None:

@@ -15,13 +15,15 @@ A route with none of these, or whose own dependency reads the principal without 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.convertors import Convertor
 
 from hopen_common.auth.principal import Role, principal_courant, principal_de_la_plateforme
 
@@ -55,21 +57,37 @@ class DeclarationManquante(Exception):
 @dataclass(frozen=True)
 class RouteDeclaree:
     methode: str
-    chemin: str
+    chemin: str  # as OpenAPI writes it: /v1/habilitations/{habilitation_id}, without the convertor
     dependant: Dependant
+    # The path parameters' Starlette convertors by name (uuid, region, str...): what a caller must
+    # put there for the route to match at all.
+    convertisseurs: dict[str, Convertor[Any]] = field(default_factory=dict)
 
 
 def routes_de(app: FastAPI) -> Iterator[RouteDeclaree]:
-    """Every (method, path) of `app`'s API routes, those of included routers too (FastAPI 0.165
-    mounts them as contexts rather than copies). Starlette's own routes (/openapi.json, /docs) are
-    not API routes and are not listed."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            for methode in sorted(route.methods):
-                yield RouteDeclaree(methode, route.path, route.dependant)
-        for ctx in getattr(route, "effective_candidates", list)():
-            for methode in sorted(ctx.methods or ()):
-                yield RouteDeclaree(methode, ctx.path, ctx.dependant)
+    """Every (method, path) of `app`'s API routes, those of included routers too, at any depth
+    (FastAPI 0.165 mounts an included router as a branch of contexts rather than copying its routes,
+    and a router included in an included router is a branch of that branch). Starlette's own routes
+    (/openapi.json, /docs) are not API routes and are not listed."""
+
+    def parcourir(routes: Iterable[object]) -> Iterator[RouteDeclaree]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                for methode in sorted(route.methods or ()):
+                    yield RouteDeclaree(methode, route.path_format, route.dependant,
+                                        dict(route.param_convertors))
+                continue
+            candidats = getattr(route, "effective_candidates", None)
+            if candidats is not None:  # an included router's branch
+                yield from parcourir(candidats())
+                continue
+            dependant = getattr(route, "dependant", None)
+            if isinstance(dependant, Dependant):  # an included route's context
+                for methode in sorted(getattr(route, "methods", None) or ()):
+                    yield RouteDeclaree(methode, str(getattr(route, "path_format", "")), dependant,
+                                        dict(getattr(route, "param_convertors", None) or {}))
+
+    yield from parcourir(app.routes)
 
 
 def _roles_de(appel: object) -> frozenset[Role] | None:
@@ -98,9 +116,9 @@ def declaration_de(route: RouteDeclaree) -> Declaration:
                 if not racine and _roles_de(dependant.call) is None:
                     # A dependency of the route reads the token but states no roles: a hand-written
                     # check nobody can read back.
-                    raise DeclarationManquante(
-                        f"{route.methode} {route.chemin}: {getattr(dependant.call, '__qualname__', dependant.call)}"
-                        " lit le principal sans déclarer ses rôles (exiger_roles)")
+                    lecteur = getattr(dependant.call, "__qualname__", dependant.call)
+                    raise DeclarationManquante(f"{route.methode} {route.chemin}: {lecteur} lit le principal"
+                                               " sans déclarer ses rôles (exiger_roles)")
                 genre = Acces.AUTHENTIFIE
             elif declares is not None:
                 genre = Acces.PLATEFORME if appel is principal_de_la_plateforme else Acces.ROLES

@@ -241,8 +241,8 @@ async def _avant_la_validation(api: httpx.AsyncClient, service: str, route: Rout
                                declaration: Declaration, chemin: str) -> list[str]:
     """A write with a body no schema accepts (well-formed JSON, not an object) is still 401 without a
     token and 403 for a role outside the declaration: who may call is decided before what was sent is
-    validated. (Malformed JSON is the exception FastAPI makes: it decodes the body before solving the
-    dependencies, so `{"pas du JSON` is 422 for every caller alike; ADR 0029.)"""
+    validated. (Malformed JSON is refused earlier still, before routing, by the request guards of ADR
+    0027: `{"pas du JSON` is 422 for every caller alike, token or not, which tells nothing.)"""
     ecarts = []
     dehors = next((a for a in APPELANTS if a[1] is not None and not declaration.admet(a[1])), None)
     for appelant, role, entetes in [APPELANTS[0], *([dehors] if dehors else [])]:

@@ -9,13 +9,10 @@ route's dependencies are read from the mounted applications (nothing mocked, not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
-from hopen_common.auth.principal import Role, principal_courant, principal_de_la_plateforme
+from hopen_common.auth.declaration import Acces, declaration_de, routes_de
+from hopen_common.auth.principal import Role
 
 # The only routes an expert may call: its opinions (listed, read with their dossier, answered).
 OUVERTES_A_L_EXPERT = {
@@ -36,49 +33,16 @@ def _applications() -> dict[str, FastAPI]:
             "financement": financement(), "reporting": reporting()}
 
 
-def _appels(d: Dependant) -> Iterator[object]:
-    for sous in d.dependencies:
-        yield sous.call
-        yield from _appels(sous)
-
-
-def _routes(app: FastAPI) -> Iterator[tuple[str, set[str], Dependant]]:
-    """(path, methods, dependencies) of every route, those of included routers too (FastAPI 0.165
-    mounts them as contexts rather than copies)."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            yield route.path, set(route.methods), route.dependant
-        for ctx in getattr(route, "effective_candidates", list)():
-            yield ctx.path, set(ctx.methods or ()), ctx.dependant
-
-
-def _passe(role: Role, path: str, dependant: Dependant) -> bool | None:
-    """True if a token of `role` passes the route's role checks, False if refused, None if the route
-    asks for no token at all (health, metrics)."""
-    appels = list(_appels(dependant))
-    if principal_courant not in appels:
-        return None
-    if role is Role.EXPERT and principal_de_la_plateforme in appels:
-        return False
-    verificateurs = [c for c in appels if getattr(c, "__name__", "") == "_verifier"]
-    if principal_de_la_plateforme in appels and not verificateurs:
-        return True  # any platform role (not the expert: refused above)
-    assert verificateurs, f"{path}: authenticated without a role check"
-    for v in verificateurs:
-        cellules = dict(zip(v.__code__.co_freevars, v.__closure__ or (), strict=True))  # type: ignore[attr-defined]
-        if role not in cellules["autorises"].cell_contents:
-            return False
-    return True
-
-
 def _ouvertes(role: Role) -> tuple[set[tuple[str, str, str]], int]:
+    """The routes whose declaration (hopen_common.auth.declaration, ADR 0029) admits `role`, and how
+    many routes ask for a token at all."""
     ouvertes, authentifiees = set(), 0
     for service, app in _applications().items():
-        for path, methodes, dependant in _routes(app):
-            passe = _passe(role, path, dependant)
-            authentifiees += passe is not None
-            if passe:
-                ouvertes |= {(service, m, path) for m in methodes}
+        for route in routes_de(app):
+            declaration = declaration_de(route)
+            authentifiees += declaration.acces is not Acces.PUBLIC
+            if declaration.admet(role):
+                ouvertes.add((service, route.methode, route.chemin))
     return ouvertes, authentifiees
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Text, func, select
 
 from hopen_common import audit
 from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth.declaration import route_publique
 from hopen_common.db import SessionDep
 from hopen_common.db.messaging import JournalAudit, PointDeControleAudit
 from hopen_common.pagination import Page, PaginationDep
@@ -114,7 +115,7 @@ async def points(session: SessionDep, _: Annotated[Principal, Depends(exiger_rol
                 total=total, limit=pagination.limit, offset=pagination.offset)
 
 
-@router.get("/cle", response_model=CleAudit)
+@router.get("/cle", response_model=CleAudit, dependencies=[Depends(route_publique)])
 async def cle(request: Request) -> CleAudit:
     """Public: the key that signs this service's checkpoints."""
     service = request.app.state.spec.name

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-router = APIRouter(prefix="/health", tags=["health"])
+from hopen_common.auth.declaration import route_publique
+
+# Probes answer without a token, on purpose (declared: ADR 0029).
+router = APIRouter(prefix="/health", tags=["health"], dependencies=[Depends(route_publique)])
 
 
 @router.get("/live")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -152,6 +152,11 @@ async def principal_courant(
     return await resoudre(identite)
 
 
+# What each principal dependency admits, readable by introspection (hopen_common.auth.declaration,
+# ADR 0029): the authorization matrix test derives every route's expected answers from it.
+principal_courant.roles_autorises = frozenset(Role)  # type: ignore[attr-defined]
+
+
 PrincipalAuthentifie = Annotated[Principal, Depends(principal_courant)]
 
 
@@ -164,16 +169,18 @@ def principal_de_la_plateforme(principal: PrincipalAuthentifie) -> Principal:
     return principal
 
 
+principal_de_la_plateforme.roles_autorises = frozenset(Role) - {Role.EXPERT}  # type: ignore[attr-defined]
 CurrentPrincipal = Annotated[Principal, Depends(principal_de_la_plateforme)]
 
 
 def exiger_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    """Dependency factory: the endpoint states its roles."""
-    autorises: Iterable[Role] = frozenset(roles)
+    """Dependency factory: the endpoint states its roles (kept on the checker as `roles_autorises`)."""
+    autorises: frozenset[Role] = frozenset(roles)
 
     def _verifier(principal: PrincipalAuthentifie) -> Principal:
         if principal.role not in autorises:
             raise ROLE_INTERDIT.erreur(f"rôle {principal.role} ; attendu : {', '.join(sorted(autorises))}")
         return principal
 
+    _verifier.roles_autorises = autorises  # type: ignore[attr-defined]
     return _verifier

@@ -1,8 +1,9 @@
 """The five services in process on databases of their own, for the tests that call several services
 (tests/securite), through the plugin's `services` fixture: `services.client(nom)` opens a client of
-that service's app, lifespan included, on its real database and the real broker;
-`services.moteur(nom)` is its database, to seed and count rows, created the first time it is asked
-for (one migration per service per session, only for the services used)."""
+that service's app, lifespan included, on its real database and the real broker (the app itself:
+`services.application(nom)`); `services.moteur(nom)` is its database, to seed and count rows,
+created the first time it is asked for (one migration per service per session, only for the
+services used)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hopen_common.testing.api import client_api, reglages_de_test
@@ -48,8 +50,13 @@ class Services:
             self.moteurs[nom] = create_async_engine(self.base(nom))
         return self.moteurs[nom]
 
-    def client(self, nom: str, **reglages: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    def application(self, nom: str, **reglages: Any) -> FastAPI:
+        """A new app of service `nom` on its database (for a test that reads its routes too)."""
         create_app, classe = _fabrique(nom)
         settings = reglages_de_test(classe, self.moteur(nom), self.kafka_bootstrap, calendrier_ouvert=True,
                                     stockage_url=self.stockage_url, **reglages)
-        return client_api(create_app(settings), f"http://{nom}")
+        app: FastAPI = create_app(settings)
+        return app
+
+    def client(self, nom: str, **reglages: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return client_api(self.application(nom, **reglages), f"http://{nom}")

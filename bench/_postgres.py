@@ -1,17 +1,22 @@
 """PostgreSQL for a benchmark: a private cluster (or the one given by --pg-port) and fresh databases
-migrated to a service's head, shared by the bench scripts (run as `python bench/<name>.py`)."""
+migrated to a service's head; or the whole native stack. Shared by the bench scripts (run as
+`python bench/<name>.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+from rich.console import Console
 
 from hopen_common.devstack._util import free_port, run_async
 from hopen_common.devstack.postgres import PostgresCluster, ensure_database_async
-from hopen_common.devstack.stack import find_repo_root
+from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_root
 
 
 def grappe_de_banc(pg_port: int | None, dossier: Path, *,
@@ -40,3 +45,20 @@ def base_migree(admin: str, port: int, service: str, prefixe: str) -> str:
                    env={**os.environ, f"{prefixe_env}_DATABASE_URL": url,
                         f"{prefixe_env}_ENVIRONMENT": "development"})
     return url
+
+
+@contextlib.contextmanager
+def pile_native(dossier: Path, console: Console) -> Iterator[dict[str, str]]:
+    """The whole native stack (PostgreSQL with fsync on, Kafka, the five services and their demo data)
+    under `dossier` on free ports, as `make up` starts it: the services' base URLs, until the block
+    ends."""
+    ports = {s: free_port() for s in SERVICES}
+    config = StackConfig(root=find_repo_root(), data_dir=dossier, pg_port=free_port(),
+                         kafka_port=free_port(), kafka_controller_port=free_port(), service_ports=ports,
+                         pg_fast=False)
+    stack = Stack(config, console)
+    stack.up()
+    try:
+        yield {s: config.base_url(s) for s in SERVICES}
+    finally:
+        stack.stop()

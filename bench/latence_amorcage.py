@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _postgres import pile_native  # bench/, the script's folder
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from hopen_common.devstack._util import free_port
-from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_root
 from hopen_common.testing import finalement, jeton
 from hopen_common.testing.quatre_yeux import decider_a_deux_sync
 
@@ -97,20 +96,11 @@ def main() -> None:
     parser.add_argument("--sortie", type=Path, default=Path("bench/results/latence_amorcage.json"))
     args = parser.parse_args()
     console = Console(stderr=True)
-    racine = find_repo_root()
-    with tempfile.TemporaryDirectory(prefix="hopen-bench-") as dossier:
-        ports = {s: free_port() for s in SERVICES}
-        config = StackConfig(root=racine, data_dir=Path(dossier), pg_port=free_port(), kafka_port=free_port(),
-                             kafka_controller_port=free_port(), service_ports=ports, pg_fast=False)
-        stack = Stack(config, console)
-        stack.up()
-        try:
-            urls = {s: config.base_url(s) for s in SERVICES}
-            with httpx.Client(timeout=30) as client, Progress(console=console) as progress:
-                prets = preparer(client, urls, args.decisions, progress)
-                delais = mesurer(client, urls, prets, progress)
-        finally:
-            stack.stop()
+    with tempfile.TemporaryDirectory(prefix="hopen-bench-") as dossier, \
+            pile_native(Path(dossier), console) as urls, httpx.Client(timeout=30) as client, \
+            Progress(console=console) as progress:
+        prets = preparer(client, urls, args.decisions, progress)
+        delais = mesurer(client, urls, prets, progress)
     resultat = {
         "decisions": len(delais), "mediane_ms": round(statistics.median(delais), 1),
         "p95_ms": round(centile(delais, 95), 1), "p99_ms": round(centile(delais, 99), 1),

@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _postgres import pile_native  # bench/, the script's folder
 from rich.console import Console
 from rich.table import Table
 
 from hopen_common.auth.tokens import mint_dev_token
-from hopen_common.devstack._util import free_port
-from hopen_common.devstack.stack import SERVICES, Stack, StackConfig, find_repo_root
+from hopen_common.devstack.stack import find_repo_root
 from hopen_common.settings import DEV_JWT_SECRET
 from hopen_common.testing.schemathesis import lancer
 
@@ -46,27 +46,19 @@ def main() -> int:
     for colonne in ("service", "role", "test cases", "result", "seconds"):
         table.add_column(colonne)
     echecs = []
-    with tempfile.TemporaryDirectory(prefix="hopen-st-") as dossier:
-        ports = {s: free_port() for s in SERVICES}
-        config = StackConfig(root=racine, data_dir=Path(dossier), pg_port=free_port(), kafka_port=free_port(),
-                             kafka_controller_port=free_port(), service_ports=ports, pg_fast=False)
-        stack = Stack(config, console)
-        stack.up()
-        try:
-            urls = {s: config.base_url(s) for s in SERVICES}
-            for role, jeton in JETONS.items():
-                console.print(f"[bold]{role}[/]: the five services at once …")
-                debut = time.monotonic()
-                resultats = lancer(urls, jeton, config=config_st, exemples=args.exemples, racine=racine,
-                                   delai=3600)
-                duree = time.monotonic() - debut
-                for r in resultats:
-                    table.add_row(r.service, role, r.resume, "ok" if r.code == 0 else "FAILED",
-                                  f"{duree:.0f}")
-                    if r.code != 0:
-                        echecs.append(r)
-        finally:
-            stack.stop()
+    with tempfile.TemporaryDirectory(prefix="hopen-st-") as dossier, \
+            pile_native(Path(dossier), console) as urls:
+        for role, jeton in JETONS.items():
+            console.print(f"[bold]{role}[/]: the five services at once …")
+            debut = time.monotonic()
+            resultats = lancer(urls, jeton, config=config_st, exemples=args.exemples, racine=racine,
+                               delai=3600)
+            duree = time.monotonic() - debut
+            for r in resultats:
+                table.add_row(r.service, role, r.resume, "ok" if r.code == 0 else "FAILED",
+                              f"{duree:.0f}")
+                if r.code != 0:
+                    echecs.append(r)
     Console().print(table)
     for r in echecs:
         console.print(f"--- {r.service} ---\n{r.sortie[-6000:]}")

@@ -7,31 +7,44 @@
   (a slow or dead endpoint only ever holds its own task), each task taking its due deliveries with
   FOR UPDATE SKIP LOCKED and leasing them (`prochaine_le` pushed past the timeout) before calling out,
   so that several replicas share the work and a crashed worker's deliveries come back due by
-  themselves. All state is in PostgreSQL: a restart resumes the schedule where it was.
+  themselves. All state is in PostgreSQL: a restart resumes the schedule where it was. It wakes up on
+  the NOTIFY of the transactions that queue deliveries (service.CANAL), polling as the fallback.
+
+The bookkeeping of a success (its attempt, the delivery `livree`) is written by `Consignation`, many
+deliveries of every subscription in one transaction (ADR 0026, Performance): a crash between the answer
+and that write only leaves the delivery leased, sent again after the lease with the same webhook-id
+(at least once, as for any crash). Failures, and the first success after failures, are written at once
+with what follows from them (schedule, disabling).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.types import DateTime, Integer, String
 
 from hopen_common.contracts.topics import Topics
 from hopen_common.db.session import session_scope
 from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, stop_with_timeout
+from hopen_common.outbox.relay import asyncpg_dsn
 from hopen_common.service import superviser
 from hopen_instruction.models import WebhookAbonnement, WebhookEvenement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
@@ -42,6 +55,9 @@ log = logging.getLogger(__name__)
 RELIRE_SECONDES = 2.0  # a subscription's URL, secrets and state are read again this often
 MARGE_BAIL = 30.0  # seconds past the timeout before a taken delivery is due again (its worker died)
 LECTURE_MAX = 4096  # bytes of an answer read at most: the excerpt is shorter still
+CONSIGNATION_DELAI = 0.005  # seconds a success waits for others to share its transaction
+CONSIGNATION_LOT = 500  # successes written in one transaction at most
+ECOUTE_REPRISE = 5.0  # seconds before listening again after the LISTEN connection was lost
 Resolveur = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -73,6 +89,86 @@ class Envoi:
 
 
 @dataclass(frozen=True)
+class Succes:
+    """A success waiting for `Consignation`: the attempt's row and the delivery's new state."""
+
+    livraison_id: str
+    numero: int
+    debut: datetime
+    fin: datetime
+    reponse: Reponse
+
+
+_LIVREES = text(
+    "UPDATE webhook_livraison AS l SET statut = :livree, tentatives = v.numero, termine_le = v.fin "
+    "FROM unnest(:ids, :numeros, :fins) AS v(id, numero, fin) "
+    "WHERE l.id = v.id AND l.statut = :en_attente RETURNING l.id"
+).bindparams(bindparam("ids", type_=ARRAY(String)), bindparam("numeros", type_=ARRAY(Integer)),
+             bindparam("fins", type_=ARRAY(DateTime(timezone=True))))
+
+
+class Consignation:
+    """The successes of every subscription's task, written together: the attempts in one multi-row
+    INSERT and the deliveries in one UPDATE, one transaction (one commit's wait) for up to
+    CONSIGNATION_LOT of them. `ajouter` returns a future: True once written, False when the delivery
+    was cancelled meanwhile, None when the write failed (the lease brings it back: sent again)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, delai: float = CONSIGNATION_DELAI,
+                 lot: int = CONSIGNATION_LOT) -> None:
+        self._sessions = sessionmaker
+        self._delai = delai
+        self._lot = lot
+        self._attente: list[tuple[Succes, asyncio.Future[bool | None]]] = []
+        self._tache: asyncio.Task[None] | None = None
+
+    def ajouter(self, succes: Succes) -> asyncio.Future[bool | None]:
+        futur: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self._attente.append((succes, futur))
+        if self._tache is None:
+            self._tache = asyncio.create_task(self._vider(), name="webhook-consignation")
+        return futur
+
+    async def fermer(self) -> None:
+        """What was answered is written before the loop stops (else it would be sent again)."""
+        if self._tache is not None:
+            await self._tache
+
+    async def _vider(self) -> None:
+        lot: list[tuple[Succes, asyncio.Future[bool | None]]] = []
+        try:
+            while self._attente:
+                if len(self._attente) < self._lot:
+                    await asyncio.sleep(self._delai)  # the others answering now share the commit
+                lot, self._attente = self._attente[:self._lot], self._attente[self._lot:]
+                try:
+                    ecrites: set[str] | None = await self._ecrire([s for s, _ in lot])
+                except Exception:  # the database went away: the leases expire, they are sent again
+                    log.exception("webhooks : %d succès non consignés", len(lot))
+                    ecrites = None
+                for succes, futur in lot:
+                    if not futur.done():
+                        futur.set_result(None if ecrites is None else succes.livraison_id in ecrites)
+                lot = []
+        finally:
+            self._tache = None
+            for _, futur in itertools.chain(lot, self._attente):  # cancelled: nothing was written
+                futur.cancel()
+            self._attente = []
+
+    async def _ecrire(self, succes: Sequence[Succes]) -> set[str]:
+        async with session_scope(self._sessions) as session:
+            await session.execute(insert(WebhookTentative), [
+                {"livraison_id": s.livraison_id, "numero": s.numero, "debut_le": s.debut,
+                 "duree_ms": s.reponse.duree_ms, "statut_http": s.reponse.statut, "erreur": s.reponse.erreur,
+                 "extrait": s.reponse.extrait} for s in succes])
+            ecrites = await session.scalars(_LIVREES, {
+                "livree": service.LIVREE, "en_attente": service.EN_ATTENTE,
+                "ids": [s.livraison_id for s in succes], "numeros": [s.numero for s in succes],
+                "fins": [s.fin for s in succes]})
+            return set(ecrites)
+
+
+@dataclass(frozen=True)
 class Reponse:
     statut: int | None
     erreur: str | None
@@ -92,6 +188,8 @@ class Livreur:
         self._resolveur = resolveur
         self._taches: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
+        self._consignation = Consignation(sessionmaker)
+        self._reveil = asyncio.Event()
         self.livrees = 0
         self.echouees = 0  # schedule exhausted (or 410): visible per subscription in the API too
 
@@ -100,17 +198,51 @@ class Livreur:
         async with httpx.AsyncClient(timeout=s.webhooks_timeout_secondes, follow_redirects=False,
                                      trust_env=False, limits=httpx.Limits(max_connections=None)) as client:
             self._client = client
+            ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
             try:
                 while True:
+                    self._reveil.clear()  # before looking: a wake-up during `passer` is not lost
                     await self.passer()
-                    await asyncio.sleep(s.webhooks_intervalle_secondes)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._reveil.wait(), s.webhooks_intervalle_secondes)
             finally:
+                ecoute.cancel()
                 for tache in list(self._taches.values()):
                     tache.cancel()
-                for tache in list(self._taches.values()):
+                for tache in [*self._taches.values(), ecoute]:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await tache
+                with contextlib.suppress(Exception):
+                    await self._consignation.fermer()
                 self._client = None
+
+    def reveiller(self, *_: Any) -> None:
+        """Look for due deliveries now (a NOTIFY of service.CANAL, or a task that ended)."""
+        self._reveil.set()
+
+    async def _ecouter(self) -> None:
+        """LISTEN on its own connection (a pooled one would be handed to others); lost, it is opened
+        again: meanwhile the polling finds the deliveries."""
+        while True:
+            try:
+                await self._ecouter_jusqu_a_la_coupure()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("webhooks : LISTEN %s impossible (%s), nouvel essai dans %g s", service.CANAL,
+                            exc, ECOUTE_REPRISE)
+            await asyncio.sleep(ECOUTE_REPRISE)
+
+    async def _ecouter_jusqu_a_la_coupure(self) -> None:
+        connexion = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
+        try:
+            coupee = asyncio.Event()
+            connexion.add_termination_listener(lambda *_: coupee.set())
+            await connexion.add_listener(service.CANAL, self.reveiller)
+            self.reveiller()  # what was queued before we listened
+            await coupee.wait()
+        finally:
+            await connexion.close()
 
     async def passer(self) -> None:
         """One task for each active subscription with a due delivery that has none running."""
@@ -133,6 +265,7 @@ class Livreur:
 
     def _fin(self, abonnement_id: str) -> None:
         self._taches.pop(abonnement_id, None)
+        self.reveiller()  # deliveries queued while it was ending got no task: look again now
 
     async def _abonnement(self, abonnement_id: str) -> None:
         par = self._settings.webhooks_concurrence_par_abonnement
@@ -146,11 +279,18 @@ class Livreur:
                 envois = await self._prendre(etat)
                 if not envois:
                     return
-                for i in range(0, len(envois), par):  # `par` in flight, in the store's order
-                    await asyncio.gather(*(self._livrer(etat, e) for e in envois[i:i + par]))
-                    if not etat.actif:  # a 410: what it took waits, as its other pending ones
-                        await self._rendre(envois[i + par:])
-                        return
+                consignes: list[asyncio.Future[bool | None]] = []
+                try:
+                    for i in range(0, len(envois), par):  # `par` in flight, in the store's order
+                        consignes += [c for c in await asyncio.gather(
+                            *(self._livrer(etat, e) for e in envois[i:i + par])) if c is not None]
+                        if not etat.actif:  # a 410: what it took waits, as its other pending ones
+                            await self._rendre(envois[i + par:])
+                            return
+                finally:
+                    # The lot's successes are written before the next lot is taken (or the task ends).
+                    for ecrite in await asyncio.gather(*consignes):
+                        self.livrees += ecrite is True
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away: the leases expire, the next pass takes them again
@@ -209,10 +349,18 @@ class Livreur:
                                                WebhookLivraison.statut == service.EN_ATTENTE)
                 .values(prochaine_le=datetime.now(UTC)).execution_options(synchronize_session=False))
 
-    async def _livrer(self, etat: Etat, envoi: Envoi) -> None:
+    async def _livrer(self, etat: Etat, envoi: Envoi) -> asyncio.Future[bool | None] | None:
+        """The answer's bookkeeping: a success without failures before it goes to the shared
+        `Consignation` (its future returned); anything else is written now."""
         debut = datetime.now(UTC)
         reponse = await self.appeler(etat.url, envoi, etat.secrets)
+        fin = datetime.now(UTC)
+        if (etat.en_echec_depuis is None
+                and rules.juger(reponse.statut, maintenant=fin).issue is rules.Issue.LIVREE):
+            return self._consignation.ajouter(Succes(envoi.livraison_id, envoi.tentatives + 1, debut, fin,
+                                                     reponse))
         await self._consigner(etat, envoi, reponse, debut)
+        return None
 
     async def appeler(self, url: str, envoi: Envoi, secrets: Sequence[str]) -> Reponse:
         """One signed POST; never raises: what went wrong is the attempt's error."""

@@ -181,15 +181,16 @@ class Livreur:
     """The delivery loop of one process; `run_forever` until cancelled."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: InstructionSettings, *,
-                 resolveur: Resolveur = resoudre) -> None:
+                 resolveur: Resolveur = resoudre, consignation: Consignation | None = None) -> None:
         self._sessions = sessionmaker
         self._settings = settings
         self._reglages = service.Reglages.de(settings)
         self._resolveur = resolveur
         self._taches: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
-        self._consignation = Consignation(sessionmaker)
+        self._consignation = consignation or Consignation(sessionmaker)
         self._reveil = asyncio.Event()
+        self._reveils = 0  # wake-ups so far: a task that ends sees whether one came while it looked
         self.livrees = 0
         self.echouees = 0  # schedule exhausted (or 410): visible per subscription in the API too
 
@@ -217,7 +218,8 @@ class Livreur:
                 self._client = None
 
     def reveiller(self, *_: Any) -> None:
-        """Look for due deliveries now (a NOTIFY of service.CANAL, or a task that ended)."""
+        """Look for due deliveries now (a NOTIFY of service.CANAL)."""
+        self._reveils += 1
         self._reveil.set()
 
     async def _ecouter(self) -> None:
@@ -265,7 +267,6 @@ class Livreur:
 
     def _fin(self, abonnement_id: str) -> None:
         self._taches.pop(abonnement_id, None)
-        self.reveiller()  # deliveries queued while it was ending got no task: look again now
 
     async def _abonnement(self, abonnement_id: str) -> None:
         par = self._settings.webhooks_concurrence_par_abonnement
@@ -276,8 +277,11 @@ class Livreur:
                     etat = await self._lire(abonnement_id)
                 if etat is None or not etat.actif:
                     return
+                reveils = self._reveils
                 envois = await self._prendre(etat)
                 if not envois:
+                    if self._reveils != reveils:  # queued as it found none: the pass skipped us
+                        self._reveil.set()
                     return
                 consignes: list[asyncio.Future[bool | None]] = []
                 try:

@@ -494,6 +494,28 @@ async def test_destinations_refusees_a_chaque_livraison(base: str, recepteur: Re
         assert refus_nom.statut_http is None
 
 
+async def test_adresse_connectee_verifiee(base: str, recepteur: Recepteur) -> None:
+    """DNS rebinding: the name resolves to the allowed receiver when checked, then to a private address
+    when the connection is made; the connection goes only to checked addresses, so it is refused."""
+    port = int(recepteur.url.rsplit(":", 1)[1])
+    async with _sessions(base) as sessions:
+        wid, _ = await _abonner(sessions, ARS_ARA, f"http://rebind.example:{port}/rebind")
+        await _stocker(sessions, _deposee("rebind1", ARA))
+        reponses = iter([["127.0.0.1"], ["10.0.0.5"]])
+
+        async def changeant(hote: str, port: int) -> list[str]:
+            return next(reponses, ["10.0.0.5"])
+
+        reglages = _reglages(base, webhooks_calendrier_secondes=[0])
+        async with _livreur(sessions, reglages, resolveur=changeant):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="refused")
+        assert recepteur.de("/rebind") == []
+        (refus,) = await _tentatives(sessions, wid)
+        assert refus.statut_http is None
+        assert "10.0.0.5" in (refus.erreur or "")
+        assert "privée" in (refus.erreur or "")
+
+
 async def test_taches_du_service(base: str, kafka_bootstrap: str, recepteur: Recepteur) -> None:
     """The wiring of production: the service's workers (ServiceSpec.taches) run the webhook consumer and
     the delivery loop; an event on Kafka reaches the receiver of a subscription made through the API."""

@@ -31,8 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import asyncpg
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -65,6 +66,28 @@ async def resoudre(hote: str, port: int) -> list[str]:
     """Every address the name resolves to now (each is checked: one private address refuses it)."""
     infos = await asyncio.get_running_loop().getaddrinfo(hote, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+class ResolveurVerifie(AbstractResolver):
+    """The connector's resolver: aiohttp connects only to the addresses returned here, each checked
+    just before, so a name that answers differently between `_verifier_destination` and the connection
+    (DNS rebinding) is refused too. Literal IPs do not come here (checked by `_verifier_destination`)."""
+
+    def __init__(self, resolveur: Resolveur, reglages: service.Reglages) -> None:
+        self._resolveur = resolveur
+        self._reglages = reglages
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        adresses = await self._resolveur(host, port)
+        for adresse in adresses:
+            if (motif := rules.adresse_refusee(adresse, permises=self._reglages.permises)) is not None:
+                raise rules.DestinationRefusee(f"{host} → {adresse} : {motif}")
+        return [ResolveResult(hostname=host, host=a, port=port, proto=0, flags=socket.AI_NUMERICHOST,
+                              family=socket.AF_INET6 if ":" in a else socket.AF_INET) for a in adresses]
+
+    async def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -187,7 +210,7 @@ class Livreur:
         self._reglages = service.Reglages.de(settings)
         self._resolveur = resolveur
         self._taches: dict[str, asyncio.Task[None]] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._consignation = consignation or Consignation(sessionmaker)
         self._reveil = asyncio.Event()
         self._reveils = 0  # wake-ups so far: a task that ends sees whether one came while it looked
@@ -196,8 +219,13 @@ class Livreur:
 
     async def run_forever(self) -> None:
         s = self._settings
-        async with httpx.AsyncClient(timeout=s.webhooks_timeout_secondes, follow_redirects=False,
-                                     trust_env=False, limits=httpx.Limits(max_connections=None)) as client:
+        # aiohttp rather than httpx: ~10x less CPU per request (ADR 0026, Performance). No proxy from
+        # the environment (trust_env), no DNS cache (each new connection goes through the check).
+        connecteur = aiohttp.TCPConnector(limit=0, use_dns_cache=False,
+                                          resolver=ResolveurVerifie(self._resolveur, self._reglages))
+        async with aiohttp.ClientSession(connector=connecteur, trust_env=False,
+                                         timeout=aiohttp.ClientTimeout(total=s.webhooks_timeout_secondes)
+                                         ) as client:
             self._client = client
             ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
             try:
@@ -377,24 +405,22 @@ class Livreur:
                 await self._verifier_destination(url)
                 signes = entetes(secrets, identifiant=envoi.evenement_id, horodatage=int(time.time()),
                                  corps=envoi.corps)
-                async with self._client.stream(
-                        "POST", url, content=envoi.corps,
+                async with self._client.post(
+                        url, data=envoi.corps, allow_redirects=False,
                         headers={**signes, "content-type": "application/json",
                                  "user-agent": "HOPEN2-Webhooks/1"}) as r:
-                    statut, retry_after = r.status_code, r.headers.get("retry-after")
+                    statut, retry_after = r.status, r.headers.get("retry-after")
                     lu = bytearray()
-                    async for morceau in r.aiter_bytes():
+                    while len(lu) < LECTURE_MAX and (morceau := await r.content.read(LECTURE_MAX - len(lu))):
                         lu += morceau
-                        if len(lu) >= LECTURE_MAX:
-                            break
                     extrait = rules.extrait(lu.decode("utf-8", "replace")) or None
             if not 200 <= statut < 300:
                 erreur = f"HTTP {statut}" + (" (redirection non suivie)" if 300 <= statut < 400 else "")
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
             erreur = f"pas de réponse en {delai:g} s"
         except rules.DestinationRefusee as exc:
             erreur = f"destination refusée : {exc}"
-        except (httpx.HTTPError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             erreur = f"{type(exc).__name__} : {exc}"[:500]
         return Reponse(statut, erreur, extrait, retry_after, int((time.monotonic() - t0) * 1000))
 

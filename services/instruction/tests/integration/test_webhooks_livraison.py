@@ -39,7 +39,7 @@ from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, Webhoo
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
 from hopen_instruction.webhooks.schemas import WebhookDemande
-from hopen_instruction.webhooks.worker import Livreur
+from hopen_instruction.webhooks.worker import Consignation, Livreur
 
 ARA, BFC = "84", "27"
 ARS_ARA = Principal(subject="ars-ara", role=Role.ARS, region=ARA)
@@ -388,6 +388,77 @@ async def test_redemarrage_au_milieu_du_calendrier(base: str, recepteur: Recepte
         _verifier(recues[2], secret)
 
 
+async def test_succes_consignes_ensemble(base: str, recepteur: Recepteur) -> None:
+    """Successes of several subscriptions share transactions, each still with its attempt row and its
+    delivery livree; a subscription that had failed gets its run of failures ended as before."""
+    recepteur.reponses["/lot/b"] = [(500, {}, 0.0), (200, {}, 0.0)]
+    async with _sessions(base) as sessions:
+        a, secret_a = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/lot/a")
+        b, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/lot/b")
+        await _stocker(sessions, *[_deposee(f"lot{i}", ARA) for i in range(5)])
+        async with _livreur(sessions, _reglages(base)) as livreur:
+            await _attendre(lambda: _toutes_finies(sessions, a, b), quoi="delivered")
+        assert livreur.livrees == 10
+        assert sorted((li.statut, li.tentatives) for li in await _livraisons(sessions, a)) == [
+            ("livree", 1)] * 5
+        assert sorted((li.statut, li.tentatives) for li in await _livraisons(sessions, b)) == [
+            ("livree", 1)] * 4 + [("livree", 2)]
+        assert all(li.termine_le is not None for li in [*await _livraisons(sessions, a),
+                                                        *await _livraisons(sessions, b)])
+        assert [(t.numero, t.statut_http, t.erreur) for t in await _tentatives(sessions, a)] == [
+            (1, 200, None)] * 5
+        assert [t.statut_http for t in await _tentatives(sessions, b)] == [500] + [200] * 5
+        async with sessions() as session:
+            assert (await session.get(WebhookAbonnement, b)).en_echec_depuis is None  # type: ignore[union-attr]
+        # In the store's order for each subscription.
+        assert [_verifier(r, secret_a)["data"]["candidature_id"] for r in recepteur.de("/lot/a")] == [
+            f"lot{i}" for i in range(5)]
+
+
+async def test_panne_avant_consignation_renvoie_le_meme_webhook_id(base: str, recepteur: Recepteur) -> None:
+    """The process dies after the receiver's 2xx, before the success was written: the delivery is still
+    leased, nothing recorded; after the lease another worker sends it again with the same webhook-id."""
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/panne")
+        await _stocker(sessions, _deposee("panne1", ARA))
+        lente = Consignation(sessions, delai=60.0)  # the write would come a minute later
+        async with _livreur(sessions, _reglages(base), consignation=lente):
+            await _attendre(lambda: _vrai(len(recepteur.de("/panne")) == 1), quoi="first delivery")
+            assert lente._tache is not None
+            lente._tache.cancel()  # the process dies here: what was only in memory is lost
+        (livraison,) = await _livraisons(sessions, wid)
+        assert (livraison.statut, livraison.tentatives) == ("en_attente", 0)
+        assert livraison.prochaine_le > datetime.now(UTC) + timedelta(seconds=10)  # still leased
+        assert await _tentatives(sessions, wid) == []
+        async with session_scope(sessions) as session:  # the lease runs out (compressed)
+            await session.execute(update(WebhookLivraison).where(WebhookLivraison.id == livraison.id)
+                                  .values(prochaine_le=datetime.now(UTC)))
+        async with _livreur(sessions, _reglages(base)):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="sent again")
+        premiere, seconde = recepteur.de("/panne")
+        assert premiere.entetes["webhook-id"] == seconde.entetes["webhook-id"]
+        assert _verifier(seconde, secret)["data"]["candidature_id"] == "panne1"
+        (livraison,) = await _livraisons(sessions, wid)
+        assert (livraison.statut, livraison.tentatives) == ("livree", 1)
+        assert [(t.numero, t.statut_http) for t in await _tentatives(sessions, wid)] == [(1, 200)]
+
+
+async def test_reveil_par_notify(base: str, recepteur: Recepteur) -> None:
+    """Polling every 60 s: a delivery queued while the loop sleeps is sent at once, woken by the NOTIFY
+    of the transaction that queued it (any replica's loop gets it)."""
+    async with _sessions(base) as sessions:
+        wid, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/reveil")
+        async with _livreur(sessions, _reglages(base, webhooks_intervalle_secondes=60.0)):
+            await asyncio.sleep(1.0)  # past the first pass: the loop now sleeps
+            for i in range(3):
+                debut = time.monotonic()
+                await _stocker(sessions, _deposee(f"rev{i}", ARA))
+                await _attendre(lambda n=i + 1: _vrai(len(recepteur.de("/reveil")) == n), en=10,
+                                quoi=f"delivery {i + 1} woken")
+                assert time.monotonic() - debut < 10
+        assert {li.statut for li in await _livraisons(sessions, wid)} == {"livree"}
+
+
 async def test_retry_after(base: str, recepteur: Recepteur) -> None:
     recepteur.reponses["/occupe"] = [(429, {"retry-after": "1"}, 0.0), (200, {}, 0.0)]
     async with _sessions(base) as sessions:
@@ -421,6 +492,28 @@ async def test_destinations_refusees_a_chaque_livraison(base: str, recepteur: Re
         assert "10.0.0.5" in (refus_nom.erreur or "")
         assert "privée" in (refus_nom.erreur or "")
         assert refus_nom.statut_http is None
+
+
+async def test_adresse_connectee_verifiee(base: str, recepteur: Recepteur) -> None:
+    """DNS rebinding: the name resolves to the allowed receiver when checked, then to a private address
+    when the connection is made; the connection goes only to checked addresses, so it is refused."""
+    port = int(recepteur.url.rsplit(":", 1)[1])
+    async with _sessions(base) as sessions:
+        wid, _ = await _abonner(sessions, ARS_ARA, f"http://rebind.example:{port}/rebind")
+        await _stocker(sessions, _deposee("rebind1", ARA))
+        reponses = iter([["127.0.0.1"], ["10.0.0.5"]])
+
+        async def changeant(hote: str, port: int) -> list[str]:
+            return next(reponses, ["10.0.0.5"])
+
+        reglages = _reglages(base, webhooks_calendrier_secondes=[0])
+        async with _livreur(sessions, reglages, resolveur=changeant):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="refused")
+        assert recepteur.de("/rebind") == []
+        (refus,) = await _tentatives(sessions, wid)
+        assert refus.statut_http is None
+        assert "10.0.0.5" in (refus.erreur or "")
+        assert "privée" in (refus.erreur or "")
 
 
 async def test_taches_du_service(base: str, kafka_bootstrap: str, recepteur: Recepteur) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, func, insert, literal_column, or_, select, update
+from sqlalchemy import any_, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal
@@ -48,6 +48,13 @@ SOURCE = "/instruction/webhooks"
 # The consumer's name (its inbox rows and dead letters) and Kafka group: beside instruction's own.
 CONSOMMATEUR = "instruction-webhooks"
 EN_ATTENTE, LIVREE, ECHOUEE, ANNULEE = "en_attente", "livree", "echouee", "annulee"
+CANAL = "hopen_webhooks"  # NOTIFY'd when deliveries are queued: the loops of every replica wake up
+
+
+async def reveiller_livreurs(session: AsyncSession) -> None:
+    """In the caller's transaction: NOTIFY is sent at commit only, so no loop wakes up for deliveries
+    it cannot see yet (the 0.25 s polling stays the fallback)."""
+    await session.execute(text("SELECT pg_notify(:canal, '')"), {"canal": CANAL})
 
 
 @dataclass(frozen=True)
@@ -259,6 +266,7 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None)
             {"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
              "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": maintenant, "cree_le": maintenant}
             for i in ids])
+        await reveiller_livreurs(session)
 
 
 def handlers() -> dict[str, Handler]:
@@ -320,6 +328,7 @@ async def rejouer_livraison(session: AsyncSession, principal: Principal, livrais
     _auditer(session, principal, "webhook_rejeu", abonnement,
              {"livraison_id": livraison.id, "rejeu_id": nouvelle.id})
     await session.flush()
+    await reveiller_livreurs(session)
     return (await _livraisons_lues(session, [nouvelle]))[0]
 
 
@@ -339,6 +348,7 @@ async def rejouer_depuis(session: AsyncSession, principal: Principal, abonnement
             {"id": str(uuid.uuid4()), "abonnement_id": abonnement.id, "evenement_position": p,
              "origine": "rejeu", "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": maintenant,
              "cree_le": maintenant} for p in positions])
+        await reveiller_livreurs(session)
     _auditer(session, principal, "webhook_rejeu", abonnement,
              {"depuis": depuis.isoformat(), "livraisons": len(positions)})
     return len(positions)
@@ -362,6 +372,7 @@ async def tester(session: AsyncSession, principal: Principal, abonnement_id: str
     session.add(livraison)
     _auditer(session, principal, "webhook_teste", abonnement, {"evenement_id": evenement.id})
     await session.flush()
+    await reveiller_livreurs(session)
     return TestLance(livraison_id=livraison.id, evenement_id=evenement.id)
 
 

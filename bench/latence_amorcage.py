@@ -79,7 +79,7 @@ def mesurer(client: httpx.Client, urls: dict[str, str], prets: list[tuple[str, s
                             json={"decision": "validee", "motivation": "benchmark"}).raise_for_status()
         while True:
             lignes = client.get(f"{urls['financement']}/v1/financements", params={"finess": finess},
-                                headers=es).raise_for_status().json()
+                                headers=es).raise_for_status().json()["items"]
             if sum(1 for li in lignes if li["candidature_id"] == cid and li["nature"] == "amorcage") == 2:
                 break
             if time.perf_counter() - debut > 60:

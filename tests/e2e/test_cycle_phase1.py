@@ -64,7 +64,7 @@ def _lignes(client: httpx.Client, url: str, finess: str, entete: dict[str, str],
     def essai() -> list[dict[str, Any]] | None:
         r = client.get(f"{url}/v1/financements", params={"finess": finess}, headers=entete)
         assert r.status_code == 200, r.text
-        lignes = r.json()
+        lignes: list[dict[str, Any]] = r.json()["items"]
         return lignes if len(lignes) >= nombre else None
     return finalement(essai, en=60, quoi=f"{nombre} financement lines for {finess}")
 

@@ -183,7 +183,7 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
     m2 = finalement(lambda: montant(2), en=60, quoi="corrected HospiConnect 2026 amount")
     assert m2["montant"] == str(min(theorique, Decimal("5000.00"))) == "3564.00"
     lignes = client.get(f"{urls['financement']}/v1/financements", headers=es,
-                        params={"finess": SARTENE, "dispositif": "hospiconnect"}).json()
+                        params={"finess": SARTENE, "dispositif": "hospiconnect"}).json()["items"]
     assert [(li["nature"], li["montant"]) for li in lignes] == [("hospiconnect", "3564.00")]
 
 
@@ -295,7 +295,7 @@ def test_un_projet_aap(running_stack: RunningStack, client: httpx.Client,
 
     def lignes(nombre: int) -> list[dict[str, Any]] | None:
         resultat = client.get(f"{urls['financement']}/v1/financements", headers=es,
-                              params={"finess": SARTENE, "dispositif": "aap"}).json()
+                              params={"finess": SARTENE, "dispositif": "aap"}).json()["items"]
         return resultat if len(resultat) >= nombre else None
     assert [(li["nature"], li["montant"]) for li in finalement(lambda: lignes(1), en=60, quoi="first half")] \
         == [("aap_acceptation", str(moitie))]

@@ -44,7 +44,8 @@ def test_validation_corrigee_en_refus_reprise(running_stack: RunningStack) -> No
         def lignes(n: int) -> list[dict[str, object]] | None:
             r = client.get(f"{urls['financement']}/v1/financements", params={"finess": AMIENS}, headers=es)
             assert r.status_code == 200, r.text
-            return r.json() if len(r.json()) >= n else None
+            items: list[dict[str, object]] = r.json()["items"]
+            return items if len(items) >= n else None
         (amorcage,) = finalement(lambda: lignes(1), en=60, quoi="amorcage notified")
 
         r = decider_a_deux_sync(client, f"{urls['instruction']}/v1/dossiers/{cid}/decision", headers=ars,

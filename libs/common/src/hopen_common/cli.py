@@ -288,6 +288,10 @@ def token(
         list[Profil] | None, typer.Option(help="ARS agent's profile, instructeur|valideur (repeatable);"
                                                " default for an ARS: instructeur")
     ] = None,
+    referent: Annotated[
+        bool, typer.Option("--referent", help="ARS agent: the programme's référent of its region (names"
+                                              " the region's agents, ADR 0022)")
+    ] = False,
     secret: Annotated[
         str | None,
         typer.Option(help="HS256 key (default: $HOPEN_JWT_SECRET or the development key)"),
@@ -302,7 +306,7 @@ def token(
         secret = os.environ.get("HOPEN_JWT_SECRET") or DEV_JWT_SECRET
     profils = [p.value for p in profil] if profil else (["instructeur"] if role is Role.ars else [])
     print(mint_dev_token(role=role.value, finess=list(finess or []), region=region,
-                         profils=profils, subject=subject, secret=secret))
+                         profils=profils, referent=referent, subject=subject, secret=secret))
 
 
 audit_app = typer.Typer(help="The audit journal's hash chain and signed checkpoints (ADR 0024).",

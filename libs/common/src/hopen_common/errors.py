@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from hopen_common import problemes
 from hopen_common.problemes import PROBLEM_BASE, ProblemError, TypeProbleme, introuvable
@@ -65,8 +66,20 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 _TYPE_HTTP: dict[int, TypeProbleme] = {
     t.status: t for t in (problemes.NON_AUTHENTIFIE, problemes.INTERDIT, problemes.INTROUVABLE,
-                          problemes.METHODE_NON_PERMISE)
+                          problemes.METHODE_NON_PERMISE, problemes.CORPS_TROP_GRAND,
+                          problemes.MEDIA_TYPE_REFUSE)
 }
+
+
+def _methodes_permises(request: Request) -> str:
+    """Every method the path answers (RFC 9110: a 405 lists them all): Starlette's router names only
+    the first route matching the path, while a path's GET and POST are often two routes."""
+    methodes: set[str] = set()
+    for route in request.app.router.routes:
+        correspondance, _ = route.matches(request.scope)
+        if correspondance is not Match.NONE:
+            methodes |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methodes))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -112,7 +125,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         t = _TYPE_HTTP.get(exc.status_code, problemes.HTTP)
         # The status stays the exception's (for `http`, the one type without a fixed status); the
         # exception's text, once the title, is now the detail under the type's fixed title.
-        response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail))
+        limite = getattr(exc, "limite", None)  # garde_fous.CorpsTropGrand: the limit passed
+        response = problem_response(request, exc.status_code, t.code, t.title, str(exc.detail),
+                                    extra=None if limite is None else {"limite": limite})
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = _methodes_permises(request)
+        if exc.status_code == 413:
+            # A body refused midway (hopen_common.garde_fous) is not read to its end: the connection
+            # cannot carry another request.
+            response.headers["Connection"] = "close"
         return response
+
+    # Anything else is a server fault: still problem+json (Starlette answered text/plain), with no
+    # detail of the exception for the caller; the traceback goes to the log, where uvicorn puts it
+    # once the answer is sent (the handler runs in ServerErrorMiddleware, which re-raises).
+    @app.exception_handler(Exception)
+    async def _interne(request: Request, exc: Exception) -> JSONResponse:
+        t = problemes.ERREUR_INTERNE
+        return problem_response(request, t.status, t.code, t.title,
+                                "erreur du service, réessayez plus tard")

@@ -37,8 +37,11 @@ LONGUEUR_MAX = 200
 
 def droits(principal: Principal) -> str:
     """The caller's rights as part of a key's scope (sha256 hex): what the use case's checks read."""
-    valeur = json.dumps([principal.role.value, principal.region, sorted(principal.finess),
-                         sorted(p.value for p in principal.profils)])
+    parties: list[object] = [principal.role.value, principal.region, sorted(principal.finess),
+                             sorted(p.value for p in principal.profils)]
+    if principal.referent:  # appended only when set: the keys stored before the flag existed still match
+        parties.append("referent")
+    valeur = json.dumps(parties)
     return hashlib.sha256(valeur.encode()).hexdigest()
 
 

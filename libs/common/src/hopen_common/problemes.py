@@ -86,7 +86,15 @@ INTERDIT = TypeProbleme("interdit", 403, "Accès interdit")
 # detail says what; and an identity the provider vouches for but to which we gave no rights.
 JETON_INVALIDE = TypeProbleme("jeton-invalide", 401, "Jeton invalide")
 SANS_HABILITATION = TypeProbleme("sans-habilitation", 403, "Identité sans habilitation")
+# Rights management (ADR 0022): nobody changes their own rights; one habilitation per person and issuer.
+AUTO_HABILITATION = TypeProbleme("auto-habilitation", 403, "Vos propres habilitations")
+HABILITATION_EXISTANTE = TypeProbleme("habilitation-existante", 409, "Habilitation déjà enregistrée")
+VERSION_PERIMEE = TypeProbleme("version-perimee", 412, "Version périmée")
 METHODE_NON_PERMISE = TypeProbleme("methode-non-permise", 405, "Méthode non permise")
+# Issue 12 (hopen_common.garde_fous, ADR 0027): what every request is checked for before a route reads it.
+CORPS_TROP_GRAND = TypeProbleme("corps-trop-grand", 413, "Corps de requête trop volumineux")
+MEDIA_TYPE_REFUSE = TypeProbleme("media-type-refuse", 415, "Type de contenu refusé")
+ENCODAGE_INVALIDE = TypeProbleme("encodage-invalide", 422, "Encodage invalide")
 # Any other HTTPException (413, 415...): the one type whose answer keeps the exception's own status;
 # 500 here is only its declared default.
 HTTP = TypeProbleme("http", 500, "Erreur HTTP")

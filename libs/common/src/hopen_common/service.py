@@ -16,9 +16,12 @@ from hopen_common.audit_api import router as audit_router
 from hopen_common.audit_api import signer_points_de_controle
 from hopen_common.db.session import build_engine, build_sessionmaker
 from hopen_common.errors import install_problem_handlers
+from hopen_common.garde_fous import installer_garde_fous
+from hopen_common.habilitations import resolveur
 from hopen_common.health import router as health_router
 from hopen_common.inbox.consumer import EventConsumer, Handler
 from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.openapi import documenter_erreurs
 from hopen_common.operations import router as operations_router
 from hopen_common.outbox.relay import OutboxRelay
 from hopen_common.pannes import armer
@@ -168,12 +171,18 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.spec = spec
+    # An identity provider's token is what our rights tables say of its (iss, sub) (ADR 0022).
+    app.state.resoudre_principal = resolveur(app)
     install_problem_handlers(app)
+    # Issue 12: size limits, then the URL and JSON checks, before any route reads the request.
+    installer_garde_fous(app, json_max=settings.corps_json_taille_max,
+                         formulaire_max=settings.limite_formulaire())
     app.include_router(health_router)
     app.include_router(operations_router)
     app.include_router(audit_router)
     for router in spec.routers:
         app.include_router(router)
+    documenter_erreurs(app)
     return app
 
 

@@ -60,11 +60,19 @@ class ServiceSettings(BaseSettings):
     stockage_s3_access_key: str = ""
     stockage_s3_secret_key: SecretStr = SecretStr("")
     stockage_taille_max: int = 20 * 1024 * 1024  # per uploaded file; past it: 413
+    # Request bodies (hopen_common.garde_fous): past these, 413 before parsing. JSON (and anything not a
+    # form) is small; a multipart form carries a piece or an import file: None is stockage_taille_max
+    # plus 1 MiB for the form's framing and text fields.
+    corps_json_taille_max: int = 1024 * 1024
+    corps_formulaire_taille_max: int | None = None
     stockage_orphelins_grace_heures: float = 24.0
     # Audit checkpoints (ADR 0024): the service's Ed25519 private key, base64 of its 32-byte seed.
     # Empty: a development key derived from the service's name (refused in production).
     audit_cle_privee: SecretStr = SecretStr("")
     audit_intervalle_point_secondes: float = 60.0
+
+    def limite_formulaire(self) -> int:
+        return self.corps_formulaire_taille_max or self.stockage_taille_max + 1024 * 1024
 
     def emetteurs_de_confiance(self) -> dict[str, tuple[str, frozenset[str]]]:
         """Issuer -> (JWKS URL, algorithms) of the identity providers trusted (not the dev issuer)."""

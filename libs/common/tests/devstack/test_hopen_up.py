@@ -49,14 +49,15 @@ def _ports_consecutifs(n: int) -> int:
 def test_hopen_up_sert_puis_s_arrete_sans_orphelin(tmp_path: Path, signal_arret: signal.Signals) -> None:
     racine = find_repo_root()
     base = _ports_consecutifs(len(SERVICES))
-    ports = {"pg": free_port(), "kafka": free_port(), "controleur": free_port(), "oidc": free_port()}
+    ports = {"pg": free_port(), "kafka": free_port(), "controleur": free_port(), "oidc": free_port(),
+             "smtp": free_port()}
     journal = tmp_path / "up.log"
     with journal.open("w") as sortie:
         proc = subprocess.Popen(
             [str(racine / ".venv" / "bin" / "hopen"), "up", "--data-dir", str(tmp_path / "data"),
              "--pg-port", str(ports["pg"]), "--kafka-port", str(ports["kafka"]),
              "--kafka-controller-port", str(ports["controleur"]), "--base-port", str(base),
-             "--oidc-port", str(ports["oidc"])],
+             "--oidc-port", str(ports["oidc"]), "--smtp-port", str(ports["smtp"])],
             stdout=sortie, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=racine)
     try:
         debut = time.monotonic()
@@ -72,23 +73,31 @@ def test_hopen_up_sert_puis_s_arrete_sans_orphelin(tmp_path: Path, signal_arret:
                           [str(racine / ".venv" / "bin" / "hopen"), "token", "--role", "dns"],
                           capture_output=True, text=True, check=True).stdout.strip()})
         assert r.json()["total"] > 30  # the demo establishments are loaded
-        # The stack's OIDC provider is trusted by every service: its real token is verified, and
-        # refused only for want of rights (ADR 0019, 0022).
+        # The stack's OIDC provider is trusted by every service: its real token is verified, then
+        # resolved by our habilitations (ADR 0019, 0022): alice is a demo instructeur of Corse, an
+        # unknown person is refused for want of rights.
         emetteur = f"http://127.0.0.1:{ports['oidc']}"
         assert emetteur in journal.read_text()
-        oidc = subprocess.run([str(racine / ".venv" / "bin" / "hopen"), "oidc-token", "--subject", "alice",
-                               "--issuer", emetteur], capture_output=True, text=True, check=True)
-        r = httpx.get(f"http://127.0.0.1:{base}/v1/etablissements", params={"limit": 1}, timeout=5,
-                      headers={"Authorization": "Bearer " + oidc.stdout.strip()})
-        assert r.status_code == 403, r.text
+        for sujet, attendu in (("alice", 200), ("personne-inconnue", 403)):
+            oidc = subprocess.run([str(racine / ".venv" / "bin" / "hopen"), "oidc-token", "--subject", sujet,
+                                   "--issuer", emetteur], capture_output=True, text=True, check=True)
+            r = httpx.get(f"http://127.0.0.1:{base}/v1/etablissements", params={"limit": 1}, timeout=5,
+                          headers={"Authorization": "Bearer " + oidc.stdout.strip()})
+            assert r.status_code == attendu, (sujet, r.text)
         enfants = _descendants(proc.pid)
         pid_postgres = int((tmp_path / "data" / "pg" / "postmaster.pid").read_text().split()[0])
         assert len(enfants) >= len(SERVICES) + 1  # uvicorn x5 and the Kafka JVM at least
         os.kill(proc.pid, signal_arret)
         assert proc.wait(timeout=180) == 0, journal.read_text()
     finally:
+        # A failed assertion above must not leave the stack's children behind for the next test:
+        # ask hopen up to stop cleanly first, kill only if it does not.
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     time.sleep(0.5)
     survivants = [p for p in [*enfants, pid_postgres] if pid_alive(p)]
     assert survivants == [], journal.read_text()

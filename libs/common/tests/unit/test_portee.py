@@ -24,7 +24,7 @@ ARA, BFC = "84", "27"
 ETAB = Principal("daf", Role.ETABLISSEMENT, finess=(EJ, EG))
 ARS = Principal("ars-ara", Role.ARS, region=ARA)
 DNS = Principal("dns", Role.DNS)
-# Ops keeps today's national view (see the module's note; the issue 12 plan will narrow it).
+# Ops sees operations, not business data (issue 12): no region, no FINESS, no list.
 OPS = Principal("ops", Role.OPS)
 TOUS = {"etablissement": ETAB, "ars": ARS, "dns": DNS, "ops": OPS}
 
@@ -45,7 +45,7 @@ INTROUVABLE = (404, "introuvable", None)
     ("ars", ARA, None),
     ("ars", BFC, INTROUVABLE),
     ("dns", BFC, None),
-    ("ops", BFC, None),
+    ("ops", BFC, INTROUVABLE),
 ])
 def test_exiger_region(role: str, region: str, attendu: tuple[int, str, None] | None) -> None:
     assert _issue(exiger_region, TOUS[role], region, ressource="Enveloppe", identifiant=region) == attendu
@@ -59,7 +59,7 @@ def test_exiger_region(role: str, region: str, attendu: tuple[int, str, None] | 
     ("etablissement", (), INTROUVABLE),
     ("ars", (EJ,), INTROUVABLE),  # a FINESS alone says no region: exiger_acces is the ARS's check
     ("dns", (AUTRE,), None),
-    ("ops", (AUTRE,), None),
+    ("ops", (AUTRE,), INTROUVABLE),
 ])
 def test_exiger_finess(role: str, finess: tuple[str, ...], attendu: tuple[int, str, None] | None) -> None:
     assert _issue(exiger_finess, TOUS[role], *finess, ressource="Candidature", identifiant="c1") == attendu
@@ -73,7 +73,7 @@ def test_exiger_finess(role: str, finess: tuple[str, ...], attendu: tuple[int, s
     ("ars", ARA, AUTRE, None),
     ("ars", BFC, EJ, INTROUVABLE),
     ("dns", BFC, AUTRE, None),
-    ("ops", BFC, AUTRE, None),
+    ("ops", BFC, AUTRE, INTROUVABLE),
 ])
 def test_exiger_acces(role: str, region: str, finess: str | tuple[str, ...],
                       attendu: tuple[int, str, None] | None) -> None:
@@ -103,7 +103,8 @@ HORS_REGION = (403, "hors-perimetre", "region")
     ("ars", None, BFC, HORS_REGION),
     ("dns", AUTRE, BFC, None),
     ("dns", None, None, None),
-    ("ops", AUTRE, BFC, None),
+    ("ops", AUTRE, BFC, (403, "hors-perimetre", None)),
+    ("ops", None, None, (403, "hors-perimetre", None)),
 ])
 def test_filtre_liste(role: str, finess: str | None, region: str | None,
                       attendu: tuple[int, str, str] | None) -> None:
@@ -141,7 +142,7 @@ def _lignes_vues(principal: Principal, *, par_finess: bool = True) -> list[tuple
     ("etablissement", sorted([(ARA, EJ), (BFC, EG)])),
     ("ars", sorted([(ARA, AUTRE), (ARA, EJ)])),
     ("dns", sorted([(ARA, AUTRE), (ARA, EJ), (BFC, EG)])),
-    ("ops", sorted([(ARA, AUTRE), (ARA, EJ), (BFC, EG)])),
+    ("ops", []),
 ])
 def test_restreindre(role: str, attendu: list[tuple[str, str]]) -> None:
     assert _lignes_vues(TOUS[role]) == attendu

@@ -6,6 +6,7 @@ import ast
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
@@ -32,7 +33,9 @@ SOURCES = Path(problemes.__file__).parent
 ATTENDUS = {
     "validation": 422, "regle-metier": 422, "introuvable": 404, "non-authentifie": 401, "interdit": 403,
     "jeton-invalide": 401, "sans-habilitation": 403,
-    "methode-non-permise": 405, "http": 500, "role-interdit": 403, "hors-perimetre": 403, "quatre-yeux": 403,
+    "auto-habilitation": 403, "habilitation-existante": 409, "version-perimee": 412,
+    "methode-non-permise": 405, "corps-trop-grand": 413, "media-type-refuse": 415,
+    "encodage-invalide": 422, "http": 500, "role-interdit": 403, "hors-perimetre": 403, "quatre-yeux": 403,
     "proposition-deja-traitee": 409, "proposition-en-attente": 409, "proposition-perimee": 409,
     "montants-non-verifiables": 503,
     "idempotency-key-invalide": 400, "idempotency-key-reutilisee": 422, "lettre-non-garee": 409,
@@ -169,7 +172,9 @@ async def test_les_gestionnaires_repondent_avec_le_catalogue() -> None:
         ("GET", "/http/401", 401, "non-authentifie", "Authentification requise", None),
         ("GET", "/http/403", 403, "interdit", "Accès interdit", None),
         ("GET", "/http/404", 404, "introuvable", "Ressource introuvable", None),
-        ("GET", "/http/413", 413, "http", "Erreur HTTP", None),  # keeps the exception's status
+        ("GET", "/http/413", 413, "corps-trop-grand", "Corps de requête trop volumineux", None),
+        ("GET", "/http/415", 415, "media-type-refuse", "Type de contenu refusé", None),
+        ("GET", "/http/418", 418, "http", "Erreur HTTP", None),  # keeps the exception's status
         ("GET", "/inconnue", 404, "introuvable", "Ressource introuvable", None),
         ("DELETE", "/probleme", 405, "methode-non-permise", "Méthode non permise", None),
     ]
@@ -185,3 +190,40 @@ async def test_les_gestionnaires_repondent_avec_le_catalogue() -> None:
         r = await client.get("/http/401")
         assert (r.json()["detail"], r.headers["WWW-Authenticate"]) == ("le texte de l'exception", "Bearer")
         assert (await client.get("/probleme")).json()["decision_id"] == "d1"
+
+
+async def test_un_405_nomme_toutes_les_methodes_du_chemin() -> None:
+    """A path's GET and POST are two routes: the 405 lists both (RFC 9110), not only the first's."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/dossiers")
+    async def lister() -> None:
+        return None
+
+    @app.post("/dossiers")
+    async def creer() -> None:
+        return None
+
+    async with client_api(app) as client:
+        r = await client.request("OPTIONS", "/dossiers")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"
+
+
+async def test_une_panne_repond_aussi_en_problem_json() -> None:
+    """A bug (any exception) is a 500 problem+json `erreur-interne` that tells nothing of the exception
+    (Starlette answered text/plain "Internal Server Error")."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/panne")
+    async def panne() -> None:
+        raise RuntimeError("secret de la base")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                 base_url="http://test") as client:
+        r = await client.get("/panne")
+    assert (r.status_code, r.headers["content-type"]) == (500, "application/problem+json")
+    assert r.json()["type"] == PROBLEM_BASE + "erreur-interne"
+    assert "secret" not in r.text

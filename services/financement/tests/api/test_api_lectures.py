@@ -165,7 +165,7 @@ async def test_transfert_dns_audite(api):
 async def test_financements_portee(api):
     r = await api.client.get("/v1/financements", params={"finess": CALVI}, headers=etablissement(CALVI))
     assert r.status_code == 200
-    lignes = r.json()
+    lignes = r.json()["items"]
     assert {(li["objectif"], li["nature"]) for li in lignes} == {
         ("P1.O1", "amorcage"),
         ("P1.O3", "amorcage"),
@@ -182,7 +182,7 @@ async def test_financements_portee(api):
     assert (
         await api.client.get("/v1/financements", params={"region": CORSE}, headers=ars(IDF))
     ).status_code == 403
-    idf = (await api.client.get("/v1/financements", headers=ars(IDF))).json()
+    idf = (await api.client.get("/v1/financements", headers=ars(IDF))).json()["items"]
     assert {li["region"] for li in idf} == {IDF}
     notification = lignes[0]["notification_id"]
     assert (await api.client.get(f"/v1/notifications/{notification}", headers=ars(IDF))).status_code == 404

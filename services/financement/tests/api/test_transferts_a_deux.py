@@ -38,7 +38,7 @@ async def test_proposer_ne_deplace_rien_puis_confirmer(api):
     assert await _disponible(api, CORSE) == avant  # nothing moved
     ident = p["proposition_id"]
     attente = (await api.client.get("/v1/propositions", params={"statut": "en_attente"},
-                                    headers=DNS_B)).json()
+                                    headers=DNS_B)).json()["items"]
     assert ident in {x["proposition_id"] for x in attente}
     # A second proposal of the same move while one waits.
     r = await api.client.post("/v1/enveloppes/transferts", headers=DNS_B, json=_corps("5.00"))

@@ -19,6 +19,8 @@ from hopen_instruction.pieces.router import router as pieces_router
 from hopen_instruction.projets.router import router as projets_router
 from hopen_instruction.propositions.router import router as propositions_router
 from hopen_instruction.settings import InstructionSettings
+from hopen_instruction.webhooks.router import router as webhooks_router
+from hopen_instruction.webhooks.worker import tache_consommateur_webhooks, tache_livraisons
 
 
 def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
@@ -28,11 +30,11 @@ def spec(settings: InstructionSettings | None = None) -> ServiceSpec:
         settings=settings or InstructionSettings(),
         routers=[dossiers_router, hospiconnect_router, projets_router, enveloppes_router, pieces_router,
                  etats_router, corrections_router, messages_router, affectations_router, avis_router,
-                 lots_router, echeances_router, propositions_router],
+                 lots_router, echeances_router, propositions_router, webhooks_router],
         handlers=HANDLERS,
         topics=TOPICS,
         ressources=[lots],
-        taches=[tache_rappels, tache_expediteur],
+        taches=[tache_rappels, tache_expediteur, tache_consommateur_webhooks, tache_livraisons],
     )
 
 

@@ -14,12 +14,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.courriel import CourrielMixin
@@ -441,3 +442,101 @@ class Proposition(Base):
     traitee_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     motivation_traitement: Mapped[str | None] = mapped_column(Text)
     decision_id: Mapped[str | None] = mapped_column(String(36))  # or the lot's id
+
+
+# --- webhooks and the event feed (issue 11, ADR 0026) ----------------------------------------------------
+
+class WebhookAbonnement(Base):
+    """An ARS system's (its region) or the DNS's (national, region None) subscription to event types."""
+
+    __tablename__ = "webhook_abonnement"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    types: Mapped[list[str]] = mapped_column(JSONB)
+    description: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(String(3), index=True)
+    cree_par: Mapped[str] = mapped_column(String(200))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actif: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    desactive_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    desactive_motif: Mapped[str | None] = mapped_column(Text)
+    # The first failure of the current run of failures (None after a success): 5 days of it disable.
+    en_echec_depuis: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # DELETE keeps the row (its deliveries and the audit name it) but nothing is delivered any more.
+    supprime_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookSecret(Base):
+    """A signing secret, encrypted (webhooks.chiffrement). `expire_le` None: the current one; a rotation
+    gives the older ones an end, and until then both sign."""
+
+    __tablename__ = "webhook_secret"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    abonnement_id: Mapped[str] = mapped_column(ForeignKey("webhook_abonnement.id"), index=True)
+    chiffre: Mapped[bytes] = mapped_column(LargeBinary)
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expire_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEvenement(Base):
+    """An event as delivered (the CloudEvent's JSON, byte for byte the body of every attempt and
+    replay) and the feed's order (`position`)."""
+
+    __tablename__ = "webhook_evenement"
+    __table_args__ = (Index("ix_webhook_evenement_regions", "regions", postgresql_using="gin"),)
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(100), index=True)
+    regions: Mapped[list[str]] = mapped_column(ARRAY(String(3)))
+    horodatage: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # the event's time
+    corps: Mapped[bytes] = mapped_column(LargeBinary)
+    # False for the test events of POST /v1/webhooks/{id}/test: delivered, never in the feed.
+    diffuse: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    recu_le: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    # The writer's transaction: the feed shows only rows below the snapshot's xmin, so an event
+    # committed late never lands behind a cursor already handed out (as the outbox relay).
+    txid: Mapped[int] = mapped_column(BigInteger,
+                                      server_default=text("(pg_current_xact_id()::text)::bigint"))
+
+
+class WebhookLivraison(Base):
+    """One event to one subscription (a replay is another row, same event, same webhook-id):
+    en_attente (due at `prochaine_le`, which is also the lease of the worker that took it), livree,
+    echouee (schedule exhausted, or the subscription disabled by a 410) or annulee (subscription
+    deleted)."""
+
+    __tablename__ = "webhook_livraison"
+    __table_args__ = (
+        Index("ix_webhook_livraison_dues", "prochaine_le", "abonnement_id",
+              postgresql_where=text("statut = 'en_attente'")),
+        Index("ix_webhook_livraison_abonnement", "abonnement_id", "cree_le"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    abonnement_id: Mapped[str] = mapped_column(ForeignKey("webhook_abonnement.id"))
+    evenement_position: Mapped[int] = mapped_column(ForeignKey("webhook_evenement.position"))
+    origine: Mapped[str] = mapped_column(String(10))  # flux | rejeu | test
+    statut: Mapped[str] = mapped_column(String(20))
+    tentatives: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    prochaine_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    termine_le: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookTentative(Base):
+    """One HTTP attempt of a delivery: when, the answer's status (None: none), how long, why it
+    failed, and at most a short excerpt of what the receiver answered."""
+
+    __tablename__ = "webhook_tentative"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    livraison_id: Mapped[str] = mapped_column(ForeignKey("webhook_livraison.id"), index=True)
+    numero: Mapped[int] = mapped_column(Integer)
+    debut_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duree_ms: Mapped[int] = mapped_column(Integer)
+    statut_http: Mapped[int | None] = mapped_column(Integer)
+    erreur: Mapped[str | None] = mapped_column(Text)
+    extrait: Mapped[str | None] = mapped_column(Text)

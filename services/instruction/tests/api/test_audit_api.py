@@ -7,16 +7,12 @@ then names the row a superuser altered behind the immutability trigger's back.""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from typer.testing import CliRunner
@@ -24,7 +20,7 @@ from typer.testing import CliRunner
 from hopen_common import audit
 from hopen_common.cli import app as cli
 from hopen_common.testing import jeton
-from hopen_common.testing.api import reglages_de_test
+from hopen_common.testing.api import reglages_de_test, servi
 from hopen_common.testing.quatre_yeux import decider_a_deux
 from hopen_instruction.main import create_app
 from hopen_instruction.models import Dossier
@@ -134,30 +130,13 @@ async def test_filtres_portee_et_pagination(api: httpx.AsyncClient) -> None:
     assert cle.json()["cle_id"] == audit.cle_id(audit.cle_publique(audit.cle_privee_de_dev("instruction")))
 
 
-def _port_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service_servi(moteur: AsyncEngine, kafka_bootstrap: str) -> Iterator[str]:
-    """The instruction app under uvicorn on a real port, in a thread of its own (its own loop): the
-    command line reaches it over TCP like a deployed service."""
+    """The instruction app under uvicorn on a real port: the command line reaches it over TCP like a
+    deployed service."""
     reglages = reglages_de_test(InstructionSettings, moteur, kafka_bootstrap, calendrier_ouvert=True)
-    port = _port_libre()
-    serveur = uvicorn.Server(uvicorn.Config(create_app(reglages), host="127.0.0.1", port=port,
-                                            log_level="warning"))
-    fil = threading.Thread(target=serveur.run, daemon=True)
-    fil.start()
-    limite = time.monotonic() + 60
-    while not serveur.started:
-        if time.monotonic() > limite or not fil.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    serveur.should_exit = True
-    fil.join(timeout=30)
+    with servi(create_app(reglages)) as url:
+        yield url
 
 
 def _verifier(url: str) -> Any:

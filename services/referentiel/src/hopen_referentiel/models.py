@@ -232,3 +232,36 @@ class FicheEtablissement(Base):
 
 
 metadata = Base.metadata
+
+
+class FicheHabilitation(Base):
+    """Who a habilitation is for, as the DNS or the ARS wrote it: what a person reads to recognise a
+    colleague (annex 3: "le profil et nom d'un référent"). Kept here only: never published, the other
+    services authorize on `habilitation_connue` alone (ADR 0022)."""
+
+    __tablename__ = "fiche_habilitation"
+
+    habilitation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    nom: Mapped[str | None] = mapped_column(String(200))
+    courriel: Mapped[str | None] = mapped_column(String(254))
+    cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cree_par: Mapped[str] = mapped_column(String(200))
+    modifie_par: Mapped[str] = mapped_column(String(200))
+
+
+class HistoriqueHabilitation(Base):
+    """Every change of a habilitation, immutable: who, when, why, the state before and after."""
+
+    __tablename__ = "historique_habilitation"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    habilitation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # creation | modification | revocation
+    avant: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    apres: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    par_emetteur: Mapped[str] = mapped_column(String(500))
+    par_sujet: Mapped[str] = mapped_column(String(200))
+    par_role: Mapped[str] = mapped_column(String(20))
+    le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    motivation: Mapped[str] = mapped_column(Text)

@@ -15,8 +15,10 @@ from typing import Any
 
 from rich.console import Console
 
+from hopen_common.auth import Principal, Role
 from hopen_common.db import build_engine, build_sessionmaker, session_scope
 from hopen_common.finess import departement_du_finess
+from hopen_common.problemes import HABILITATION_EXISTANTE, ProblemError
 from hopen_referentiel.etablissements import donnees, repository
 from hopen_referentiel.etablissements.rules import (
     Etablissement,
@@ -25,6 +27,8 @@ from hopen_referentiel.etablissements.rules import (
     secteur,
 )
 from hopen_referentiel.etablissements.service import RapportPublication, recalculer_et_publier
+from hopen_referentiel.habilitations import service as habilitations
+from hopen_referentiel.habilitations.schemas import NouvelleHabilitation
 from hopen_referentiel.models import (
     ActiviteCombinee,
     DomaineSunEs,
@@ -120,12 +124,55 @@ async def charger_demo(database_url: str) -> RapportPublication:
         await engine.dispose()
 
 
+# The demo's persons at the dev stack's identity provider (`hopen oidc-token --subject alice`): what
+# the README's walk-through does with development tokens, with real provider tokens (ADR 0022).
+PERSONNES_DEMO: tuple[dict[str, object], ...] = (
+    {"sujet": "dns-demo", "role": "dns", "nom": "Délégation au numérique en santé (démo)"},
+    {"sujet": "corinne", "role": "ars", "region": "94", "profils": ["valideur"], "referent": True,
+     "nom": "Corinne, référente HOP'EN 2 de l'ARS de Corse (démo)"},
+    {"sujet": "alice", "role": "ars", "region": "94", "profils": ["instructeur"], "nom": "Alice (démo)"},
+    {"sujet": "bruno", "role": "ars", "region": "94", "profils": ["valideur"], "nom": "Bruno (démo)"},
+    {"sujet": "calvi-dsi", "role": "etablissement", "finess": ["2B0005342"],
+     "nom": "DSI du CH de Calvi (démo)"},
+)
+
+
+async def habiliter_demo(database_url: str, emetteurs: frozenset[str]) -> int:
+    """Grant the demo persons at each trusted provider, through the API's own use case (history,
+    audit, event), as the development DNS; the ones already granted are left as they are."""
+    gestionnaire = Principal(subject="seed-demo", role=Role.DNS)
+    engine = build_engine(database_url)
+    accordees = 0
+    try:
+        for emetteur in sorted(emetteurs):
+            for personne in PERSONNES_DEMO:
+                corps = NouvelleHabilitation.model_validate(
+                    {"emetteur": emetteur, "motivation": "données de démonstration", **personne})
+                try:
+                    async with session_scope(build_sessionmaker(engine)) as session:
+                        await habilitations.creer(session, corps, gestionnaire,
+                                                  emetteurs_de_confiance=emetteurs)
+                    accordees += 1
+                except ProblemError as exc:
+                    if exc.code != HABILITATION_EXISTANTE.code:
+                        raise
+    finally:
+        await engine.dispose()
+    return accordees
+
+
 def main() -> None:
-    rapport = asyncio.run(charger_demo(ReferentielSettings().database_url))
+    settings = ReferentielSettings()
+    rapport = asyncio.run(charger_demo(settings.database_url))
     Console(stderr=True).print(
         f"demo: {rapport.fiches} fiches, {rapport.creees} created, {rapport.modifiees} updated, "
         f"{rapport.inchangees} unchanged; {rapport.publiees} EtablissementPublie in the outbox"
     )
+    emetteurs = frozenset(settings.emetteurs_de_confiance())
+    if emetteurs:
+        accordees = asyncio.run(habiliter_demo(settings.database_url, emetteurs))
+        Console(stderr=True).print(
+            f"demo: {accordees} habilitations granted at {', '.join(sorted(emetteurs))}")
 
 
 if __name__ == "__main__":

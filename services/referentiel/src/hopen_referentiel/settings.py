@@ -8,3 +8,5 @@ class ReferentielSettings(ServiceSettings):
 
     service_name: str = "referentiel"
     database_url: str = "postgresql+asyncpg://hopen:hopen@127.0.0.1:54329/hopen_referentiel"
+    # The national files (FINESS+, SAE) come as multipart uploads far larger than a piece.
+    corps_formulaire_taille_max: int | None = 512 * 1024 * 1024

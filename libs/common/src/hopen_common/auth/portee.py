@@ -9,10 +9,10 @@ region. Two answers, on purpose:
   itself, there is nothing to leak and a clear refusal helps (`filtre_liste`,
   `exiger_portee_etablissement`).
 
-OPS: ops saw every region before this module existed, and that behaviour is kept here so that
-adopting it changed nothing. The
-issue 12 plan says ops sees operations (dead letters, replays), not business data: when it lands,
-`_NATIONAL` loses Role.OPS and the tables of tests/unit/test_portee.py change with it.
+OPS (issue 12): ops sees operations (dead letters, replays, imports, orphan pieces: the routes that
+name Role.OPS), not business data. It is not national: `voit` is False for it (404), `restreindre`
+gives it no row and `filtre_liste` refuses its filters (403), so a route open to any authenticated
+caller (CurrentPrincipal) shows ops nothing of a candidature, a dossier or an amount.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from hopen_common.problemes import HORS_PERIMETRE, introuvable
 
 _T = TypeVar("_T")
 
-# Roles that see every region and every FINESS (see the module's note on OPS).
-_NATIONAL = frozenset({Role.DNS, Role.OPS})
+# Roles that see every region and every FINESS (not ops: see the module's note).
+_NATIONAL = frozenset({Role.DNS})
+# Roles with a business scope (a region, FINESS numbers, every region); the others (ops) read no list.
+_AVEC_PERIMETRE = frozenset({Role.DNS, Role.ARS, Role.ETABLISSEMENT})
 
 
 def _liste(finess: str | Iterable[str]) -> tuple[str, ...]:
@@ -48,14 +50,14 @@ def voit(principal: Principal, *, region: str | None, finess: str | Iterable[str
 
 
 def exiger_region(principal: Principal, region: str, *, ressource: str, identifiant: str) -> None:
-    """404 unless `principal` sees `region`: the DNS (and ops), or the ARS of that region. An
+    """404 unless `principal` sees `region`: the DNS, or the ARS of that region. An
     establishment never passes: its scope is FINESS numbers, use `exiger_acces`."""
     if not voit(principal, region=region):
         raise introuvable(ressource, identifiant)
 
 
 def exiger_finess(principal: Principal, *finess: str, ressource: str, identifiant: str) -> None:
-    """404 unless `principal` sees one of `finess`: the DNS (and ops), or an establishment whose
+    """404 unless `principal` sees one of `finess`: the DNS, or an establishment whose
     token covers one of them. An ARS never passes on a FINESS alone (its scope is a region the
     FINESS does not carry): for a resource with a region, use `exiger_acces`."""
     if not voit(principal, region=None, finess=finess):
@@ -64,7 +66,7 @@ def exiger_finess(principal: Principal, *finess: str, ressource: str, identifian
 
 def exiger_acces(principal: Principal, *, region: str, finess: str | Iterable[str] = (),
                  ressource: str, identifiant: str) -> None:
-    """404 unless `principal` may see this resource: the DNS (and ops) all, an ARS its `region`,
+    """404 unless `principal` may see this resource: the DNS all, an ARS its `region`,
     an establishment one of the resource's `finess` (applicant, participants, members...)."""
     if not voit(principal, region=region, finess=finess):
         raise introuvable(ressource, identifiant)
@@ -73,7 +75,10 @@ def exiger_acces(principal: Principal, *, region: str, finess: str | Iterable[st
 def filtre_liste(principal: Principal, *, finess: str | None, region: str | None) -> None:
     """403 when a list's filter lies outside the caller's scope (the query is then restricted to
     the scope by the caller): an establishment must name one FINESS of its token, an ARS may only
-    name its own region; the DNS (and ops) filter freely."""
+    name its own region; the DNS filters freely; ops (no business scope) reads no list."""
+    if principal.role not in _AVEC_PERIMETRE:
+        raise HORS_PERIMETRE.erreur(f"le rôle {principal.role.value} voit les opérations, pas les données"
+                                    " métier")
     if principal.role is Role.ETABLISSEMENT and (finess is None or finess not in principal.finess):
         raise HORS_PERIMETRE.erreur("un établissement lit ses propres données : précisez un FINESS de"
                                     " votre jeton", champ="finess")
@@ -98,10 +103,10 @@ def region_de_lecture(principal: Principal, region: str | None) -> str | None:
 
 def restreindre(query: Select[_T], principal: Principal, *, region: ColumnElement[str] | Any,
                 finess: Callable[[Sequence[str]], ColumnElement[bool]] | None = None) -> Select[_T]:
-    """A list restricted to what the caller sees, the same way everywhere: the DNS (and ops) every
+    """A list restricted to what the caller sees, the same way everywhere: the DNS every
     row, an ARS the rows of its region (`region`: the column), an establishment the rows whose
     FINESS is one of its token's (`finess`: builds the condition from the token's FINESS; None: the
-    list is not an establishment's to read, it gets no row). Any other role gets no row."""
+    list is not an establishment's to read, it gets no row). Any other role (ops) gets no row."""
     if principal.role in _NATIONAL:
         return query
     if principal.role is Role.ARS:

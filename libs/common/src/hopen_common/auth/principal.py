@@ -55,6 +55,9 @@ class Principal:
     profils: frozenset[Profil] = frozenset()
     # The token's issuer: a subject is unique only within its issuer.
     emetteur: str = ISSUER_DEV
+    # ARS agents only (issue 10, annex 3): the programme's référent for its region, who names the
+    # region's agents and their profiles (ADR 0022).
+    referent: bool = False
 
     def a_profil(self, profil: Profil) -> bool:
         return profil in self.profils
@@ -101,9 +104,13 @@ def principal_des_claims(identite: Identite) -> Principal:
     for profil in profils:
         if profil not in Profil.__members__.values():
             raise JetonInvalide(f"profil {profil[:40]!r} inconnu")
+    referent = claims.get("referent", False)
+    if not isinstance(referent, bool):
+        raise JetonInvalide("referent : booleen attendu")
     try:
         return Principal(subject=identite.sujet, role=Role(role), finess=tuple(finess), region=region,
-                         profils=frozenset(Profil(p) for p in profils), emetteur=identite.emetteur)
+                         profils=frozenset(Profil(p) for p in profils), emetteur=identite.emetteur,
+                         referent=referent)
     except ValueError as exc:  # an establishment without FINESS, an ARS without region
         raise JetonInvalide(str(exc)) from exc
 

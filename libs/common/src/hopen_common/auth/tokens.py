@@ -18,13 +18,14 @@ def mint_dev_token(
     subject: str,
     secret: str,
     profils: list[str] | None = None,
+    referent: bool = False,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
     from hopen_common.auth.principal import Principal, Profil, Role
 
     # Validate the claims the same way the services will read them.
     Principal(subject=subject, role=Role(role), finess=tuple(finess), region=region,
-              profils=frozenset(Profil(p) for p in profils or ()))
+              profils=frozenset(Profil(p) for p in profils or ()), referent=referent)
     now = datetime.now(UTC)
     claims = {
         "iss": ISSUER_DEV,
@@ -37,4 +38,6 @@ def mint_dev_token(
         "region": region,
         "profils": list(profils or []),
     }
+    if referent:  # absent otherwise: the tokens minted before the flag keep their exact claims
+        claims["referent"] = True
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -57,6 +57,7 @@ from hopen_common.contracts.etats import (
     ProjetRouvert,
 )
 from hopen_common.contracts.financement import FinancementNotifie, LigneFinancement
+from hopen_common.contracts.habilitations import HabilitationModifiee
 from hopen_common.contracts.hospiconnect import (
     DepensesDeclarees,
     DocumentPreuve,
@@ -133,6 +134,7 @@ __all__ = [
     "PerimetreEj",
     "PreuveHospiconnectDeposee",
     "ProgrammePublie",
+    "HabilitationModifiee",
     "ProjetAapDepose",
     "ProjetAapNonRetenu",
     "ProjetAapSelectionne",

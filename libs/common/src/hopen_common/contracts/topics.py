@@ -15,6 +15,7 @@ class Topics(StrEnum):
     # Expert opinions: instruction-internal, never read by candidature (the establishment never sees them).
     AVIS = "hopen.instruction.avis"
     ECHEANCE = "hopen.instruction.echeance"  # deadline reminders, key rappel id
+    HABILITATION = "hopen.referentiel.habilitation"  # rights of a person (ADR 0022), key habilitation id
 
 
 # What travels where, and what the Kafka key is (one aggregate's events stay ordered).
@@ -42,6 +43,7 @@ EVENEMENTS_PAR_TOPIC: dict[Topics, tuple[str, ...]] = {
                        # issue 10: a DNS transfer waits for a second DNS person (ADR 0025)
                        "TransfertPropose", "TransfertRejete"),
     Topics.ECHEANCE: ("RappelEcheanceEmis",),
+    Topics.HABILITATION: ("HabilitationModifiee",),
 }
 CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ETABLISSEMENT: "FINESS (EJ or EG)",
@@ -54,6 +56,7 @@ CLE_PAR_TOPIC: dict[Topics, str] = {
     Topics.ENVELOPPE: "INSEE region code",
     Topics.AVIS: "dossier id (candidature or AAP project)",
     Topics.ECHEANCE: "reminder id (<echeance>|<cible>|J-7 or J-1)",
+    Topics.HABILITATION: "habilitation id (one person at one identity provider)",
 }
 
 
@@ -61,7 +64,14 @@ def topic_dead_letter(consumer: str) -> str:
     return f"hopen.dlq.{consumer}"
 
 
+# Consumers a service runs beside its own (another group, another inbox name): instruction's webhook
+# store reads every topic (issue 11, ADR 0026). Their dead-letter topics are created with the others.
+CONSOMMATEURS_SECONDAIRES = ("instruction-webhooks",)
+
+
 def tous_les_topics(consommateurs: Iterable[str]) -> list[str]:
-    """Every domain topic and the dead-letter topic of each consumer: what a broker must hold
-    before the services start (so that no consumer subscribes to a topic not yet created)."""
-    return [t.value for t in Topics] + [topic_dead_letter(c) for c in consommateurs]
+    """Every domain topic and the dead-letter topic of each consumer (and of the secondary ones):
+    what a broker must hold before the services start (so that no consumer subscribes to a topic not
+    yet created)."""
+    return [t.value for t in Topics] + [topic_dead_letter(c)
+                                        for c in (*consommateurs, *CONSOMMATEURS_SECONDAIRES)]

@@ -1,4 +1,5 @@
-"""Tables every service has: outbox, inbox, dead letters, audit journal, idempotency keys.
+"""Tables every service has: outbox, inbox, dead letters, audit journal, idempotency keys, the rights
+of the persons it knows.
 
 They live on the shared declarative Base; each service's first migration creates
 them with ``hopen_common.db.migrations.creer_tables_communes`` (explicit DDL, so a
@@ -12,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
+    Boolean,
     DateTime,
     FetchedValue,
     Index,
@@ -141,3 +144,26 @@ class RequeteIdempotente(MessagingBase):
     statut: Mapped[int] = mapped_column(Integer)
     reponse: Mapped[dict[str, Any]] = mapped_column(JSONB)
     cree_le: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HabilitationConnue(MessagingBase):
+    """What one person (an identity provider's `iss` + `sub`) may do on the platform (ADR 0022).
+
+    The referentiel owns these rows (`/v1/habilitations`, with their history and audit); the other
+    services keep a copy from its `HabilitationModifiee` events, a row replaced only by a later
+    `version`. `hopen_common.habilitations` turns a row into the request's Principal."""
+
+    __tablename__ = "habilitation_connue"
+    __table_args__ = (UniqueConstraint("id", name="uq_habilitation_connue_id"),)
+
+    emetteur: Mapped[str] = mapped_column(String(500), primary_key=True)
+    sujet: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    role: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(3))
+    finess: Mapped[list[str]] = mapped_column(ARRAY(String(9)))
+    profils: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    referent: Mapped[bool] = mapped_column(Boolean)
+    actif: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+    modifie_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -159,3 +159,29 @@ def descoper_idempotence_par_emetteur(op: Any) -> None:
     op.drop_column("requete_idempotente", "droits")
     op.drop_column("requete_idempotente", "emetteur")
     op.create_primary_key("pk_requete_idempotente", "requete_idempotente", ["cle", "appelant"])
+
+
+def creer_habilitations_connues(op: Any) -> None:
+    """Revision 4 of the common tables (issue 10, ADR 0022): the rights of each person known to the
+    service (`hopen_common.habilitations`): written by the referentiel, its owner, and copied by the
+    other services from its `HabilitationModifiee` events (last version wins)."""
+    op.create_table(
+        "habilitation_connue",
+        sa.Column("emetteur", sa.String(length=500), nullable=False),
+        sa.Column("sujet", sa.String(length=200), nullable=False),
+        sa.Column("id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("region", sa.String(length=3), nullable=True),
+        sa.Column("finess", postgresql.ARRAY(sa.String(length=9)), nullable=False),
+        sa.Column("profils", postgresql.ARRAY(sa.String(length=20)), nullable=False),
+        sa.Column("referent", sa.Boolean(), nullable=False),
+        sa.Column("actif", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("modifie_le", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("emetteur", "sujet", name=op.f("pk_habilitation_connue")),
+        sa.UniqueConstraint("id", name=op.f("uq_habilitation_connue_id")),
+    )
+
+
+def supprimer_habilitations_connues(op: Any) -> None:
+    op.drop_table("habilitation_connue")

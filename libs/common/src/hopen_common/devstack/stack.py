@@ -185,6 +185,10 @@ class StackConfig:
             import json
 
             env[f"{prefix}JWT_EMETTEURS"] = json.dumps({self.oidc_issuer: f"{self.oidc_issuer}/jwks"})
+        if service == "instruction":
+            # Webhooks (ADR 0026): a developer points a subscription at a receiver on this machine;
+            # every other private address stays refused.
+            env[f"{prefix}WEBHOOKS_DESTINATIONS_PERMISES"] = '["127.0.0.1/32"]'
         secret = os.environ.get("HOPEN_JWT_SECRET")
         if secret:
             env.setdefault(f"{prefix}JWT_SECRET", secret)

@@ -3,8 +3,8 @@ producer), behind an httpx client; and the check that a refused request wrote no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -48,3 +48,32 @@ async def rien_ecrit(engine: AsyncEngine, *tables: Any) -> AsyncIterator[None]:
     avant = [await compter(engine, t) for t in tables]
     yield
     assert [await compter(engine, t) for t in tables] == avant
+
+
+@contextmanager
+def servi(app: FastAPI) -> Iterator[str]:
+    """`app` under uvicorn on a free loopback port, in a thread of its own (its own loop), lifespan
+    included: for what only a real server shows (kept-alive connections, bodies arriving in pieces,
+    a client over TCP). Yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    serveur = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    fil = threading.Thread(target=serveur.run, daemon=True)
+    fil.start()
+    limite = time.monotonic() + 60
+    while not serveur.started:
+        if time.monotonic() > limite or not fil.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        serveur.should_exit = True
+        fil.join(timeout=30)

@@ -13,14 +13,15 @@ T = TypeVar("T")
 
 
 def jeton(role: str, *, finess: list[str] | None = None, region: str | None = None,
-          sujet: str | None = None, profils: list[str] | None = None) -> dict[str, str]:
+          sujet: str | None = None, profils: list[str] | None = None,
+          referent: bool = False) -> dict[str, str]:
     """Authorization header of a development token, as `hopen token` prints it. An ARS token is an
     instructeur's unless `profils` says otherwise (a valideur: `profils=["valideur"]`, with another
     `sujet` than the proposer's: the two-person rule compares subjects)."""
     if profils is None:
         profils = ["instructeur"] if role == "ars" else []
     token = mint_dev_token(role=role, finess=finess or [], region=region, profils=profils,
-                           subject=sujet or f"test-{role}", secret=DEV_JWT_SECRET)
+                           referent=referent, subject=sujet or f"test-{role}", secret=DEV_JWT_SECRET)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hopen_common.devstack.oidc import OidcProvider
     from hopen_common.devstack.smtp import SmtpServer
     from hopen_common.devstack.stack import Stack, StackConfig
+    from hopen_common.testing.services import Services
 
 # The settings default to production (hopen_common.settings): every service built by the tests,
 # in process or in a child process (migrations, the e2e stack), runs as "test" unless a test says
@@ -59,6 +60,9 @@ class RunningStack:
     stack: Stack
     skipped: list[str] = field(default_factory=list)  # services whose code does not exist yet
     smtp: SmtpServer | None = None  # where the services' mail lands (read it back in e2e tests)
+    # The session's OIDC provider, which every service of the stack trusts (its tokens are resolved by
+    # the habilitations the referentiel publishes, ADR 0022).
+    oidc: OidcProviderInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -228,9 +232,13 @@ def running_stack(
     kafka_bootstrap: str,
     tmp_path_factory: pytest.TempPathFactory,
     smtp_server: SmtpServer,
+    oidc_provider: OidcProviderInfo,
 ) -> Iterator[RunningStack]:
     """The five services (uvicorn subprocesses) on free ports, migrated and seeded, sending their mail
-    to the session's SMTP server (`running_stack.smtp`)."""
+    to the session's SMTP server (`running_stack.smtp`) and trusting the session's OIDC provider
+    (`running_stack.oidc`) besides the development tokens."""
+    import json
+
     from rich.console import Console
 
     from hopen_common.devstack._util import free_port
@@ -245,6 +253,8 @@ def running_stack(
     config.service_ports = dict(zip(SERVICES, sorted(ports), strict=True))
     config.database_suffix = f"_e2e_{uuid.uuid4().hex[:8]}"
     config.smtp_port = smtp_server.port  # the services' settings only: the fixture runs the server
+    emetteurs = json.dumps({oidc_provider.issuer: oidc_provider.jwks_url})
+    config.extra_env = {f"{s.upper()}_JWT_EMETTEURS": emetteurs for s in SERVICES}
     stack = Stack(
         config, Console(stderr=True), manage_postgres=False, manage_kafka=False,
         admin_dsn=postgres_server.admin_dsn,
@@ -262,6 +272,7 @@ def running_stack(
         yield RunningStack(
             urls={s: config.base_url(s) for s in stack.procs},
             env=env, config=config, stack=stack, skipped=list(stack.skipped), smtp=smtp_server,
+            oidc=oidc_provider,
         )
     finally:
         stack.stop_services()
@@ -323,3 +334,16 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
         yield OidcProviderInfo(provider)
     finally:
         provider.stop()
+
+
+@pytest.fixture(scope="session")
+async def services(fresh_database: Callable[[str], str], kafka_bootstrap: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
+    """The five services in process (`services.client(nom)`, lifespan included) on databases of their
+    own, each created the first time it is asked for (`services.moteur(nom)`)."""
+    from hopen_common.testing.services import Services
+
+    partage = Services(fresh_database, kafka_bootstrap, f"file://{tmp_path_factory.mktemp('stockage-services')}")
+    yield partage
+    for moteur in partage.moteurs.values():
+        await moteur.dispose()

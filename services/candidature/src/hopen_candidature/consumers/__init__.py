@@ -43,6 +43,7 @@ from hopen_common.courriel import combiner
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
 from hopen_common.fil import copier_lecture, copier_message
+from hopen_common.habilitations import HANDLERS as HANDLERS_HABILITATIONS
 from hopen_common.inbox import Handler
 from hopen_common.programme.perimetre import ej_couvertes
 
@@ -163,5 +164,5 @@ _ETAT: dict[str, Handler] = {
     "ProjetRouvert": suivre_transition,
 }
 # Each event's state handler, then its mail to the establishment (ADR 0017), in one inbox transaction.
-HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
-TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET, Topics.ECHEANCE]
+HANDLERS: dict[str, Handler] = {**combiner(_ETAT, COURRIELS), **HANDLERS_HABILITATIONS}
+TOPICS = [Topics.ETABLISSEMENT, Topics.DOSSIER, Topics.PROJET, Topics.ECHEANCE, Topics.HABILITATION]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.contracts import EtablissementPublie, Topics
 from hopen_common.events import Evenement
+from hopen_common.habilitations import HANDLERS as HANDLERS_HABILITATIONS
 from hopen_common.inbox import Handler
 from hopen_financement.aap.service import sur_atteinte_decidee, sur_projet_non_retenu, sur_projet_selectionne
 from hopen_financement.etablissements.repository import enregistrer
@@ -27,6 +28,7 @@ async def etablissement_publie(session: AsyncSession, _: Evenement, e: Etablisse
 
 
 HANDLERS: dict[str, Handler] = {
+    **HANDLERS_HABILITATIONS,  # the rights of the persons (ADR 0022)
     "EtablissementPublie": etablissement_publie,
     # phase 1 (instruction)
     "CandidatureValidee": sur_candidature_validee,
@@ -41,4 +43,4 @@ HANDLERS: dict[str, Handler] = {
     "ProjetAapNonRetenu": sur_projet_non_retenu,
     "AtteinteProjetAapDecidee": sur_atteinte_decidee,
 }
-TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.PROJET]
+TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.PROJET, Topics.HABILITATION]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from hopen_common.contracts import Topics, TransfertPropose, TransfertRejete
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import nouvel_evenement
 from hopen_common.outbox import publier
+from hopen_common.pagination import Pagination
 from hopen_common.problemes import PROPOSITION_EN_ATTENTE, introuvable
 from hopen_common.propositions import StatutProposition, exiger_confirmateur, exiger_proposeur
 from hopen_financement.enveloppes.models import EcritureEnveloppe, PropositionTransfert
@@ -176,13 +177,16 @@ async def lire(session: AsyncSession, proposition_id: str) -> PropositionTransfe
     return p
 
 
-async def lister(session: AsyncSession, statut: StatutProposition | None, *, limite: int
-                 ) -> Sequence[PropositionTransfert]:
+async def lister(session: AsyncSession, statut: StatutProposition | None, *, pagination: Pagination
+                 ) -> tuple[Sequence[PropositionTransfert], int]:
+    """One page of the proposals, oldest first: (proposals, total)."""
     query = select(PropositionTransfert)
     if statut is not None:
         query = query.where(PropositionTransfert.statut == statut.value)
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     return (await session.scalars(query.order_by(PropositionTransfert.proposee_le,
-                                                 PropositionTransfert.proposition_id).limit(limite))).all()
+                                                 PropositionTransfert.proposition_id)
+                                  .offset(pagination.offset).limit(pagination.limit))).all(), total
 
 
 async def ecritures_du_transfert(session: AsyncSession, transfert_id: str

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
+from hopen_common.pagination import Page, PaginationDep
 from hopen_common.problemes import introuvable
 from hopen_common.propositions import StatutProposition
 from hopen_common.region import CodeRegion
@@ -126,14 +127,15 @@ async def lue(session: AsyncSession, p: PropositionTransfert) -> PropositionTran
 propositions_router = APIRouter(prefix="/v1/propositions", tags=["enveloppes"])
 
 
-@propositions_router.get("", response_model=list[PropositionTransfertLue])
+@propositions_router.get("", response_model=Page[PropositionTransfertLue])
 async def lister_propositions(
-    session: SessionDep, _: Dns, statut: StatutProposition | None = None,
-    limite: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[PropositionTransfertLue]:
-    """The DNS's transfer proposals, oldest first (`statut=en_attente`: those waiting for a second DNS
-    person). Roles: dns only."""
-    return [await lue(session, p) for p in await propositions.lister(session, statut, limite=limite)]
+    session: SessionDep, _: Dns, pagination: PaginationDep, statut: StatutProposition | None = None,
+) -> Page[PropositionTransfertLue]:
+    """The DNS's transfer proposals, oldest first, each named by its `proposition_id`
+    (`statut=en_attente`: those waiting for a second DNS person). Roles: dns only."""
+    lignes, total = await propositions.lister(session, statut, pagination=pagination)
+    return Page(items=[await lue(session, p) for p in lignes], total=total, limit=pagination.limit,
+                offset=pagination.offset)
 
 
 @propositions_router.get("/{proposition_id}", response_model=PropositionTransfertLue)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from hopen_common.pagination import Pagination, page_par_cle
 from hopen_financement.notifications.models import LigneFinancement, Notification
 
 
@@ -27,9 +28,10 @@ async def ligne_courante(session: AsyncSession, cle_metier: str) -> LigneFinance
 
 
 async def lignes(session: AsyncSession, *, finess: str | None, region: str | None, dispositif: str | None,
-                 historique: bool, apres: int | None, limite: int) -> list[tuple[LigneFinancement, bool]]:
-    """Lines (paid to `finess` or computed for it), each with whether a later version of its business
-    key supersedes it."""
+                 historique: bool, pagination: Pagination
+                 ) -> tuple[list[tuple[LigneFinancement, bool]], int, str | None]:
+    """One page of lines (paid to `finess` or computed for it) in id order, each with whether a later
+    version of its business key supersedes it: (lines, total, next cursor)."""
     remplacee = ~lignes_non_remplacees()
     query = select(LigneFinancement, remplacee)
     if finess:
@@ -40,15 +42,16 @@ async def lignes(session: AsyncSession, *, finess: str | None, region: str | Non
         query = query.where(LigneFinancement.dispositif == dispositif)
     if not historique:
         query = query.where(lignes_non_remplacees())
-    if apres is not None:
-        query = query.where(LigneFinancement.id > apres)
-    rows = await session.execute(query.order_by(LigneFinancement.id).limit(limite))
-    return [(ligne, bool(r)) for ligne, r in rows.all()]
+    rows, total, suivant = await page_par_cle(session, query, pagination, cle=LigneFinancement.id,
+                                              cle_de=lambda row: int(row[0].id))
+    return [(ligne, bool(r)) for ligne, r in rows], total, suivant
 
 
 async def notifications(session: AsyncSession, *, finess: str | None, region: str | None,
-                        dispositif: str | None, limite: int) -> list[tuple[Notification, str | None]]:
-    """Notifications, each with the id of the one that supersedes it (None: current)."""
+                        dispositif: str | None, pagination: Pagination
+                        ) -> tuple[list[tuple[Notification, str | None]], int]:
+    """One page of notifications, each with the id of the one that supersedes it (None: current), in
+    notification order: (notifications, total)."""
     remplacante = aliased(Notification)
     query = select(Notification, remplacante.id).outerjoin(
         remplacante, remplacante.remplace == Notification.id)
@@ -58,8 +61,10 @@ async def notifications(session: AsyncSession, *, finess: str | None, region: st
         query = query.where(Notification.region == region)
     if dispositif:
         query = query.where(Notification.dispositif == dispositif)
-    rows = await session.execute(query.order_by(Notification.notifie_le, Notification.id).limit(limite))
-    return [(n, par) for n, par in rows.all()]
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = await session.execute(query.order_by(Notification.notifie_le, Notification.id)
+                                 .offset(pagination.offset).limit(pagination.limit))
+    return [(n, par) for n, par in rows.all()], total
 
 
 async def remplacee_par(session: AsyncSession, notification_id: str) -> str | None:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from hopen_common.auth.portee import exiger_acces, filtre_liste, region_de_lecture
 from hopen_common.db import SessionDep
+from hopen_common.pagination import Page, PaginationDep
 from hopen_common.problemes import introuvable
 from hopen_financement.acces import FinessQuery, Lecteur, RegionQuery
 from hopen_financement.notifications import repository
@@ -14,35 +13,36 @@ from hopen_financement.notifications.schemas import LigneLue, NotificationLue
 
 router = APIRouter(prefix="/v1", tags=["financements"])
 
-Limite = Annotated[int, Query(ge=1, le=5000, description="page size (in id order)")]
-
-
-@router.get("/financements", response_model=list[LigneLue])
+@router.get("/financements", response_model=Page[LigneLue])
 async def lister_lignes(
-    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: RegionQuery = None,
-    dispositif: str | None = None, historique: bool = False, limite: Limite = 1000,
-    apres: Annotated[int | None, Query(description="id of the last line of the previous page")] = None,
-) -> list[LigneLue]:
-    """Amount lines with how each was computed. Roles: etablissement (a FINESS of its token: paid to
-    it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
+    session: SessionDep, principal: Lecteur, pagination: PaginationDep, finess: FinessQuery = None,
+    region: RegionQuery = None, dispositif: str | None = None, historique: bool = False,
+) -> Page[LigneLue]:
+    """Amount lines with how each was computed, in id order, a page at a time (follow `suivant`: lines
+    written meanwhile come after, none is skipped). Roles: etablissement (a FINESS of its token: paid
+    to it or computed for it), ars (its region), dns. Superseded lines only with `historique=true`."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = await repository.lignes(session, finess=finess, region=region_de_lecture(principal, region),
-                                   dispositif=dispositif, historique=historique, apres=apres, limite=limite)
-    return [LigneLue.model_validate(ligne, from_attributes=True).model_copy(update={"remplacee": r})
-            for ligne, r in rows]
+    rows, total, suivant = await repository.lignes(
+        session, finess=finess, region=region_de_lecture(principal, region), dispositif=dispositif,
+        historique=historique, pagination=pagination)
+    return Page(items=[LigneLue.model_validate(ligne, from_attributes=True).model_copy(
+        update={"remplacee": r}) for ligne, r in rows],
+                total=total, limit=pagination.limit, offset=pagination.offset, suivant=suivant)
 
 
-@router.get("/notifications", response_model=list[NotificationLue])
+@router.get("/notifications", response_model=Page[NotificationLue])
 async def lister_notifications(
-    session: SessionDep, principal: Lecteur, finess: FinessQuery = None, region: RegionQuery = None,
-    dispositif: str | None = None, limite: Limite = 1000,
-) -> list[NotificationLue]:
+    session: SessionDep, principal: Lecteur, pagination: PaginationDep, finess: FinessQuery = None,
+    region: RegionQuery = None, dispositif: str | None = None,
+) -> Page[NotificationLue]:
     """Notifications (superseded ones included, with who supersedes them). Roles as /v1/financements."""
     filtre_liste(principal, finess=finess, region=region)
-    rows = await repository.notifications(session, finess=finess, region=region_de_lecture(principal, region),
-                                          dispositif=dispositif, limite=limite)
-    return [NotificationLue.model_validate(n, from_attributes=True).model_copy(update={"remplacee_par": par})
-            for n, par in rows]
+    rows, total = await repository.notifications(
+        session, finess=finess, region=region_de_lecture(principal, region), dispositif=dispositif,
+        pagination=pagination)
+    return Page(items=[NotificationLue.model_validate(n, from_attributes=True).model_copy(
+        update={"remplacee_par": par}) for n, par in rows],
+        total=total, limit=pagination.limit, offset=pagination.offset)
 
 
 @router.get("/notifications/{notification_id}", response_model=NotificationLue)

@@ -9,6 +9,7 @@ from hopen_common.monnaie import Euros
 
 
 class LigneLue(BaseModel):
+    id: int  # the line's own number (ascending as lines are written): the order of /v1/financements
     objectif: str
     nature: str  # amorcage | solde | reprise | hospiconnect | aap_acceptation | aap_atteinte
     montant: Euros

@@ -32,6 +32,7 @@ from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.fil import copier_lecture, copier_message
+from hopen_common.habilitations import HANDLERS as HANDLERS_HABILITATIONS
 from hopen_common.inbox import Handler
 from hopen_common.outbox import publier
 from hopen_instruction.corrections.service import candidature_redeposee
@@ -209,5 +210,5 @@ _ETAT: dict[str, Handler] = {
     "EnveloppeTransferee": appliquer_mouvement,
 }
 # Each event's state handler, then its ARS mail if any (ADR 0017), in one inbox transaction.
-HANDLERS: dict[str, Handler] = combiner(_ETAT, COURRIELS)
-TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE]
+HANDLERS: dict[str, Handler] = {**combiner(_ETAT, COURRIELS), **HANDLERS_HABILITATIONS}
+TOPICS = [Topics.CANDIDATURE, Topics.ETABLISSEMENT, Topics.ENVELOPPE, Topics.HABILITATION]

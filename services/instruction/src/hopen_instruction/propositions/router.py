@@ -41,7 +41,8 @@ async def lire(proposition_id: str, session: SessionDep, principal: Agent) -> Pr
 
 
 @router.post("/{proposition_id}/confirmation", status_code=201, response_model=ConfirmationLue,
-             responses={202: {"model": ConfirmationLue, "description": "a lot, queued"}})
+             responses={202: {"model": ConfirmationLue, "description": "a lot, queued"},
+                        503: {"description": "financement unreachable: the amounts cannot be re-checked"}})
 async def confirmer(proposition_id: str, session: SessionDep, principal: Agent, request: Request,
                     demande: Annotated[ConfirmationDemande | None, Body()] = None) -> JSONResponse:
     """A valideur of the proposal's region who is not its proposer takes the decision, exactly as its

@@ -36,8 +36,8 @@ class DocumentLu(BaseModel):
 
 
 class NouvelleVersion(BaseModel):
-    version: str = Field(examples=["2026.2"])
-    motivation: str = Field(min_length=1)
+    version: str = Field(max_length=20, examples=["2026.2"])
+    motivation: str = Field(min_length=1, max_length=5000)
     contenu: dict[str, Any]  # numbers as decimal strings
 
 

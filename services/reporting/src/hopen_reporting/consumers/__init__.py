@@ -20,6 +20,7 @@ from hopen_common.contracts import (
 )
 from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_common.events import Evenement
+from hopen_common.habilitations import HANDLERS as HANDLERS_HABILITATIONS
 from hopen_common.inbox import Handler
 from hopen_reporting.models import (
     CompteEnveloppe,
@@ -91,6 +92,7 @@ async def enveloppe_mouvementee(
 
 
 HANDLERS: dict[str, Handler] = {
+    **HANDLERS_HABILITATIONS,  # the rights of the persons (ADR 0022)
     "CandidatureDeposee": candidature_deposee,
     "CandidatureValidee": candidature_decidee,
     "CandidatureRefusee": candidature_decidee,
@@ -102,4 +104,5 @@ HANDLERS: dict[str, Handler] = {
     "EnveloppeRestituee": enveloppe_mouvementee,
     "EnveloppeTransferee": enveloppe_mouvementee,
 }
-TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.FINANCEMENT, Topics.ENVELOPPE]
+TOPICS = [Topics.ETABLISSEMENT, Topics.CANDIDATURE, Topics.DOSSIER, Topics.FINANCEMENT, Topics.ENVELOPPE,
+          Topics.HABILITATION]

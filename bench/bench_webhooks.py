@@ -1,0 +1,266 @@
+"""Webhook delivery throughput and latency (issue 11, ADR 0026).
+
+Starts a real PostgreSQL (fsync on; or --pg-port) and a real Kafka broker, migrates an instruction
+database, and runs instruction's webhook consumer (EventConsumer through the inbox, on a private topic)
+and its delivery loop (Livreur) in this process, as the workers do; a local receiver (uvicorn, its own
+process, 127.0.0.1) answers 204 and records each delivery's latency: arrival time minus the event's
+`time` (set when the event is created, just before it is published: "committed -> delivered").
+
+Three phases, each on 10 fresh subscriptions of one region:
+1. throughput: --evenements events published at once, until every delivery arrived (deliveries/s);
+2. paced: the same number at --cadence events/s: p50/p99 committed -> delivered (target p99 < 1 s at
+   100 events/s);
+3. the same with one of the 10 endpoints answering in 10 s: the 9 others' p50/p99, to compare with 2.
+
+    .venv/bin/python bench/bench_webhooks.py                      # 300 events (a quick run)
+    .venv/bin/python bench/bench_webhooks.py --evenements 10000   # the issue's size
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _postgres import base_migree, grappe_de_banc  # bench/, the script's folder
+from sqlalchemy import update
+
+from hopen_common.auth import Principal, Role
+from hopen_common.contracts import CandidatureDeposee
+from hopen_common.db import build_engine, build_sessionmaker
+from hopen_common.db.session import session_scope
+from hopen_common.devstack._util import free_port
+from hopen_common.devstack.kafka import KafkaBroker, ensure_topics_async
+from hopen_common.devstack.stack import find_repo_root
+from hopen_common.events import nouvel_evenement
+from hopen_common.inbox import EventConsumer
+from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.service import superviser
+from hopen_instruction.models import WebhookAbonnement
+from hopen_instruction.settings import InstructionSettings
+from hopen_instruction.webhooks import service
+from hopen_instruction.webhooks.schemas import WebhookDemande
+from hopen_instruction.webhooks.worker import Livreur
+
+REGION = "84"
+ABONNEMENTS = 10
+LENT = 10.0  # seconds the slow endpoint of phase 3 takes to answer
+ARS = Principal(subject="bench-ars", role=Role.ARS, region=REGION)
+
+
+# --- the receiver (its own process: `bench_webhooks.py --recepteur PORT`) ----------------------------
+
+RECUES: dict[str, list[float]] = defaultdict(list)
+
+
+async def recepteur(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    corps = b""
+    while True:
+        message = await receive()
+        corps += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    arrivee = time.time()
+    if scope["method"] == "GET":  # the bench reads what arrived
+        reponse = json.dumps(RECUES).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": reponse})
+        return
+    evenement = json.loads(corps)
+    RECUES[scope["path"]].append(arrivee - datetime.fromisoformat(evenement["time"]).timestamp())
+    if scope["path"].endswith("/lent"):
+        await asyncio.sleep(LENT)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def lancer_recepteur(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run("bench_webhooks:recepteur", host="127.0.0.1", port=port, log_level="warning",
+                app_dir=str(Path(__file__).parent), lifespan="on")
+
+
+# --- the bench ---------------------------------------------------------------------------------------
+
+def centile(valeurs: list[float], q: float) -> float:
+    ordonnees = sorted(valeurs)
+    return ordonnees[min(len(ordonnees) - 1, int(q * len(ordonnees)))]
+
+
+async def lire_recues(base: str) -> dict[str, list[float]]:
+    async with httpx.AsyncClient() as client:
+        reponse: dict[str, list[float]] = (await client.get(f"{base}/stats")).json()
+        return reponse
+
+
+async def abonner(sessions: Any, base: str, phase: str, *, lent: bool = False) -> list[str]:
+    """10 new subscriptions (the previous phase's disabled): their receiver paths."""
+    reglages = service.Reglages.de(InstructionSettings(environment="development",
+                                                       webhooks_destinations_permises=["127.0.0.1/32"]))
+    chemins = [f"/{phase}/s{i}" + ("/lent" if lent and i == 0 else "") for i in range(ABONNEMENTS)]
+    async with session_scope(sessions) as session:
+        await session.execute(update(WebhookAbonnement).values(actif=False))
+        for chemin in chemins:
+            await service.creer(session, ARS, WebhookDemande(url=base + chemin, types=["CandidatureDeposee"]),
+                                reglages=reglages, maintenant=datetime.now(UTC))
+    return chemins
+
+
+async def publier(producteur: Any, topic: str, n: int, cadence: float | None) -> None:
+    debut = time.monotonic()
+    envois = []
+    for i in range(n):
+        if cadence is not None:
+            attente = debut + i / cadence - time.monotonic()
+            if attente > 0:
+                await asyncio.sleep(attente)
+        cid = str(uuid.uuid4())
+        evenement = nouvel_evenement(CandidatureDeposee(
+            candidature_id=cid, dispositif="phase1", finess="010000024", raison_sociale="CH",
+            region=REGION, objectifs=["P1.O1"], domaines_sun_es=[], deposee_le=datetime.now(UTC),
+            deposee_par="bench"), source="/bench", subject=f"candidature/{cid}")
+        envois.append(await producteur.send(topic, evenement.to_bytes(), key=cid.encode()))
+    await asyncio.gather(*envois)
+
+
+async def attendre(base: str, chemins: list[str], n: int, en: float) -> dict[str, list[float]]:
+    limite = time.monotonic() + en
+    while True:
+        recues = await lire_recues(base)
+        if all(len(recues.get(c, [])) >= n for c in chemins):
+            return recues
+        if time.monotonic() > limite:
+            manque = {c: n - len(recues.get(c, [])) for c in chemins}
+            raise SystemExit(f"deliveries missing after {en:.0f} s: {manque}")
+        await asyncio.sleep(0.2)
+
+
+def resume(recues: dict[str, list[float]], chemins: list[str]) -> dict[str, float]:
+    latences = [v for c in chemins for v in recues[c]]
+    return {"livraisons": len(latences), "p50_ms": round(centile(latences, 0.5) * 1000, 1),
+            "p99_ms": round(centile(latences, 0.99) * 1000, 1), "max_ms": round(max(latences) * 1000, 1),
+            "moyenne_ms": round(statistics.fmean(latences) * 1000, 1)}
+
+
+async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) -> dict[str, Any]:
+    topic = f"bench.{uuid.uuid4().hex[:8]}.candidature"
+    await ensure_topics_async(bootstrap, [topic, f"hopen.dlq.{service.CONSOMMATEUR}"])
+    reglages = InstructionSettings(
+        environment="development", database_url=url, kafka_bootstrap_servers=bootstrap,
+        webhooks_destinations_permises=["127.0.0.1/32"],
+        webhooks_concurrence_par_abonnement=args.par_abonnement)
+    engine = build_engine(url, pool_size=ABONNEMENTS + 5)
+    sessions = build_sessionmaker(engine)
+    producteur = build_producer(bootstrap, client_id="bench")
+    await producteur.start()
+    kafka = build_consumer(bootstrap, topic, group_id=f"bench-{uuid.uuid4().hex[:6]}")
+    await kafka.start()
+    consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
+                                 sessionmaker=sessions, handlers=service.handlers())
+    livreur = Livreur(sessions, reglages)
+    taches = [asyncio.create_task(superviser(consommateur)), asyncio.create_task(livreur.run_forever())]
+    n = args.evenements
+    resultats: dict[str, Any] = {"evenements": n, "abonnements": ABONNEMENTS, "cadence": args.cadence,
+                                 "par_abonnement": args.par_abonnement}
+    try:
+        chemins = await abonner(sessions, base, "debit")
+        debut = time.monotonic()
+        await publier(producteur, topic, n, None)
+        recues = await attendre(base, chemins, n, en=max(120.0, n * 0.5))
+        duree = time.monotonic() - debut
+        resultats["debit"] = {"secondes": round(duree, 2),
+                              "livraisons_par_seconde": round(n * ABONNEMENTS / duree, 1),
+                              **resume(recues, chemins)}
+        print("throughput", resultats["debit"], flush=True)
+
+        chemins = await abonner(sessions, base, "cadence")
+        await publier(producteur, topic, n, args.cadence)
+        recues = await attendre(base, chemins, n, en=n / args.cadence + 120)
+        resultats["cadence_10_rapides"] = resume(recues, chemins)
+        print("paced", resultats["cadence_10_rapides"], flush=True)
+
+        chemins = await abonner(sessions, base, "lent", lent=True)
+        rapides = [c for c in chemins if not c.endswith("/lent")]
+        await publier(producteur, topic, n, args.cadence)
+        recues = await attendre(base, rapides, n, en=n / args.cadence + 120)
+        resultats["cadence_9_rapides_1_lent"] = {**resume(recues, rapides),
+                                                 "lent_recues": len(recues.get(chemins[0], []))}
+        print("paced, one endpoint at 10 s", resultats["cadence_9_rapides_1_lent"], flush=True)
+    finally:
+        for tache in taches:
+            tache.cancel()
+        for tache in taches:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await tache
+        await stop_with_timeout(kafka)
+        await stop_with_timeout(producteur)
+        await engine.dispose()
+    return resultats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--evenements", type=int, default=300)
+    parser.add_argument("--cadence", type=float, default=100.0, help="events/s of the paced phases")
+    parser.add_argument("--par-abonnement", type=int, default=1,
+                        help="webhooks_concurrence_par_abonnement (deliveries in flight per subscription)")
+    parser.add_argument("--pg-port", type=int)
+    parser.add_argument("--sortie", type=Path)
+    parser.add_argument("--recepteur", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.recepteur:
+        lancer_recepteur(args.recepteur)
+        return
+    racine = find_repo_root()
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as dossier:
+        admin, port, grappe = grappe_de_banc(args.pg_port, Path(dossier), fast=False)
+        broker = KafkaBroker(Path(dossier) / "kafka", free_port(), free_port(), racine / "deploy" / "kafka")
+        port_recepteur = free_port()
+        recepteur_proc = subprocess.Popen([sys.executable, __file__, "--recepteur", str(port_recepteur)],
+                                          env={**os.environ})
+        try:
+            (Path(dossier) / "kafka").mkdir()
+            broker.start()
+            url = base_migree(admin, port, "instruction", "bench_webhooks")
+            base = f"http://127.0.0.1:{port_recepteur}"
+            for _ in range(100):
+                with contextlib.suppress(httpx.HTTPError):
+                    httpx.get(f"{base}/stats")
+                    break
+                time.sleep(0.1)
+            resultats = asyncio.run(banc(args, url, broker.bootstrap, base))
+        finally:
+            recepteur_proc.terminate()
+            recepteur_proc.wait(10)
+            broker.stop()
+            if grappe is not None:
+                grappe.stop()
+    print(json.dumps(resultats, indent=2))
+    if args.sortie:
+        args.sortie.parent.mkdir(parents=True, exist_ok=True)
+        args.sortie.write_text(json.dumps(resultats, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""Webhooks use cases (issue 11, ADR 0026): subscriptions and their secrets, the event store fed by the
+webhook consumer with one delivery per matching subscription, deliveries and replays, the pull feed.
+Everything here runs in the caller's transaction (the request's, or the consumer's with its inbox row)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import any_, func, insert, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hopen_common.auth import Principal
+from hopen_common.auth.portee import filtre_liste, region_de_lecture, restreindre, voit
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.events import Evenement
+from hopen_common.inbox import Handler
+from hopen_common.pagination import Page, Pagination
+from hopen_common.problemes import VALIDATION, introuvable
+from hopen_instruction.models import (
+    WebhookAbonnement,
+    WebhookEvenement,
+    WebhookLivraison,
+    WebhookSecret,
+    WebhookTentative,
+)
+from hopen_instruction.settings import InstructionSettings
+from hopen_instruction.webhooks import chiffrement, rules
+from hopen_instruction.webhooks.schemas import (
+    ComptesLivraisons,
+    Flux,
+    LivraisonLue,
+    SecretNouveau,
+    TentativeLue,
+    TestLance,
+    WebhookCree,
+    WebhookDemande,
+    WebhookLu,
+    WebhookModification,
+)
+from hopen_instruction.webhooks.signature import nouveau_secret
+
+SOURCE = "/instruction/webhooks"
+# The consumer's name (its inbox rows and dead letters) and Kafka group: beside instruction's own.
+CONSOMMATEUR = "instruction-webhooks"
+EN_ATTENTE, LIVREE, ECHOUEE, ANNULEE = "en_attente", "livree", "echouee", "annulee"
+
+
+@dataclass(frozen=True)
+class Reglages:
+    """What the use cases need of the settings, read once."""
+
+    cle: bytes
+    https_seulement: bool
+    permises: tuple[str, ...]
+    recouvrement: timedelta
+
+    @classmethod
+    def de(cls, settings: InstructionSettings) -> Reglages:
+        return cls(cle=chiffrement.cle_configuree(settings.webhooks_cle_secrets.get_secret_value(),
+                                                  settings.service_name),
+                   https_seulement=settings.environment == "production",
+                   permises=tuple(settings.webhooks_destinations_permises),
+                   recouvrement=timedelta(seconds=settings.webhooks_recouvrement_secondes))
+
+
+# --- subscriptions ------------------------------------------------------------------------------------
+
+def _verifier_url(url: str, reglages: Reglages) -> None:
+    try:
+        rules.verifier_url(url, https_seulement=reglages.https_seulement, permises=reglages.permises)
+    except rules.DestinationRefusee as exc:
+        raise VALIDATION.erreur(f"url : {exc}", champ="url") from None
+
+
+def _verifier_types(types: Sequence[str]) -> list[str]:
+    if inconnus := rules.types_inconnus(types):
+        raise VALIDATION.erreur(f"types inconnus de docs/asyncapi.json : {', '.join(inconnus)}",
+                                champ="types", extra={"inconnus": inconnus})
+    return sorted(set(types))
+
+
+def _auditer(session: AsyncSession, principal: Principal | None, action: str, abonnement: WebhookAbonnement,
+             details: dict[str, Any], motivation: str | None = None) -> None:
+    """Like every decision (ADR 0024); never the secret, only which one (its row id)."""
+    session.add(JournalAudit(acteur=principal.subject if principal else "plateforme",
+                             role=principal.role if principal else "systeme", action=action,
+                             objet_type="webhook", objet_id=abonnement.id, region=abonnement.region,
+                             motivation=motivation, details=details))
+
+
+async def _ajouter_secret(session: AsyncSession, abonnement_id: str, reglages: Reglages,
+                          maintenant: datetime) -> tuple[str, int]:
+    secret = nouveau_secret()
+    ligne = WebhookSecret(abonnement_id=abonnement_id, cree_le=maintenant, expire_le=None,
+                          chiffre=chiffrement.chiffrer(reglages.cle, secret, abonnement_id=abonnement_id))
+    session.add(ligne)
+    await session.flush()
+    return secret, ligne.id
+
+
+async def creer(session: AsyncSession, principal: Principal, demande: WebhookDemande, *, reglages: Reglages,
+                maintenant: datetime) -> WebhookCree:
+    filtre_liste(principal, finess=None, region=demande.region)
+    _verifier_url(demande.url, reglages)
+    abonnement = WebhookAbonnement(
+        id=str(uuid.uuid4()), url=demande.url, types=_verifier_types(demande.types),
+        description=demande.description, region=region_de_lecture(principal, demande.region),
+        cree_par=principal.subject, cree_le=maintenant, actif=True)
+    session.add(abonnement)
+    await session.flush()
+    secret, secret_id = await _ajouter_secret(session, abonnement.id, reglages, maintenant)
+    _auditer(session, principal, "webhook_cree", abonnement,
+             {"url": abonnement.url, "types": abonnement.types, "secret_id": secret_id})
+    return WebhookCree(**lu(abonnement, ComptesLivraisons()).model_dump(), secret=secret)
+
+
+async def charger(session: AsyncSession, principal: Principal, abonnement_id: str, *,
+                  verrou: bool = False) -> WebhookAbonnement:
+    """404 when missing, deleted or another region's (a national one is the DNS's)."""
+    requete = select(WebhookAbonnement).where(WebhookAbonnement.id == abonnement_id,
+                                              WebhookAbonnement.supprime_le.is_(None))
+    abonnement = await session.scalar(requete.with_for_update() if verrou else requete)
+    if abonnement is None or not voit(principal, region=abonnement.region):
+        raise introuvable("webhook", abonnement_id)
+    return abonnement
+
+
+def lu(abonnement: WebhookAbonnement, comptes: ComptesLivraisons) -> WebhookLu:
+    return WebhookLu(id=abonnement.id, url=abonnement.url, types=abonnement.types,
+                     description=abonnement.description, region=abonnement.region, actif=abonnement.actif,
+                     desactive_le=abonnement.desactive_le, desactive_motif=abonnement.desactive_motif,
+                     cree_par=abonnement.cree_par, cree_le=abonnement.cree_le, livraisons=comptes)
+
+
+async def comptes(session: AsyncSession, ids: Sequence[str]) -> dict[str, ComptesLivraisons]:
+    """Deliveries per status of each subscription: a failed (exhausted) one is counted here."""
+    resultat = {i: ComptesLivraisons() for i in ids}
+    lignes = await session.execute(
+        select(WebhookLivraison.abonnement_id, WebhookLivraison.statut, func.count())
+        .where(WebhookLivraison.abonnement_id.in_(ids))
+        .group_by(WebhookLivraison.abonnement_id, WebhookLivraison.statut))
+    for abonnement_id, statut, nombre in lignes:
+        setattr(resultat[abonnement_id], statut, nombre)
+    return resultat
+
+
+async def lire(session: AsyncSession, principal: Principal, abonnement_id: str) -> WebhookLu:
+    abonnement = await charger(session, principal, abonnement_id)
+    return lu(abonnement, (await comptes(session, [abonnement.id]))[abonnement.id])
+
+
+async def lister(session: AsyncSession, principal: Principal, pagination: Pagination) -> Page[WebhookLu]:
+    requete = restreindre(select(WebhookAbonnement).where(WebhookAbonnement.supprime_le.is_(None)),
+                          principal, region=WebhookAbonnement.region)
+    total = int(await session.scalar(select(func.count()).select_from(requete.subquery())) or 0)
+    page = list(await session.scalars(requete.order_by(WebhookAbonnement.cree_le, WebhookAbonnement.id)
+                                      .limit(pagination.limit).offset(pagination.offset)))
+    parmi = await comptes(session, [a.id for a in page])
+    return Page(items=[lu(a, parmi[a.id]) for a in page], total=total, limit=pagination.limit,
+                offset=pagination.offset)
+
+
+async def modifier(session: AsyncSession, principal: Principal, abonnement_id: str,
+                   modification: WebhookModification, *, reglages: Reglages, maintenant: datetime
+                   ) -> WebhookLu:
+    abonnement = await charger(session, principal, abonnement_id, verrou=True)
+    avant = {"url": abonnement.url, "types": abonnement.types, "description": abonnement.description,
+             "actif": abonnement.actif}
+    if modification.url is not None:
+        _verifier_url(modification.url, reglages)
+        abonnement.url = modification.url
+    if modification.types is not None:
+        abonnement.types = _verifier_types(modification.types)
+    if modification.description is not None:
+        abonnement.description = modification.description
+    if modification.actif is not None and modification.actif != abonnement.actif:
+        abonnement.actif = modification.actif
+        abonnement.desactive_le = None if modification.actif else maintenant
+        abonnement.desactive_motif = None if modification.actif else f"désactivé par {principal.subject}"
+        abonnement.en_echec_depuis = None
+    apres = {"url": abonnement.url, "types": abonnement.types, "description": abonnement.description,
+             "actif": abonnement.actif}
+    _auditer(session, principal, "webhook_modifie", abonnement,
+             {k: {"avant": avant[k], "apres": apres[k]} for k in avant if avant[k] != apres[k]})
+    await session.flush()
+    return lu(abonnement, (await comptes(session, [abonnement.id]))[abonnement.id])
+
+
+async def supprimer(session: AsyncSession, principal: Principal, abonnement_id: str, *,
+                    maintenant: datetime) -> None:
+    """Kept as a row (its deliveries and the audit name it); what was still pending is cancelled."""
+    abonnement = await charger(session, principal, abonnement_id, verrou=True)
+    abonnement.supprime_le, abonnement.actif = maintenant, False
+    annulees = await session.execute(
+        update(WebhookLivraison).where(WebhookLivraison.abonnement_id == abonnement.id,
+                                       WebhookLivraison.statut == EN_ATTENTE)
+        .values(statut=ANNULEE, termine_le=maintenant))
+    _auditer(session, principal, "webhook_supprime", abonnement,
+             {"livraisons_annulees": annulees.rowcount})  # type: ignore[attr-defined]
+
+
+async def tourner_secret(session: AsyncSession, principal: Principal, abonnement_id: str, *,
+                         recouvrement: timedelta | None, reglages: Reglages, maintenant: datetime
+                         ) -> SecretNouveau:
+    """A new secret; the current ones keep signing until the overlap ends (never later than an end
+    they already had), so a receiver can deploy the new one without missing a delivery."""
+    abonnement = await charger(session, principal, abonnement_id, verrou=True)
+    fin = maintenant + (reglages.recouvrement if recouvrement is None else recouvrement)
+    await session.execute(
+        update(WebhookSecret).where(WebhookSecret.abonnement_id == abonnement.id,
+                                    or_(WebhookSecret.expire_le.is_(None), WebhookSecret.expire_le > fin))
+        .values(expire_le=fin))
+    secret, secret_id = await _ajouter_secret(session, abonnement.id, reglages, maintenant)
+    _auditer(session, principal, "webhook_secret_tourne", abonnement,
+             {"secret_id": secret_id, "anciens_expirent_le": fin.isoformat()})
+    return SecretNouveau(id=abonnement.id, secret=secret, anciens_expirent_le=fin)
+
+
+async def secrets_valides(session: AsyncSession, abonnement_id: str, *, cle: bytes,
+                          maintenant: datetime) -> list[str]:
+    """The secrets that sign now, newest first (several during a rotation's overlap)."""
+    lignes = await session.scalars(
+        select(WebhookSecret).where(WebhookSecret.abonnement_id == abonnement_id,
+                                    or_(WebhookSecret.expire_le.is_(None),
+                                        WebhookSecret.expire_le > maintenant))
+        .order_by(WebhookSecret.id.desc()))
+    return [chiffrement.dechiffrer(cle, s.chiffre, abonnement_id=abonnement_id) for s in lignes]
+
+
+# --- the event store and its deliveries ------------------------------------------------------------------
+
+def corps_de(evenement: Evenement) -> bytes:
+    """The body of every delivery of this event (and its JSON in the feed): the CloudEvent."""
+    return evenement.model_dump_json().encode()
+
+
+async def stocker(session: AsyncSession, evenement: Evenement, _: object = None) -> None:
+    """The webhook consumer's handler (in its inbox transaction, so a redelivered event adds nothing):
+    the event once, and one pending delivery per active subscription of its type and region."""
+    regions = rules.regions_de(evenement.data)
+    position = await session.scalar(
+        insert(WebhookEvenement).values(event_id=evenement.id, type=evenement.type, regions=regions,
+                                        horodatage=evenement.time, corps=corps_de(evenement))
+        .returning(WebhookEvenement.position))
+    assert position is not None
+    abonnes = select(WebhookAbonnement.id).where(
+        WebhookAbonnement.actif.is_(True), WebhookAbonnement.supprime_le.is_(None),
+        WebhookAbonnement.types.contains([evenement.type]),
+        or_(WebhookAbonnement.region.is_(None), WebhookAbonnement.region.in_(regions)))
+    ids = list(await session.scalars(abonnes))
+    if ids:
+        maintenant = datetime.now(UTC)
+        await session.execute(insert(WebhookLivraison), [
+            {"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
+             "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": maintenant, "cree_le": maintenant}
+            for i in ids])
+
+
+def handlers() -> dict[str, Handler]:
+    """Every type of the catalogue goes to the store (the feed shows them all, in each one's region)."""
+    return dict.fromkeys(rules.catalogue(), stocker)
+
+
+async def _livraisons_lues(session: AsyncSession, livraisons: Sequence[WebhookLivraison]
+                           ) -> list[LivraisonLue]:
+    if not livraisons:
+        return []
+    evenements = {p: (e, t) for p, e, t in await session.execute(
+        select(WebhookEvenement.position, WebhookEvenement.event_id, WebhookEvenement.type)
+        .where(WebhookEvenement.position.in_({li.evenement_position for li in livraisons})))}
+    tentatives: dict[str, list[TentativeLue]] = {li.id: [] for li in livraisons}
+    for t in await session.scalars(select(WebhookTentative)
+                                   .where(WebhookTentative.livraison_id.in_(list(tentatives)))
+                                   .order_by(WebhookTentative.livraison_id, WebhookTentative.numero)):
+        tentatives[t.livraison_id].append(TentativeLue.model_validate(t, from_attributes=True))
+    return [LivraisonLue(
+        id=li.id, abonnement_id=li.abonnement_id, evenement_id=evenements[li.evenement_position][0],
+        type=evenements[li.evenement_position][1], origine=li.origine, statut=li.statut,
+        tentatives=tentatives[li.id], prochaine_le=li.prochaine_le if li.statut == EN_ATTENTE else None,
+        cree_le=li.cree_le, termine_le=li.termine_le) for li in livraisons]
+
+
+async def livraisons(session: AsyncSession, principal: Principal, abonnement_id: str, pagination: Pagination,
+                     *, statut: str | None) -> Page[LivraisonLue]:
+    """Newest first, each with every attempt."""
+    abonnement = await charger(session, principal, abonnement_id)
+    requete = select(WebhookLivraison).where(WebhookLivraison.abonnement_id == abonnement.id)
+    if statut is not None:
+        requete = requete.where(WebhookLivraison.statut == statut)
+    total = int(await session.scalar(select(func.count()).select_from(requete.subquery())) or 0)
+    page = list(await session.scalars(requete.order_by(WebhookLivraison.cree_le.desc(), WebhookLivraison.id)
+                                      .limit(pagination.limit).offset(pagination.offset)))
+    return Page(items=await _livraisons_lues(session, page), total=total, limit=pagination.limit,
+                offset=pagination.offset)
+
+
+def _nouvelle_livraison(abonnement_id: str, position: int, origine: str, maintenant: datetime
+                        ) -> WebhookLivraison:
+    return WebhookLivraison(id=str(uuid.uuid4()), abonnement_id=abonnement_id, evenement_position=position,
+                            origine=origine, statut=EN_ATTENTE, tentatives=0, prochaine_le=maintenant,
+                            cree_le=maintenant)
+
+
+async def rejouer_livraison(session: AsyncSession, principal: Principal, livraison_id: str, *,
+                            maintenant: datetime) -> LivraisonLue:
+    """Another delivery of the same event (same webhook-id: the receiver deduplicates on it), due now,
+    with a full schedule of its own; the first one keeps its history."""
+    livraison = await session.get(WebhookLivraison, livraison_id)
+    abonnement = None if livraison is None else await session.get(WebhookAbonnement, livraison.abonnement_id)
+    if (livraison is None or abonnement is None or abonnement.supprime_le is not None
+            or not voit(principal, region=abonnement.region)):
+        raise introuvable("livraison", livraison_id)
+    nouvelle = _nouvelle_livraison(abonnement.id, livraison.evenement_position, "rejeu", maintenant)
+    session.add(nouvelle)
+    _auditer(session, principal, "webhook_rejeu", abonnement,
+             {"livraison_id": livraison.id, "rejeu_id": nouvelle.id})
+    await session.flush()
+    return (await _livraisons_lues(session, [nouvelle]))[0]
+
+
+async def rejouer_depuis(session: AsyncSession, principal: Principal, abonnement_id: str, *,
+                         depuis: datetime, maintenant: datetime) -> int:
+    """Every stored event of the subscription's types and region since `depuis` (the event's time), in
+    the store's order (the loop takes a subscription's deliveries in that order)."""
+    abonnement = await charger(session, principal, abonnement_id)
+    requete = select(WebhookEvenement.position).where(
+        WebhookEvenement.horodatage >= depuis, WebhookEvenement.diffuse.is_(True),
+        WebhookEvenement.type.in_(abonnement.types))
+    if abonnement.region is not None:
+        requete = requete.where(any_(WebhookEvenement.regions) == abonnement.region)
+    positions = list(await session.scalars(requete.order_by(WebhookEvenement.position)))
+    if positions:
+        await session.execute(insert(WebhookLivraison), [
+            {"id": str(uuid.uuid4()), "abonnement_id": abonnement.id, "evenement_position": p,
+             "origine": "rejeu", "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": maintenant,
+             "cree_le": maintenant} for p in positions])
+    _auditer(session, principal, "webhook_rejeu", abonnement,
+             {"depuis": depuis.isoformat(), "livraisons": len(positions)})
+    return len(positions)
+
+
+async def tester(session: AsyncSession, principal: Principal, abonnement_id: str, *,
+                 maintenant: datetime) -> TestLance:
+    """A test event (type WebhookTest, never on Kafka nor in the feed), delivered by the loop like any
+    other: the request never calls the receiver itself."""
+    abonnement = await charger(session, principal, abonnement_id)
+    evenement = Evenement(source=SOURCE, type=rules.TYPE_TEST, subject=f"webhook/{abonnement.id}",
+                          time=maintenant, dataschema=f"{rules.TYPE_TEST}/v1",
+                          data={"webhook_id": abonnement.id, "message": "Événement de test HOP'EN 2"})
+    position = await session.scalar(
+        insert(WebhookEvenement).values(event_id=evenement.id, type=evenement.type,
+                                        regions=[abonnement.region] if abonnement.region else [],
+                                        horodatage=evenement.time, corps=corps_de(evenement), diffuse=False)
+        .returning(WebhookEvenement.position))
+    assert position is not None
+    livraison = _nouvelle_livraison(abonnement.id, position, "test", maintenant)
+    session.add(livraison)
+    _auditer(session, principal, "webhook_teste", abonnement, {"evenement_id": evenement.id})
+    await session.flush()
+    return TestLance(livraison_id=livraison.id, evenement_id=evenement.id)
+
+
+# --- the pull feed ------------------------------------------------------------------------------------
+
+# Rows written by transactions still running (or that began before one still running) are not shown
+# yet: a cursor handed out never has an event committed later behind it (outbox relay, same rule).
+_VISIBLE = WebhookEvenement.txid < literal_column("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+
+
+async def flux(session: AsyncSession, principal: Principal, *, apres: str | None, types: Sequence[str],
+               limite: int) -> Flux:
+    depuis = 0 if apres is None else rules.position(apres)
+    requete = select(WebhookEvenement).where(
+        WebhookEvenement.position > depuis, WebhookEvenement.diffuse.is_(True), _VISIBLE)
+    if types:
+        requete = requete.where(WebhookEvenement.type.in_(types))
+    requete = restreindre(requete, principal, region=any_(WebhookEvenement.regions))
+    lignes = list(await session.scalars(requete.order_by(WebhookEvenement.position).limit(limite)))
+    dernier = lignes[-1].position if lignes else depuis
+    return Flux(items=[json.loads(e.corps) for e in lignes], suivant=rules.curseur(dernier))

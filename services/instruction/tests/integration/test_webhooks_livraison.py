@@ -1,0 +1,453 @@
+"""Webhook delivery on the real Kafka broker, the real database and a real HTTP receiver on 127.0.0.1
+that verifies every delivery with the independent `standardwebhooks` library: the consumer (through the
+inbox) stores each event once and queues one delivery per matching subscription, the loop delivers
+signed requests, failures follow the (compressed) schedule, 410 disables, 3xx is a failure, a slow
+endpoint holds only its own subscription, rotation, replay, egress checks, and a restart of the worker
+in the middle of a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
+
+from hopen_common.auth import Principal, Role
+from hopen_common.contracts import CandidatureDeposee
+from hopen_common.db import build_engine, build_sessionmaker
+from hopen_common.db.messaging import JournalAudit
+from hopen_common.db.session import session_scope
+from hopen_common.devstack.kafka import ensure_topics_async
+from hopen_common.events import Evenement, nouvel_evenement
+from hopen_common.kafka import build_producer, stop_with_timeout
+from hopen_common.testing import jeton
+from hopen_common.testing.api import client_api
+from hopen_common.testing.bus import bus_de_test
+from hopen_instruction.main import create_app
+from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, WebhookTentative
+from hopen_instruction.settings import InstructionSettings
+from hopen_instruction.webhooks import service
+from hopen_instruction.webhooks.schemas import WebhookDemande
+from hopen_instruction.webhooks.worker import Livreur
+
+ARA, BFC = "84", "27"
+ARS_ARA = Principal(subject="ars-ara", role=Role.ARS, region=ARA)
+ARS_BFC = Principal(subject="ars-bfc", role=Role.ARS, region=BFC)
+DNS = Principal(subject="dns", role=Role.DNS)
+LOCAL = ["127.0.0.1/32"]
+
+
+@dataclass
+class Recue:
+    chemin: str
+    entetes: dict[str, str]
+    corps: bytes
+    quand: float
+
+
+@dataclass
+class Recepteur:
+    """A real HTTP server; what each path answers is decided by `reponses` (path -> list of
+    (status, headers, delay) consumed in order, the last one repeated)."""
+
+    url: str
+    recues: list[Recue] = field(default_factory=list)
+    reponses: dict[str, list[tuple[int, dict[str, str], float]]] = field(default_factory=dict)
+
+    def de(self, chemin: str) -> list[Recue]:
+        return [r for r in self.recues if r.chemin == chemin]
+
+
+@pytest.fixture(scope="module")
+def recepteur() -> Iterator[Recepteur]:
+    etat = Recepteur(url="")
+    verrou = threading.Lock()
+
+    class Gestionnaire(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            corps = self.rfile.read(int(self.headers["content-length"]))
+            with verrou:
+                etat.recues.append(Recue(self.path, {k.lower(): v for k, v in self.headers.items()}, corps,
+                                         time.monotonic()))
+                file = etat.reponses.get(self.path, [(200, {}, 0.0)])
+                statut, entetes, delai = file.pop(0) if len(file) > 1 else file[0]
+            time.sleep(delai)
+            reponse = b"x" * 5000 if statut == 500 else b"ok"
+            try:
+                self.send_response(statut)
+                for k, v in entetes.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(reponse)))
+                self.end_headers()
+                self.wfile.write(reponse)
+            except OSError:  # the client gave up (timeout): nothing to answer
+                pass
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
+    serveur.daemon_threads = True
+    etat.url = f"http://127.0.0.1:{serveur.server_address[1]}"
+    fil = threading.Thread(target=serveur.serve_forever, daemon=True)
+    fil.start()
+    yield etat
+    serveur.shutdown()
+
+
+@pytest.fixture(scope="module")
+def base(fresh_database: Callable[[str], str]) -> str:
+    return fresh_database("instruction")
+
+
+@pytest.fixture(autouse=True)
+async def _menage(base: str) -> AsyncIterator[None]:
+    """One database for the module (migrating one takes seconds): each test's subscriptions are
+    deleted after it, so the next test's events reach only its own."""
+    yield
+    engine = build_engine(base)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(update(WebhookLivraison).where(WebhookLivraison.statut == "en_attente")
+                               .values(statut="annulee"))
+            await conn.execute(update(WebhookAbonnement).values(actif=False, supprime_le=func.now()))
+    finally:
+        await engine.dispose()
+
+
+def _reglages(url: str, **autres: Any) -> InstructionSettings:
+    valeurs: dict[str, Any] = {
+        "environment": "test", "database_url": url, "webhooks_calendrier_secondes": [0, 0.2, 0.2],
+        "webhooks_gigue": 0.0, "webhooks_timeout_secondes": 1.0, "webhooks_intervalle_secondes": 0.05,
+        "webhooks_destinations_permises": LOCAL, **autres}
+    return InstructionSettings(**valeurs)
+
+
+@contextlib.asynccontextmanager
+async def _sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = build_engine(url, pool_size=10)
+    try:
+        yield build_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _livreur(sessions: async_sessionmaker[AsyncSession], reglages: InstructionSettings,
+                   **autres: Any) -> AsyncIterator[Livreur]:
+    livreur = Livreur(sessions, reglages, **autres)
+    tache = asyncio.create_task(livreur.run_forever())
+    try:
+        yield livreur
+    finally:
+        tache.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tache
+
+
+async def _abonner(sessions: async_sessionmaker[AsyncSession], principal: Principal, url: str,
+                   types: tuple[str, ...] = ("CandidatureDeposee",)) -> tuple[str, str]:
+    reglages = service.Reglages.de(_reglages("postgresql+asyncpg://x/y"))
+    async with session_scope(sessions) as session:
+        cree = await service.creer(session, principal, WebhookDemande(url=url, types=list(types)),
+                                   reglages=reglages, maintenant=datetime.now(UTC))
+    return cree.id, cree.secret
+
+
+def _deposee(cid: str, region: str) -> Evenement:
+    return nouvel_evenement(CandidatureDeposee(
+        candidature_id=cid, dispositif="phase1", finess="010000024", raison_sociale="CH", region=region,
+        objectifs=["P1.O1"], domaines_sun_es=[], deposee_le=datetime.now(UTC), deposee_par="es"),
+        source="/test", subject=f"candidature/{cid}")
+
+
+async def _stocker(sessions: async_sessionmaker[AsyncSession], *evenements: Evenement) -> None:
+    for e in evenements:
+        async with session_scope(sessions) as session:
+            await service.stocker(session, e)
+
+
+async def _attendre(condition: Callable[[], Any], *, en: float = 15.0, quoi: str = "condition") -> Any:
+    limite = time.monotonic() + en
+    while True:
+        valeur = await condition()
+        if valeur:
+            return valeur
+        assert time.monotonic() < limite, f"{quoi}: not reached within {en:.0f} s"
+        await asyncio.sleep(0.05)
+
+
+async def _livraisons(sessions: async_sessionmaker[AsyncSession], abonnement_id: str
+                      ) -> list[WebhookLivraison]:
+    async with sessions() as session:
+        return list(await session.scalars(select(WebhookLivraison)
+                                          .where(WebhookLivraison.abonnement_id == abonnement_id)))
+
+
+async def _toutes_finies(sessions: async_sessionmaker[AsyncSession], *abonnements: str) -> bool:
+    async with sessions() as session:
+        restantes = await session.scalar(select(func.count()).select_from(WebhookLivraison).where(
+            WebhookLivraison.abonnement_id.in_(abonnements), WebhookLivraison.statut == "en_attente"))
+    return restantes == 0
+
+
+async def _tentatives(sessions: async_sessionmaker[AsyncSession], abonnement_id: str
+                      ) -> list[WebhookTentative]:
+    async with sessions() as session:
+        return list(await session.scalars(
+            select(WebhookTentative)
+            .join(WebhookLivraison, WebhookLivraison.id == WebhookTentative.livraison_id)
+            .where(WebhookLivraison.abonnement_id == abonnement_id).order_by(WebhookTentative.id)))
+
+
+def _verifier(recue: Recue, secret: str) -> dict[str, Any]:
+    """What a regional integrator does: the independent library, on the bytes received."""
+    donnees: dict[str, Any] = Webhook(secret).verify(recue.corps, recue.entetes)
+    assert recue.entetes["webhook-id"] == donnees["id"]
+    assert recue.entetes["content-type"] == "application/json"
+    return donnees
+
+
+async def test_de_kafka_au_recepteur_une_fois_par_abonnement(base: str, kafka_bootstrap: str,
+                                                             recepteur: Recepteur) -> None:
+    async with _sessions(base) as sessions, bus_de_test(
+            nom=service.CONSOMMATEUR, handlers=service.handlers(), database_url=base,
+            kafka_bootstrap=kafka_bootstrap, sujets=("candidature",)) as bus:
+        ara, secret_ara = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/kafka/ara")
+        bfc, secret_bfc = await _abonner(sessions, ARS_BFC, f"{recepteur.url}/kafka/bfc")
+        nat, secret_nat = await _abonner(sessions, DNS, f"{recepteur.url}/kafka/nat")
+        autre_type, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/kafka/autre",
+                                       types=("FinancementNotifie",))
+        evenements = [_deposee(f"k{i}", ARA) for i in range(3)] + [_deposee("k-bfc", BFC)]
+        for e in evenements:
+            await bus.publier("candidature", e.subject, e)
+        await bus.republier_tout()  # Kafka delivers every event twice
+        async with _livreur(sessions, _reglages(base)):
+            await _attendre(lambda: _compter_traites(bus.consumer, 8), quoi="8 records consumed")
+            await _attendre(lambda: _toutes_finies(sessions, ara, bfc, nat), quoi="deliveries done")
+        # One delivery per event and subscription, whatever Kafka redelivered.
+        assert len(await _livraisons(sessions, ara)) == 3
+        assert len(await _livraisons(sessions, bfc)) == 1
+        assert len(await _livraisons(sessions, nat)) == 4
+        assert await _livraisons(sessions, autre_type) == []
+        recus_ara = [_verifier(r, secret_ara) for r in recepteur.de("/kafka/ara")]
+        assert sorted(d["id"] for d in recus_ara) == sorted(e.id for e in evenements[:3])
+        # The other region's subscriber got its region's event only.
+        assert [_verifier(r, secret_bfc)["id"] for r in recepteur.de("/kafka/bfc")] == [evenements[3].id]
+        assert len([_verifier(r, secret_nat) for r in recepteur.de("/kafka/nat")]) == 4
+        assert recepteur.de("/kafka/autre") == []
+        # The body is the CloudEvent as published.
+        premier = next(d for d in recus_ara if d["id"] == evenements[0].id)
+        assert Evenement.model_validate(premier) == evenements[0]
+        assert {"id", "type", "time", "subject", "data"} <= set(premier)
+
+
+async def _compter_traites(consumer: Any, n: int) -> bool:
+    return bool(consumer.processed >= n / 2)  # redeliveries are skipped by the inbox, not counted twice
+
+
+async def test_echecs_410_redirection_et_delai(base: str, recepteur: Recepteur) -> None:
+    recepteur.reponses.update({
+        "/echec/500": [(500, {}, 0.0)], "/echec/lent": [(200, {}, 2.0)], "/echec/410": [(410, {}, 0.0)],
+        "/echec/302": [(302, {"location": f"{recepteur.url}/echec/cible"}, 0.0)]})
+    async with _sessions(base) as sessions:
+        ids = {nom: (await _abonner(sessions, ARS_ARA, f"{recepteur.url}/echec/{nom}"))[0]
+               for nom in ("500", "lent", "410", "302")}
+        await _stocker(sessions, _deposee("e1", ARA), _deposee("e2", ARA))
+        reglages = _reglages(base, webhooks_timeout_secondes=0.5)
+        async with _livreur(sessions, reglages) as livreur:
+            await _attendre(lambda: _toutes_finies(sessions, ids["500"], ids["lent"], ids["302"]),
+                            quoi="schedules exhausted")
+        # 500: every attempt of the (compressed) schedule, then failed, counted.
+        for livraison in await _livraisons(sessions, ids["500"]):
+            assert (livraison.statut, livraison.tentatives) == ("echouee", 3)
+        tentatives = await _tentatives(sessions, ids["500"])
+        assert [t.statut_http for t in tentatives] == [500] * 6
+        assert all(t.extrait is not None and len(t.extrait) == 200 for t in tentatives)  # an excerpt only
+        async with sessions() as session:
+            assert (await service.comptes(session, [ids["500"]]))[ids["500"]].echouee == 2
+        # No answer within the timeout: failed attempts without a status.
+        lentes = await _tentatives(sessions, ids["lent"])
+        assert len(lentes) == 6
+        assert all(t.statut_http is None and "pas de réponse" in (t.erreur or "") for t in lentes)
+        assert all(t.duree_ms < 1500 for t in lentes)
+        # 3xx: a failure, the redirect never followed.
+        assert {t.statut_http for t in await _tentatives(sessions, ids["302"])} == {302}
+        assert recepteur.de("/echec/cible") == []
+        # 410: the subscription is disabled at the first one, the ARS is told (audit, its state).
+        assert len(recepteur.de("/echec/410")) == 1
+        async with sessions() as session:
+            gone = await session.get(WebhookAbonnement, ids["410"])
+            assert gone is not None
+            assert gone.actif is False
+            assert "410" in (gone.desactive_motif or "")
+            assert await session.scalar(select(func.count()).select_from(JournalAudit).where(
+                JournalAudit.objet_id == ids["410"], JournalAudit.action == "webhook_desactive")) == 1
+        statuts = sorted(li.statut for li in await _livraisons(sessions, ids["410"]))
+        assert statuts == ["echouee", "en_attente"]  # the other waits for the subscription to be re-enabled
+        assert livreur.echouees == 2 + 2 + 2 + 1
+
+
+async def test_un_abonne_lent_ne_retarde_pas_les_autres(base: str, recepteur: Recepteur) -> None:
+    recepteur.reponses["/iso/lent"] = [(200, {}, 2.5)]
+    async with _sessions(base) as sessions:
+        lent, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/iso/lent")
+        vites = [(await _abonner(sessions, ARS_ARA, f"{recepteur.url}/iso/vite{i}"))[0] for i in range(3)]
+        async with _livreur(sessions, _reglages(base, webhooks_timeout_secondes=5.0)):
+            debut = time.monotonic()
+            await _stocker(sessions, *(_deposee(f"iso{i}", ARA) for i in range(4)))
+            await _attendre(lambda: _toutes_finies(sessions, *vites), quoi="fast subscribers served")
+            ecoule = time.monotonic() - debut
+            # The slow one needs 4 x 2.5 s, in order; the others were all served meanwhile, while it
+            # had answered once at most (a shared queue would have served them after its 10 s).
+            livrees_lentes = [li for li in await _livraisons(sessions, lent) if li.statut == "livree"]
+            assert len(livrees_lentes) <= 1, ecoule
+            assert ecoule < 10.0, ecoule
+        for i in range(3):
+            assert len(recepteur.de(f"/iso/vite{i}")) == 4
+
+
+async def test_rotation_et_rejeu(base: str, recepteur: Recepteur) -> None:
+    async with _sessions(base) as sessions:
+        wid, ancien = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/rot")
+        async with session_scope(sessions) as session:
+            nouveau = (await service.tourner_secret(
+                session, ARS_ARA, wid, recouvrement=None, reglages=service.Reglages.de(_reglages(base)),
+                maintenant=datetime.now(UTC))).secret
+        evenement = _deposee("rot1", ARA)
+        await _stocker(sessions, evenement)
+        async with _livreur(sessions, _reglages(base)):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="delivered")
+            premiere = recepteur.de("/rot")[0]
+            # During the overlap a receiver with either secret verifies it: two signatures.
+            assert len(premiere.entetes["webhook-signature"].split(" ")) == 2
+            assert _verifier(premiere, ancien) == _verifier(premiere, nouveau)
+            # Replay one delivery: the same webhook-id and body, a new timestamp and signature.
+            livraison = (await _livraisons(sessions, wid))[0]
+            async with session_scope(sessions) as session:
+                await service.rejouer_livraison(session, ARS_ARA, livraison.id, maintenant=datetime.now(UTC))
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="replayed")
+            await _attendre(lambda: _vrai(len(recepteur.de("/rot")) == 2), quoi="replay received")
+        rejouee = recepteur.de("/rot")[1]
+        assert rejouee.entetes["webhook-id"] == premiere.entetes["webhook-id"] == evenement.id
+        assert rejouee.corps == premiere.corps
+        assert _verifier(rejouee, nouveau)["id"] == evenement.id
+        # The overlap ended (rotation without one): the former secret no longer verifies.
+        async with session_scope(sessions) as session:
+            dernier = (await service.tourner_secret(
+                session, ARS_ARA, wid, recouvrement=timedelta(0),
+                reglages=service.Reglages.de(_reglages(base)),
+                maintenant=datetime.now(UTC))).secret
+        await _stocker(sessions, _deposee("rot2", ARA))
+        async with _livreur(sessions, _reglages(base)):
+            await _attendre(lambda: _vrai(len(recepteur.de("/rot")) == 3), quoi="after rotation")
+        apres = recepteur.de("/rot")[2]
+        assert len(apres.entetes["webhook-signature"].split(" ")) == 1
+        assert _verifier(apres, dernier)["data"]["candidature_id"] == "rot2"
+        with pytest.raises(Exception, match="No matching signature"):
+            Webhook(nouveau).verify(apres.corps, apres.entetes)
+
+
+async def _vrai(valeur: bool) -> bool:
+    return valeur
+
+
+async def test_redemarrage_au_milieu_du_calendrier(base: str, recepteur: Recepteur) -> None:
+    """The worker dies after the first failure; a new one (another process, nothing in memory) takes
+    the schedule where the database has it and delivers."""
+    recepteur.reponses["/reprise"] = [(503, {}, 0.0), (500, {}, 0.0), (200, {}, 0.0)]
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/reprise")
+        await _stocker(sessions, _deposee("rep1", ARA))
+        reglages = _reglages(base, webhooks_calendrier_secondes=[0, 1.0, 1.0, 1.0])
+        async with _livreur(sessions, reglages):
+            await _attendre(lambda: _vrai(len(recepteur.de("/reprise")) == 1), quoi="first attempt")
+            await _attendre(lambda: _tentatives(sessions, wid), quoi="first attempt recorded")
+        (livraison,) = await _livraisons(sessions, wid)
+        assert (livraison.statut, livraison.tentatives) == ("en_attente", 1)
+        async with _livreur(sessions, reglages):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="delivered after restart")
+        (livraison,) = await _livraisons(sessions, wid)
+        assert (livraison.statut, livraison.tentatives) == ("livree", 3)
+        assert [(t.numero, t.statut_http) for t in await _tentatives(sessions, wid)] == [
+            (1, 503), (2, 500), (3, 200)]
+        recues = recepteur.de("/reprise")
+        assert len({r.entetes["webhook-id"] for r in recues}) == 1  # a retry never looks like a new event
+        assert recues[2].quand - recues[0].quand >= 2 * 1.0
+        _verifier(recues[2], secret)
+
+
+async def test_retry_after(base: str, recepteur: Recepteur) -> None:
+    recepteur.reponses["/occupe"] = [(429, {"retry-after": "1"}, 0.0), (200, {}, 0.0)]
+    async with _sessions(base) as sessions:
+        wid, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/occupe")
+        await _stocker(sessions, _deposee("ra1", ARA))
+        # (Retry-After is capped at the schedule's longest step: 2 s here.)
+        async with _livreur(sessions, _reglages(base, webhooks_calendrier_secondes=[0, 0.05, 2.0])):
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="delivered")
+        premiere, seconde = recepteur.de("/occupe")
+        assert seconde.quand - premiere.quand >= 1.0  # not the schedule's 0.05 s
+
+
+async def test_destinations_refusees_a_chaque_livraison(base: str, recepteur: Recepteur) -> None:
+    async with _sessions(base) as sessions:
+        local, _ = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/ssrf")
+        nom, _ = await _abonner(sessions, ARS_ARA, "http://si.ars.example/ssrf")
+        await _stocker(sessions, _deposee("ssrf1", ARA))
+
+        async def vers_le_prive(hote: str, port: int) -> list[str]:
+            return ["93.184.215.14", "10.0.0.5"] if hote == "si.ars.example" else ["127.0.0.1"]
+
+        # Without the allow-list: the loopback receiver and a name resolving to a private address
+        # are refused at delivery time, before any request.
+        reglages = _reglages(base, webhooks_destinations_permises=[], webhooks_calendrier_secondes=[0])
+        async with _livreur(sessions, reglages, resolveur=vers_le_prive):
+            await _attendre(lambda: _toutes_finies(sessions, local, nom), quoi="refused")
+        assert recepteur.de("/ssrf") == []
+        (refus_local,) = await _tentatives(sessions, local)
+        assert "boucle locale" in (refus_local.erreur or "")
+        (refus_nom,) = await _tentatives(sessions, nom)
+        assert "10.0.0.5" in (refus_nom.erreur or "")
+        assert "privée" in (refus_nom.erreur or "")
+        assert refus_nom.statut_http is None
+
+
+async def test_taches_du_service(base: str, kafka_bootstrap: str, recepteur: Recepteur) -> None:
+    """The wiring of production: the service's workers (ServiceSpec.taches) run the webhook consumer and
+    the delivery loop; an event on Kafka reaches the receiver of a subscription made through the API."""
+    topic = f"test.{uuid.uuid4().hex[:10]}.candidature"
+    await ensure_topics_async(kafka_bootstrap, [topic])
+    reglages = _reglages(base, kafka_bootstrap_servers=kafka_bootstrap, workers_in_process=True,
+                         webhooks_topics=[topic], lots_actifs=False)
+    ars = jeton("ars", region=ARA)
+    async with client_api(create_app(reglages), "http://instruction") as api:
+        r = await api.post("/v1/webhooks", headers=ars,
+                           json={"url": f"{recepteur.url}/service", "types": ["CandidatureDeposee"]})
+        assert r.status_code == 201, r.text
+        wid, secret = r.json()["id"], r.json()["secret"]
+        producteur = build_producer(kafka_bootstrap, client_id="test-webhooks")
+        await producteur.start()
+        try:
+            evenement = _deposee("srv1", ARA)
+            await producteur.send_and_wait(topic, evenement.to_bytes(), key=b"srv1")
+        finally:
+            await stop_with_timeout(producteur)
+        await _attendre(lambda: _vrai(bool(recepteur.de("/service"))), en=60, quoi="delivered by the service")
+        assert _verifier(recepteur.de("/service")[0], secret)["id"] == evenement.id
+
+        async def livree() -> bool:
+            (item,) = (await api.get(f"/v1/webhooks/{wid}/livraisons", headers=ars)).json()["items"]
+            return bool(item["statut"] == "livree" and item["tentatives"][0]["statut_http"] == 200)
+
+        await _attendre(livree, quoi="livree in the API")

@@ -218,7 +218,7 @@ class Matrice:
         finess = finess_de_la_matrice(cles)
         self.dossiers = [Dossier(f"fautes-{i:03d}", jeton("etablissement", finess=[f], sujet=f"daf-{i}"))
                          for i, f in enumerate(finess)]
-        self._finess = finess
+        self.dossiers_finess = finess
         self.api: httpx.AsyncClient | None = None
         self.producteur: AIOKafkaProducer | None = None
 
@@ -259,8 +259,8 @@ class Matrice:
                 " cree_le, deposee_par, deposee_le)"
                 " VALUES ($1, 'phase1', $2, '94', 'deposee', $3, 'daf', $4, 'daf', $4)"
                 " ON CONFLICT DO NOTHING",
-                [(d.id, f, json.dumps(["P1.O1"]), DEPOSEE) for d, f in zip(self.dossiers, self._finess,
-                                                                         strict=True)])
+                [(d.id, f, json.dumps(["P1.O1"]), DEPOSEE)
+                 for d, f in zip(self.dossiers, self.dossiers_finess, strict=True)])
         finally:
             await cnx.close()
 

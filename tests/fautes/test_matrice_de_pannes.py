@@ -8,19 +8,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
-from harnais_fautes import CONSOMMATEUR, Matrice, Mesure
+from harnais_fautes import CONSOMMATEUR, Matrice, Mesure, Processus
 
 from hopen_common.contracts import MessageEnvoyeParEtablissement, Topics
-from hopen_common.db.session import build_engine, build_sessionmaker, connexion_perdue
 from hopen_common.events import nouvel_evenement
-from hopen_common.inbox import EventConsumer
-from hopen_common.kafka import build_consumer
-from hopen_instruction.consumers import HANDLERS
 
 N = 200  # commands per fault, over 50 keys
 
@@ -83,45 +78,55 @@ async def test_f7_poison_gare_la_partition_continue(matrice: Matrice) -> None:
 
 
 async def test_une_panne_de_la_base_ne_gare_pas_l_evenement(matrice: Matrice) -> None:
-    """Regression (found by F4 with PostgreSQL down 6 s): the consumer counted the outage's failures as
-    attempts and parked the event, and with it every later event of its key. Now the outage makes it
-    give the record back (read again from the committed offset) and nothing is parked."""
-    grappe = matrice.infra.grappe
-    engine = build_engine(matrice.infra.config.database_url(CONSOMMATEUR))
-    assert matrice.producteur is not None
-    consommateur = EventConsumer(
-        name=CONSOMMATEUR, consumer=build_consumer(matrice.infra.broker.bootstrap, group_id="inutilise"),
-        producer=matrice.producteur, sessionmaker=build_sessionmaker(engine), handlers=HANDLERS,
-        max_attempts=2, retry_backoff=1.5)
-    message_id = str(uuid.uuid4())
-    evenement = nouvel_evenement(MessageEnvoyeParEtablissement(
-        message_id=message_id, dossier_type="candidature", dossier_id="fautes-000", finess="2A0002606",
-        region="94", auteur="daf-0", auteur_role="etablissement", texte="régression", extrait="régression",
-        envoye_le=datetime.now(UTC)), source="matrice", subject="candidature/fautes-000")
-    valeur = evenement.to_bytes()
-    # No key: the parked-key check, which reads the database before any attempt, is not in the way.
-    record = ConsumerRecord(topic=Topics.CANDIDATURE.value, partition=0, offset=10**12, timestamp=0,
-                            timestamp_type=0, key=None, value=valeur, checksum=None, serialized_key_size=-1,
-                            serialized_value_size=len(valeur), headers=[])
+    """Regression (found by F4 with PostgreSQL down 6 s): instruction's consumer counted the outage's
+    failures as attempts and parked the event once the database was back for the parking, and with it
+    every later event of its key. Now the outage makes it give the record back (read again from the
+    committed offset by its supervisor) and the event is applied once after the recovery.
 
-    async def redemarrer_dans(secondes: float) -> None:
-        await asyncio.sleep(secondes)
-        await asyncio.to_thread(grappe.start)
-
-    await asyncio.to_thread(grappe.stop)
-    # Back while the old code slept before parking (attempts at 0 and 1.5 s, parking at 4.5 s).
-    retour = asyncio.create_task(redemarrer_dans(2.2))
+    The real consumer process (`hopen_instruction.workers consommateur`) on the matrix's own cluster,
+    with 2 attempts 1.5 s apart: PostgreSQL stopped, the event published, attempts at 0 and 1.5 s,
+    parking at 4.5 s, PostgreSQL back at about 2.5 s, in the window where the old code parked."""
+    infra = matrice.infra
+    await asyncio.to_thread(matrice.consommateur.arreter)
+    consommateur = Processus(infra.config, CONSOMMATEUR, "consommateur",
+                             infra.dossier / "journaux" / "consommateur-regression.log",
+                             {"INSTRUCTION_LOTS_ACTIFS": "false", "INSTRUCTION_CONSUMER_MAX_ATTEMPTS": "2",
+                              "INSTRUCTION_CONSUMER_RETRY_BACKOFF_SECONDS": "1.5"})
+    consommateur.demarrer()
     try:
-        with pytest.raises(Exception) as erreur:  # noqa: PT011 (whatever the driver raises: classified below)
-            await consommateur.process(record)
-        assert connexion_perdue(erreur.value)
+        # The consumer has its partitions (same group as the matrix's consumer) before the outage.
+        await matrice.amorcer("regression-base")
+        message_id = str(uuid.uuid4())
+        evenement = nouvel_evenement(MessageEnvoyeParEtablissement(
+            message_id=message_id, dossier_type="candidature", dossier_id="fautes-000",
+            finess=matrice.dossiers_finess[0], region="94", auteur="daf-0", auteur_role="etablissement",
+            texte="régression", extrait="régression", envoye_le=datetime.now(UTC)),
+            source="matrice", subject="candidature/fautes-000")
+        await asyncio.to_thread(infra.grappe.stop)
+        assert matrice.producteur is not None
+        # No key: the parked-key check, which reads the database before the attempts (and so gave
+        # the record back before any attempt, even before the fix), is not in the way.
+        await matrice.producteur.send_and_wait(Topics.CANDIDATURE.value, evenement.to_bytes())
+        await asyncio.sleep(2.5)
+        await asyncio.to_thread(infra.grappe.start)
+        retour = datetime.now(UTC)
+        cnx = await asyncpg.connect(infra.dsn(CONSOMMATEUR))
+        try:
+            limite = asyncio.get_running_loop().time() + 60
+            while not await cnx.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", evenement.id):
+                assert not await cnx.fetchval("SELECT count(*) FROM dead_letter WHERE event_id = $1",
+                                              evenement.id), "the outage parked the event"
+                assert asyncio.get_running_loop().time() < limite, "not applied 60 s after the recovery"
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(6)  # past the old code's parking time: nothing parked later either
+            gares = await cnx.fetchval("SELECT count(*) FROM dead_letter WHERE event_id = $1", evenement.id)
+            assert gares == 0
+            assert await cnx.fetchval("SELECT count(*) FROM message WHERE id = $1", message_id) == 1
+            applique = await cnx.fetchval("SELECT processed_at FROM inbox WHERE event_id = $1", evenement.id)
+            assert applique >= retour - timedelta(seconds=1)  # applied after the recovery, not before
+        finally:
+            await cnx.close()
     finally:
-        await retour
-    cnx = await asyncpg.connect(matrice.infra.dsn(CONSOMMATEUR))
-    try:
-        assert await cnx.fetchval("SELECT count(*) FROM dead_letter WHERE event_id = $1", evenement.id) == 0
-        await consommateur.process(record)  # the redelivery once the database is back: applied
-        assert await cnx.fetchval("SELECT count(*) FROM message WHERE id = $1", message_id) == 1
-    finally:
-        await cnx.close()
-        await engine.dispose()
+        await asyncio.to_thread(consommateur.arreter)
+        matrice.consommateur.demarrer()
+        await matrice.amorcer("apres-regression-base")

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,21 @@ COLONNES = ["faute", "commandes", "appliquées", "perdues", "doublons", "ordre v
             "reprise s"]
 
 
+def arreter_processus(proc: subprocess.Popen[bytes] | None, timeout: float = 20.0) -> None:
+    """SIGINT: asyncio.run cancels the workers, which leave the consumer group cleanly."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+MOTS_D_ERREUR = ("rror", "failed", "Unexpected", "xception")
+
+
 class Processus:
     """A worker of one service as its own OS process (`python -m hopen_<svc>.workers <role>`)."""
 
@@ -117,16 +133,15 @@ class Processus:
                 start_new_session=True)
 
     def arreter(self, timeout: float = 20.0) -> None:
-        """SIGINT: asyncio.run cancels the workers, which leave the consumer group cleanly."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        arreter_processus(proc, timeout)
+
+    def erreurs(self, n: int = 12) -> list[str]:
+        """The last distinct warning/error lines of its journal: a failed measure shows them (the
+        journal itself is in a temporary directory that later pytest runs remove)."""
+        lignes = [ligne for ligne in self._journal.read_text(errors="replace").splitlines()
+                  if ligne[:1].isalpha() and any(m in ligne for m in MOTS_D_ERREUR)]
+        return list(dict.fromkeys(ligne[:200] for ligne in reversed(lignes)))[:n]
 
     async def surveiller_mort(self, *, en: float) -> datetime:
         """Wait for the armed process to kill itself; note when, restart it unarmed (a supervisor's
@@ -163,12 +178,18 @@ class Infrastructure:
                                              "INSTRUCTION_ENVIRONMENT": "test"})
 
     def demarrer(self) -> None:
-        self.grappe.start()
-        self.grappe.ensure_role("hopen", "hopen")
-        for service in ("candidature", CONSOMMATEUR):
-            self.grappe.ensure_database(self.config.database_name(service), "hopen")
-            run_migrations(self.config, service)
-        self.broker.start()
+        # The broker (a JVM) starts while the cluster starts and both databases migrate: the set-up
+        # of the matrix is most of its cost in `make test`.
+        with ThreadPoolExecutor(3) as pool:
+            broker = pool.submit(self.broker.start)
+            self.grappe.start()
+            self.grappe.ensure_role("hopen", "hopen")
+            for service in ("candidature", CONSOMMATEUR):
+                self.grappe.ensure_database(self.config.database_name(service), "hopen")
+            migrations = [pool.submit(run_migrations, self.config, s) for s in ("candidature", CONSOMMATEUR)]
+            for migration in migrations:
+                migration.result()
+            broker.result()
 
     def arreter(self) -> None:
         self.broker.stop()
@@ -466,9 +487,13 @@ class Matrice:
     async def f1_relais_tue(self, commandes: int) -> Mesure:
         """kill -9 of the relay after the broker's ack, before the row is marked sent."""
         scenario = "F1"
-        await asyncio.to_thread(self.relais.arreter)
-        # The warm-up passes the point once; then it dies a third of the way.
+        # The warm-up passes the point once; then it dies a third of the way. The armed relay starts
+        # (its imports, seconds) while the old one still holds the relay's advisory lock: it takes over
+        # once the old one is stopped.
+        ancien = self.relais.proc
         self.relais.demarrer(panne=f"relais-apres-ack@{1 + max(1, commandes // 3)}")
+        await asyncio.sleep(3)
+        await asyncio.to_thread(arreter_processus, ancien)
         await self.amorcer(scenario)
         etat = await self.charger(scenario, commandes,
                                   a_mi_course=lambda: self.relais.surveiller_mort(en=120), seuil=0.0)

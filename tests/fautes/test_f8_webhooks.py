@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from hopen_common.contracts import CandidatureDeposee
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.db.session import session_scope
 from hopen_common.events import nouvel_evenement
+from hopen_common.testing import serveur_http_local
 from hopen_instruction.models import WebhookAbonnement, WebhookEvenement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
@@ -84,12 +84,9 @@ def recepteur() -> Iterator[Recepteur]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
-    serveur.daemon_threads = True
-    etat.url = f"http://127.0.0.1:{serveur.server_address[1]}"
-    threading.Thread(target=serveur.serve_forever, daemon=True).start()
-    yield etat
-    serveur.shutdown()
+    with serveur_http_local(Gestionnaire) as url:
+        etat.url = url
+        yield etat
 
 
 @pytest.fixture(scope="module")

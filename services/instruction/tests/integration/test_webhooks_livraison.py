@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ from hopen_common.db.session import session_scope
 from hopen_common.devstack.kafka import ensure_topics_async
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.kafka import build_producer, stop_with_timeout
-from hopen_common.testing import jeton
+from hopen_common.testing import jeton, serveur_http_local
 from hopen_common.testing.api import client_api
 from hopen_common.testing.bus import bus_de_test
 from hopen_instruction.main import create_app
@@ -97,13 +97,9 @@ def recepteur() -> Iterator[Recepteur]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
-    serveur.daemon_threads = True
-    etat.url = f"http://127.0.0.1:{serveur.server_address[1]}"
-    fil = threading.Thread(target=serveur.serve_forever, daemon=True)
-    fil.start()
-    yield etat
-    serveur.shutdown()
+    with serveur_http_local(Gestionnaire) as url:
+        etat.url = url
+        yield etat
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +27,7 @@ from hopen_common.contracts import CandidatureDeposee
 from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.db.session import session_scope
 from hopen_common.events import nouvel_evenement
-from hopen_common.testing import serveur_http_local
+from hopen_common.testing import GestionnaireHttp, serveur_http_local
 from hopen_instruction.models import WebhookAbonnement, WebhookEvenement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
@@ -40,7 +38,7 @@ log = logging.getLogger(__name__)
 DNS = Principal(subject="dns-f8", role=Role.DNS)
 N = 60  # events per fault, stored at DEBIT per second
 DEBIT = 30.0
-PANNE = (0.5, 1.5)  # the receiver misbehaves from 0.5 s to 1.5 s after the first event
+PANNE = (10, 1.0)  # the receiver misbehaves from its 10th request on, for 1 s
 TIMEOUT = 0.3
 
 pytestmark = pytest.mark.timeout(120)
@@ -52,10 +50,16 @@ class Recepteur:
 
     url: str = ""
     mode: str = "200"
-    debut: float = 0.0  # monotonic start of the window (set when the flow starts)
+    requetes: int = 0
+    debut: float = 0.0  # monotonic start of the window: at the PANNE[0]-th request of the flow
     fin: float = 0.0
 
     def en_panne(self) -> bool:
+        # Counted in requests, not from the flow's start: on a loaded machine the first deliveries
+        # may come after a window in wall time, and the fault would not happen.
+        self.requetes += 1
+        if self.requetes == PANNE[0]:
+            self.debut, self.fin = time.monotonic(), time.monotonic() + PANNE[1]
         return self.debut <= time.monotonic() < self.fin
 
 
@@ -63,26 +67,17 @@ class Recepteur:
 def recepteur() -> Iterator[Recepteur]:
     etat = Recepteur()
 
-    class Gestionnaire(BaseHTTPRequestHandler):
+    class Gestionnaire(GestionnaireHttp):
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
             self.rfile.read(int(self.headers["content-length"]))
-            statut = 200
-            if etat.mode == "410" and etat.en_panne():
+            statut, panne = 200, etat.en_panne()
+            if etat.mode == "410" and panne:
                 statut = 410
-            elif etat.mode == "500" and etat.en_panne():
+            elif etat.mode == "500" and panne:
                 statut = 500
-            elif etat.mode == "delai" and etat.en_panne():
+            elif etat.mode == "delai" and panne:
                 time.sleep(TIMEOUT * 2)  # the platform has given up: this answer is never read
-            try:
-                self.send_response(statut)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-            except OSError:
-                pass
-
-        def log_message(self, *_: Any) -> None:
-            pass
+            self.repondre(statut, b"ok")
 
     with serveur_http_local(Gestionnaire) as url:
         etat.url = url
@@ -135,9 +130,8 @@ async def _flux(sessions: async_sessionmaker[AsyncSession], recepteur: Recepteur
                 mode: str) -> list[str]:
     """N events stored at DEBIT per second (the webhook consumer's handler, as the inbox calls it),
     the receiver failing in `mode` during the window PANNE."""
-    recepteur.mode = mode
+    recepteur.mode, recepteur.requetes, recepteur.debut, recepteur.fin = mode, 0, 0.0, 0.0
     depart = time.monotonic()
-    recepteur.debut, recepteur.fin = depart + PANNE[0], depart + PANNE[1]
     ids = []
     for i in range(N):
         evenement = nouvel_evenement(CandidatureDeposee(

@@ -43,6 +43,25 @@ def finalement(obtenir: Callable[[], T | None], *, en: float = 30.0, pas: float 
         time.sleep(pas)
 
 
+class GestionnaireHttp(http.server.BaseHTTPRequestHandler):
+    """A request handler for `serveur_http_local`: silent, and `repondre` answers once, ignoring a
+    client that already gave up (a timeout on the platform's side)."""
+
+    def repondre(self, statut: int, corps: bytes, entetes: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(statut)
+            for nom, valeur in (entetes or {}).items():
+                self.send_header(nom, valeur)
+            self.send_header("content-length", str(len(corps)))
+            self.end_headers()
+            self.wfile.write(corps)
+        except OSError:
+            pass
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
 @contextlib.contextmanager
 def serveur_http_local(gestionnaire: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 (free port, one thread per request) for what the platform calls

@@ -24,6 +24,7 @@ from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
 from hopen_common.openapi import documenter_erreurs
 from hopen_common.operations import router as operations_router
 from hopen_common.outbox.relay import OutboxRelay
+from hopen_common.pannes import armer
 from hopen_common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -57,26 +58,41 @@ async def ressources(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
         yield
 
 
+# What a workers process runs: all three by default; one alone so that the relay and the consumer can
+# be separate processes, each killed on its own (the fault matrix, ADR 0028).
+ROLES = frozenset({"relais", "consommateur", "taches"})
+
+
+def roles_demandes(arguments: Sequence[str]) -> frozenset[str]:
+    """`python -m hopen_<name>.workers [relais] [consommateur] [taches]`: none named, all."""
+    inconnus = set(arguments) - ROLES
+    if inconnus:
+        raise SystemExit(f"unknown worker role(s) {sorted(inconnus)}; one of {sorted(ROLES)}")
+    return frozenset(arguments) or ROLES
+
+
 def relay_lock_key(service: str) -> int:
     return zlib.crc32(f"hopen-outbox-relay:{service}".encode())
 
 
 @asynccontextmanager
-async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
-    """Outbox relay and consumer as background tasks of this process."""
+async def workers(app: FastAPI, spec: ServiceSpec, roles: frozenset[str] = ROLES) -> AsyncIterator[None]:
+    """Outbox relay, consumer and periodic tasks (those of `roles`) as background tasks of this process."""
     settings = spec.settings
+    armer(settings.environment)
     tasks: list[asyncio.Task[None]] = []
-    relay = OutboxRelay(
-        database_url=settings.database_url,
-        producer=app.state.producer,
-        lock_key=relay_lock_key(spec.name),
-        poll_interval=settings.relay_poll_interval_seconds,
-        send_timeout=settings.kafka_send_timeout_seconds,
-    )
-    app.state.relay = relay
-    tasks.append(asyncio.create_task(relay.run_forever(), name=f"{spec.name}-relay"))
+    if "relais" in roles:
+        relay = OutboxRelay(
+            database_url=settings.database_url,
+            producer=app.state.producer,
+            lock_key=relay_lock_key(spec.name),
+            poll_interval=settings.relay_poll_interval_seconds,
+            send_timeout=settings.kafka_send_timeout_seconds,
+        )
+        app.state.relay = relay
+        tasks.append(asyncio.create_task(relay.run_forever(), name=f"{spec.name}-relay"))
     kafka_consumer = None
-    if spec.handlers:
+    if spec.handlers and "consommateur" in roles:
         kafka_consumer = build_consumer(
             settings.kafka_bootstrap_servers, *spec.topics, group_id=f"hopen-{spec.name}"
         )
@@ -92,7 +108,7 @@ async def workers(app: FastAPI, spec: ServiceSpec) -> AsyncIterator[None]:
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(superviser(consumer), name=f"{spec.name}-consumer"))
-    for tache in (*spec.taches, signer_points_de_controle):
+    for tache in (*spec.taches, signer_points_de_controle) if "taches" in roles else ():
         tasks.append(asyncio.create_task(relancer(tache, app), name=f"{spec.name}-{tache.__name__}"))
     try:
         yield
@@ -170,8 +186,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     return app
 
 
-async def run_workers_only(spec: ServiceSpec) -> None:
-    """`python -m hopen_<name>.relay|consumers`: the same workers without the HTTP API."""
+async def run_workers_only(spec: ServiceSpec, roles: frozenset[str] = ROLES) -> None:
+    """`python -m hopen_<name>.workers [role...]`: the same workers without the HTTP API."""
     spec.settings.workers_in_process = True
     app = FastAPI()
     app.state.settings = spec.settings
@@ -180,7 +196,7 @@ async def run_workers_only(spec: ServiceSpec) -> None:
     app.state.producer = build_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
     await app.state.producer.start()
     try:
-        async with ressources(app, spec), workers(app, spec):
+        async with ressources(app, spec), workers(app, spec, roles):
             await asyncio.Event().wait()
     finally:
         await stop_with_timeout(app.state.producer)

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from hopen_common.db.session import session_scope
 from hopen_common.devstack.kafka import ensure_topics_async
 from hopen_common.events import Evenement, nouvel_evenement
 from hopen_common.kafka import build_producer, stop_with_timeout
-from hopen_common.testing import jeton
+from hopen_common.testing import GestionnaireHttp, jeton, serveur_http_local
 from hopen_common.testing.api import client_api
 from hopen_common.testing.bus import bus_de_test
 from hopen_instruction.main import create_app
@@ -74,7 +73,7 @@ def recepteur() -> Iterator[Recepteur]:
     etat = Recepteur(url="")
     verrou = threading.Lock()
 
-    class Gestionnaire(BaseHTTPRequestHandler):
+    class Gestionnaire(GestionnaireHttp):
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
             corps = self.rfile.read(int(self.headers["content-length"]))
             with verrou:
@@ -84,26 +83,11 @@ def recepteur() -> Iterator[Recepteur]:
                 statut, entetes, delai = file.pop(0) if len(file) > 1 else file[0]
             time.sleep(delai)
             reponse = b"x" * 5000 if statut == 500 else b"ok"
-            try:
-                self.send_response(statut)
-                for k, v in entetes.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(reponse)))
-                self.end_headers()
-                self.wfile.write(reponse)
-            except OSError:  # the client gave up (timeout): nothing to answer
-                pass
+            self.repondre(statut, reponse, entetes)  # nothing if the client gave up (timeout)
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    serveur = ThreadingHTTPServer(("127.0.0.1", 0), Gestionnaire)
-    serveur.daemon_threads = True
-    etat.url = f"http://127.0.0.1:{serveur.server_address[1]}"
-    fil = threading.Thread(target=serveur.serve_forever, daemon=True)
-    fil.start()
-    yield etat
-    serveur.shutdown()
+    with serveur_http_local(Gestionnaire) as url:
+        etat.url = url
+        yield etat
 
 
 @pytest.fixture(scope="module")

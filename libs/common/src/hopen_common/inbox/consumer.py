@@ -3,7 +3,8 @@
 Failures are retried a bounded number of times, then the event is parked in the
 dead letters (table, visible to operators, and topic). A parked key parks every
 later event of the same aggregate, so a correction can never overtake the
-decision it corrects; other keys keep flowing.
+decision it corrects; other keys keep flowing. A database outage is not a failure
+of the event: it is not counted, the record is read again once the database is back.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.contracts.topics import topic_dead_letter
 from hopen_common.db.messaging import DeadLetter, InboxMessage
-from hopen_common.db.session import session_scope
+from hopen_common.db.session import connexion_perdue, session_scope
 from hopen_common.events.envelope import Evenement
 from hopen_common.events.registry import decoder_payload
+from hopen_common.pannes import point_de_panne
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class EventConsumer:
                 for tp, records in batches.items():
                     for record in records:
                         await self.process(record)
+                        point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
                         await self._consumer.commit({tp: record.offset + 1})
             except BaseException:
                 # The fetch position is past records we did not finish: go back to the last
@@ -117,6 +120,13 @@ class EventConsumer:
                                  motif=refus.motif)
                 return
             except Exception as exc:
+                if connexion_perdue(exc):
+                    # The database is out, not the event wrong: counted as attempts, an outage longer
+                    # than the retries parked the event and with it every later event of its key (the
+                    # fault matrix's F4, ADR 0028). Out of the loop instead: run_forever goes back to
+                    # the committed offset and its supervisor starts again, until the database is back.
+                    log.warning("%s: %s not applied, database unreachable: %s", self.name, evenement.id, exc)
+                    raise
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("%s: %s failed (attempt %d): %s", self.name, evenement.id, attempt, exc)
                 await asyncio.sleep(self._retry_backoff * attempt)

@@ -17,6 +17,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from hopen_common.outbox.writer import OUTBOX_CHANNEL
+from hopen_common.pannes import point_de_panne
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class OutboxRelay:
                     ),
                     self._send_timeout,
                 )
+                point_de_panne("relais-apres-ack")  # the fault matrix's F1 (off unless armed)
                 await conn.execute(
                     "UPDATE outbox SET sent_at = $2 WHERE id = $1", row["id"], datetime.now(UTC)
                 )

@@ -15,7 +15,8 @@ Reuse servers already running with ``HOPEN_TEST_POSTGRES_PORT`` (and optionally
 
 from __future__ import annotations
 
-from hopen_common.testing.outils import finalement, jeton
+from hopen_common.testing.outils import GestionnaireHttp, finalement, jeton, serveur_http_local
 from hopen_common.testing.plugin import PostgresServerInfo, RunningStack
 
-__all__ = ["PostgresServerInfo", "RunningStack", "finalement", "jeton"]
+__all__ = ["GestionnaireHttp", "PostgresServerInfo", "RunningStack", "finalement", "jeton",
+           "serveur_http_local"]

@@ -1,9 +1,13 @@
-"""Small helpers for tests that drive running services: tokens, and waiting for what events do."""
+"""Small helpers for tests that drive running services: tokens, waiting for what events do, and a
+local HTTP server for what the platform calls out to."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from hopen_common.auth.tokens import mint_dev_token
@@ -37,3 +41,36 @@ def finalement(obtenir: Callable[[], T | None], *, en: float = 30.0, pas: float 
         if time.monotonic() > limite:
             raise AssertionError(f"{quoi}: not reached within {en:.0f} s")
         time.sleep(pas)
+
+
+class GestionnaireHttp(http.server.BaseHTTPRequestHandler):
+    """A request handler for `serveur_http_local`: silent, and `repondre` answers once, ignoring a
+    client that already gave up (a timeout on the platform's side)."""
+
+    def repondre(self, statut: int, corps: bytes, entetes: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(statut)
+            for nom, valeur in (entetes or {}).items():
+                self.send_header(nom, valeur)
+            self.send_header("content-length", str(len(corps)))
+            self.end_headers()
+            self.wfile.write(corps)
+        except OSError:
+            pass
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serveur_http_local(gestionnaire: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 (free port, one thread per request) for what the platform calls
+    out to (webhook receivers, key sets): yields its base URL, shut down on exit."""
+    serveur = http.server.ThreadingHTTPServer(("127.0.0.1", 0), gestionnaire)
+    serveur.daemon_threads = True
+    threading.Thread(target=serveur.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{serveur.server_address[1]}"
+    finally:
+        serveur.shutdown()
+        serveur.server_close()

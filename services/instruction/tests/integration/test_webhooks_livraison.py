@@ -219,6 +219,8 @@ async def test_de_kafka_au_recepteur_une_fois_par_abonnement(base: str, kafka_bo
         await bus.republier_tout()  # Kafka delivers every event twice
         async with _livreur(sessions, _reglages(base)):
             await _attendre(lambda: _compter_traites(bus.consumer, 8), quoi="8 records consumed")
+            # Every event stored (the consumer's count may include a skipped redelivery), then sent.
+            await _attendre(lambda: _stockees(sessions, {ara: 3, bfc: 1, nat: 4}), quoi="deliveries stored")
             await _attendre(lambda: _toutes_finies(sessions, ara, bfc, nat), quoi="deliveries done")
         # One delivery per event and subscription, whatever Kafka redelivered.
         assert len(await _livraisons(sessions, ara)) == 3
@@ -235,6 +237,13 @@ async def test_de_kafka_au_recepteur_une_fois_par_abonnement(base: str, kafka_bo
         premier = next(d for d in recus_ara if d["id"] == evenements[0].id)
         assert Evenement.model_validate(premier) == evenements[0]
         assert {"id", "type", "time", "subject", "data"} <= set(premier)
+
+
+async def _stockees(sessions: async_sessionmaker[AsyncSession], attendues: dict[str, int]) -> bool:
+    for abonnement, n in attendues.items():
+        if len(await _livraisons(sessions, abonnement)) < n:
+            return False
+    return True
 
 
 async def _compter_traites(consumer: Any, n: int) -> bool:

@@ -28,6 +28,7 @@ from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.db.session import session_scope
 from hopen_common.events import nouvel_evenement
 from hopen_common.testing import GestionnaireHttp, serveur_http_local
+from hopen_common.testing.outils import en_tache_de_fond
 from hopen_instruction.models import WebhookAbonnement, WebhookEvenement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
@@ -104,13 +105,8 @@ def _reglages() -> InstructionSettings:
 @contextlib.asynccontextmanager
 async def _livreur(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Livreur]:
     livreur = Livreur(sessions, _reglages())
-    tache = asyncio.create_task(livreur.run_forever())
-    try:
+    async with en_tache_de_fond(livreur.run_forever()):
         yield livreur
-    finally:
-        tache.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tache
 
 
 @dataclass

@@ -33,6 +33,7 @@ from hopen_common.kafka import build_producer, stop_with_timeout
 from hopen_common.testing import GestionnaireHttp, jeton, serveur_http_local
 from hopen_common.testing.api import client_api
 from hopen_common.testing.bus import bus_de_test
+from hopen_common.testing.outils import en_tache_de_fond
 from hopen_instruction.main import create_app
 from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
@@ -131,13 +132,8 @@ async def _sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]
 async def _livreur(sessions: async_sessionmaker[AsyncSession], reglages: InstructionSettings,
                    **autres: Any) -> AsyncIterator[Livreur]:
     livreur = Livreur(sessions, reglages, **autres)
-    tache = asyncio.create_task(livreur.run_forever())
-    try:
+    async with en_tache_de_fond(livreur.run_forever()):
         yield livreur
-    finally:
-        tache.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tache
 
 
 async def _abonner(sessions: async_sessionmaker[AsyncSession], principal: Principal, url: str,

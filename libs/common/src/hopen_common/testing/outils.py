@@ -3,12 +3,13 @@ local HTTP server for what the platform calls out to."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.server
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from hopen_common.auth.tokens import mint_dev_token
 from hopen_common.settings import DEV_JWT_SECRET
@@ -74,3 +75,16 @@ def serveur_http_local(gestionnaire: type[http.server.BaseHTTPRequestHandler]) -
     finally:
         serveur.shutdown()
         serveur.server_close()
+
+
+@contextlib.asynccontextmanager
+async def en_tache_de_fond(travail: Coroutine[Any, Any, Any]) -> AsyncIterator[asyncio.Task[Any]]:
+    """`travail` (a worker's run_forever) runs for the block, then is cancelled and awaited, so that a
+    test never leaves a loop running into the next one."""
+    tache = asyncio.create_task(travail)
+    try:
+        yield tache
+    finally:
+        tache.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tache

@@ -167,7 +167,7 @@ def test_une_annee_hospiconnect(running_stack: RunningStack, client: httpx.Clien
 
     def montant(rang: int) -> dict[str, Any] | None:
         lignes = client.get(f"{urls['financement']}/v1/hospiconnect/montants",
-                            params={"finess": SARTENE, "annee": 2026}, headers=es).json()
+                            params={"finess": SARTENE, "annee": 2026}, headers=es).json()["items"]
         return next((m for m in lignes if m["rang"] == rang), None)
     m1 = finalement(lambda: montant(1), en=60, quoi="HospiConnect 2026 amount")
     assert m1["plafond"] == str(centimes(plafond))

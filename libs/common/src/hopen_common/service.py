@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -84,7 +85,8 @@ async def workers(app: FastAPI, spec: ServiceSpec, roles: frozenset[str] = ROLES
     if "relais" in roles:
         relay = OutboxRelay(
             database_url=settings.database_url,
-            producer=app.state.producer,
+            producteur=functools.partial(build_producer, settings.kafka_bootstrap_servers,
+                                         client_id=f"{spec.name}-relais"),
             lock_key=relay_lock_key(spec.name),
             poll_interval=settings.relay_poll_interval_seconds,
             send_timeout=settings.kafka_send_timeout_seconds,

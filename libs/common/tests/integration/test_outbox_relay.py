@@ -8,10 +8,12 @@ import signal
 import sys
 import textwrap
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
 from hopen_common.db import build_engine
 from hopen_common.events import Evenement
+from hopen_common.kafka import build_producer
 from hopen_common.outbox import OutboxRelay
 from hopen_common.testing.bus import lire_topic
 
@@ -40,8 +42,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
-async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka_bootstrap,
-                                                           producer, topic):
+async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka_bootstrap, topic):
     url = fresh_database("candidature")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", WRITER, url, topic, env=os.environ.copy(),
@@ -51,7 +52,8 @@ async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka
     event_id = stdout.decode().strip()
     assert event_id
 
-    relay = OutboxRelay(database_url=url, producer=producer, lock_key=4242, poll_interval=0.2)
+    relay = OutboxRelay(database_url=url, producteur=lambda: build_producer(kafka_bootstrap, client_id="t"),
+                        lock_key=4242, poll_interval=0.2)
     task = asyncio.create_task(relay.run_forever())
     engine = build_engine(url)
 
@@ -74,8 +76,7 @@ async def test_event_committed_before_sigkill_is_delivered(fresh_database, kafka
     assert records[0].key == b"010000024"
 
 
-async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_bootstrap,
-                                                          producer, topic):
+async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_bootstrap, topic):
     """Row 1 is written by a transaction that commits after row 2's: both are delivered."""
     from hopen_common.contracts import CandidatureRefusee
     from hopen_common.db import build_sessionmaker
@@ -93,7 +94,8 @@ async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_
             decide_par="ars", decide_le=datetime.now(UTC), motivation="test", dispositif="phase1",
         ), source="/test", subject=f"candidature/c{n}")
 
-    relay = OutboxRelay(database_url=url, producer=producer, lock_key=4243, poll_interval=0.1)
+    relay = OutboxRelay(database_url=url, producteur=lambda: build_producer(kafka_bootstrap, client_id="t"),
+                        lock_key=4243, poll_interval=0.1)
     task = asyncio.create_task(relay.run_forever())
     try:
         slow = sessions()
@@ -111,3 +113,47 @@ async def test_late_committing_transaction_is_not_skipped(fresh_database, kafka_
         await engine.dispose()
     # Held back until the older transaction committed, then sent in id order.
     assert [Evenement.from_bytes(r.value).data["candidature_id"] for r in records] == ["c1", "c2"]
+
+
+async def test_a_producer_whose_sender_died_is_replaced(fresh_database, kafka_bootstrap, topic):
+    """F3's stall (ADR 0028): a producer whose sender task died takes sends and never acks them.
+    The relay times the send out, drops that producer and sends the row with a new one."""
+    from hopen_common.db import build_sessionmaker
+    from hopen_common.outbox import publier
+
+    url = fresh_database("candidature")
+    engine = build_engine(url)
+    construits: list[AIOKafkaProducer] = []
+
+    class ProducteurSansExpediteur(AIOKafkaProducer):
+        async def start(self) -> None:
+            await super().start()
+            self._sender.sender_task.cancel()  # what a broker restart did once: the sender is gone
+
+    def fabrique() -> AIOKafkaProducer:
+        classe = ProducteurSansExpediteur if not construits else AIOKafkaProducer
+        construits.append(classe(bootstrap_servers=kafka_bootstrap, enable_idempotence=True))
+        return construits[-1]
+
+    from datetime import UTC, datetime
+
+    from hopen_common.contracts import CandidatureRefusee
+    from hopen_common.events import nouvel_evenement
+    evenement = nouvel_evenement(CandidatureRefusee(
+        decision_id="1", candidature_id="c1", finess="010000024", region="84", decide_par="ars",
+        decide_le=datetime.now(UTC), motivation="test", dispositif="phase1",
+    ), source="/test", subject="candidature/c1")
+    async with build_sessionmaker(engine)() as session:
+        await publier(session, topic, "k", evenement)
+        await session.commit()
+    relay = OutboxRelay(database_url=url, producteur=fabrique, lock_key=4244, poll_interval=0.1,
+                        send_timeout=1.0)
+    task = asyncio.create_task(relay.run_forever())
+    try:
+        records = await lire_topic(kafka_bootstrap, topic, attendus=1)
+    finally:
+        task.cancel()
+        await engine.dispose()
+    assert [Evenement.from_bytes(r.value).id for r in records] == [evenement.id]
+    assert relay.producteurs_construits == 2
+    assert isinstance(construits[0], ProducteurSansExpediteur)

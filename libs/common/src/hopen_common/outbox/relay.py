@@ -3,6 +3,10 @@
 A row is marked sent only after the broker acknowledged it (idempotent producer,
 acks=all), so a crash between send and mark re-sends it: consumers dedupe by
 event id (inbox).
+
+The relay builds its own producer, and a new one after any failure: a producer whose sender
+task died (seen once in six broker restarts under load, the fault matrix's F3) accepts sends
+and never acknowledges them, so reusing it would stall the relay for ever (ADR 0028).
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from hopen_common.kafka import stop_with_timeout
 from hopen_common.outbox.writer import OUTBOX_CHANNEL
 from hopen_common.pannes import point_de_panne
 
@@ -49,18 +55,19 @@ class OutboxRelay:
         self,
         *,
         database_url: str,
-        producer: AIOKafkaProducer,
+        producteur: Callable[[], AIOKafkaProducer],
         lock_key: int,
         poll_interval: float = 1.0,
         send_timeout: float = 10.0,
     ) -> None:
         self._dsn = asyncpg_dsn(database_url)
-        self._producer = producer
+        self._nouveau_producteur = producteur
         self._lock_key = lock_key
         self._poll_interval = poll_interval
         self._send_timeout = send_timeout
         self._wake = asyncio.Event()
         self.sent_count = 0
+        self.producteurs_construits = 0
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()
@@ -84,23 +91,32 @@ class OutboxRelay:
             ):
                 await asyncio.sleep(self._poll_interval)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
-            while True:
-                # Clear before draining: a NOTIFY arriving while we drain must wake us again.
-                self._wake.clear()
-                sent = await self.drain(conn)
-                if sent:
-                    continue
-                # Rows committed but still above the xmin horizon (another transaction was
-                # open) get no second NOTIFY: look again soon rather than at the next poll.
-                attente = _PEU if await conn.fetchval(_RETENUES) else self._poll_interval
-                try:
-                    await asyncio.wait_for(self._wake.wait(), attente)
-                except TimeoutError:
-                    pass
+            producer = self._nouveau_producteur()
+            self.producteurs_construits += 1
+            try:
+                await producer.start()
+                await self._relayer(conn, producer)
+            finally:
+                await stop_with_timeout(producer, 2.0)  # a dead sender never flushes: do not wait
         finally:
             await conn.close()
 
-    async def drain(self, conn: asyncpg.Connection) -> int:
+    async def _relayer(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+        while True:
+            # Clear before draining: a NOTIFY arriving while we drain must wake us again.
+            self._wake.clear()
+            sent = await self.drain(conn, producer)
+            if sent:
+                continue
+            # Rows committed but still above the xmin horizon (another transaction was
+            # open) get no second NOTIFY: look again soon rather than at the next poll.
+            attente = _PEU if await conn.fetchval(_RETENUES) else self._poll_interval
+            try:
+                await asyncio.wait_for(self._wake.wait(), attente)
+            except TimeoutError:
+                pass
+
+    async def drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         """Send every ready row, in order; returns how many were sent."""
         total = 0
         while True:
@@ -109,7 +125,7 @@ class OutboxRelay:
                 return total
             for row in rows:
                 await asyncio.wait_for(
-                    self._producer.send_and_wait(
+                    producer.send_and_wait(
                         row["topic"],
                         value=row["envelope"].encode(),
                         key=row["key"].encode(),

@@ -199,9 +199,9 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     await producteur.start()
     kafka = build_consumer(bootstrap, topic, group_id=f"bench-{uuid.uuid4().hex[:6]}")
     await kafka.start()
-    consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
-                                 sessionmaker=sessions, handlers=service.handlers())
     livreur = Livreur(sessions, reglages)
+    consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
+                                 sessionmaker=sessions, handlers=service.handlers(preneur=livreur))
     taches = [asyncio.create_task(superviser(consommateur)), asyncio.create_task(livreur.run_forever())]
     n = args.evenements
     resultats: dict[str, Any] = {"evenements": n, "abonnements": ABONNEMENTS, "cadence": args.cadence,

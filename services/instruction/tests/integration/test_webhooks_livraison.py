@@ -432,6 +432,97 @@ async def test_panne_avant_consignation_renvoie_le_meme_webhook_id(base: str, re
         assert [(t.numero, t.statut_http) for t in await _tentatives(sessions, wid)] == [(1, 200)]
 
 
+async def _stocker_par(sessions: async_sessionmaker[AsyncSession], preneur: service.Preneur,
+                       *evenements: Evenement) -> None:
+    """As the consumer of a process with a delivery loop (worker.consommateur)."""
+    for e in evenements:
+        async with session_scope(sessions) as session:
+            await service.stocker(session, e, preneur=preneur)
+
+
+async def _prochaines(sessions: async_sessionmaker[AsyncSession], abonnement_id: str) -> list[datetime]:
+    return [li.prochaine_le for li in sorted(await _livraisons(sessions, abonnement_id),
+                                             key=lambda li: li.evenement_position)]
+
+
+async def test_voie_rapide_remise_au_commit(base: str, recepteur: Recepteur) -> None:
+    """The consumer hands its deliveries to the loop at commit (ADR 0026, fast path): sent at once with
+    no NOTIFY and the polling a minute away, leased meanwhile so no other loop takes them; a rolled-back
+    transaction hands nothing."""
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/rapide")
+        async with _livreur(sessions, _reglages(base, webhooks_intervalle_secondes=60.0)) as livreur:
+            await asyncio.sleep(0.5)  # past the first pass: the loop now sleeps
+            with pytest.raises(RuntimeError):
+                async with session_scope(sessions) as session:
+                    await service.stocker(session, _deposee("annule", ARA), preneur=livreur)
+                    raise RuntimeError("rolled back")
+            debut, reveils = time.monotonic(), livreur._reveils
+            await _stocker_par(sessions, livreur, *[_deposee(f"vr{i}", ARA) for i in range(5)])
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=10, quoi="delivered")
+            assert time.monotonic() - debut < 10  # neither polled (60 s) nor leased out (minutes)
+            assert livreur._reveils == reveils  # handed over, not woken by a NOTIFY
+            assert livreur._en_main == {} and livreur._confiees == {}
+        assert [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/rapide")] == [
+            f"vr{i}" for i in range(5)]
+        assert sorted((li.statut, li.tentatives) for li in await _livraisons(sessions, wid)) == [
+            ("livree", 1)] * 5
+        assert [t.statut_http for t in await _tentatives(sessions, wid)] == [200] * 5
+
+
+class _PreneurMort:
+    """A process that died as its consumer committed: it leased the deliveries, never sent them."""
+
+    def __init__(self, livreur: Livreur) -> None:
+        self._livreur = livreur
+
+    def accepte(self, abonnement_id: str) -> bool:
+        return True
+
+    def bail(self, maintenant: datetime) -> datetime:
+        return self._livreur.bail(maintenant)
+
+    def confier(self, confiees: Any, *, evenement_id: str, corps: bytes) -> None:
+        pass
+
+
+async def test_voie_rapide_perdue_reprise_au_bout_du_bail(base: str, recepteur: Recepteur) -> None:
+    """What was handed to a loop that died is not sent by another before the lease ends, then is."""
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/bail")
+        reglages = _reglages(base)
+        await _stocker_par(sessions, _PreneurMort(Livreur(sessions, reglages)), _deposee("bail1", ARA))
+        (prochaine,) = await _prochaines(sessions, wid)
+        assert prochaine > datetime.now(UTC) + timedelta(seconds=30)  # leased
+        async with _livreur(sessions, reglages):
+            await asyncio.sleep(1.0)  # many passes of the other loop (0.05 s)
+            assert recepteur.de("/bail") == []
+            async with session_scope(sessions) as session:  # the lease runs out (compressed)
+                await session.execute(update(WebhookLivraison).where(WebhookLivraison.abonnement_id == wid)
+                                      .values(prochaine_le=datetime.now(UTC)))
+            await _attendre(lambda: _toutes_finies(sessions, wid), quoi="sent after the lease")
+        (recue,) = recepteur.de("/bail")
+        assert _verifier(recue, secret)["data"]["candidature_id"] == "bail1"
+
+
+async def test_voie_rapide_bornee_le_surplus_passe_par_la_base(base: str, recepteur: Recepteur) -> None:
+    """A slow endpoint: at most `webhooks_lot` deliveries in hand (none waits past its lease), the
+    surplus is stored due at once and delivered by the same task after them, each event once."""
+    recepteur.reponses["/surplus"] = [(200, {}, 0.3)]
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/surplus")
+        async with _livreur(sessions, _reglages(base, webhooks_lot=2)) as livreur:
+            await asyncio.sleep(0.3)
+            await _stocker_par(sessions, livreur, *[_deposee(f"sp{i}", ARA) for i in range(6)])
+            prochaines = await _prochaines(sessions, wid)
+            limite = datetime.now(UTC) + timedelta(seconds=10)
+            assert sum(p > limite for p in prochaines) <= 3  # in hand: leased (2, +1 while one is sent)
+            assert sum(p < limite for p in prochaines) >= 3  # the surplus: due now, in the store
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=20, quoi="delivered")
+        recus = [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/surplus")]
+        assert sorted(recus) == [f"sp{i}" for i in range(6)]
+
+
 async def test_reveil_par_notify(base: str, recepteur: Recepteur) -> None:
     """Polling every 60 s: a delivery queued while the loop sleeps is sent at once, woken by the NOTIFY
     of the transaction that queued it (any replica's loop gets it)."""

@@ -4,14 +4,15 @@ Everything here runs in the caller's transaction (the request's, or the consumer
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import any_, func, insert, literal_column, or_, select, text, update
+from sqlalchemy import any_, event, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal
@@ -246,13 +247,31 @@ def corps_de(evenement: Evenement) -> bytes:
     return evenement.model_dump_json().encode()
 
 
-async def stocker(session: AsyncSession, evenement: Evenement, _: object = None) -> None:
+class Preneur(Protocol):
+    """The delivery loop of this process, seen from the consumer (worker.Livreur): the deliveries it
+    accepts are stored already leased to it and handed over at commit, without going through the
+    store's claim (ADR 0026, Performance: the fast path)."""
+
+    def accepte(self, abonnement_id: str) -> bool: ...
+
+    def bail(self, maintenant: datetime) -> datetime: ...
+
+    def confier(self, confiees: Sequence[tuple[str, str]], *, evenement_id: str, corps: bytes) -> None: ...
+
+
+async def stocker(session: AsyncSession, evenement: Evenement, _: object = None, *,
+                  preneur: Preneur | None = None) -> None:
     """The webhook consumer's handler (in its inbox transaction, so a redelivered event adds nothing):
-    the event once, and one pending delivery per active subscription of its type and region."""
+    the event once, and one pending delivery per active subscription of its type and region.
+
+    With a `preneur`, the deliveries it accepts are leased to it (`prochaine_le` = its lease) and given
+    to it once the transaction commits; a crash before it sends them leaves them due at the lease's end,
+    taken by any loop as the others. The rest are due now and NOTIFY'd."""
     regions = rules.regions_de(evenement.data)
+    corps = corps_de(evenement)
     position = await session.scalar(
         insert(WebhookEvenement).values(event_id=evenement.id, type=evenement.type, regions=regions,
-                                        horodatage=evenement.time, corps=corps_de(evenement))
+                                        horodatage=evenement.time, corps=corps)
         .returning(WebhookEvenement.position))
     assert position is not None
     abonnes = select(WebhookAbonnement.id).where(
@@ -260,18 +279,27 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None)
         WebhookAbonnement.types.contains([evenement.type]),
         or_(WebhookAbonnement.region.is_(None), WebhookAbonnement.region.in_(regions)))
     ids = list(await session.scalars(abonnes))
-    if ids:
-        maintenant = datetime.now(UTC)
-        await session.execute(insert(WebhookLivraison), [
-            {"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
-             "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": maintenant, "cree_le": maintenant}
-            for i in ids])
+    if not ids:
+        return
+    maintenant = datetime.now(UTC)
+    prises = {i for i in ids if preneur is not None and preneur.accepte(i)}
+    bail = preneur.bail(maintenant) if preneur is not None and prises else maintenant
+    lignes = [{"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
+               "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": bail if i in prises else maintenant,
+               "cree_le": maintenant} for i in ids]
+    await session.execute(insert(WebhookLivraison), lignes)
+    if preneur is not None and prises:
+        confiees = [(li["abonnement_id"], li["id"]) for li in lignes if li["abonnement_id"] in prises]
+        # At the outermost commit only (a rollback hands nothing: the rows do not exist).
+        event.listen(session.sync_session, "after_commit", lambda _session: preneur.confier(
+            confiees, evenement_id=evenement.id, corps=corps), once=True)
+    if len(prises) < len(ids):
         await reveiller_livreurs(session)
 
 
-def handlers() -> dict[str, Handler]:
+def handlers(preneur: Preneur | None = None) -> dict[str, Handler]:
     """Every type of the catalogue goes to the store (the feed shows them all, in each one's region)."""
-    return dict.fromkeys(rules.catalogue(), stocker)
+    return dict.fromkeys(rules.catalogue(), functools.partial(stocker, preneur=preneur))
 
 
 async def _livraisons_lues(session: AsyncSession, livraisons: Sequence[WebhookLivraison]

@@ -25,6 +25,7 @@ import itertools
 import logging
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -214,6 +215,10 @@ class Livreur:
         self._consignation = consignation or Consignation(sessionmaker)
         self._reveil = asyncio.Event()
         self._reveils = 0  # wake-ups so far: a task that ends sees whether one came while it looked
+        # The fast path (service.Preneur): deliveries the consumer of this process leased to us, per
+        # subscription, and how many of them are queued or being sent (bounded: see `accepte`).
+        self._confiees: dict[str, deque[Envoi]] = {}
+        self._en_main: dict[str, int] = {}
         self.livrees = 0
         self.echouees = 0  # schedule exhausted (or 410): visible per subscription in the API too
 
@@ -274,6 +279,46 @@ class Livreur:
         finally:
             await connexion.close()
 
+    # --- the fast path: deliveries handed over by the consumer (service.stocker) -----------------------
+
+    def accepte(self, abonnement_id: str) -> bool:
+        """At most `webhooks_lot` in hand per subscription, so that none waits longer than its lease
+        (`bail`): a slow endpoint's surplus goes through the store, due at once."""
+        if self._client is None:  # not running: the store and whichever loop runs
+            return False
+        if abonnement_id not in self._taches and len(self._taches) >= self._settings.webhooks_concurrence_max:
+            return False
+        return self._en_main.get(abonnement_id, 0) < self._settings.webhooks_lot
+
+    def bail(self, maintenant: datetime) -> datetime:
+        """As long as sending a full hand may take, one more for the delivery accepted meanwhile."""
+        s = self._settings
+        vagues = -(-(s.webhooks_lot + 1) // s.webhooks_concurrence_par_abonnement)
+        return maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
+
+    def confier(self, confiees: Sequence[tuple[str, str]], *, evenement_id: str, corps: bytes) -> None:
+        """At the consumer's commit: queued, in the event's order, to the subscription's task."""
+        for abonnement_id, livraison_id in confiees:
+            envoi = Envoi(livraison_id, evenement_id, corps, 0)
+            self._confiees.setdefault(abonnement_id, deque()).append(envoi)
+            self._en_main[abonnement_id] = self._en_main.get(abonnement_id, 0) + 1
+            if abonnement_id not in self._taches:
+                self._taches[abonnement_id] = asyncio.create_task(self._abonnement(abonnement_id),
+                                                                  name=f"webhook-{abonnement_id}")
+
+    def _de_la_main(self, abonnement_id: str, n: int) -> list[Envoi]:
+        file = self._confiees.get(abonnement_id)
+        if not file:
+            return []
+        return [file.popleft() for _ in range(min(n, len(file)))]
+
+    def _lacher(self, abonnement_id: str, n: int) -> None:
+        reste = self._en_main.get(abonnement_id, 0) - n
+        if reste > 0:
+            self._en_main[abonnement_id] = reste
+        else:
+            self._en_main.pop(abonnement_id, None)
+
     async def passer(self) -> None:
         """One task for each active subscription with a due delivery that has none running."""
         places = self._settings.webhooks_concurrence_max - len(self._taches)
@@ -294,9 +339,14 @@ class Livreur:
                                                                   name=f"webhook-{abonnement_id}")
 
     def _fin(self, abonnement_id: str) -> None:
+        """The task ended; handed-over deliveries it left (it failed) come back at their lease's end."""
         self._taches.pop(abonnement_id, None)
+        self._en_main.pop(abonnement_id, None)
+        self._confiees.pop(abonnement_id, None)
 
     async def _abonnement(self, abonnement_id: str) -> None:
+        """The subscription's only task: what the consumer handed over first, then what is due in the
+        store (retries, replays, a surplus, a dead worker's leases), a lot at a time."""
         par = self._settings.webhooks_concurrence_par_abonnement
         try:
             etat: Etat | None = None
@@ -304,10 +354,16 @@ class Livreur:
                 if etat is None or time.monotonic() - etat.lu_le > RELIRE_SECONDES:
                     etat = await self._lire(abonnement_id)
                 if etat is None or not etat.actif:
+                    await self._rendre_la_main(abonnement_id)
                     return
                 reveils = self._reveils
-                envois = await self._prendre(etat)
+                envois = self._de_la_main(abonnement_id, self._settings.webhooks_lot)
+                en_main = len(envois)
                 if not envois:
+                    envois = await self._prendre(etat)
+                if not envois:
+                    if self._confiees.get(abonnement_id):  # handed over while the store was read
+                        continue
                     if self._reveils != reveils:  # queued as it found none: the pass skipped us
                         self._reveil.set()
                     return
@@ -318,17 +374,25 @@ class Livreur:
                             *(self._livrer(etat, e) for e in envois[i:i + par])) if c is not None]
                         if not etat.actif:  # a 410: what it took waits, as its other pending ones
                             await self._rendre(envois[i + par:])
+                            await self._rendre_la_main(abonnement_id)
                             return
                 finally:
                     # The lot's successes are written before the next lot is taken (or the task ends).
                     for ecrite in await asyncio.gather(*consignes):
                         self.livrees += ecrite is True
+                    self._lacher(abonnement_id, en_main)
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away: the leases expire, the next pass takes them again
             log.exception("webhook %s : livraisons interrompues", abonnement_id)
         finally:
             self._fin(abonnement_id)
+
+    async def _rendre_la_main(self, abonnement_id: str) -> None:
+        """What was handed over and not sent: back to the store, due (they wait while disabled)."""
+        envois = list(self._confiees.pop(abonnement_id, ()))
+        self._lacher(abonnement_id, len(envois))
+        await self._rendre(envois)
 
     async def _lire(self, abonnement_id: str) -> Etat | None:
         maintenant = datetime.now(UTC)
@@ -507,11 +571,20 @@ class Livreur:
 
 # --- the tasks of the workers (ServiceSpec.taches) -----------------------------------------------------
 
+def livreur_de(app: FastAPI) -> Livreur:
+    """The process's one delivery loop, shared by its two tasks (whichever starts first builds it)."""
+    if getattr(app.state, "livreur", None) is None:
+        app.state.livreur = Livreur(app.state.sessionmaker, app.state.settings)
+    livreur: Livreur = app.state.livreur
+    return livreur
+
+
 def consommateur(app: FastAPI, kafka: AIOKafkaConsumer) -> EventConsumer:
     settings: InstructionSettings = app.state.settings
     return EventConsumer(name=service.CONSOMMATEUR, consumer=kafka,
                          producer=app.state.producer, sessionmaker=app.state.sessionmaker,
-                         handlers=service.handlers(), max_attempts=settings.consumer_max_attempts,
+                         handlers=service.handlers(preneur=livreur_de(app)),
+                         max_attempts=settings.consumer_max_attempts,
                          retry_backoff=settings.consumer_retry_backoff_seconds)
 
 
@@ -535,5 +608,4 @@ async def tache_livraisons(app: FastAPI) -> None:
     settings: InstructionSettings = app.state.settings
     if not settings.webhooks_actifs:
         return
-    app.state.livreur = Livreur(app.state.sessionmaker, settings)
-    await app.state.livreur.run_forever()
+    await livreur_de(app).run_forever()

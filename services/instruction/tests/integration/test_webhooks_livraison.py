@@ -453,16 +453,16 @@ async def test_voie_rapide_remise_au_commit(base: str, recepteur: Recepteur) -> 
         wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/rapide")
         async with _livreur(sessions, _reglages(base, webhooks_intervalle_secondes=60.0)) as livreur:
             await asyncio.sleep(0.5)  # past the first pass: the loop now sleeps
-            with pytest.raises(RuntimeError):
-                async with session_scope(sessions) as session:
-                    await service.stocker(session, _deposee("annule", ARA), preneur=livreur)
-                    raise RuntimeError("rolled back")
+            async with sessions() as session:  # stored, then rolled back: nothing handed over
+                await service.stocker(session, _deposee("annule", ARA), preneur=livreur)
+                await session.rollback()
             debut, reveils = time.monotonic(), livreur._reveils
             await _stocker_par(sessions, livreur, *[_deposee(f"vr{i}", ARA) for i in range(5)])
             await _attendre(lambda: _toutes_finies(sessions, wid), en=10, quoi="delivered")
             assert time.monotonic() - debut < 10  # neither polled (60 s) nor leased out (minutes)
             assert livreur._reveils == reveils  # handed over, not woken by a NOTIFY
-            assert livreur._en_main == {} and livreur._confiees == {}
+            assert livreur._en_main == {}
+            assert livreur._confiees == {}
         assert [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/rapide")] == [
             f"vr{i}" for i in range(5)]
         assert sorted((li.statut, li.tentatives) for li in await _livraisons(sessions, wid)) == [

@@ -48,7 +48,7 @@ from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, stop_with_timeout
 from hopen_common.outbox.relay import asyncpg_dsn
 from hopen_common.service import superviser
-from hopen_instruction.models import WebhookAbonnement, WebhookEvenement, WebhookLivraison, WebhookTentative
+from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import rules, service
 from hopen_instruction.webhooks.signature import entetes
@@ -129,6 +129,19 @@ _LIVREES = text(
     "WHERE l.id = v.id AND l.statut = :en_attente RETURNING l.id"
 ).bindparams(bindparam("ids", type_=ARRAY(String)), bindparam("numeros", type_=ARRAY(Integer)),
              bindparam("fins", type_=ARRAY(DateTime(timezone=True))))
+
+
+_PRENDRE = text(
+    "WITH dues AS (SELECT id FROM webhook_livraison WHERE abonnement_id = :abonnement_id "
+    "AND statut = :en_attente AND prochaine_le <= :maintenant ORDER BY evenement_position, cree_le "
+    "LIMIT :lot FOR UPDATE SKIP LOCKED), "
+    "prises AS (UPDATE webhook_livraison AS l SET prochaine_le = :bail FROM dues WHERE l.id = dues.id "
+    "RETURNING l.id, l.evenement_position, l.cree_le, l.tentatives) "
+    "SELECT p.id, p.tentatives, e.event_id, e.corps FROM prises AS p "
+    "JOIN webhook_evenement AS e ON e.position = p.evenement_position "
+    "ORDER BY p.evenement_position, p.cree_le"
+).bindparams(bindparam("maintenant", type_=DateTime(timezone=True)),
+             bindparam("bail", type_=DateTime(timezone=True)))
 
 
 class Consignation:
@@ -407,33 +420,18 @@ class Livreur:
 
     async def _prendre(self, etat: Etat) -> list[Envoi]:
         """Up to `webhooks_lot` due deliveries, in the store's order, leased for as long as sending
-        them all may take (a worker that dies leaves them due again after that)."""
+        them all may take (a worker that dies leaves them due again after that), with their bodies:
+        one statement."""
         s = self._settings
         maintenant = datetime.now(UTC)
         lot = s.webhooks_lot
         vagues = -(-lot // s.webhooks_concurrence_par_abonnement)
         bail = maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
-        dues = (select(WebhookLivraison.id)
-                .where(WebhookLivraison.abonnement_id == etat.abonnement_id,
-                       WebhookLivraison.statut == service.EN_ATTENTE,
-                       WebhookLivraison.prochaine_le <= maintenant)
-                .order_by(WebhookLivraison.evenement_position, WebhookLivraison.cree_le)
-                .limit(lot).with_for_update(skip_locked=True))
         async with session_scope(self._sessions) as session:
-            prises = list(await session.execute(
-                update(WebhookLivraison).where(WebhookLivraison.id.in_(dues.scalar_subquery()))
-                .values(prochaine_le=bail)
-                .returning(WebhookLivraison.id, WebhookLivraison.evenement_position,
-                           WebhookLivraison.cree_le, WebhookLivraison.tentatives)
-                .execution_options(synchronize_session=False)))
-            if not prises:
-                return []
-            corps = {p: (e, c) for p, e, c in await session.execute(
-                select(WebhookEvenement.position, WebhookEvenement.event_id, WebhookEvenement.corps)
-                .where(WebhookEvenement.position.in_({li.evenement_position for li in prises})))}
-        prises.sort(key=lambda li: (li.evenement_position, li.cree_le))
-        return [Envoi(li.id, corps[li.evenement_position][0], corps[li.evenement_position][1], li.tentatives)
-                for li in prises]
+            prises = await session.execute(_PRENDRE, {
+                "abonnement_id": etat.abonnement_id, "en_attente": service.EN_ATTENTE,
+                "maintenant": maintenant, "lot": lot, "bail": bail})
+            return [Envoi(li.id, li.event_id, li.corps, li.tentatives) for li in prises]
 
     async def _rendre(self, envois: Sequence[Envoi]) -> None:
         """Deliveries taken but not sent: due again at once (for when the subscription is re-enabled)."""

@@ -8,7 +8,10 @@
   FOR UPDATE SKIP LOCKED and leasing them (`prochaine_le` pushed past the timeout) before calling out,
   so that several replicas share the work and a crashed worker's deliveries come back due by
   themselves. All state is in PostgreSQL: a restart resumes the schedule where it was. It wakes up on
-  the NOTIFY of the transactions that queue deliveries (service.CANAL), polling as the fallback.
+  the NOTIFY of the transactions that queue deliveries (service.CANAL), polling as the fallback;
+- the fast path between them: the deliveries the consumer of this process stores for a subscription the
+  loop `accepte` are stored already leased to it and handed over at commit (`confier`), sent without a
+  claim; the lease is the safety net, as for a claim (ADR 0026, Performance).
 
 The bookkeeping of a success (its attempt, the delivery `livree`) is written by `Consignation`, many
 deliveries of every subscription in one transaction (ADR 0026, Performance): a crash between the answer

@@ -10,13 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns, Principal, Role, exiger_roles
 from hopen_common.finess import Finess
 from hopen_common.region import CodeRegion
 
 Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT, Role.ARS, Role.DNS))]
-Pilote = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Dns = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
+Pilote = ArsOuDns
 
 # The key is checked at the edge: a mistyped FINESS is a 422 naming the rule, not an empty list.
 FinessQuery = Annotated[Finess | None, Query()]

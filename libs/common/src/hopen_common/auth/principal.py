@@ -184,3 +184,13 @@ def exiger_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
     _verifier.roles_autorises = autorises  # type: ignore[attr-defined]
     return _verifier
+
+
+# The role sets the routers declare, written once (a router may name one for what it means there:
+# `Lecteur = ArsOuDns`). The authorization matrix reads them off the checker (`roles_autorises`).
+Ars = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+ArsOuDns = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Dns = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
+Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
+Expert = Annotated[Principal, Depends(exiger_roles(Role.EXPERT))]
+Ops = Annotated[Principal, Depends(exiger_roles(Role.OPS))]

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -19,7 +18,7 @@ from hopen_candidature.candidatures.schemas import (
 from hopen_candidature.corrections.router import CandidatureSuivie, candidature_suivie
 from hopen_candidature.exigences.repository import SourcePiecesDep
 from hopen_candidature.models import IndicateurDeclare
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Etablissement
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -28,7 +27,6 @@ from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 from hopen_common.programme.phase1 import charger_programme_phase1
 
 router = APIRouter(prefix="/v1/candidatures", tags=["candidatures"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 def _ouvert(request: Request) -> bool:

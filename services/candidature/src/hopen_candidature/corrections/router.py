@@ -5,9 +5,8 @@ through the pieces slice (POST /v1/candidatures/{id}/pieces), only of the named 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,13 +21,12 @@ from hopen_candidature.corrections.schemas import (
 )
 from hopen_candidature.etats import service as etats
 from hopen_candidature.models import DemandeCorrectionRecue
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Etablissement
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 
 router = APIRouter(prefix="/v1/candidatures", tags=["corrections"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 def demande_lue(d: DemandeCorrectionRecue) -> DemandeCorrectionLue:

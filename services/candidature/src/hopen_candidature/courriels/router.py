@@ -1,22 +1,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from hopen_candidature.courriels.schemas import ContactDemande, ContactLu
 from hopen_candidature.models import ContactEtablissement, EtablissementConnu
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Etablissement
 from hopen_common.auth.portee import exiger_finess
 from hopen_common.db import SessionDep
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.problemes import introuvable
 
 router = APIRouter(prefix="/v1/etablissements", tags=["courriels"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 @router.put("/{finess}/contact", response_model=ContactLu)

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from hopen_candidature.candidatures.service import charger_pour
 from hopen_candidature.hospiconnect import service
 from hopen_candidature.hospiconnect.schemas import DepensesDeclaration, DepensesLue, PreuveDepot, PreuveLue
 from hopen_candidature.models import DeclarationDepenses
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Etablissement
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -18,7 +17,6 @@ from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.hospiconnect import charger_programme_hospiconnect
 
 router = APIRouter(prefix="/v1/candidatures", tags=["hospiconnect"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 def _ouvert(request: Request) -> bool:

@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import Field
 
 from hopen_candidature.messages import service
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Etablissement
 from hopen_common.fil import PIECES_MAX, MessageDemande
 from hopen_common.fil_api import routes_du_fil
 
 router = APIRouter(tags=["messages"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 class MessageAvecPieces(MessageDemande):

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from hopen_candidature.models import Piece
 from hopen_candidature.pieces import rules, service
 from hopen_candidature.pieces.formulaire import FormulaireEnFlux, frontiere
 from hopen_candidature.pieces.schemas import BilanOrphelins, PieceLue
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Etablissement, Ops, Principal
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep, session_scope
 from hopen_common.pagination import Page, PaginationDep
@@ -21,8 +21,7 @@ from hopen_common.problemes import PIECE_TROP_GRANDE, PIECE_TYPE_REFUSE, VALIDAT
 from hopen_common.stockage import PieceRecue, Stockage, TailleDepassee, TypeRefuse, recevoir_piece
 
 router = APIRouter(tags=["pièces"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
-Operateur = Annotated[Principal, Depends(exiger_roles(Role.OPS))]
+Operateur = Ops
 CHAMPS_TEXTE = ("type", "finess_ej")
 TEXTE_MAX = 100
 

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from hopen_candidature.projets.schemas import (
     ProjetLu,
     TransitionLue,
 )
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Etablissement
 from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -32,7 +31,6 @@ from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.programme.aap import charger_programme_aap
 
 router = APIRouter(prefix="/v1/projets", tags=["appel à projets"])
-Etablissement = Annotated[Principal, Depends(exiger_roles(Role.ETABLISSEMENT))]
 
 
 def _ouvert(request: Request) -> bool:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hopen_common.auth import Dns
 from hopen_common.auth.portee import exiger_region, region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -13,7 +14,7 @@ from hopen_common.pagination import Page, PaginationDep, page_de
 from hopen_common.problemes import introuvable
 from hopen_common.propositions import StatutProposition
 from hopen_common.region import CodeRegion
-from hopen_financement.acces import Dns, Pilote
+from hopen_financement.acces import Pilote
 from hopen_financement.enveloppes import propositions, repository
 from hopen_financement.enveloppes.models import CompteEnveloppe, PropositionTransfert
 from hopen_financement.enveloppes.rules import situation

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns, CurrentPrincipal, Role
 from hopen_common.auth.portee import region_de_lecture
 from hopen_common.db import SessionDep
 from hopen_common.problemes import HORS_PERIMETRE
@@ -39,7 +37,7 @@ async def simulation_hospiconnect(_: CurrentPrincipal,
 
 @router.post("/evenements", response_model=ResultatSimulationEvenements)
 async def simulation_evenements(
-        session: SessionDep, principal: Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))],
+        session: SessionDep, principal: ArsOuDns,
         demande: SimulationEvenements) -> ResultatSimulationEvenements:
     """The amounts financement would compute from decision events (CandidatureValidee: amorcage per
     (EJ, objective); ObjectifAtteint | ObjectifNonAtteint: solde or reprise; ProjetAapSelectionne: its

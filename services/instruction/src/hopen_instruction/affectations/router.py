@@ -4,20 +4,19 @@ PUT/DELETE/GET /v1/dossiers/{id}/affectation and /v1/projets/{id}/affectation.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns, Principal
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
 from hopen_instruction.affectations import service
 from hopen_instruction.models import Affectation
 
 router = APIRouter(tags=["affectation"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 
 
 class AffectationDemande(BaseModel):

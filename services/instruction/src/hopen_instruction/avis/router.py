@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns, Expert, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.contracts.pieces import TypeDossier
 from hopen_common.db import SessionDep
@@ -24,9 +24,8 @@ from hopen_instruction.models import Avis, Dossier, Projet, ReponseAvis
 from hopen_instruction.projets.router import _projet
 
 router = APIRouter(tags=["avis d'experts"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
-Expert = Annotated[Principal, Depends(exiger_roles(Role.EXPERT))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 LecteurAvis = Annotated[Principal, Depends(exiger_roles(Role.EXPERT, Role.ARS, Role.DNS))]
 
 

@@ -4,12 +4,11 @@ GET /v1/dossiers/{id}/corrections/{correction_id}/diff; the same under /v1/proje
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -28,8 +27,8 @@ from hopen_instruction.etats.rules import TypeDossier
 from hopen_instruction.models import DemandeCorrection, ReponseCorrection
 
 router = APIRouter(tags=["corrections"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 
 
 def correction_lue(d: DemandeCorrection, r: ReponseCorrection | None) -> CorrectionLue:

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns, Principal
 from hopen_common.calendrier import aujourd_hui, aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -34,8 +34,8 @@ from hopen_instruction.propositions import service as propositions
 from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 
 
 def _dossier(d: Dossier) -> DossierLu:

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.db import SessionDep
 from hopen_common.pagination import PaginationDep
@@ -14,7 +13,7 @@ from hopen_instruction.echeances import service
 from hopen_instruction.echeances.schemas import ObjectifNonDecideLu, ObjectifsNonDecides
 
 router = APIRouter(prefix="/v1/objectifs", tags=["échéances"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Lecteur = ArsOuDns
 
 
 @router.get("/non-decides", response_model=ObjectifsNonDecides)

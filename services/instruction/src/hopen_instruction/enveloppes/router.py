@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns
 from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
 from hopen_common.problemes import introuvable
@@ -15,7 +13,7 @@ from hopen_instruction.projets.rules import Disponibilite
 from hopen_instruction.projets.schemas import EnveloppeLue
 
 router = APIRouter(prefix="/v1/enveloppes", tags=["appel à projets"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Lecteur = ArsOuDns
 
 
 def enveloppe_lue(compte: EnveloppeConnue, place: Disponibilite) -> EnveloppeLue:

@@ -6,12 +6,11 @@ motivated), .../reouverture (reopen a dossier closed without a decision, motivat
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns, Principal
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_instruction.etats import service
@@ -24,8 +23,8 @@ from hopen_instruction.etats.schemas import (
 )
 
 router = APIRouter(tags=["états"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 PREFIXES: dict[TypeDossier, str] = {"candidature": "/v1/dossiers", "projet": "/v1/projets"}
 
 

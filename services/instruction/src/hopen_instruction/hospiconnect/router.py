@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns, Principal
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.pagination import Page, PaginationDep, page_de
@@ -30,8 +30,8 @@ from hopen_instruction.propositions import service as propositions
 from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/dossiers", tags=["hospiconnect"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 
 
 def _objectifs(evaluation: list[rules.EvaluationObjectifHc]) -> list[ObjectifEvalueHc]:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
@@ -15,8 +15,8 @@ from hopen_instruction.propositions import service as propositions
 from hopen_instruction.propositions.schemas import PropositionLue
 
 router = APIRouter(prefix="/v1/lots", tags=["décisions par lot"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-Instructeur = Annotated[Principal, Depends(exiger_roles(Role.ARS))]
+Lecteur = ArsOuDns
+Instructeur = Ars
 
 
 @router.post("", status_code=202, response_model=PropositionLue,

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import Ars, ArsOuDns
 from hopen_common.fil import MessageDemande
 from hopen_common.fil_api import routes_du_fil
 from hopen_instruction.messages import service
@@ -16,8 +14,8 @@ router = APIRouter(tags=["messages"])
 
 routes_du_fil(
     router, service, prefixes={"candidature": "/v1/dossiers", "projet": "/v1/projets"},
-    lecteur=Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))],
-    ecrivain=Annotated[Principal, Depends(exiger_roles(Role.ARS))],
+    lecteur=ArsOuDns,
+    ecrivain=Ars,
     demande=MessageDemande,
     docs={
         "lister": "The thread, oldest first, both sides' messages with their read receipts. ARS of the"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns
 from hopen_common.calendrier import aujourd_hui_paris
 from hopen_common.db import SessionDep
 from hopen_common.programme.criteres_ght import CritereInvalide
@@ -17,7 +17,7 @@ from hopen_instruction.pieces.schemas import CritereLu, PieceLue, PieceRequiseLu
 from hopen_instruction.projets import service as projets
 
 router = APIRouter(tags=["pièces requises"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Lecteur = ArsOuDns
 
 
 def _ligne(ligne: LigneChecklist) -> PieceRequiseLue:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
 from hopen_common.pagination import Page, PaginationDep
@@ -21,7 +21,7 @@ from hopen_instruction.propositions.schemas import (
 )
 
 router = APIRouter(prefix="/v1/propositions", tags=["règle des quatre yeux"])
-Agent = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Agent = ArsOuDns
 
 
 @router.get("", response_model=Page[PropositionLue])

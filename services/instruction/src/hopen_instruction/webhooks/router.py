@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns
 from hopen_common.db import SessionDep
 from hopen_common.pagination import LIMITE_MAX, Page, PaginationDep
 from hopen_common.problemes import VALIDATION
@@ -28,7 +28,7 @@ from hopen_instruction.webhooks.schemas import (
 )
 
 router = APIRouter(tags=["webhooks"])
-Abonne = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
+Abonne = ArsOuDns
 
 
 def _reglages(request: Request) -> service.Reglages:

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Dns, Principal, Role, exiger_roles
 from hopen_common.calendrier import aujourd_hui
 from hopen_common.db import SessionDep
 from hopen_common.idempotence import idempotent
@@ -35,7 +35,6 @@ from hopen_referentiel.habilitations.schemas import (
 router = APIRouter(prefix="/v1/habilitations", tags=["habilitations"])
 
 Gestionnaire = Annotated[Principal, Depends(exiger_roles(Role.DNS, Role.ARS, Role.OPS))]
-Dns = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='the version read, e.g. "3"')]
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hopen_common.auth import CurrentPrincipal, Principal, Role, exiger_roles
+from hopen_common.auth import CurrentPrincipal, Dns
 from hopen_common.db import SessionDep
 from hopen_common.errors import introuvable
 from hopen_common.idempotence import idempotent
@@ -77,7 +77,7 @@ async def version(document: Document, version: str, session: SessionDep, _: Curr
 @router.post("/{document}/versions", status_code=201, response_model=VersionLue)
 async def publier(
     document: Document, corps: NouvelleVersion, request: Request, session: SessionDep,
-    principal: Annotated[Principal, Depends(exiger_roles(Role.DNS))],
+    principal: Dns,
 ) -> JSONResponse:
     """DNS only. Publishes a new version (greater than the current one; older ones stay
     readable); journaled and published as ProgrammePublie. Accepts an Idempotency-Key."""

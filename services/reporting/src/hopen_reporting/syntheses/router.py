@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hopen_common.auth import Principal, Role, exiger_roles
+from hopen_common.auth import ArsOuDns, Dns
 from hopen_common.auth.portee import exiger_region
 from hopen_common.db import SessionDep
 from hopen_common.region import CodeRegion
@@ -14,8 +12,8 @@ from hopen_reporting.syntheses.rules import par_cle, totaliser
 from hopen_reporting.syntheses.schemas import EnveloppeLue, Synthese, SyntheseNationale, TotauxLus
 
 router = APIRouter(prefix="/v1", tags=["syntheses"])
-Lecteur = Annotated[Principal, Depends(exiger_roles(Role.ARS, Role.DNS))]
-National = Annotated[Principal, Depends(exiger_roles(Role.DNS))]
+Lecteur = ArsOuDns
+National = Dns
 
 
 async def _synthese(session: AsyncSession, region: str) -> Synthese:

@@ -186,6 +186,13 @@ def resume(recues: dict[str, list[float]], chemins: list[str]) -> dict[str, floa
             "moyenne_ms": round(statistics.fmean(latences) * 1000, 1)}
 
 
+async def _stockes_en(consommateur: EventConsumer, n: int) -> float:
+    """When the consumer has applied its n-th event (polled: the consumer has no signal to wait on)."""
+    while consommateur.processed < n:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    return time.monotonic()
+
+
 async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) -> dict[str, Any]:
     topic = f"bench.{uuid.uuid4().hex[:8]}.candidature"
     await ensure_topics_async(bootstrap, [topic, f"hopen.dlq.{service.CONSOMMATEUR}"])
@@ -201,7 +208,8 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     await kafka.start()
     livreur = Livreur(sessions, reglages)
     consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
-                                 sessionmaker=sessions, handlers=service.handlers(preneur=livreur))
+                                 sessionmaker=sessions, handlers=service.handlers(preneur=livreur),
+                                 lot=reglages.webhooks_consommateur_lot)
     taches = [asyncio.create_task(superviser(consommateur)), asyncio.create_task(livreur.run_forever())]
     n = args.evenements
     resultats: dict[str, Any] = {"evenements": n, "abonnements": ABONNEMENTS, "cadence": args.cadence,
@@ -211,14 +219,19 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     try:
         chemins = await abonner(sessions, base, "debit", secrets)
         debut, cpu = time.monotonic(), time.process_time()
+        deja = consommateur.processed
+        stockes = asyncio.create_task(_stockes_en(consommateur, deja + n))
         await publier(producteur, topic, n, None)
         recues = await attendre(client, chemins, n, en=max(120.0, n * 0.5))
         duree, cpu = time.monotonic() - debut, time.process_time() - cpu
+        stockage = await stockes - debut
         # CPU of this process (consumer + loop + publisher, not the receiver nor PostgreSQL) per
         # delivery: less at the mercy of the other jobs of the machine than the wall-clock rate.
         resultats["debit"] = {"secondes": round(duree, 2),
                               "livraisons_par_seconde": round(n * ABONNEMENTS / duree, 1),
                               "cpu_ms_par_livraison": round(cpu * 1000 / (n * ABONNEMENTS), 2),
+                              # the consumer alone: every event stored with its deliveries
+                              "evenements_stockes_par_seconde": round(n / stockage, 1),
                               **resume(recues, chemins)}
         print("throughput", resultats["debit"], flush=True)
 

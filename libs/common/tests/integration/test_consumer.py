@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
 from hopen_common.contracts import CandidatureRefusee
 from hopen_common.contracts.topics import topic_dead_letter
@@ -46,7 +47,7 @@ async def run_until(consumer: EventConsumer, condition, within: float = 40.0) ->
         task.cancel()
 
 
-async def _setup(fresh_database, kafka_bootstrap, producer, topic, name):
+async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1):
     from hopen_common.devstack.kafka import ensure_topics_async
 
     await ensure_topics_async(kafka_bootstrap, [topic_dead_letter(name)])
@@ -57,7 +58,7 @@ async def _setup(fresh_database, kafka_bootstrap, producer, topic, name):
     await kafka.start()
     consumer = EventConsumer(name=name, consumer=kafka, producer=producer, sessionmaker=sessions,
                              handlers={"CandidatureRefusee": journaliser}, max_attempts=2,
-                             retry_backoff=0.05)
+                             retry_backoff=0.05, lot=lot)
     return engine, sessions, kafka, consumer
 
 
@@ -66,9 +67,10 @@ async def count(sessions, model, *where) -> int:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap, producer, topic):
+@pytest.mark.parametrize("lot", [1, 50])
+async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap, producer, topic, lot):
     engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
-                                                     topic, "redelivery")
+                                                     topic, f"redelivery-{lot}", lot=lot)
     ev = refus("c1")
     for _ in range(3):  # the broker redelivers the very same event
         await producer.send_and_wait(topic, ev.to_bytes(), key=b"c1")
@@ -89,10 +91,11 @@ async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap
         await engine.dispose()
 
 
+@pytest.mark.parametrize("lot", [1, 50])
 async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, kafka_bootstrap,
-                                                               producer, topic):
+                                                               producer, topic, lot):
     engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
-                                                     topic, "poison")
+                                                     topic, f"poison-{lot}", lot=lot)
     inconnu = refus("c9").model_copy(update={"dataschema": "CandidatureRefusee/v99"})
     await producer.send_and_wait(topic, b"\x00 not json at all", key=b"x")
     await producer.send_and_wait(topic, inconnu.to_bytes(), key=b"c9")
@@ -110,17 +113,18 @@ async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, 
         assert set(letters) == {"x", "c9"}
         assert "undecodable" in letters["x"].error
         assert "v99" in letters["c9"].error
-        dlq = await lire_topic(kafka_bootstrap, topic_dead_letter("poison"), attendus=2)
+        dlq = await lire_topic(kafka_bootstrap, topic_dead_letter(f"poison-{lot}"), attendus=2)
         assert sorted(r.key for r in dlq) == [b"c9", b"x"]
     finally:
         await stop_with_timeout(kafka)
         await engine.dispose()
 
 
+@pytest.mark.parametrize("lot", [1, 50])
 async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kafka_bootstrap,
-                                                             producer, topic):
+                                                             producer, topic, lot):
     engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
-                                                     topic, "parking")
+                                                     topic, f"parking-{lot}", lot=lot)
     boum = refus("c5").model_copy(update={"data": {**refus("c5").data, "motivation": "boum"}})
     suite = refus("c5")  # a later event of the same aggregate must wait behind the parked one
     await producer.send_and_wait(topic, boum.to_bytes(), key=b"c5")
@@ -145,6 +149,33 @@ async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kaf
         assert await consumer.replay_parked("c5") == 2
         assert await count(sessions, JournalAudit, JournalAudit.objet_id == "c5") == 2
         assert await count(sessions, DeadLetter, DeadLetter.status == "parked") == 0
+    finally:
+        await stop_with_timeout(kafka)
+        await engine.dispose()
+
+
+async def test_a_lot_is_one_transaction_and_applies_each_event_once(fresh_database, kafka_bootstrap,
+                                                                   producer, topic):
+    """With `lot`, a fetched batch of one partition is applied in one transaction: far fewer commits
+    than events, each event once (a duplicate inside the lot included), in order."""
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                     topic, "lots", lot=50)
+    commits = []
+    event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    evenements = [refus(f"l{i}") for i in range(30)]
+    for ev in [*evenements, evenements[3]]:  # one key: one partition, in this order
+        await producer.send_and_wait(topic, ev.to_bytes(), key=b"meme-cle")
+
+    async def done() -> bool:
+        return consumer.processed >= 31
+
+    try:
+        await run_until(consumer, done)
+        assert await count(sessions, InboxMessage) == 30
+        async with sessions() as s:
+            vus = list(await s.scalars(select(JournalAudit.objet_id).order_by(JournalAudit.id)))
+        assert vus == [f"l{i}" for i in range(30)]
+        assert len(commits) < 10  # one per lot (a fetch may cut the 31 records in a few)
     finally:
         await stop_with_timeout(kafka)
         await engine.dispose()

@@ -37,6 +37,9 @@ class InstructionSettings(ServiceSettings, ReglagesCourriel):
     webhooks_concurrence_par_abonnement: int = 1
     # Due deliveries one subscription's task takes (and leases) per transaction.
     webhooks_lot: int = 20
+    # Events the webhook consumer stores in one transaction (EventConsumer's `lot`): one commit per event
+    # held it under 100 events/s (ADR 0026, Performance).
+    webhooks_consommateur_lot: int = 100
     webhooks_recouvrement_secondes: float = 24 * 3600.0  # old secret still signs this long after a rotation
     webhooks_desactivation_jours: float = 5.0  # failing this long without a success: disabled
     # Networks a delivery may reach although private/loopback (CIDR): `hopen up` allows 127.0.0.1.

@@ -476,7 +476,7 @@ class _PreneurMort:
     def __init__(self, livreur: Livreur) -> None:
         self._livreur = livreur
 
-    def accepte(self, abonnement_id: str) -> bool:
+    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool:
         return True
 
     def bail(self, maintenant: datetime) -> datetime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -252,7 +253,7 @@ class Preneur(Protocol):
     accepts are stored already leased to it and handed over at commit, without going through the
     store's claim (ADR 0026, Performance: the fast path)."""
 
-    def accepte(self, abonnement_id: str) -> bool: ...
+    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool: ...  # deja: this transaction's
 
     def bail(self, maintenant: datetime) -> datetime: ...
 
@@ -282,7 +283,11 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
     if not ids:
         return
     maintenant = datetime.now(UTC)
-    prises = {i for i in ids if preneur is not None and preneur.accepte(i)}
+    # What this transaction already accepted for each subscription (a lot of events shares it: the
+    # loop's bound must count them before they are handed over).
+    deja: Counter[str] = session.info.setdefault("webhooks_acceptees", Counter())
+    prises = {i for i in ids if preneur is not None and preneur.accepte(i, deja=deja[i])}
+    deja.update(prises)
     bail = preneur.bail(maintenant) if preneur is not None and prises else maintenant
     lignes = [{"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
                "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": bail if i in prises else maintenant,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import itertools
 import logging
 import socket
@@ -297,14 +298,15 @@ class Livreur:
 
     # --- the fast path: deliveries handed over by the consumer (service.stocker) -----------------------
 
-    def accepte(self, abonnement_id: str) -> bool:
-        """At most `webhooks_lot` in hand per subscription, so that none waits longer than its lease
-        (`bail`): a slow endpoint's surplus goes through the store, due at once."""
+    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool:
+        """At most `webhooks_lot` in hand per subscription (counting the `deja` the consumer's current
+        transaction accepted), so that none waits longer than its lease (`bail`): a slow endpoint's
+        surplus goes through the store, due at once."""
         if self._client is None:  # not running: the store and whichever loop runs
             return False
         if abonnement_id not in self._taches and len(self._taches) >= self._settings.webhooks_concurrence_max:
             return False
-        return self._en_main.get(abonnement_id, 0) < self._settings.webhooks_lot
+        return self._en_main.get(abonnement_id, 0) + deja < self._settings.webhooks_lot
 
     def bail(self, maintenant: datetime) -> datetime:
         """As long as sending a full hand may take, one more for the delivery accepted meanwhile."""
@@ -497,9 +499,13 @@ class Livreur:
                            permises=self._reglages.permises)
         port = morceaux.port or (443 if morceaux.scheme == "https" else 80)
         try:
-            adresses = await self._resolveur(hote, port)
-        except OSError as exc:
-            raise rules.DestinationRefusee(f"{hote} ne se résout pas ({exc})") from None
+            # A literal address is itself (getaddrinfo would take a trip through a thread for it).
+            adresses = [str(ipaddress.ip_address(hote))]
+        except ValueError:
+            try:
+                adresses = await self._resolveur(hote, port)
+            except OSError as exc:
+                raise rules.DestinationRefusee(f"{hote} ne se résout pas ({exc})") from None
         for adresse in adresses:
             if (motif := rules.adresse_refusee(adresse, permises=self._reglages.permises)) is not None:
                 raise rules.DestinationRefusee(f"{hote} → {adresse} : {motif}")
@@ -585,7 +591,7 @@ def consommateur(app: FastAPI, kafka: AIOKafkaConsumer) -> EventConsumer:
     return EventConsumer(name=service.CONSOMMATEUR, consumer=kafka,
                          producer=app.state.producer, sessionmaker=app.state.sessionmaker,
                          handlers=service.handlers(preneur=livreur_de(app)),
-                         max_attempts=settings.consumer_max_attempts,
+                         lot=settings.webhooks_consommateur_lot, max_attempts=settings.consumer_max_attempts,
                          retry_backoff=settings.consumer_retry_backoff_seconds)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
+from hopen_common.db.copie_locale import CopieLocale
 from hopen_common.fil import MessageMixin
 from hopen_common.rappels import RappelEmisMixin
 
@@ -33,7 +34,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-class EtablissementConnu(Base):
+class EtablissementConnu(CopieLocale, Base):
     """Local copy of the referentiel's establishments (fed by EtablissementPublie)."""
 
     __tablename__ = "etablissement_connu"

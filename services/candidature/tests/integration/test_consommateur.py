@@ -111,3 +111,39 @@ async def bus_projets(fresh_database: Callable[[str], str], kafka_bootstrap: str
     async with bus_de_test(nom="candidature", handlers=HANDLERS, database_url=fresh_database("candidature"),
                            kafka_bootstrap=kafka_bootstrap, sujets=("projet",)) as b:
         yield b
+
+
+def _instantane(raison_sociale: str, quand: datetime):  # type: ignore[no-untyped-def]
+    evenement = nouvel_evenement(EtablissementPublie(
+        finess="250000015", finess_ej="250000015", raison_sociale=raison_sociale, region="27",
+        departement="25", secteur="public", categorie=None, niveau="EJ", ght_code=None, ght_role=None,
+        finess_pmsi="250000015", activite_combinee=None, eligible_phase1=False, maille_phase1=None,
+        domaines_sun_es=[], ferme=False), source="/test", subject="etablissement/250000015")
+    return evenement.model_copy(update={"time": quand})
+
+
+async def test_un_instantane_plus_ancien_ne_remplace_pas_la_copie(bus: Bus) -> None:
+    """Snapshots arriving out of order (a replay under a new id, F6 of the fault matrix): the copy keeps
+    the newest, whatever the order of arrival."""
+    t1 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    t2, t3 = t1.replace(hour=11), t1.replace(hour=12)
+    for evenement in (_instantane("CH de 11 h", t2), _instantane("CH de 10 h", t1)):
+        await bus.publier("etablissement", "250000015", evenement)
+
+    async def deux(_):  # type: ignore[no-untyped-def]
+        return bus.consumer.processed >= 2
+    await bus.attendre(deux, quoi="both snapshots consumed")
+    async with bus.sessions() as s:
+        etab = await s.get(EtablissementConnu, "250000015")
+    assert etab is not None
+    assert (etab.raison_sociale, etab.instantane_le) == ("CH de 11 h", t2)
+
+    await bus.publier("etablissement", "250000015", _instantane("CH de 12 h", t3))
+
+    async def trois(_):  # type: ignore[no-untyped-def]
+        return bus.consumer.processed >= 3
+    await bus.attendre(trois, quoi="the newer snapshot consumed")
+    async with bus.sessions() as s:
+        etab = await s.get(EtablissementConnu, "250000015")
+    assert etab is not None
+    assert (etab.raison_sociale, etab.instantane_le) == ("CH de 12 h", t3)

@@ -3,6 +3,7 @@ bad input answers problem+json naming the field."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -27,7 +28,8 @@ async def _base(api) -> None:
                 finess=finess, finess_ej=finess, raison_sociale=f"ES {finess}", region="84",
                 departement="69", secteur="public", categorie="1101", niveau="EJ", ght_code=None,
                 ght_role=None, finess_pmsi=finess, activite_combinee=D(ac) if ac else None,
-                eligible_phase1=ac is not None, maille_phase1=finess, domaines_sun_es=[], ferme=False))
+                eligible_phase1=ac is not None, maille_phase1=finess, domaines_sun_es=[], ferme=False),
+                instantane_le=datetime.now(UTC))
         await s.commit()
 
 

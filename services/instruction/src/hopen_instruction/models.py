@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.courriel import CourrielMixin
 from hopen_common.db import new_metadata
+from hopen_common.db.copie_locale import CopieLocale
 from hopen_common.fil import MessageMixin
 from hopen_common.rappels import RappelEmisMixin
 
@@ -140,7 +141,7 @@ class PreuveHospiconnectRecue(Base):
     depose_le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class EtablissementConnu(Base):
+class EtablissementConnu(CopieLocale, Base):
     """What instruction needs of the referentiel (fed by EtablissementPublie): the AC 2024 of AAP
     participants (the theoretical maximum grows with it) and the staff of HospiConnect EJ."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hopen_common.db import new_metadata
+from hopen_common.db.copie_locale import CopieLocale
 
 Montant = Numeric(14, 2)
 
@@ -18,7 +19,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-class EtablissementVu(Base):
+class EtablissementVu(CopieLocale, Base):
     """What the breakdowns need of an establishment (fed by EtablissementPublie)."""
 
     __tablename__ = "etablissement_vu"

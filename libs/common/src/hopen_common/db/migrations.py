@@ -185,3 +185,12 @@ def creer_habilitations_connues(op: Any) -> None:
 
 def supprimer_habilitations_connues(op: Any) -> None:
     op.drop_table("habilitation_connue")
+
+
+def versionner_copie_locale(op: Any, table: str) -> None:
+    """The snapshot time of a local copy (`hopen_common.db.copie_locale.CopieLocale`)."""
+    op.add_column(table, sa.Column("instantane_le", sa.DateTime(timezone=True), nullable=True))
+
+
+def deversionner_copie_locale(op: Any, table: str) -> None:
+    op.drop_column(table, "instantane_le")

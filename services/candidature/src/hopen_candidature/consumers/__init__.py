@@ -48,8 +48,8 @@ from hopen_common.inbox import Handler
 from hopen_common.programme.perimetre import ej_couvertes
 
 
-async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    await tenir_copie_locale(session, EtablissementConnu, e)
+async def etablissement_publie(session: AsyncSession, evenement: Evenement, e: EtablissementPublie) -> None:
+    await tenir_copie_locale(session, EtablissementConnu, e, instantane_le=evenement.time)
 
 
 def _remplace(e: object) -> str | None:

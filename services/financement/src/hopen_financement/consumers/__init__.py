@@ -23,8 +23,8 @@ from hopen_financement.forfaits.service import (
 from hopen_financement.hospiconnect.service import sur_decision_annuelle, sur_depenses_declarees
 
 
-async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    await enregistrer(session, e)
+async def etablissement_publie(session: AsyncSession, evenement: Evenement, e: EtablissementPublie) -> None:
+    await enregistrer(session, e, instantane_le=evenement.time)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -5,10 +5,11 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hopen_common.db.copie_locale import CopieLocale
 from hopen_financement.db import Activite, Base
 
 
-class EtablissementConnu(Base):
+class EtablissementConnu(CopieLocale, Base):
     """Local copy of the referentiel, fed by EtablissementPublie (state transfer: last one wins).
 
     Column names are the payload's field names: the consumer copies the payload as is."""

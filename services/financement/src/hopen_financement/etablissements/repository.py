@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -10,8 +11,8 @@ from hopen_common.db.copie_locale import tenir_copie_locale
 from hopen_financement.etablissements.models import EtablissementConnu
 
 
-async def enregistrer(session: AsyncSession, e: EtablissementPublie) -> None:
-    await tenir_copie_locale(session, EtablissementConnu, e)
+async def enregistrer(session: AsyncSession, e: EtablissementPublie, *, instantane_le: datetime) -> None:
+    await tenir_copie_locale(session, EtablissementConnu, e, instantane_le=instantane_le)
 
 
 async def activite_combinee_max_nationale(session: AsyncSession) -> Decimal | None:

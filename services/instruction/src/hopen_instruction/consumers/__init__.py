@@ -177,8 +177,8 @@ async def projet_depose(session: AsyncSession, evenement: Evenement, e: ProjetAa
             {"projet_id": e.projet_id, "annee": d.annee, "montant": d.montant} for d in e.depenses_prevues]))
 
 
-async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    await tenir_copie_locale(session, EtablissementConnu, e)
+async def etablissement_publie(session: AsyncSession, evenement: Evenement, e: EtablissementPublie) -> None:
+    await tenir_copie_locale(session, EtablissementConnu, e, instantane_le=evenement.time)
 
 
 async def message_envoye(session: AsyncSession, _: Evenement, e: MessageEnvoyeParEtablissement) -> None:

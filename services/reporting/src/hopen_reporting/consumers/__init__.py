@@ -74,8 +74,8 @@ async def financement_notifie(session: AsyncSession, _: Evenement, e: Financemen
         ).on_conflict_do_nothing())
 
 
-async def etablissement_publie(session: AsyncSession, _: Evenement, e: EtablissementPublie) -> None:
-    await tenir_copie_locale(session, EtablissementVu, e)
+async def etablissement_publie(session: AsyncSession, evenement: Evenement, e: EtablissementPublie) -> None:
+    await tenir_copie_locale(session, EtablissementVu, e, instantane_le=evenement.time)
 
 
 async def enveloppe_mouvementee(

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, Webhoo
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
 from hopen_instruction.webhooks.schemas import WebhookDemande
-from hopen_instruction.webhooks.worker import Consignation, Livreur
+from hopen_instruction.webhooks.worker import Consignation, Etat, Livreur
 
 ARA, BFC = "84", "27"
 ARS_ARA = Principal(subject="ars-ara", role=Role.ARS, region=ARA)
@@ -476,13 +476,13 @@ class _PreneurMort:
     def __init__(self, livreur: Livreur) -> None:
         self._livreur = livreur
 
-    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool:
+    def accepte(self, abonnement_id: str, *, acceptees: Mapping[str, int]) -> bool:
         return True
 
     def bail(self, maintenant: datetime) -> datetime:
         return self._livreur.bail(maintenant)
 
-    def confier(self, confiees: Any, *, evenement_id: str, corps: bytes) -> None:
+    def confier(self, confiees: Any, *, refusees: Any, evenement_id: str, corps: bytes) -> None:
         pass
 
 
@@ -518,9 +518,80 @@ async def test_voie_rapide_bornee_le_surplus_passe_par_la_base(base: str, recept
             limite = datetime.now(UTC) + timedelta(seconds=10)
             assert sum(p > limite for p in prochaines) <= 3  # in hand: leased (2, +1 while one is sent)
             assert sum(p < limite for p in prochaines) >= 3  # the surplus: due now, in the store
-            await _attendre(lambda: _toutes_finies(sessions, wid), en=20, quoi="delivered")
+            # The consumer runs ahead of the endpoint: while the task sends the surplus from the store,
+            # nothing more is handed over (it would overtake what the store still holds).
+            await _attendre(_async(lambda: len(recepteur.de("/surplus")) >= 3), quoi="the store's turn")
+            await _stocker_par(sessions, livreur, *[_deposee(f"sp{i}", ARA) for i in range(6, 9)])
+            assert livreur._deborde == {wid}
+            assert livreur._en_main == {}
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=30, quoi="delivered")
+            await _attendre(_async(lambda: wid not in livreur._taches), quoi="the task ended")
+            assert livreur._deborde == set()  # the store emptied: the fast path again
+            await _stocker_par(sessions, livreur, _deposee("sp9", ARA))
+            assert livreur._en_main == {wid: 1}  # handed over again, not stored due (sent in 0.3 s)
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=10, quoi="delivered")
         recus = [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/surplus")]
-        assert sorted(recus) == [f"sp{i}" for i in range(6)]
+        assert recus == [f"sp{i}" for i in range(10)]  # once each, in the platform's order
+
+
+def _async(condition: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def verifier() -> Any:
+        return condition()
+    return verifier
+
+
+async def test_voie_rapide_plafond_de_taches_par_transaction(base: str, recepteur: Recepteur) -> None:
+    """One event for three subscriptions, at most two tasks: the third's delivery goes through the
+    store (due at once), not into a hand no task may take."""
+    async with _sessions(base) as sessions:
+        abonnements = [await _abonner(sessions, ARS_ARA, f"{recepteur.url}/plafond{i}") for i in range(3)]
+        async with _livreur(sessions, _reglages(base, webhooks_concurrence_max=2,
+                                                webhooks_intervalle_secondes=60.0)) as livreur:
+            await asyncio.sleep(0.3)
+            async with session_scope(sessions) as session:  # one transaction, as a lot of the consumer
+                await service.stocker(session, _deposee("pl0", ARA), preneur=livreur)
+                await service.stocker(session, _deposee("pl1", ARA), preneur=livreur)
+                assert len(session.info["webhooks_acceptees"]) == 2
+            limite = datetime.now(UTC) + timedelta(seconds=10)
+            baux = [sum(p > limite for p in await _prochaines(sessions, wid)) for wid, _ in abonnements]
+            assert sorted(baux) == [0, 2, 2]
+            assert len(livreur._taches) <= 2
+            ids = [wid for wid, _ in abonnements]
+            await _attendre(lambda: _toutes_finies(sessions, *ids), en=20, quoi="all delivered")
+        for i, (_, secret) in enumerate(abonnements):
+            assert [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de(f"/plafond{i}")] == [
+                "pl0", "pl1"]
+
+
+async def test_voie_rapide_une_tache_en_echec_rend_sa_main(base: str, recepteur: Recepteur,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task that fails (here its reading of the subscription) or is cancelled before its first step
+    leaves nothing in hand waiting for the lease: its deliveries are due again at once, then sent."""
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/echec")
+        async with _livreur(sessions, _reglages(base, webhooks_intervalle_secondes=60.0)) as livreur:
+            await asyncio.sleep(0.3)
+            lire, pannes = livreur._lire, []
+
+            async def une_panne(abonnement_id: str) -> Etat | None:
+                if not pannes:
+                    pannes.append(abonnement_id)
+                    raise ConnectionError("base injoignable")
+                return await lire(abonnement_id)
+
+            monkeypatch.setattr(livreur, "_lire", une_panne)
+            await _stocker_par(sessions, livreur, _deposee("ec0", ARA))
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=10, quoi="sent without the lease")
+            assert pannes == [wid]
+            # Cancelled before its first step: `_fin` runs all the same (no task left registered).
+            await _stocker_par(sessions, _PreneurMort(livreur), _deposee("ec1", ARA))
+            (livraison,) = [li for li in await _livraisons(sessions, wid) if li.statut == "en_attente"]
+            livreur.confier([(wid, livraison.id)], refusees=[], evenement_id="x", corps=b"{}")
+            livreur._taches[wid].cancel()
+            await _attendre(_async(lambda: wid not in livreur._taches), quoi="the cancelled task gone")
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=10, quoi="sent without the lease")
+        recus = [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/echec")]
+        assert recus == ["ec0", "ec1"]
 
 
 async def test_reveil_par_notify(base: str, recepteur: Recepteur) -> None:

@@ -209,15 +209,13 @@ class EventConsumer:
                   record.partition, record.offset, error)
         # Topic first, table second, offset commit last: a crash in between parks the same
         # record again on redelivery, which the table's unique position absorbs (at least once).
-        await asyncio.wait_for(
-            self._producer.send_and_wait(
+        async with asyncio.timeout(15):  # not wait_for: it may swallow a stop (hopen_common.reveil)
+            await self._producer.send_and_wait(
                 topic_dead_letter(self.name),
                 value=record.value,
                 key=record.key,
                 headers=[("error", error.encode()[:1000]), ("source_topic", record.topic.encode())],
-            ),
-            15,
-        )
+            )
         async with session_scope(self._sessionmaker) as session:
             await session.execute(
                 insert(DeadLetter).values(

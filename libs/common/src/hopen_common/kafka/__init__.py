@@ -31,6 +31,7 @@ def build_consumer(bootstrap_servers: str, *topics: str, group_id: str) -> AIOKa
 async def stop_with_timeout(client: AIOKafkaProducer | AIOKafkaConsumer, seconds: float = 10.0) -> None:
     # aiokafka issue #1101: stop() can hang while the broker is down.
     try:
-        await asyncio.wait_for(client.stop(), seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: it may swallow a stop (hopen_common.reveil)
+            await client.stop()
     except TimeoutError:
         pass

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from hopen_common.kafka import stop_with_timeout
 from hopen_common.outbox.writer import OUTBOX_CHANNEL
 from hopen_common.pannes import point_de_panne
+from hopen_common.reveil import attendre_reveil
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,7 @@ class OutboxRelay:
             # Rows committed but still above the xmin horizon (another transaction was
             # open) get no second NOTIFY: look again soon rather than at the next poll.
             attente = _PEU if await conn.fetchval(_RETENUES) else self._poll_interval
-            try:
-                await asyncio.wait_for(self._wake.wait(), attente)
-            except TimeoutError:
-                pass
+            await attendre_reveil(self._wake, attente)
 
     async def drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         """Send every ready row, in order; returns how many were sent."""
@@ -124,15 +122,13 @@ class OutboxRelay:
             if not rows:
                 return total
             for row in rows:
-                await asyncio.wait_for(
-                    producer.send_and_wait(
+                async with asyncio.timeout(self._send_timeout):  # not wait_for: hopen_common.reveil
+                    await producer.send_and_wait(
                         row["topic"],
                         value=row["envelope"].encode(),
                         key=row["key"].encode(),
                         headers=_headers(row["envelope"]),
-                    ),
-                    self._send_timeout,
-                )
+                    )
                 point_de_panne("relais-apres-ack")  # the fault matrix's F1 (off unless armed)
                 await conn.execute(
                     "UPDATE outbox SET sent_at = $2 WHERE id = $1", row["id"], datetime.now(UTC)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.db.session import session_scope
 from hopen_common.problemes import ERREUR_INTERNE
+from hopen_common.reveil import attendre_reveil
 from hopen_common.simulations import probleme_de, probleme_du_type
 from hopen_instruction.lots.schemas import DecisionLot
 from hopen_instruction.lots.service import decider, principal_du_lot, proposeur_du_lot
@@ -80,8 +81,7 @@ async def boucle(sessionmaker: async_sessionmaker[AsyncSession], reveil: asyncio
             traite = False
         if not traite:
             reveil.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reveil.wait(), pause)
+            await attendre_reveil(reveil, pause)
 
 
 @asynccontextmanager

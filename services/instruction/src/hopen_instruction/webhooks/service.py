@@ -8,7 +8,7 @@ import functools
 import json
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -253,11 +253,12 @@ class Preneur(Protocol):
     accepts are stored already leased to it and handed over at commit, without going through the
     store's claim (ADR 0026, Performance: the fast path)."""
 
-    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool: ...  # deja: this transaction's
+    def accepte(self, abonnement_id: str, *, acceptees: Mapping[str, int]) -> bool: ...
 
     def bail(self, maintenant: datetime) -> datetime: ...
 
-    def confier(self, confiees: Sequence[tuple[str, str]], *, evenement_id: str, corps: bytes) -> None: ...
+    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[str], evenement_id: str,
+                corps: bytes) -> None: ...
 
 
 async def stocker(session: AsyncSession, evenement: Evenement, _: object = None, *,
@@ -267,7 +268,8 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
 
     With a `preneur`, the deliveries it accepts are leased to it (`prochaine_le` = its lease) and given
     to it once the transaction commits; a crash before it sends them leaves them due at the lease's end,
-    taken by any loop as the others. The rest are due now and NOTIFY'd."""
+    taken by any loop as the others. The rest are due now and NOTIFY'd, and the preneur is told at
+    commit which subscriptions got deliveries in the store (it keeps their order: ADR 0026)."""
     regions = rules.regions_de(evenement.data)
     corps = corps_de(evenement)
     position = await session.scalar(
@@ -283,21 +285,31 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
     if not ids:
         return
     maintenant = datetime.now(UTC)
-    # What this transaction already accepted for each subscription (a lot of events shares it: the
-    # loop's bound must count them before they are handed over).
-    deja: Counter[str] = session.info.setdefault("webhooks_acceptees", Counter())
-    prises = {i for i in ids if preneur is not None and preneur.accepte(i, deja=deja[i])}
-    deja.update(prises)
+    prises: set[str] = set()
+    if preneur is not None:
+        # What this transaction already accepted, per subscription (a lot of events shares it: the
+        # loop's bounds must count them before they are handed over), and what it sent to the store:
+        # a subscription refused once in a transaction is refused for the rest of it, so that none of
+        # its later events is handed over ahead of one waiting in the store.
+        acceptees: Counter[str] = session.info.setdefault("webhooks_acceptees", Counter())
+        refusees: set[str] = session.info.setdefault("webhooks_refusees", set())
+        for i in ids:
+            if i not in refusees and preneur.accepte(i, acceptees=acceptees):
+                prises.add(i)
+                acceptees[i] += 1
+            else:
+                refusees.add(i)
     bail = preneur.bail(maintenant) if preneur is not None and prises else maintenant
     lignes = [{"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
                "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": bail if i in prises else maintenant,
                "cree_le": maintenant} for i in ids]
     await session.execute(insert(WebhookLivraison), lignes)
-    if preneur is not None and prises:
+    if preneur is not None:
         confiees = [(li["abonnement_id"], li["id"]) for li in lignes if li["abonnement_id"] in prises]
+        en_base = [i for i in ids if i not in prises]
         # At the outermost commit only (a rollback hands nothing: the rows do not exist).
         event.listen(session.sync_session, "after_commit", lambda _session: preneur.confier(
-            confiees, evenement_id=evenement.id, corps=corps), once=True)
+            confiees, refusees=en_base, evenement_id=evenement.id, corps=corps), once=True)
     if len(prises) < len(ids):
         await reveiller_livreurs(session)
 

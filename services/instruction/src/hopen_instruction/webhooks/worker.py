@@ -11,7 +11,8 @@
   the NOTIFY of the transactions that queue deliveries (service.CANAL), polling as the fallback;
 - the fast path between them: the deliveries the consumer of this process stores for a subscription the
   loop `accepte` are stored already leased to it and handed over at commit (`confier`), sent without a
-  claim; the lease is the safety net, as for a claim (ADR 0026, Performance).
+  claim; the lease is the safety net, as for a claim, and nothing is handed over for a subscription
+  whose work is in the store (its order is kept: ADR 0026, Performance).
 
 The bookkeeping of a success (its attempt, the delivery `livree`) is written by `Consignation`, many
 deliveries of every subscription in one transaction (ADR 0026, Performance): a crash between the answer
@@ -24,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import itertools
 import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +53,7 @@ from hopen_common.db.session import session_scope
 from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, stop_with_timeout
 from hopen_common.outbox.relay import asyncpg_dsn
+from hopen_common.reveil import attendre_reveil
 from hopen_common.service import superviser
 from hopen_instruction.models import WebhookAbonnement, WebhookLivraison, WebhookTentative
 from hopen_instruction.settings import InstructionSettings
@@ -64,6 +67,7 @@ LECTURE_MAX = 4096  # bytes of an answer read at most: the excerpt is shorter st
 CONSIGNATION_DELAI = 0.005  # seconds a success waits for others to share its transaction
 CONSIGNATION_LOT = 500  # successes written in one transaction at most
 ECOUTE_REPRISE = 5.0  # seconds before listening again after the LISTEN connection was lost
+RENDRE_A_L_ARRET = 5.0  # seconds a stopping loop waits to hand its unsent deliveries back to the store
 Resolveur = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -236,6 +240,16 @@ class Livreur:
         # subscription, and how many of them are queued or being sent (bounded: see `accepte`).
         self._confiees: dict[str, deque[Envoi]] = {}
         self._en_main: dict[str, int] = {}
+        # The subscriptions that have (or may have) due deliveries in the store: nothing more is handed
+        # over for them until their task finds the store empty, so none is sent ahead of an older one
+        # waiting there, and none waits in hand while the task sends a lot taken from the store (its
+        # lease only covers a hand). `_en_base` counts, per subscription, the deliveries committed to
+        # the store by the consumer: the task clears `_deborde` only if none came while it looked.
+        self._deborde: set[str] = set()
+        self._en_base: dict[str, int] = {}
+        self._ouvert = False  # between the start of run_forever and the start of its stop
+        self._plein = False  # a subscription waited for a place (webhooks_concurrence_max): see `_fin`
+        self._arriere: set[asyncio.Task[None]] = set()  # deliveries handed back to the store
         self.livrees = 0
         self.echouees = 0  # schedule exhausted (or 410): visible per subscription in the API too
 
@@ -249,22 +263,29 @@ class Livreur:
                                          timeout=aiohttp.ClientTimeout(total=s.webhooks_timeout_secondes)
                                          ) as client:
             self._client = client
+            # A loop started again (the same Livreur) starts from the store: nothing of before is in hand.
+            self._taches, self._confiees, self._en_main = {}, {}, {}
+            self._deborde, self._en_base = set(), {}
+            self._ouvert = True
             ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
             try:
                 while True:
                     self._reveil.clear()  # before looking: a wake-up during `passer` is not lost
                     await self.passer()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._reveil.wait(), s.webhooks_intervalle_secondes)
+                    await attendre_reveil(self._reveil, s.webhooks_intervalle_secondes)
             finally:
+                self._ouvert = False  # what the consumer commits from now on waits for its lease
                 ecoute.cancel()
-                for tache in list(self._taches.values()):
+                taches = [*self._taches.values(), ecoute]
+                for tache in taches:
                     tache.cancel()
-                for tache in [*self._taches.values(), ecoute]:
+                for tache in taches:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await tache
                 with contextlib.suppress(Exception):
                     await self._consignation.fermer()
+                if self._arriere:  # the hands' leftovers (`_fin`), due again for the next loop
+                    await asyncio.wait(self._arriere, timeout=RENDRE_A_L_ARRET)
                 self._client = None
 
     def reveiller(self, *_: Any) -> None:
@@ -298,15 +319,27 @@ class Livreur:
 
     # --- the fast path: deliveries handed over by the consumer (service.stocker) -----------------------
 
-    def accepte(self, abonnement_id: str, *, deja: int = 0) -> bool:
-        """At most `webhooks_lot` in hand per subscription (counting the `deja` the consumer's current
-        transaction accepted), so that none waits longer than its lease (`bail`): a slow endpoint's
-        surplus goes through the store, due at once."""
-        if self._client is None:  # not running: the store and whichever loop runs
+    def accepte(self, abonnement_id: str, *, acceptees: Mapping[str, int]) -> bool:
+        """At most `webhooks_lot` in hand per subscription (counting what the consumer's current
+        transaction accepted, `acceptees`), so that none waits longer than its lease (`bail`), and at
+        most `webhooks_concurrence_max` subscriptions with a task; nothing for a subscription with
+        deliveries in the store (`_deborde`). Refused, the delivery goes through the store, due at once,
+        and so do the subscription's next ones until its task has emptied the store."""
+        if not self._ouvert:  # not running: the store and whichever loop runs
             return False
-        if abonnement_id not in self._taches and len(self._taches) >= self._settings.webhooks_concurrence_max:
+        if abonnement_id in self._deborde:
             return False
-        return self._en_main.get(abonnement_id, 0) + deja < self._settings.webhooks_lot
+        if abonnement_id not in self._taches and abonnement_id not in acceptees:
+            nouvelles = sum(1 for i in acceptees if i not in self._taches)
+            if len(self._taches) + nouvelles >= self._settings.webhooks_concurrence_max:
+                self._deborde.add(abonnement_id)
+                self._plein = True
+                return False
+        en_main = self._en_main.get(abonnement_id, 0) + acceptees.get(abonnement_id, 0)
+        if en_main >= self._settings.webhooks_lot:
+            self._deborde.add(abonnement_id)
+            return False
+        return True
 
     def bail(self, maintenant: datetime) -> datetime:
         """As long as sending a full hand may take, one more for the delivery accepted meanwhile."""
@@ -314,15 +347,44 @@ class Livreur:
         vagues = -(-(s.webhooks_lot + 1) // s.webhooks_concurrence_par_abonnement)
         return maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
 
-    def confier(self, confiees: Sequence[tuple[str, str]], *, evenement_id: str, corps: bytes) -> None:
-        """At the consumer's commit: queued, in the event's order, to the subscription's task."""
-        for abonnement_id, livraison_id in confiees:
-            envoi = Envoi(livraison_id, evenement_id, corps, 0)
-            self._confiees.setdefault(abonnement_id, deque()).append(envoi)
-            self._en_main[abonnement_id] = self._en_main.get(abonnement_id, 0) + 1
-            if abonnement_id not in self._taches:
-                self._taches[abonnement_id] = asyncio.create_task(self._abonnement(abonnement_id),
-                                                                  name=f"webhook-{abonnement_id}")
+    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[str], evenement_id: str,
+                corps: bytes) -> None:
+        """At the consumer's commit: the accepted deliveries queued, in the event's order, to their
+        subscription's task; the refused ones noted (they are in the store). Never raises (it runs
+        inside the consumer's commit): what it could not queue is sent after its lease."""
+        try:
+            for abonnement_id in refusees:
+                self._deborde.add(abonnement_id)
+                self._en_base[abonnement_id] = self._en_base.get(abonnement_id, 0) + 1
+            if not self._ouvert:  # stopping: the leases bring them back
+                return
+            for abonnement_id, livraison_id in confiees:
+                self._confiees.setdefault(abonnement_id, deque()).append(
+                    Envoi(livraison_id, evenement_id, corps, 0))
+                self._en_main[abonnement_id] = self._en_main.get(abonnement_id, 0) + 1
+                self._lancer(abonnement_id)
+            for abonnement_id in refusees:  # their task takes them from the store, in order
+                self._lancer_si_place(abonnement_id)
+        except Exception:
+            log.exception("webhooks : remise de %d livraisons impossible (envoyées au bout du bail)",
+                          len(confiees))
+
+    def _lancer_si_place(self, abonnement_id: str) -> None:
+        if abonnement_id in self._taches:
+            return
+        if len(self._taches) < self._settings.webhooks_concurrence_max:
+            self._lancer(abonnement_id)
+        else:
+            self._plein = True
+
+    def _lancer(self, abonnement_id: str) -> None:
+        """The subscription's task, unless it has one; `_fin` runs however it ends (even cancelled
+        before its first step)."""
+        if abonnement_id in self._taches:
+            return
+        tache = asyncio.create_task(self._abonnement(abonnement_id), name=f"webhook-{abonnement_id}")
+        self._taches[abonnement_id] = tache
+        tache.add_done_callback(functools.partial(self._fin, abonnement_id))
 
     def _de_la_main(self, abonnement_id: str, n: int) -> list[Envoi]:
         file = self._confiees.get(abonnement_id)
@@ -341,6 +403,7 @@ class Livreur:
         """One task for each active subscription with a due delivery that has none running."""
         places = self._settings.webhooks_concurrence_max - len(self._taches)
         if places <= 0:
+            self._plein = True  # looked again as soon as a task ends
             return
         async with self._sessions() as session:
             ids = list(await session.scalars(
@@ -350,17 +413,36 @@ class Livreur:
                        WebhookLivraison.prochaine_le <= datetime.now(UTC),
                        WebhookAbonnement.actif.is_(True))
                 .limit(places + len(self._taches))))
-        maximum = self._settings.webhooks_concurrence_max
         for abonnement_id in ids:
-            if abonnement_id not in self._taches and len(self._taches) < maximum:
-                self._taches[abonnement_id] = asyncio.create_task(self._abonnement(abonnement_id),
-                                                                  name=f"webhook-{abonnement_id}")
+            self._lancer_si_place(abonnement_id)
 
-    def _fin(self, abonnement_id: str) -> None:
-        """The task ended; handed-over deliveries it left (it failed) come back at their lease's end."""
-        self._taches.pop(abonnement_id, None)
+    def _fin(self, abonnement_id: str, tache: asyncio.Task[None]) -> None:
+        """The task ended (returned, failed or cancelled): what was handed to it and not sent (handed
+        over while it stopped, or it failed) goes back to the store, due at once, in the background;
+        if that fails too (the database is away) the lease brings them back."""
+        if self._taches.get(abonnement_id) is not tache:  # a loop started again since: not ours
+            return
+        del self._taches[abonnement_id]
+        if self._plein:  # a place is free: the next pass, now, gives it to one that waits
+            self._plein = False
+            self._reveil.set()
         self._en_main.pop(abonnement_id, None)
-        self._confiees.pop(abonnement_id, None)
+        restes = list(self._confiees.pop(abonnement_id, ()))
+        if restes:
+            self._deborde.add(abonnement_id)
+            arriere = asyncio.get_running_loop().create_task(self._rendre_sans_echec(abonnement_id, restes))
+            self._arriere.add(arriere)
+            arriere.add_done_callback(self._arriere.discard)
+
+    async def _rendre_sans_echec(self, abonnement_id: str, envois: Sequence[Envoi]) -> None:
+        try:
+            await self._rendre(envois)
+        except Exception as exc:
+            log.warning("webhook %s : %d livraisons remises au bout du bail (%s)", abonnement_id,
+                        len(envois), exc)
+            return
+        if self._ouvert:
+            self._lancer_si_place(abonnement_id)
 
     async def _abonnement(self, abonnement_id: str) -> None:
         """The subscription's only task: what the consumer handed over first, then what is due in the
@@ -378,7 +460,15 @@ class Livreur:
                 envois = self._de_la_main(abonnement_id, self._settings.webhooks_lot)
                 en_main = len(envois)
                 if not envois:
+                    en_base = self._en_base.get(abonnement_id, 0)
                     envois = await self._prendre(etat)
+                    if envois:  # nothing is handed over while a lot of the store is sent
+                        self._deborde.add(abonnement_id)
+                    elif self._en_base.get(abonnement_id, 0) == en_base:  # none stored while it looked
+                        self._deborde.discard(abonnement_id)
+                        self._en_base.pop(abonnement_id, None)
+                    else:
+                        continue  # stored while it looked: look again
                 if not envois:
                     if self._confiees.get(abonnement_id):  # handed over while the store was read
                         continue
@@ -391,6 +481,7 @@ class Livreur:
                         consignes += [c for c in await asyncio.gather(
                             *(self._livrer(etat, e) for e in envois[i:i + par])) if c is not None]
                         if not etat.actif:  # a 410: what it took waits, as its other pending ones
+                            self._deborde.add(abonnement_id)
                             await self._rendre(envois[i + par:])
                             await self._rendre_la_main(abonnement_id)
                             return
@@ -403,11 +494,10 @@ class Livreur:
             raise
         except Exception:  # the database went away: the leases expire, the next pass takes them again
             log.exception("webhook %s : livraisons interrompues", abonnement_id)
-        finally:
-            self._fin(abonnement_id)
 
     async def _rendre_la_main(self, abonnement_id: str) -> None:
         """What was handed over and not sent: back to the store, due (they wait while disabled)."""
+        self._deborde.add(abonnement_id)
         envois = list(self._confiees.pop(abonnement_id, ()))
         self._lacher(abonnement_id, len(envois))
         await self._rendre(envois)
@@ -439,7 +529,8 @@ class Livreur:
             return [Envoi(li.id, li.event_id, li.corps, li.tentatives) for li in prises]
 
     async def _rendre(self, envois: Sequence[Envoi]) -> None:
-        """Deliveries taken but not sent: due again at once (for when the subscription is re-enabled)."""
+        """Deliveries taken but not sent: due again at once (for when the subscription is re-enabled);
+        the subscription's next ones follow them through the store."""
         if not envois:
             return
         async with session_scope(self._sessions) as session:
@@ -447,6 +538,7 @@ class Livreur:
                 update(WebhookLivraison).where(WebhookLivraison.id.in_([e.livraison_id for e in envois]),
                                                WebhookLivraison.statut == service.EN_ATTENTE)
                 .values(prochaine_le=datetime.now(UTC)).execution_options(synchronize_session=False))
+            await service.reveiller_livreurs(session)  # any replica's loop may take them now
 
     async def _livrer(self, etat: Etat, envoi: Envoi) -> asyncio.Future[bool | None] | None:
         """The answer's bookkeeping: a success without failures before it goes to the shared

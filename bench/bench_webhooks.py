@@ -51,6 +51,7 @@ from hopen_common.devstack.stack import find_repo_root
 from hopen_common.events import nouvel_evenement
 from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.reveil import executer
 from hopen_common.service import superviser
 from hopen_instruction.models import WebhookAbonnement
 from hopen_instruction.settings import InstructionSettings
@@ -88,6 +89,8 @@ async def recepteur(scope: dict[str, Any], receive: Any, send: Any) -> None:
         reponse = json.dumps(
             {c: len(v) for c, v in RECUES.items()} if scope["path"] == "/comptes"
             else ECHANTILLONS if scope["path"] == "/echantillons" else RECUES).encode()
+        if scope["path"] == "/echantillons":  # each phase's, verified at its end (the timestamp's
+            ECHANTILLONS.clear()  # tolerance is 5 minutes: a whole run is longer)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": reponse})
@@ -120,6 +123,13 @@ def centile(valeurs: list[float], q: float) -> float:
 
 async def lire(client: httpx.AsyncClient, chemin: str) -> Any:
     return (await client.get(chemin)).json()
+
+
+def voies(livreur: Livreur) -> str:
+    """How the phase's deliveries went: handed over by the consumer / claimed from the store (then reset)."""
+    main, base = livreur.par_la_main, livreur.par_la_base
+    livreur.par_la_main = livreur.par_la_base = 0
+    return f"{main} par la main, {base} par la base"
 
 
 def verifier_signatures(echantillons: list[dict[str, Any]], secrets: dict[str, str]) -> int:
@@ -199,7 +209,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     reglages = InstructionSettings(
         environment="development", database_url=url, kafka_bootstrap_servers=bootstrap,
         webhooks_destinations_permises=["127.0.0.1/32"],
-        webhooks_concurrence_par_abonnement=args.par_abonnement)
+        webhooks_concurrence_par_abonnement=args.par_abonnement, webhooks_main_max=args.main_max)
     engine = build_engine(url, pool_size=ABONNEMENTS + 5)
     sessions = build_sessionmaker(engine)
     producteur = build_producer(bootstrap, client_id="bench")
@@ -215,6 +225,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     resultats: dict[str, Any] = {"evenements": n, "abonnements": ABONNEMENTS, "cadence": args.cadence,
                                  "par_abonnement": args.par_abonnement}
     secrets: dict[str, str] = {}
+    verifiees = 0
     client = httpx.AsyncClient(base_url=base)
     try:
         chemins = await abonner(sessions, base, "debit", secrets)
@@ -233,13 +244,17 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
                               # the consumer alone: every event stored with its deliveries
                               "evenements_stockes_par_seconde": round(n / stockage, 1),
                               **resume(recues, chemins)}
+        resultats["debit"]["voie_rapide"] = voies(livreur)
         print("throughput", resultats["debit"], flush=True)
+        verifiees += verifier_signatures(await lire(client, "/echantillons"), secrets)
 
         chemins = await abonner(sessions, base, "cadence", secrets)
         await publier(producteur, topic, n, args.cadence)
         recues = await attendre(client, chemins, n, en=n / args.cadence + 120)
         resultats["cadence_10_rapides"] = resume(recues, chemins)
+        resultats["cadence_10_rapides"]["voie_rapide"] = voies(livreur)
         print("paced", resultats["cadence_10_rapides"], flush=True)
+        verifiees += verifier_signatures(await lire(client, "/echantillons"), secrets)
 
         chemins = await abonner(sessions, base, "lent", secrets, lent=True)
         rapides = [c for c in chemins if not c.endswith("/lent")]
@@ -247,8 +262,10 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
         recues = await attendre(client, rapides, n, en=n / args.cadence + 120)
         resultats["cadence_9_rapides_1_lent"] = {**resume(recues, rapides),
                                                  "lent_recues": len(recues.get(chemins[0], []))}
+        resultats["cadence_9_rapides_1_lent"]["voie_rapide"] = voies(livreur)
         print("paced, one endpoint at 10 s", resultats["cadence_9_rapides_1_lent"], flush=True)
-        resultats["signatures_verifiees"] = verifier_signatures(await lire(client, "/echantillons"), secrets)
+        verifiees += verifier_signatures(await lire(client, "/echantillons"), secrets)
+        resultats["signatures_verifiees"] = verifiees
     finally:
         await client.aclose()
         for tache in taches:
@@ -267,6 +284,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--evenements", type=int, default=300)
     parser.add_argument("--cadence", type=float, default=100.0, help="events/s of the paced phases")
+    parser.add_argument("--main-max", type=int,
+                        default=InstructionSettings.model_fields["webhooks_main_max"].default,
+                        help="webhooks_main_max: deliveries handed over to one subscription's task at most")
     parser.add_argument("--par-abonnement", type=int, default=1,
                         help="webhooks_concurrence_par_abonnement (deliveries in flight per subscription)")
     parser.add_argument("--pg-port", type=int)
@@ -293,7 +313,7 @@ def main() -> None:
                     httpx.get(f"{base}/stats")
                     break
                 time.sleep(0.1)
-            resultats = asyncio.run(banc(args, url, broker.bootstrap, base))
+            resultats = executer(banc(args, url, broker.bootstrap, base))
         finally:
             recepteur_proc.terminate()
             recepteur_proc.wait(10)

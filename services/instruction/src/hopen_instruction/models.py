@@ -514,6 +514,9 @@ class WebhookLivraison(Base):
         Index("ix_webhook_livraison_dues", "prochaine_le", "abonnement_id",
               postgresql_where=text("statut = 'en_attente'")),
         Index("ix_webhook_livraison_abonnement", "abonnement_id", "cree_le"),
+        # The claim and the pass, per subscription, in the store's order (migration 0018).
+        Index("ix_webhook_livraison_a_envoyer", "abonnement_id", "evenement_position", "cree_le",
+              postgresql_where=text("statut = 'en_attente'")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

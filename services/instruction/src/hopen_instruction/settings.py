@@ -35,8 +35,14 @@ class InstructionSettings(ServiceSettings, ReglagesCourriel):
     webhooks_concurrence_max: int = 64  # subscriptions delivered to at the same time (one task each)
     # Deliveries of one subscription in flight at once: 1 keeps them in the event order.
     webhooks_concurrence_par_abonnement: int = 1
-    # Due deliveries one subscription's task takes (and leases) per transaction.
-    webhooks_lot: int = 20
+    # Due deliveries one subscription's task takes (and leases) per transaction from the store. The lease
+    # covers sending them all at the timeout (100 at 15 s: ~26 min, how long a crashed worker's taken
+    # deliveries wait); 20 measured ~30 % fewer deliveries/s under a backlog (ADR 0026, fourth round).
+    webhooks_lot: int = 100
+    # Deliveries the consumer may hand over to one subscription's task before the rest goes through the
+    # store: at least a consumer lot, so that one lot never overflows on its own (overflowing sends the
+    # subscription through the store until it has caught up: ADR 0026). Same lease as a lot's.
+    webhooks_main_max: int = 100
     # Events the webhook consumer stores in one transaction (EventConsumer's `lot`): one commit per event
     # held it under 100 events/s (ADR 0026, Performance).
     webhooks_consommateur_lot: int = 100

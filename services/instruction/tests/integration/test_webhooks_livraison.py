@@ -506,12 +506,12 @@ async def test_voie_rapide_perdue_reprise_au_bout_du_bail(base: str, recepteur: 
 
 
 async def test_voie_rapide_bornee_le_surplus_passe_par_la_base(base: str, recepteur: Recepteur) -> None:
-    """A slow endpoint: at most `webhooks_lot` deliveries in hand (none waits past its lease), the
+    """A slow endpoint: at most `webhooks_main_max` deliveries in hand (none waits past its lease), the
     surplus is stored due at once and delivered by the same task after them, each event once."""
     recepteur.reponses["/surplus"] = [(200, {}, 0.3)]
     async with _sessions(base) as sessions:
         wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/surplus")
-        async with _livreur(sessions, _reglages(base, webhooks_lot=2)) as livreur:
+        async with _livreur(sessions, _reglages(base, webhooks_lot=2, webhooks_main_max=2)) as livreur:
             await asyncio.sleep(0.3)
             await _stocker_par(sessions, livreur, *[_deposee(f"sp{i}", ARA) for i in range(6)])
             prochaines = await _prochaines(sessions, wid)

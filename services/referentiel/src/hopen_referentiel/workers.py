@@ -1,11 +1,11 @@
 """`python -m hopen_referentiel.workers [relais] [consommateur] [taches]`: outbox relay, consumer and
 periodic tasks without the HTTP API (all three unless some are named)."""
 
-import asyncio
 import sys
 
+from hopen_common.reveil import executer
 from hopen_common.service import roles_demandes, run_workers_only
 from hopen_referentiel.main import spec
 
 if __name__ == "__main__":
-    asyncio.run(run_workers_only(spec(), roles_demandes(sys.argv[1:])))
+    executer(run_workers_only(spec(), roles_demandes(sys.argv[1:])))

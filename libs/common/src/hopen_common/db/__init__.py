@@ -1,6 +1,6 @@
 """Async database plumbing: metadata per service, engine/session factories, request session."""
 
-from hopen_common.db.base import MessagingBase, new_metadata, utcnow
+from hopen_common.db.base import MessagingBase, new_metadata, table_de, utcnow
 from hopen_common.db.session import (
     SessionDep,
     build_engine,
@@ -19,5 +19,6 @@ __all__ = [
     "get_session",
     "new_metadata",
     "session_scope",
+    "table_de",
     "utcnow",
 ]

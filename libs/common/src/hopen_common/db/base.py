@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so that every service's migrations name things the same way.
@@ -29,3 +30,9 @@ class MessagingBase(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_de(modele: type[Any]) -> Table:
+    """A mapped class's table, for Core statements on a hot path (built once, executed with plain
+    parameters: no ORM bookkeeping per row). Typed as the Table it is (the ORM declares a FromClause)."""
+    return cast(Table, modele.__table__)

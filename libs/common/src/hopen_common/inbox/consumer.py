@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hopen_common.contracts.topics import topic_dead_letter
+from hopen_common.db.base import table_de
 from hopen_common.db.messaging import DeadLetter, InboxMessage
 from hopen_common.db.session import connexion_perdue, session_scope
 from hopen_common.events.envelope import Evenement
@@ -269,14 +270,19 @@ async def rejouer_lettres(
     return replayed
 
 
+# Built once, on the table (not the ORM's bulk path): the hot path of every consumer.
+_INBOX = (
+    insert(table_de(InboxMessage))
+    .on_conflict_do_nothing()
+    .returning(table_de(InboxMessage).c.event_id)
+)
+
+
 async def _appliquer(session: AsyncSession, consumer: str, evenement: Evenement, payload: BaseModel,
                      handler: Handler) -> bool:
     """Inbox row and effect in the caller's transaction; False when already applied."""
     inserted = await session.execute(
-        insert(InboxMessage)
-        .values(consumer=consumer, event_id=evenement.id, event_type=evenement.type)
-        .on_conflict_do_nothing()
-        .returning(InboxMessage.event_id)
+        _INBOX, {"consumer": consumer, "event_id": evenement.id, "event_type": evenement.type}
     )
     if inserted.first() is None:
         return False

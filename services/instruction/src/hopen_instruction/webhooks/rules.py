@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,7 +141,13 @@ _METADONNEES = tuple(ipaddress.ip_network(n) for n in (
 def adresse_refusee(adresse: str, *, permises: Sequence[str] = ()) -> str | None:
     """Why `adresse` (an IP) must not be reached, or None. Private, loopback, link-local, metadata,
     multicast, reserved and unspecified addresses are refused unless a network of `permises` (CIDR,
-    the allow-list setting) contains it; an IPv4-mapped IPv6 address is judged as its IPv4."""
+    the allow-list setting) contains it; an IPv4-mapped IPv6 address is judged as its IPv4.
+    Memoized: the verdict on an address never changes (a name is still resolved at every delivery)."""
+    return _adresse_refusee(adresse, tuple(permises))
+
+
+@functools.lru_cache(maxsize=4096)
+def _adresse_refusee(adresse: str, permises: tuple[str, ...]) -> str | None:
     ip = ipaddress.ip_address(adresse.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -180,6 +187,31 @@ def verifier_url(url: str, *, https_seulement: bool, permises: Sequence[str] = (
     if (motif := adresse_refusee(hote, permises=permises)) is not None:
         raise DestinationRefusee(f"{hote} : {motif}")
     return hote
+
+
+@dataclass(frozen=True)
+class Destination:
+    hote: str
+    port: int
+    litterale: bool  # the host is an IP address (judged by verifier_url, nothing to resolve)
+
+
+def destination(url: str, *, https_seulement: bool, permises: Sequence[str] = ()) -> Destination:
+    """`verifier_url` and what a delivery needs of the URL, memoized (every delivery asks: a URL's form
+    and a literal address's verdict never change; a name is still resolved and judged each time)."""
+    return _destination(url, https_seulement, tuple(permises))
+
+
+@functools.lru_cache(maxsize=4096)
+def _destination(url: str, https_seulement: bool, permises: tuple[str, ...]) -> Destination:
+    hote = verifier_url(url, https_seulement=https_seulement, permises=permises)
+    morceaux = urlsplit(url)
+    try:
+        ipaddress.ip_address(hote)
+        litterale = True
+    except ValueError:
+        litterale = False
+    return Destination(hote, morceaux.port or (443 if morceaux.scheme == "https" else 80), litterale)
 
 
 # --- the feed's cursor --------------------------------------------------------------------------------

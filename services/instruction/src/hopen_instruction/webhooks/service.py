@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import any_, event, func, insert, literal_column, or_, select, text, update
+from sqlalchemy import String, any_, bindparam, event, func, insert, literal_column, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hopen_common.auth import Principal
 from hopen_common.auth.portee import filtre_liste, region_de_lecture, restreindre, voit
+from hopen_common.db.base import table_de
 from hopen_common.db.messaging import JournalAudit
 from hopen_common.events import Evenement
 from hopen_common.inbox import Handler
@@ -248,6 +250,18 @@ def corps_de(evenement: Evenement) -> bytes:
     return evenement.model_dump_json().encode()
 
 
+# The consumer's statements, built once (Core, not the ORM's bulk path: most of the consumer's CPU went
+# to the ORM's per-row bookkeeping and to building the statements again for every event, ADR 0026).
+_EVENEMENTS, _LIVRAISONS, _ABONNEMENTS = (table_de(m) for m in (WebhookEvenement, WebhookLivraison,
+                                                                   WebhookAbonnement))
+_STOCKER_EVENEMENT = insert(_EVENEMENTS).returning(_EVENEMENTS.c.position)
+_STOCKER_LIVRAISONS = insert(_LIVRAISONS)
+_ABONNES = select(_ABONNEMENTS.c.id).where(
+    _ABONNEMENTS.c.actif.is_(True), _ABONNEMENTS.c.supprime_le.is_(None),
+    _ABONNEMENTS.c.types.contains(bindparam("types", type_=JSONB)),
+    or_(_ABONNEMENTS.c.region.is_(None),
+        _ABONNEMENTS.c.region == any_(bindparam("regions", type_=ARRAY(String(3))))))
+
 class Preneur(Protocol):
     """The delivery loop of this process, seen from the consumer (worker.Livreur): the deliveries it
     accepts are stored already leased to it and handed over at commit, without going through the
@@ -272,16 +286,11 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
     commit which subscriptions got deliveries in the store (it keeps their order: ADR 0026)."""
     regions = rules.regions_de(evenement.data)
     corps = corps_de(evenement)
-    position = await session.scalar(
-        insert(WebhookEvenement).values(event_id=evenement.id, type=evenement.type, regions=regions,
-                                        horodatage=evenement.time, corps=corps)
-        .returning(WebhookEvenement.position))
+    position = await session.scalar(_STOCKER_EVENEMENT, {
+        "event_id": evenement.id, "type": evenement.type, "regions": regions, "horodatage": evenement.time,
+        "corps": corps})
     assert position is not None
-    abonnes = select(WebhookAbonnement.id).where(
-        WebhookAbonnement.actif.is_(True), WebhookAbonnement.supprime_le.is_(None),
-        WebhookAbonnement.types.contains([evenement.type]),
-        or_(WebhookAbonnement.region.is_(None), WebhookAbonnement.region.in_(regions)))
-    ids = list(await session.scalars(abonnes))
+    ids = list(await session.scalars(_ABONNES, {"types": [evenement.type], "regions": regions}))
     if not ids:
         return
     maintenant = datetime.now(UTC)
@@ -303,7 +312,7 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
     lignes = [{"id": str(uuid.uuid4()), "abonnement_id": i, "evenement_position": position, "origine": "flux",
                "statut": EN_ATTENTE, "tentatives": 0, "prochaine_le": bail if i in prises else maintenant,
                "cree_le": maintenant} for i in ids]
-    await session.execute(insert(WebhookLivraison), lignes)
+    await session.execute(_STOCKER_LIVRAISONS, lignes)
     if preneur is not None:
         confiees = [(li["abonnement_id"], li["id"]) for li in lignes if li["abonnement_id"] in prises]
         en_base = [i for i in ids if i not in prises]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import itertools
 import logging
 import socket
@@ -36,7 +35,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
@@ -49,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import DateTime, Integer, String
 
 from hopen_common.contracts.topics import Topics
+from hopen_common.db.base import table_de
 from hopen_common.db.session import session_scope
 from hopen_common.inbox import EventConsumer
 from hopen_common.kafka import build_consumer, stop_with_timeout
@@ -152,6 +151,9 @@ _PRENDRE = text(
              bindparam("bail", type_=DateTime(timezone=True)))
 
 
+_TENTATIVES = insert(table_de(WebhookTentative))  # Core, built once: the ORM's bulk path cost more
+
+
 class Consignation:
     """The successes of every subscription's task, written together: the attempts in one multi-row
     INSERT and the deliveries in one UPDATE, one transaction (one commit's wait) for up to
@@ -202,7 +204,7 @@ class Consignation:
 
     async def _ecrire(self, succes: Sequence[Succes]) -> set[str]:
         async with session_scope(self._sessions) as session:
-            await session.execute(insert(WebhookTentative), [
+            await session.execute(_TENTATIVES, [
                 {"livraison_id": s.livraison_id, "numero": s.numero, "debut_le": s.debut,
                  "duree_ms": s.reponse.duree_ms, "statut_http": s.reponse.statut, "erreur": s.reponse.erreur,
                  "extrait": s.reponse.extrait} for s in succes])
@@ -250,6 +252,8 @@ class Livreur:
         self._ouvert = False  # between the start of run_forever and the start of its stop
         self._plein = False  # a subscription waited for a place (webhooks_concurrence_max): see `_fin`
         self._arriere: set[asyncio.Task[None]] = set()  # deliveries handed back to the store
+        self.par_la_main = 0  # deliveries sent as handed over by the consumer (the fast path)
+        self.par_la_base = 0  # deliveries sent as claimed from the store (retries, replays, surplus)
         self.livrees = 0
         self.echouees = 0  # schedule exhausted (or 410): visible per subscription in the API too
 
@@ -320,7 +324,7 @@ class Livreur:
     # --- the fast path: deliveries handed over by the consumer (service.stocker) -----------------------
 
     def accepte(self, abonnement_id: str, *, acceptees: Mapping[str, int]) -> bool:
-        """At most `webhooks_lot` in hand per subscription (counting what the consumer's current
+        """At most `webhooks_main_max` in hand per subscription (counting what the consumer's current
         transaction accepted, `acceptees`), so that none waits longer than its lease (`bail`), and at
         most `webhooks_concurrence_max` subscriptions with a task; nothing for a subscription with
         deliveries in the store (`_deborde`). Refused, the delivery goes through the store, due at once,
@@ -336,7 +340,7 @@ class Livreur:
                 self._plein = True
                 return False
         en_main = self._en_main.get(abonnement_id, 0) + acceptees.get(abonnement_id, 0)
-        if en_main >= self._settings.webhooks_lot:
+        if en_main >= self._settings.webhooks_main_max:
             self._deborde.add(abonnement_id)
             return False
         return True
@@ -344,7 +348,7 @@ class Livreur:
     def bail(self, maintenant: datetime) -> datetime:
         """As long as sending a full hand may take, one more for the delivery accepted meanwhile."""
         s = self._settings
-        vagues = -(-(s.webhooks_lot + 1) // s.webhooks_concurrence_par_abonnement)
+        vagues = -(-(s.webhooks_main_max + 1) // s.webhooks_concurrence_par_abonnement)
         return maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
 
     def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[str], evenement_id: str,
@@ -405,14 +409,18 @@ class Livreur:
         if places <= 0:
             self._plein = True  # looked again as soon as a task ends
             return
+        # Per active subscription without a task, one probe of its pending deliveries (index
+        # ix_webhook_livraison_a_envoyer), not a scan of every due delivery (a backlog has 100 000).
+        dues = select(WebhookLivraison.id).where(
+            WebhookLivraison.abonnement_id == WebhookAbonnement.id,
+            WebhookLivraison.statut == service.EN_ATTENTE, WebhookLivraison.prochaine_le <= datetime.now(UTC)
+        ).exists()
         async with self._sessions() as session:
             ids = list(await session.scalars(
-                select(WebhookLivraison.abonnement_id).distinct()
-                .join(WebhookAbonnement, WebhookAbonnement.id == WebhookLivraison.abonnement_id)
-                .where(WebhookLivraison.statut == service.EN_ATTENTE,
-                       WebhookLivraison.prochaine_le <= datetime.now(UTC),
-                       WebhookAbonnement.actif.is_(True))
-                .limit(places + len(self._taches))))
+                select(WebhookAbonnement.id)
+                .where(WebhookAbonnement.actif.is_(True), dues,
+                       WebhookAbonnement.id.not_in(list(self._taches)))
+                .limit(places)))
         for abonnement_id in ids:
             self._lancer_si_place(abonnement_id)
 
@@ -459,9 +467,11 @@ class Livreur:
                 reveils = self._reveils
                 envois = self._de_la_main(abonnement_id, self._settings.webhooks_lot)
                 en_main = len(envois)
+                self.par_la_main += en_main
                 if not envois:
                     en_base = self._en_base.get(abonnement_id, 0)
                     envois = await self._prendre(etat)
+                    self.par_la_base += len(envois)
                     if envois:  # nothing is handed over while a lot of the store is sent
                         self._deborde.add(abonnement_id)
                     elif self._en_base.get(abonnement_id, 0) == en_base:  # none stored while it looked
@@ -478,8 +488,10 @@ class Livreur:
                 consignes: list[asyncio.Future[bool | None]] = []
                 try:
                     for i in range(0, len(envois), par):  # `par` in flight, in the store's order
-                        consignes += [c for c in await asyncio.gather(
-                            *(self._livrer(etat, e) for e in envois[i:i + par])) if c is not None]
+                        vague = envois[i:i + par]
+                        resultats = ([await self._livrer(etat, vague[0])] if len(vague) == 1  # no task
+                                     else await asyncio.gather(*(self._livrer(etat, e) for e in vague)))
+                        consignes += [c for c in resultats if c is not None]
                         if not etat.actif:  # a 410: what it took waits, as its other pending ones
                             self._deborde.add(abonnement_id)
                             await self._rendre(envois[i + par:])
@@ -585,19 +597,15 @@ class Livreur:
 
     async def _verifier_destination(self, url: str) -> None:
         """At every delivery, not only at subscription: a name may point elsewhere since."""
-        morceaux = urlsplit(url)
-        hote = morceaux.hostname or ""
-        rules.verifier_url(url, https_seulement=self._reglages.https_seulement,
-                           permises=self._reglages.permises)
-        port = morceaux.port or (443 if morceaux.scheme == "https" else 80)
+        cible = rules.destination(url, https_seulement=self._reglages.https_seulement,
+                                  permises=self._reglages.permises)
+        if cible.litterale:  # judged with the URL (getaddrinfo would take a trip through a thread)
+            return
+        hote = cible.hote
         try:
-            # A literal address is itself (getaddrinfo would take a trip through a thread for it).
-            adresses = [str(ipaddress.ip_address(hote))]
-        except ValueError:
-            try:
-                adresses = await self._resolveur(hote, port)
-            except OSError as exc:
-                raise rules.DestinationRefusee(f"{hote} ne se résout pas ({exc})") from None
+            adresses = await self._resolveur(hote, cible.port)
+        except OSError as exc:
+            raise rules.DestinationRefusee(f"{hote} ne se résout pas ({exc})") from None
         for adresse in adresses:
             if (motif := rules.adresse_refusee(adresse, permises=self._reglages.permises)) is not None:
                 raise rules.DestinationRefusee(f"{hote} → {adresse} : {motif}")

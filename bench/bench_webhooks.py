@@ -158,6 +158,24 @@ async def abonner(sessions: Any, base: str, phase: str, secrets: dict[str, str],
     return chemins
 
 
+async def publier_a_part(bootstrap: str, topic: str, n: int, cadence: float | None) -> None:
+    """The load in its own process (as the services' relays are in production): its CPU is not the
+    measured process's."""
+    commande = [sys.executable, __file__, "--publieur", bootstrap, topic, str(n), str(cadence or 0)]
+    processus = await asyncio.create_subprocess_exec(*commande)
+    if await processus.wait() != 0:
+        raise SystemExit(f"the publisher failed ({processus.returncode})")
+
+
+async def publier_seul(bootstrap: str, topic: str, n: int, cadence: float | None) -> None:
+    producteur = build_producer(bootstrap, client_id="bench-publieur")
+    await producteur.start()
+    try:
+        await publier(producteur, topic, n, cadence)
+    finally:
+        await stop_with_timeout(producteur)
+
+
 async def publier(producteur: Any, topic: str, n: int, cadence: float | None) -> None:
     debut = time.monotonic()
     envois = []
@@ -232,11 +250,11 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
         debut, cpu = time.monotonic(), time.process_time()
         deja = consommateur.processed
         stockes = asyncio.create_task(_stockes_en(consommateur, deja + n))
-        await publier(producteur, topic, n, None)
+        await publier_a_part(bootstrap, topic, n, None)
         recues = await attendre(client, chemins, n, en=max(120.0, n * 0.5))
         duree, cpu = time.monotonic() - debut, time.process_time() - cpu
         stockage = await stockes - debut
-        # CPU of this process (consumer + loop + publisher, not the receiver nor PostgreSQL) per
+        # CPU of this process (consumer + loop, not the publisher, the receiver nor PostgreSQL) per
         # delivery: less at the mercy of the other jobs of the machine than the wall-clock rate.
         resultats["debit"] = {"secondes": round(duree, 2),
                               "livraisons_par_seconde": round(n * ABONNEMENTS / duree, 1),
@@ -249,7 +267,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
         verifiees += verifier_signatures(await lire(client, "/echantillons"), secrets)
 
         chemins = await abonner(sessions, base, "cadence", secrets)
-        await publier(producteur, topic, n, args.cadence)
+        await publier_a_part(bootstrap, topic, n, args.cadence)
         recues = await attendre(client, chemins, n, en=n / args.cadence + 120)
         resultats["cadence_10_rapides"] = resume(recues, chemins)
         resultats["cadence_10_rapides"]["voie_rapide"] = voies(livreur)
@@ -258,7 +276,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
 
         chemins = await abonner(sessions, base, "lent", secrets, lent=True)
         rapides = [c for c in chemins if not c.endswith("/lent")]
-        await publier(producteur, topic, n, args.cadence)
+        await publier_a_part(bootstrap, topic, n, args.cadence)
         recues = await attendre(client, rapides, n, en=n / args.cadence + 120)
         resultats["cadence_9_rapides_1_lent"] = {**resume(recues, rapides),
                                                  "lent_recues": len(recues.get(chemins[0], []))}
@@ -292,9 +310,14 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int)
     parser.add_argument("--sortie", type=Path)
     parser.add_argument("--recepteur", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--publieur", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.recepteur:
         lancer_recepteur(args.recepteur)
+        return
+    if args.publieur:
+        bootstrap, topic, n, cadence = args.publieur
+        executer(publier_seul(bootstrap, topic, int(n), float(cadence) or None))
         return
     racine = find_repo_root()
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as dossier:

@@ -242,6 +242,7 @@ class Livreur:
         # subscription, and how many of them are queued or being sent (bounded: see `accepte`).
         self._confiees: dict[str, deque[Envoi]] = {}
         self._en_main: dict[str, int] = {}
+        self._etats: dict[str, Etat] = {}  # each subscription's last reading (RELIRE_SECONDES)
         # The subscriptions that have (or may have) due deliveries in the store: nothing more is handed
         # over for them until their task finds the store empty, so none is sent ahead of an older one
         # waiting there, and none waits in hand while the task sends a lot taken from the store (its
@@ -268,7 +269,7 @@ class Livreur:
                                          ) as client:
             self._client = client
             # A loop started again (the same Livreur) starts from the store: nothing of before is in hand.
-            self._taches, self._confiees, self._en_main = {}, {}, {}
+            self._taches, self._confiees, self._en_main, self._etats = {}, {}, {}, {}
             self._deborde, self._en_base = set(), {}
             self._ouvert = True
             ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
@@ -457,10 +458,17 @@ class Livreur:
         store (retries, replays, a surplus, a dead worker's leases), a lot at a time."""
         par = self._settings.webhooks_concurrence_par_abonnement
         try:
-            etat: Etat | None = None
+            # What the previous task read, while fresh: at a paced flow a task starts for nearly every
+            # commit of the consumer, and reading the subscription (its secrets decrypted) each time was
+            # a tenth of the loop's CPU.
+            etat: Etat | None = self._etats.get(abonnement_id)
             while True:
                 if etat is None or time.monotonic() - etat.lu_le > RELIRE_SECONDES:
                     etat = await self._lire(abonnement_id)
+                    if etat is None:
+                        self._etats.pop(abonnement_id, None)
+                    else:
+                        self._etats[abonnement_id] = etat
                 if etat is None or not etat.actif:
                     await self._rendre_la_main(abonnement_id)
                     return

@@ -523,7 +523,7 @@ async def test_voie_rapide_bornee_le_surplus_passe_par_la_base(base: str, recept
             await _attendre(_async(lambda: len(recepteur.de("/surplus")) >= 3), quoi="the store's turn")
             await _stocker_par(sessions, livreur, *[_deposee(f"sp{i}", ARA) for i in range(6, 9)])
             assert livreur._deborde == {wid}
-            assert livreur._en_main == {}
+            assert not livreur._confiees.get(wid)  # nothing handed over: all three are in the store
             await _attendre(lambda: _toutes_finies(sessions, wid), en=30, quoi="delivered")
             await _attendre(_async(lambda: wid not in livreur._taches), quoi="the task ended")
             assert livreur._deborde == set()  # the store emptied: the fast path again

@@ -271,8 +271,8 @@ class Preneur(Protocol):
 
     def bail(self, maintenant: datetime) -> datetime: ...
 
-    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[str], evenement_id: str,
-                corps: bytes) -> None: ...
+    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[tuple[str, str]],
+                evenement_id: str, corps: bytes) -> None: ...
 
 
 async def stocker(session: AsyncSession, evenement: Evenement, _: object = None, *,
@@ -315,7 +315,7 @@ async def stocker(session: AsyncSession, evenement: Evenement, _: object = None,
     await session.execute(_STOCKER_LIVRAISONS, lignes)
     if preneur is not None:
         confiees = [(li["abonnement_id"], li["id"]) for li in lignes if li["abonnement_id"] in prises]
-        en_base = [i for i in ids if i not in prises]
+        en_base = [(li["abonnement_id"], li["id"]) for li in lignes if li["abonnement_id"] not in prises]
         # At the outermost commit only (a rollback hands nothing: the rows do not exist).
         event.listen(session.sync_session, "after_commit", lambda _session: preneur.confier(
             confiees, refusees=en_base, evenement_id=evenement.id, corps=corps), once=True)

@@ -31,7 +31,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -243,13 +243,15 @@ class Livreur:
         self._confiees: dict[str, deque[Envoi]] = {}
         self._en_main: dict[str, int] = {}
         self._etats: dict[str, Etat] = {}  # each subscription's last reading (RELIRE_SECONDES)
-        # The subscriptions that have (or may have) due deliveries in the store: nothing more is handed
-        # over for them until their task finds the store empty, so none is sent ahead of an older one
-        # waiting there, and none waits in hand while the task sends a lot taken from the store (its
-        # lease only covers a hand). `_en_base` counts, per subscription, the deliveries committed to
-        # the store by the consumer: the task clears `_deborde` only if none came while it looked.
+        # The subscriptions with deliveries in the store that must go before anything handed over now
+        # (the consumer's surplus, what a task gave back): nothing is handed over for them until their
+        # task has claimed every one of those it knows of (`_en_base`, filled at commit) or found the
+        # store empty with nothing stored while it looked (`_versions`), so none is sent ahead of an older
+        # one. A lot claimed from the store counts in `_en_main` while it is sent, so that what is handed
+        # over meanwhile never waits longer than its lease.
         self._deborde: set[str] = set()
-        self._en_base: dict[str, int] = {}
+        self._en_base: dict[str, set[str]] = {}
+        self._versions: dict[str, int] = {}
         self._ouvert = False  # between the start of run_forever and the start of its stop
         self._plein = False  # a subscription waited for a place (webhooks_concurrence_max): see `_fin`
         self._arriere: set[asyncio.Task[None]] = set()  # deliveries handed back to the store
@@ -270,7 +272,7 @@ class Livreur:
             self._client = client
             # A loop started again (the same Livreur) starts from the store: nothing of before is in hand.
             self._taches, self._confiees, self._en_main, self._etats = {}, {}, {}, {}
-            self._deborde, self._en_base = set(), {}
+            self._deborde, self._en_base, self._versions = set(), {}, {}
             self._ouvert = True
             ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
             try:
@@ -352,15 +354,14 @@ class Livreur:
         vagues = -(-(s.webhooks_main_max + 1) // s.webhooks_concurrence_par_abonnement)
         return maintenant + timedelta(seconds=vagues * s.webhooks_timeout_secondes + MARGE_BAIL)
 
-    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[str], evenement_id: str,
-                corps: bytes) -> None:
+    def confier(self, confiees: Sequence[tuple[str, str]], *, refusees: Sequence[tuple[str, str]],
+                evenement_id: str, corps: bytes) -> None:
         """At the consumer's commit: the accepted deliveries queued, in the event's order, to their
         subscription's task; the refused ones noted (they are in the store). Never raises (it runs
         inside the consumer's commit): what it could not queue is sent after its lease."""
         try:
-            for abonnement_id in refusees:
-                self._deborde.add(abonnement_id)
-                self._en_base[abonnement_id] = self._en_base.get(abonnement_id, 0) + 1
+            for abonnement_id, livraison_id in refusees:
+                self._en_base_aussi(abonnement_id, [livraison_id])
             if not self._ouvert:  # stopping: the leases bring them back
                 return
             for abonnement_id, livraison_id in confiees:
@@ -368,11 +369,17 @@ class Livreur:
                     Envoi(livraison_id, evenement_id, corps, 0))
                 self._en_main[abonnement_id] = self._en_main.get(abonnement_id, 0) + 1
                 self._lancer(abonnement_id)
-            for abonnement_id in refusees:  # their task takes them from the store, in order
+            for abonnement_id in dict.fromkeys(a for a, _ in refusees):  # claimed by their task, in order
                 self._lancer_si_place(abonnement_id)
         except Exception:
             log.exception("webhooks : remise de %d livraisons impossible (envoyées au bout du bail)",
                           len(confiees))
+
+    def _en_base_aussi(self, abonnement_id: str, livraison_ids: Iterable[str]) -> None:
+        """These deliveries are in the store, due: they go before anything handed over from now on."""
+        self._deborde.add(abonnement_id)
+        self._en_base.setdefault(abonnement_id, set()).update(livraison_ids)
+        self._versions[abonnement_id] = self._versions.get(abonnement_id, 0) + 1
 
     def _lancer_si_place(self, abonnement_id: str) -> None:
         if abonnement_id in self._taches:
@@ -438,7 +445,7 @@ class Livreur:
         self._en_main.pop(abonnement_id, None)
         restes = list(self._confiees.pop(abonnement_id, ()))
         if restes:
-            self._deborde.add(abonnement_id)
+            self._en_base_aussi(abonnement_id, (e.livraison_id for e in restes))
             arriere = asyncio.get_running_loop().create_task(self._rendre_sans_echec(abonnement_id, restes))
             self._arriere.add(arriere)
             arriere.add_done_callback(self._arriere.discard)
@@ -474,19 +481,28 @@ class Livreur:
                     return
                 reveils = self._reveils
                 envois = self._de_la_main(abonnement_id, self._settings.webhooks_lot)
-                en_main = len(envois)
-                self.par_la_main += en_main
+                self.par_la_main += len(envois)
                 if not envois:
-                    en_base = self._en_base.get(abonnement_id, 0)
+                    version = self._versions.get(abonnement_id, 0)
                     envois = await self._prendre(etat)
                     self.par_la_base += len(envois)
-                    if envois:  # nothing is handed over while a lot of the store is sent
-                        self._deborde.add(abonnement_id)
-                    elif self._en_base.get(abonnement_id, 0) == en_base:  # none stored while it looked
+                    if envois:  # counted against the hand's bound while it is sent (see `accepte`)
+                        self._en_main[abonnement_id] = self._en_main.get(abonnement_id, 0) + len(envois)
+                    connues = self._en_base.get(abonnement_id, set())
+                    connues.difference_update(e.livraison_id for e in envois)
+                    if envois and not connues:
+                        # Every delivery the store had to send first is in this lot: what is handed
+                        # over from now on is sent after it.
                         self._deborde.discard(abonnement_id)
                         self._en_base.pop(abonnement_id, None)
-                    else:
-                        continue  # stored while it looked: look again
+                    elif not envois:
+                        if self._versions.get(abonnement_id, 0) != version:
+                            continue  # stored while it looked: look again
+                        # Nothing due, nothing stored meanwhile: those it knew of went elsewhere
+                        # (another replica, a cancellation).
+                        self._deborde.discard(abonnement_id)
+                        self._en_base.pop(abonnement_id, None)
+                en_main = len(envois)
                 if not envois:
                     if self._confiees.get(abonnement_id):  # handed over while the store was read
                         continue
@@ -501,7 +517,7 @@ class Livreur:
                                      else await asyncio.gather(*(self._livrer(etat, e) for e in vague)))
                         consignes += [c for c in resultats if c is not None]
                         if not etat.actif:  # a 410: what it took waits, as its other pending ones
-                            self._deborde.add(abonnement_id)
+                            self._en_base_aussi(abonnement_id, (e.livraison_id for e in envois[i + par:]))
                             await self._rendre(envois[i + par:])
                             await self._rendre_la_main(abonnement_id)
                             return
@@ -517,8 +533,8 @@ class Livreur:
 
     async def _rendre_la_main(self, abonnement_id: str) -> None:
         """What was handed over and not sent: back to the store, due (they wait while disabled)."""
-        self._deborde.add(abonnement_id)
         envois = list(self._confiees.pop(abonnement_id, ()))
+        self._en_base_aussi(abonnement_id, (e.livraison_id for e in envois))
         self._lacher(abonnement_id, len(envois))
         await self._rendre(envois)
 

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import uvloop
+
 T = TypeVar("T")
 
 
@@ -29,6 +31,4 @@ def executer(travail: Coroutine[Any, Any, T]) -> T:
     """Run a process's main coroutine on uvloop, as uvicorn runs the APIs (uvloop comes with
     uvicorn[standard]): the workers-only processes and the benches measure the loop production runs.
     About a fifth less CPU per webhook delivery than asyncio's own loop here (ADR 0026)."""
-    import uvloop
-
     return uvloop.run(travail)

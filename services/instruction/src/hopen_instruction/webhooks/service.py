@@ -262,6 +262,7 @@ _ABONNES = select(_ABONNEMENTS.c.id).where(
     or_(_ABONNEMENTS.c.region.is_(None),
         _ABONNEMENTS.c.region == any_(bindparam("regions", type_=ARRAY(String(3))))))
 
+
 class Preneur(Protocol):
     """The delivery loop of this process, seen from the consumer (worker.Livreur): the deliveries it
     accepts are stored already leased to it and handed over at commit, without going through the

@@ -243,13 +243,12 @@ class Livreur:
         self._confiees: dict[str, deque[Envoi]] = {}
         self._en_main: dict[str, int] = {}
         self._etats: dict[str, Etat] = {}  # each subscription's last reading (RELIRE_SECONDES)
-        # The subscriptions with deliveries in the store that must go before anything handed over now
-        # (the consumer's surplus, what a task gave back): nothing is handed over for them until their
-        # task has claimed every one of those it knows of (`_en_base`, filled at commit) or found the
-        # store empty with nothing stored while it looked (`_versions`), so none is sent ahead of an older
-        # one. A lot claimed from the store counts in `_en_main` while it is sent, so that what is handed
-        # over meanwhile never waits longer than its lease.
-        self._deborde: set[str] = set()
+        # Per subscription with deliveries in the store that must go before anything handed over now
+        # (the consumer's surplus, what a task gave back), those it knows of by id (filled at commit;
+        # empty between a refusal and its commit): nothing is handed over for it until its task has
+        # claimed them all or found the store empty with nothing stored while it looked (`_versions`),
+        # so none is sent ahead of an older one. A lot claimed from the store counts in `_en_main` while
+        # it is sent, so that what is handed over meanwhile never waits longer than its lease.
         self._en_base: dict[str, set[str]] = {}
         self._versions: dict[str, int] = {}
         self._ouvert = False  # between the start of run_forever and the start of its stop
@@ -272,7 +271,7 @@ class Livreur:
             self._client = client
             # A loop started again (the same Livreur) starts from the store: nothing of before is in hand.
             self._taches, self._confiees, self._en_main, self._etats = {}, {}, {}, {}
-            self._deborde, self._en_base, self._versions = set(), {}, {}
+            self._en_base, self._versions = {}, {}
             self._ouvert = True
             ecoute = asyncio.create_task(self._ecouter(), name="webhook-listen")
             try:
@@ -330,21 +329,21 @@ class Livreur:
         """At most `webhooks_main_max` in hand per subscription (counting what the consumer's current
         transaction accepted, `acceptees`), so that none waits longer than its lease (`bail`), and at
         most `webhooks_concurrence_max` subscriptions with a task; nothing for a subscription with
-        deliveries in the store (`_deborde`). Refused, the delivery goes through the store, due at once,
-        and so do the subscription's next ones until its task has emptied the store."""
+        deliveries in the store to send first (`_deborde`). Refused, the delivery goes through the store,
+        due at once, and so do the subscription's next ones until its task has claimed them."""
         if not self._ouvert:  # not running: the store and whichever loop runs
             return False
-        if abonnement_id in self._deborde:
+        if abonnement_id in self._en_base:
             return False
         if abonnement_id not in self._taches and abonnement_id not in acceptees:
             nouvelles = sum(1 for i in acceptees if i not in self._taches)
             if len(self._taches) + nouvelles >= self._settings.webhooks_concurrence_max:
-                self._deborde.add(abonnement_id)
+                self._en_base.setdefault(abonnement_id, set())
                 self._plein = True
                 return False
         en_main = self._en_main.get(abonnement_id, 0) + acceptees.get(abonnement_id, 0)
         if en_main >= self._settings.webhooks_main_max:
-            self._deborde.add(abonnement_id)
+            self._en_base.setdefault(abonnement_id, set())
             return False
         return True
 
@@ -377,9 +376,13 @@ class Livreur:
 
     def _en_base_aussi(self, abonnement_id: str, livraison_ids: Iterable[str]) -> None:
         """These deliveries are in the store, due: they go before anything handed over from now on."""
-        self._deborde.add(abonnement_id)
         self._en_base.setdefault(abonnement_id, set()).update(livraison_ids)
         self._versions[abonnement_id] = self._versions.get(abonnement_id, 0) + 1
+
+    @property
+    def _deborde(self) -> set[str]:
+        """The subscriptions whose next deliveries go through the store (see `_en_base`)."""
+        return set(self._en_base)
 
     def _lancer_si_place(self, abonnement_id: str) -> None:
         if abonnement_id in self._taches:
@@ -493,14 +496,12 @@ class Livreur:
                     if envois and not connues:
                         # Every delivery the store had to send first is in this lot: what is handed
                         # over from now on is sent after it.
-                        self._deborde.discard(abonnement_id)
                         self._en_base.pop(abonnement_id, None)
                     elif not envois:
                         if self._versions.get(abonnement_id, 0) != version:
                             continue  # stored while it looked: look again
                         # Nothing due, nothing stored meanwhile: those it knew of went elsewhere
                         # (another replica, a cancellation).
-                        self._deborde.discard(abonnement_id)
                         self._en_base.pop(abonnement_id, None)
                 en_main = len(envois)
                 if not envois:

@@ -237,6 +237,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     livreur = Livreur(sessions, reglages)
     consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
                                  sessionmaker=sessions, handlers=service.handlers(preneur=livreur),
+                                 handler_lot=service.handler_lot(preneur=livreur),
                                  lot=reglages.webhooks_consommateur_lot)
     taches = [asyncio.create_task(superviser(consommateur)), asyncio.create_task(livreur.run_forever())]
     n = args.evenements

@@ -47,7 +47,7 @@ async def run_until(consumer: EventConsumer, condition, within: float = 40.0) ->
         task.cancel()
 
 
-async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1):
+async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1, handler_lot=None):
     from hopen_common.devstack.kafka import ensure_topics_async
 
     await ensure_topics_async(kafka_bootstrap, [topic_dead_letter(name)])
@@ -58,7 +58,7 @@ async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1):
     await kafka.start()
     consumer = EventConsumer(name=name, consumer=kafka, producer=producer, sessionmaker=sessions,
                              handlers={"CandidatureRefusee": journaliser}, max_attempts=2,
-                             retry_backoff=0.05, lot=lot)
+                             retry_backoff=0.05, lot=lot, handler_lot=handler_lot)
     return engine, sessions, kafka, consumer
 
 
@@ -156,7 +156,7 @@ async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kaf
 
 async def test_a_lot_is_one_transaction_and_applies_each_event_once(fresh_database, kafka_bootstrap,
                                                                    producer, topic):
-    """With `lot`, a fetched batch of one partition is applied in one transaction: far fewer commits
+    """With `lot`, what a fetch brought is applied in one transaction: far fewer commits
     than events, each event once (a duplicate inside the lot included), in order."""
     engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
                                                      topic, "lots", lot=50)
@@ -176,6 +176,51 @@ async def test_a_lot_is_one_transaction_and_applies_each_event_once(fresh_databa
             vus = list(await s.scalars(select(JournalAudit.objet_id).order_by(JournalAudit.id)))
         assert vus == [f"l{i}" for i in range(30)]
         assert len(commits) < 10  # one per lot (a fetch may cut the 31 records in a few)
+    finally:
+        await stop_with_timeout(kafka)
+        await engine.dispose()
+
+
+async def test_a_lot_takes_several_partitions_and_one_call_of_the_lot_handler(fresh_database, kafka_bootstrap,
+                                                                             producer, topic):
+    """With `handler_lot`, what a fetch brought of several partitions is one transaction and one call
+    with the new events only (a redelivery, inside the lot or after it, is not passed again), each key's
+    events in their order (ADR 0026: a transaction per partition made the webhook consumer the
+    bottleneck at a paced flow)."""
+    appels: list[list[str]] = []
+
+    async def journaliser_lot(session, evenements) -> None:
+        appels.append([e.id for e, _ in evenements])
+        for evenement, payload in evenements:
+            await journaliser(session, evenement, payload)
+
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer, topic,
+                                                     "lots-partitions", lot=100, handler_lot=journaliser_lot)
+    cles = [f"cle-{k}" for k in range(6)]  # spread over the topic's 3 partitions
+    par_cle = {c: [refus(f"{c}-{i}") for i in range(5)] for c in cles}
+    envois = [(c, e) for i in range(5) for c in cles for e in [par_cle[c][i]]]
+    envois.append(("cle-0", par_cle["cle-0"][1]))  # sent twice: applied once
+    partition_de = {}
+    for cle, ev in envois:
+        partition_de[ev.id] = (await producer.send_and_wait(topic, ev.to_bytes(), key=cle.encode())).partition
+    assert len(set(partition_de.values())) > 1
+
+    async def done() -> bool:
+        return consumer.processed >= len(envois)
+
+    try:
+        await run_until(consumer, done)
+        vus_par_appel = [i for appel in appels for i in appel]
+        assert len(vus_par_appel) == len(set(vus_par_appel)) == 30  # each event once, in one call
+        assert await count(sessions, InboxMessage) == 30
+        async with sessions() as s:
+            vus = list(await s.scalars(select(JournalAudit.objet_id).order_by(JournalAudit.id)))
+        for cle in cles:  # each key in its order
+            assert [v for v in vus if v.startswith(cle + "-")] == [f"{cle}-{i}" for i in range(5)]
+        # Sent before the consumer started, the records come in one or two fetches: at least one lot
+        # took several partitions' records (before, one transaction per partition).
+        assert max(len({partition_de[i] for i in appel}) for appel in appels) > 1
+        assert len(appels) < 10
     finally:
         await stop_with_timeout(kafka)
         await engine.dispose()

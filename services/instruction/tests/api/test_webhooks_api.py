@@ -223,6 +223,39 @@ async def test_livraisons_rejeux_et_test(api: httpx.AsyncClient, moteur: AsyncEn
     assert (await api.get(f"/v1/webhooks/{wid}", headers=ars)).json()["livraisons"]["en_attente"] == 9
 
 
+async def test_un_lot_du_consommateur(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
+    """The consumer's lots (`stocker_lot`, ADR 0026): in one transaction, each event once, in the lot's
+    order, with one delivery per subscription of its type and region, as one at a time."""
+    async def abonner(entetes: dict[str, str], types: list[str]) -> str:
+        r = await api.post("/v1/webhooks", headers=entetes, json={"url": URL, "types": types})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    ara = await abonner(jeton("ars", region=ARA), ["CandidatureDeposee"])
+    bfc = await abonner(jeton("ars", region=BFC), ["CandidatureDeposee", "FinancementNotifie"])
+    national = await abonner(jeton("dns"), ["FinancementNotifie"])
+    lot = [_deposee("l-0", ARA, MAINTENANT), _notifie("l-1", BFC), _deposee("l-2", BFC, MAINTENANT),
+           _notifie("l-3", ARA), _deposee("l-4", ARA, MAINTENANT)]
+    async with session_scope(build_sessionmaker(moteur)) as session:
+        await service.stocker_lot(session, [(e, None) for e in lot])
+    async with moteur.connect() as conn:
+        positions = dict((await conn.execute(
+            select(WebhookEvenement.event_id, WebhookEvenement.position)
+            .where(WebhookEvenement.event_id.in_([e.id for e in lot])))).all())
+
+        async def recus(abonnement_id: str) -> list[str]:
+            return list((await conn.execute(
+                select(WebhookEvenement.event_id)
+                .join(WebhookLivraison, WebhookLivraison.evenement_position == WebhookEvenement.position)
+                .where(WebhookLivraison.abonnement_id == abonnement_id).order_by(WebhookEvenement.position)
+            )).scalars())
+
+        assert await recus(ara) == [lot[0].id, lot[4].id]
+        assert await recus(bfc) == [lot[1].id, lot[2].id]
+        assert await recus(national) == [lot[1].id, lot[3].id]
+    assert [positions[e.id] for e in lot] == sorted(positions.values())  # the feed's order: the lot's
+
+
 async def test_flux(api: httpx.AsyncClient, moteur: AsyncEngine) -> None:
     ars, autre, dns = jeton("ars", region=ARA), jeton("ars", region=BFC), jeton("dns")
     debut = (await api.get("/v1/evenements?limit=500", headers=dns)).json()["suivant"]

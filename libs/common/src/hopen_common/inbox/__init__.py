@@ -1,3 +1,3 @@
-from hopen_common.inbox.consumer import EvenementRefuse, EventConsumer, Handler
+from hopen_common.inbox.consumer import EvenementRefuse, EventConsumer, Handler, LotHandler
 
-__all__ = ["EvenementRefuse", "EventConsumer", "Handler"]
+__all__ = ["EvenementRefuse", "EventConsumer", "Handler", "LotHandler"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert
@@ -31,6 +31,10 @@ from hopen_common.pannes import point_de_panne
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Evenement, Any], Awaitable[None]]
+# Several new events (each with its decoded payload), in order, in the caller's transaction: for a
+# consumer whose effect is cheap and many (the webhook store), one statement for all of them instead
+# of a few per event.
+LotHandler = Callable[[AsyncSession, Sequence[tuple[Evenement, Any]]], Awaitable[None]]
 
 
 class EvenementRefuse(Exception):
@@ -54,12 +58,15 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         lot: int = 1,
+        handler_lot: LotHandler | None = None,
     ) -> None:
         self.name = name
-        # Records of one fetched partition batch applied in one transaction (at most `lot`): for a
-        # consumer whose effects are cheap and many (the webhook store), one commit per event was the
-        # limit. 1 (the default) keeps one transaction per event.
+        # Records of one fetch applied in one transaction (at most `lot`): for a consumer whose effects
+        # are cheap and many (the webhook store), one commit per event was the limit. 1 (the default)
+        # keeps one transaction per event. With `handler_lot` (it must handle every type of
+        # `handlers`), a lot's new events are applied by one call of it.
         self._lot = lot
+        self._handler_lot = handler_lot
         self._consumer = consumer
         self._producer = producer
         self._sessionmaker = sessionmaker
@@ -71,18 +78,23 @@ class EventConsumer:
     async def run_forever(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
+            # Each partition's records in their order, one partition after the other: records of two
+            # partitions have no order between them (a key lives in one partition), so one lot, one
+            # transaction and one offset commit may take what a fetch brought of several (at a paced
+            # flow a fetch brings a few records of each partition: a transaction per partition made
+            # the webhook consumer the bottleneck, ADR 0026).
+            records = [record for partition in batches.values() for record in partition]
             try:
-                for tp, records in batches.items():
-                    for debut in range(0, len(records), self._lot):
-                        lot = records[debut:debut + self._lot]
-                        if len(lot) > 1 and await self.process_lot(lot):
-                            point_de_panne("consommateur-apres-commit")
-                            await self._consumer.commit({tp: lot[-1].offset + 1})
-                            continue
-                        for record in lot:  # one at a time: a failure is retried, then parked, alone
-                            await self.process(record)
-                            point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
-                            await self._consumer.commit({tp: record.offset + 1})
+                for debut in range(0, len(records), self._lot):
+                    lot = records[debut:debut + self._lot]
+                    if len(lot) > 1 and await self.process_lot(lot):
+                        point_de_panne("consommateur-apres-commit")
+                        await self._consumer.commit(_positions_suivantes(lot))
+                        continue
+                    for record in lot:  # one at a time: a failure is retried, then parked, alone
+                        await self.process(record)
+                        point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
+                        await self._consumer.commit(_positions_suivantes([record]))
             except BaseException:
                 # The fetch position is past records we did not finish: go back to the last
                 # committed offsets so that whoever runs the loop next starts from there.
@@ -90,11 +102,12 @@ class EventConsumer:
                 raise
 
     async def process_lot(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
-        """Several records of one partition, each with its inbox row, in one transaction, in order.
-        False (nothing written) when any of them needs the one-at-a-time path: not decodable, another
-        consumer's type, an invalid payload, a parked key, or a failure while applying; the caller then
-        processes them one by one, so parking, retries and outages behave exactly as without lots."""
-        a_appliquer: list[tuple[Evenement, BaseModel, Handler]] = []
+        """Several records (each partition's in order), each with its inbox row, in one transaction, in
+        order. False (nothing written) when any of them needs the one-at-a-time path: not decodable,
+        another consumer's type, an invalid payload, a parked key, or a failure while applying; the
+        caller then processes them one by one, so parking, retries and outages behave exactly as
+        without lots."""
+        a_appliquer: dict[str, tuple[Evenement, BaseModel, Handler]] = {}  # the first of each id
         for record in records:
             try:
                 evenement = Evenement.from_bytes(record.value)
@@ -102,14 +115,24 @@ class EventConsumer:
                 payload = decoder_payload(evenement)
             except Exception:
                 return False
-            a_appliquer.append((evenement, payload, handler))
+            a_appliquer.setdefault(evenement.id, (evenement, payload, handler))
         cles = {r.key.decode() for r in records if r.key}
         if cles and await self._cles_garees(cles):
             return False
         try:
             async with session_scope(self._sessionmaker) as session:
-                for evenement, payload, handler in a_appliquer:
-                    await _appliquer(session, self.name, evenement, payload, handler)
+                # The inbox rows of the lot in one statement; those already there (a redelivery) are
+                # not returned and their events not applied again.
+                nouveaux = set(await session.scalars(_INBOX, [
+                    {"consumer": self.name, "event_id": e.id, "event_type": e.type}
+                    for e, _, _ in a_appliquer.values()]))
+                a_faire = [a for i, a in a_appliquer.items() if i in nouveaux]
+                if self._handler_lot is not None:
+                    if a_faire:
+                        await self._handler_lot(session, [(e, p) for e, p, _ in a_faire])
+                else:
+                    for evenement, payload, handler in a_faire:
+                        await handler(session, evenement, payload)
         except Exception as exc:
             log.info("%s: lot of %d not applied (%s), one at a time", self.name, len(records), exc)
             return False
@@ -276,6 +299,11 @@ _INBOX = (
     .on_conflict_do_nothing()
     .returning(table_de(InboxMessage).c.event_id)
 )
+
+
+def _positions_suivantes(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
+    """The offsets to commit once `records` are applied: past the last of each partition."""
+    return {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # in order: the last wins
 
 
 async def _appliquer(session: AsyncSession, consumer: str, evenement: Evenement, payload: BaseModel,

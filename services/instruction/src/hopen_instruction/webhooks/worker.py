@@ -716,6 +716,7 @@ def consommateur(app: FastAPI, kafka: AIOKafkaConsumer) -> EventConsumer:
     return EventConsumer(name=service.CONSOMMATEUR, consumer=kafka,
                          producer=app.state.producer, sessionmaker=app.state.sessionmaker,
                          handlers=service.handlers(preneur=livreur_de(app)),
+                         handler_lot=service.handler_lot(preneur=livreur_de(app)),
                          lot=settings.webhooks_consommateur_lot, max_attempts=settings.consumer_max_attempts,
                          retry_backoff=settings.consumer_retry_backoff_seconds)
 

@@ -181,45 +181,80 @@ async def test_a_lot_is_one_transaction_and_applies_each_event_once(fresh_databa
         await engine.dispose()
 
 
+def refus_boum(candidature: str) -> Evenement:
+    """An event whose effect fails every time (`journaliser`): parked after the attempts."""
+    evenement = refus(candidature)
+    return evenement.model_copy(update={"data": {**evenement.data, "motivation": "boum"}})
+
+
 async def test_a_lot_takes_several_partitions_and_one_call_of_the_lot_handler(fresh_database, kafka_bootstrap,
                                                                              producer, topic):
     """With `handler_lot`, what a fetch brought of several partitions is one transaction and one call
-    with the new events only (a redelivery, inside the lot or after it, is not passed again), each key's
-    events in their order (ADR 0026: a transaction per partition made the webhook consumer the
-    bottleneck at a paced flow)."""
+    with the new events only (a redelivery after its lot is not passed again), each key's events in
+    their order (ADR 0026: a transaction per partition made the webhook consumer the bottleneck at a
+    paced flow); a parked key's records go one at a time (parked behind it) while the other keys of the
+    same fetch, its partition's included, still go in one lot."""
     appels: list[list[str]] = []
 
     async def journaliser_lot(session, evenements) -> None:
-        appels.append([e.id for e, _ in evenements])
         for evenement, payload in evenements:
             await journaliser(session, evenement, payload)
+        appels.append([e.id for e, _ in evenements])
 
     engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer, topic,
                                                      "lots-partitions", lot=100, handler_lot=journaliser_lot)
-    cles = [f"cle-{k}" for k in range(6)]  # spread over the topic's 3 partitions
-    par_cle = {c: [refus(f"{c}-{i}") for i in range(5)] for c in cles}
-    envois = [(c, e) for i in range(5) for c in cles for e in [par_cle[c][i]]]
-    envois.append(("cle-0", par_cle["cle-0"][1]))  # sent twice: applied once
-    partition_de = {}
-    for cle, ev in envois:
-        partition_de[ev.id] = (await producer.send_and_wait(topic, ev.to_bytes(), key=cle.encode())).partition
-    assert len(set(partition_de.values())) > 1
+    partition_de: dict[str, int] = {}
 
-    async def done() -> bool:
-        return consumer.processed >= len(envois)
+    async def envoyer(cle: str, ev: Evenement) -> None:
+        partition_de[ev.id] = (await producer.send_and_wait(topic, ev.to_bytes(), key=cle.encode())).partition
 
     try:
-        await run_until(consumer, done)
+        # First, key "garee" is parked (its effect fails) and one event of key "avant" applied.
+        avant, boum = refus("avant-0"), refus_boum("garee-0")
+        await envoyer("garee", boum)
+        await envoyer("avant", avant)
+
+        async def garee() -> bool:
+            return (consumer.processed >= 1
+                    and await count(sessions, DeadLetter, DeadLetter.status == "parked") == 1)
+
+        await run_until(consumer, garee)
+        appels.clear()
+        # Then, before the consumer runs again: six keys of five events, two more of the parked key,
+        # and the first lot's event again.
+        cles = [f"cle-{k}" for k in range(6)]
+        par_cle = {c: [refus(f"{c}-{i}") for i in range(5)] for c in cles}
+        for i in range(5):
+            for c in cles:
+                await envoyer(c, par_cle[c][i])
+            if i < 2:
+                await envoyer("garee", refus(f"garee-{i + 1}"))
+        await envoyer("avant", avant)
+        partition_garee = partition_de[boum.id]
+        assert len({partition_de[e.id] for c in cles for e in par_cle[c]}) > 1
+        assert partition_garee in {partition_de[e.id] for c in cles for e in par_cle[c]}
+
+        async def fini() -> bool:
+            return (consumer.processed >= 1 + 31
+                    and await count(sessions, DeadLetter, DeadLetter.status == "parked") == 3)
+
+        await run_until(consumer, fini)
         vus_par_appel = [i for appel in appels for i in appel]
-        assert len(vus_par_appel) == len(set(vus_par_appel)) == 30  # each event once, in one call
-        assert await count(sessions, InboxMessage) == 30
+        attendus = {e.id for c in cles for e in par_cle[c]}
+        assert sorted(vus_par_appel) == sorted(attendus)  # each once, not the redelivered one
+        assert await count(sessions, InboxMessage) == 31
         async with sessions() as s:
             vus = list(await s.scalars(select(JournalAudit.objet_id).order_by(JournalAudit.id)))
+            motifs = list(await s.scalars(select(DeadLetter.motif).order_by(DeadLetter.id)))
+        assert motifs == ["echec-apres-essais", "derriere-evenement-gare", "derriere-evenement-gare"]
+        assert not [v for v in vus if v.startswith("garee")]
+        assert vus.count("avant-0") == 1
         for cle in cles:  # each key in its order
             assert [v for v in vus if v.startswith(cle + "-")] == [f"{cle}-{i}" for i in range(5)]
-        # Sent before the consumer started, the records come in one or two fetches: at least one lot
-        # took several partitions' records (before, one transaction per partition).
+        # Sent before the consumer ran again, the records come in one or two fetches: a lot took
+        # several partitions' records, the parked key's partition's among them.
         assert max(len({partition_de[i] for i in appel}) for appel in appels) > 1
+        assert any(partition_de[i] == partition_garee for appel in appels for i in appel)
         assert len(appels) < 10
     finally:
         await stop_with_timeout(kafka)

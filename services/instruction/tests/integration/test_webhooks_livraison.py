@@ -540,6 +540,28 @@ def _async(condition: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
     return verifier
 
 
+async def test_voie_rapide_un_lot_du_consommateur(base: str, recepteur: Recepteur) -> None:
+    """One lot of the consumer (`stocker_lot`, one transaction): the deliveries up to the hand's bound
+    are handed over at commit, the rest stored due at once and NOTIFY'd (the polling is a minute away);
+    all sent once, in the lot's order."""
+    async with _sessions(base) as sessions:
+        wid, secret = await _abonner(sessions, ARS_ARA, f"{recepteur.url}/unlot")
+        async with _livreur(sessions, _reglages(base, webhooks_main_max=2,
+                                                webhooks_intervalle_secondes=60.0)) as livreur:
+            await asyncio.sleep(0.3)
+            reveils = livreur._reveils
+            async with session_scope(sessions) as session:
+                await service.stocker_lot(session, [(_deposee(f"ul{i}", ARA), None) for i in range(5)],
+                                          preneur=livreur)
+                assert session.info["webhooks_acceptees"] == {wid: 2}
+                assert session.info["webhooks_refusees"] == {wid}
+            await _attendre(lambda: _toutes_finies(sessions, wid), en=20, quoi="delivered")
+            assert livreur._reveils > reveils
+            assert (livreur.par_la_main, livreur.par_la_base) == (2, 3)
+        recus = [_verifier(r, secret)["data"]["candidature_id"] for r in recepteur.de("/unlot")]
+        assert recus == [f"ul{i}" for i in range(5)]
+
+
 async def test_voie_rapide_plafond_de_taches_par_transaction(base: str, recepteur: Recepteur) -> None:
     """One event for three subscriptions, at most two tasks: the third's delivery goes through the
     store (due at once), not into a hand no task may take."""
@@ -668,30 +690,54 @@ async def test_adresse_connectee_verifiee(base: str, recepteur: Recepteur) -> No
 
 
 async def test_taches_du_service(base: str, kafka_bootstrap: str, recepteur: Recepteur) -> None:
-    """The wiring of production: the service's workers (ServiceSpec.taches) run the webhook consumer and
-    the delivery loop; an event on Kafka reaches the receiver of a subscription made through the API."""
+    """The wiring of production: the service's workers (ServiceSpec.taches) run the webhook consumer (its
+    lots through `stocker_lot`, handed over to the loop at commit) and the delivery loop; events on Kafka
+    reach the receivers of subscriptions made through the API: each subscriber its region's (the DNS
+    every one), once whatever Kafka delivers twice, a key's events in their order."""
     topic = f"test.{uuid.uuid4().hex[:10]}.candidature"
     await ensure_topics_async(kafka_bootstrap, [topic])
     reglages = _reglages(base, kafka_bootstrap_servers=kafka_bootstrap, workers_in_process=True,
                          webhooks_topics=[topic], lots_actifs=False)
     ars = jeton("ars", region=ARA)
-    async with client_api(create_app(reglages), "http://instruction") as api:
-        r = await api.post("/v1/webhooks", headers=ars,
-                           json={"url": f"{recepteur.url}/service", "types": ["CandidatureDeposee"]})
-        assert r.status_code == 201, r.text
-        wid, secret = r.json()["id"], r.json()["secret"]
+    app = create_app(reglages)
+    async with client_api(app, "http://instruction") as api:
+        abonnes = {}
+        for chemin, entetes in (("ara", ars), ("bfc", jeton("ars", region=BFC)), ("nat", jeton("dns"))):
+            r = await api.post("/v1/webhooks", headers=entetes, json={
+                "url": f"{recepteur.url}/service/{chemin}", "types": ["CandidatureDeposee"]})
+            assert r.status_code == 201, r.text
+            abonnes[chemin] = (r.json()["id"], r.json()["secret"])
+        ara = [_deposee(f"srv{i}", ARA) for i in range(6)]  # one key: one partition, in this order
+        bfc = [_deposee(f"srv-bfc{i}", BFC) for i in range(2)]
         producteur = build_producer(kafka_bootstrap, client_id="test-webhooks")
         await producteur.start()
         try:
-            evenement = _deposee("srv1", ARA)
-            await producteur.send_and_wait(topic, evenement.to_bytes(), key=b"srv1")
+            for _ in range(2):  # Kafka delivers every event twice
+                for e in ara:
+                    await producteur.send(topic, e.to_bytes(), key=b"srv")
+                for e in bfc:
+                    await producteur.send(topic, e.to_bytes(), key=e.subject.encode())
+                await producteur.flush()
         finally:
             await stop_with_timeout(producteur)
-        await _attendre(lambda: _vrai(bool(recepteur.de("/service"))), en=60, quoi="delivered by the service")
-        assert _verifier(recepteur.de("/service")[0], secret)["id"] == evenement.id
 
-        async def livree() -> bool:
-            (item,) = (await api.get(f"/v1/webhooks/{wid}/livraisons", headers=ars)).json()["items"]
-            return bool(item["statut"] == "livree" and item["tentatives"][0]["statut_http"] == 200)
+        def recus(chemin: str) -> list[str]:
+            return [_verifier(r, abonnes[chemin][1])["id"] for r in recepteur.de(f"/service/{chemin}")]
 
-        await _attendre(livree, quoi="livree in the API")
+        await _attendre(lambda: _vrai(len(recus("nat")) >= 8 and len(recus("ara")) >= 6
+                                      and len(recus("bfc")) >= 2), en=60, quoi="delivered by the service")
+        wid = abonnes["ara"][0]
+        assert recus("ara") == [e.id for e in ara]
+        assert sorted(recus("bfc")) == sorted(e.id for e in bfc)
+        assert [i for i in recus("nat") if i in {e.id for e in ara}] == [e.id for e in ara]
+        assert sorted(recus("nat")) == sorted(e.id for e in ara + bfc)
+
+        async def livrees() -> bool:
+            items = (await api.get(f"/v1/webhooks/{wid}/livraisons", headers=ars)).json()["items"]
+            return len(items) == 6 and all(
+                item["statut"] == "livree" and item["tentatives"][0]["statut_http"] == 200 for item in items)
+
+        await _attendre(livrees, quoi="livree in the API")
+        await asyncio.sleep(0.5)  # nothing more arrives: each event once per subscription
+        assert (len(recus("ara")), len(recus("bfc")), len(recus("nat"))) == (6, 2, 8)
+        assert app.state.livreur.par_la_main > 0  # handed over by the consumer at commit (the fast path)

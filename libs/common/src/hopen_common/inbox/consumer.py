@@ -87,62 +87,79 @@ class EventConsumer:
             try:
                 for debut in range(0, len(records), self._lot):
                     lot = records[debut:debut + self._lot]
-                    if len(lot) > 1 and await self.process_lot(lot):
-                        point_de_panne("consommateur-apres-commit")
-                        await self._consumer.commit(_positions_suivantes(lot))
-                        continue
-                    for record in lot:  # one at a time: a failure is retried, then parked, alone
+                    seuls = await self.process_lot(lot) if self._lot > 1 else lot
+                    for record in seuls:  # one at a time: a failure is retried, then parked, alone
                         await self.process(record)
-                        point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
-                        await self._consumer.commit(_positions_suivantes([record]))
+                    point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
+                    await self._consumer.commit(_positions_suivantes(lot))
             except BaseException:
                 # The fetch position is past records we did not finish: go back to the last
-                # committed offsets so that whoever runs the loop next starts from there.
+                # committed offsets so that whoever runs the loop next starts from there (what was
+                # applied meanwhile is in the inbox: applied again, it changes nothing).
                 await self._consumer.seek_to_committed()
                 raise
 
-    async def process_lot(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+    async def process_lot(self, records: list[ConsumerRecord[bytes, bytes]]
+                          ) -> list[ConsumerRecord[bytes, bytes]]:
         """Several records (each partition's in order), each with its inbox row, in one transaction, in
-        order. False (nothing written) when any of them needs the one-at-a-time path: not decodable,
-        another consumer's type, an invalid payload, a parked key, or a failure while applying; the
-        caller then processes them one by one, so parking, retries and outages behave exactly as
-        without lots."""
-        a_appliquer: dict[str, tuple[Evenement, BaseModel, Handler]] = {}  # the first of each id
-        for record in records:
+        order; returns those left to the one-at-a-time path (`process`), in order: every record of a key
+        that is parked or has a record that does not decode or whose payload is invalid (so parking keeps
+        the key's order), such a record without a key, and all of them when applying failed (nothing
+        written: retries and outages then behave exactly as without lots). The others' keys flow on."""
+        a_part: set[int] = set()  # positions in `records`
+        cles_a_part: set[str] = set()
+        lus: list[tuple[int, str | None, Evenement, BaseModel, Handler]] = []
+        for i, record in enumerate(records):
+            cle = record.key.decode() if record.key else None
             try:
                 evenement = Evenement.from_bytes(record.value)
-                handler = self._handlers[evenement.type]
+                handler = self._handlers.get(evenement.type)
+                if handler is None:
+                    continue  # another consumer's business: nothing to apply, as in `process`
                 payload = decoder_payload(evenement)
             except Exception:
-                return False
-            a_appliquer.setdefault(evenement.id, (evenement, payload, handler))
-        cles = {r.key.decode() for r in records if r.key}
-        if cles and await self._cles_garees(cles):
-            return False
-        try:
-            async with session_scope(self._sessionmaker) as session:
-                # The inbox rows of the lot in one statement; those already there (a redelivery) are
-                # not returned and their events not applied again.
-                nouveaux = set(await session.scalars(_INBOX, [
-                    {"consumer": self.name, "event_id": e.id, "event_type": e.type}
-                    for e, _, _ in a_appliquer.values()]))
-                a_faire = [a for i, a in a_appliquer.items() if i in nouveaux]
-                if self._handler_lot is not None:
-                    if a_faire:
-                        await self._handler_lot(session, [(e, p) for e, p, _ in a_faire])
-                else:
-                    for evenement, payload, handler in a_faire:
-                        await handler(session, evenement, payload)
-        except Exception as exc:
-            log.info("%s: lot of %d not applied (%s), one at a time", self.name, len(records), exc)
-            return False
-        self.processed += len(records)
-        return True
+                a_part.add(i)
+                if cle is not None:
+                    cles_a_part.add(cle)
+                continue
+            lus.append((i, cle, evenement, payload, handler))
+        cles = {cle for _, cle, _, _, _ in lus if cle is not None}
+        if cles:
+            cles_a_part |= await self._cles_garees(cles)
+        a_appliquer: dict[str, tuple[Evenement, BaseModel, Handler]] = {}  # the first record of each id
+        appliques = 0
+        for i, cle, evenement, payload, handler in lus:
+            if cle in cles_a_part:
+                a_part.add(i)
+            else:
+                a_appliquer.setdefault(evenement.id, (evenement, payload, handler))
+                appliques += 1
+        if a_appliquer:
+            try:
+                async with session_scope(self._sessionmaker) as session:
+                    # The inbox rows of the lot in one statement; those already there (a redelivery)
+                    # are not returned and their events not applied again.
+                    nouveaux = set(await session.scalars(_INBOX, [
+                        {"consumer": self.name, "event_id": e.id, "event_type": e.type}
+                        for e, _, _ in a_appliquer.values()]))
+                    a_faire = [a for i, a in a_appliquer.items() if i in nouveaux]
+                    if self._handler_lot is not None:
+                        if a_faire:
+                            await self._handler_lot(session, [(e, p) for e, p, _ in a_faire])
+                    else:
+                        for evenement, payload, handler in a_faire:
+                            await handler(session, evenement, payload)
+            except Exception as exc:
+                log.info("%s: lot of %d not applied (%s), one at a time", self.name, len(records), exc)
+                return records
+        self.processed += appliques
+        return [r for i, r in enumerate(records) if i in a_part]
 
-    async def _cles_garees(self, cles: set[str]) -> bool:
+    async def _cles_garees(self, cles: set[str]) -> set[str]:
         async with self._sessionmaker() as session:
-            return bool(await session.scalar(select(exists().where(
-                DeadLetter.consumer == self.name, DeadLetter.key.in_(cles), DeadLetter.status == "parked"))))
+            garees = await session.scalars(select(DeadLetter.key).distinct().where(
+                DeadLetter.consumer == self.name, DeadLetter.key.in_(cles), DeadLetter.status == "parked"))
+            return {cle for cle in garees if cle is not None}
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = record.key.decode() if record.key else None

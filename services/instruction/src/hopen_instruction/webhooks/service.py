@@ -296,6 +296,8 @@ async def stocker_lot(session: AsyncSession, evenements: Sequence[tuple[Evenemen
     to it once the transaction commits; a crash before it sends them leaves them due at the lease's end,
     taken by any loop as the others. The rest are due now and NOTIFY'd, and the preneur is told at
     commit which subscriptions got deliveries in the store (it keeps their order: ADR 0026)."""
+    if not evenements:
+        return
     lus = [(evenement, rules.regions_de(evenement.data), corps_de(evenement)) for evenement, _ in evenements]
     positions = {ligne.event_id: ligne.position for ligne in await session.execute(_STOCKER_EVENEMENTS, [
         {"event_id": e.id, "type": e.type, "regions": regions, "horodatage": e.time, "corps": corps}

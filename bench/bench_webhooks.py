@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 from _postgres import base_migree, grappe_de_banc  # bench/, the script's folder
+from fastapi import FastAPI
 from sqlalchemy import update
 
 from hopen_common.auth import Principal, Role
@@ -57,7 +58,8 @@ from hopen_instruction.models import WebhookAbonnement
 from hopen_instruction.settings import InstructionSettings
 from hopen_instruction.webhooks import service
 from hopen_instruction.webhooks.schemas import WebhookDemande
-from hopen_instruction.webhooks.worker import Livreur
+from hopen_instruction.webhooks.worker import Livreur, livreur_de
+from hopen_instruction.webhooks.worker import consommateur as consommateur_du_service
 
 REGION = "84"
 ABONNEMENTS = 10
@@ -234,11 +236,11 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
     await producteur.start()
     kafka = build_consumer(bootstrap, topic, group_id=f"bench-{uuid.uuid4().hex[:6]}")
     await kafka.start()
-    livreur = Livreur(sessions, reglages)
-    consommateur = EventConsumer(name=service.CONSOMMATEUR, consumer=kafka, producer=producteur,
-                                 sessionmaker=sessions, handlers=service.handlers(preneur=livreur),
-                                 handler_lot=service.handler_lot(preneur=livreur),
-                                 lot=reglages.webhooks_consommateur_lot)
+    # What the service's workers build (worker.consommateur, worker.livreur_de), on this process's state.
+    app = FastAPI()
+    app.state.settings, app.state.sessionmaker, app.state.producer = reglages, sessions, producteur
+    livreur = livreur_de(app)
+    consommateur = consommateur_du_service(app, kafka)
     taches = [asyncio.create_task(superviser(consommateur)), asyncio.create_task(livreur.run_forever())]
     n = args.evenements
     resultats: dict[str, Any] = {"evenements": n, "abonnements": ABONNEMENTS, "cadence": args.cadence,

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -137,18 +137,8 @@ class EventConsumer:
         if a_appliquer:
             try:
                 async with session_scope(self._sessionmaker) as session:
-                    # The inbox rows of the lot in one statement; those already there (a redelivery)
-                    # are not returned and their events not applied again.
-                    nouveaux = set(await session.scalars(_INBOX, [
-                        {"consumer": self.name, "event_id": e.id, "event_type": e.type}
-                        for e, _, _ in a_appliquer.values()]))
-                    a_faire = [a for i, a in a_appliquer.items() if i in nouveaux]
-                    if self._handler_lot is not None:
-                        if a_faire:
-                            await self._handler_lot(session, [(e, p) for e, p, _ in a_faire])
-                    else:
-                        for evenement, payload, handler in a_faire:
-                            await handler(session, evenement, payload)
+                    await _appliquer_lot(session, self.name, list(a_appliquer.values()),
+                                         handler_lot=self._handler_lot)
             except Exception as exc:
                 log.info("%s: lot of %d not applied (%s), one at a time", self.name, len(records), exc)
                 return records
@@ -223,18 +213,7 @@ class EventConsumer:
             return await _appliquer(session, self.name, evenement, payload, handler)
 
     async def _key_parked(self, key: str) -> bool:
-        async with self._sessionmaker() as session:
-            return bool(
-                await session.scalar(
-                    select(
-                        exists().where(
-                            DeadLetter.consumer == self.name,
-                            DeadLetter.key == key,
-                            DeadLetter.status == "parked",
-                        )
-                    )
-                )
-            )
+        return key in await self._cles_garees({key})
 
     async def _park(
         self,
@@ -326,10 +305,22 @@ def _positions_suivantes(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dic
 async def _appliquer(session: AsyncSession, consumer: str, evenement: Evenement, payload: BaseModel,
                      handler: Handler) -> bool:
     """Inbox row and effect in the caller's transaction; False when already applied."""
-    inserted = await session.execute(
-        _INBOX, {"consumer": consumer, "event_id": evenement.id, "event_type": evenement.type}
-    )
-    if inserted.first() is None:
-        return False
-    await handler(session, evenement, payload)
-    return True
+    return bool(await _appliquer_lot(session, consumer, [(evenement, payload, handler)]))
+
+
+async def _appliquer_lot(session: AsyncSession, consumer: str,
+                         evenements: Sequence[tuple[Evenement, BaseModel, Handler]], *,
+                         handler_lot: LotHandler | None = None) -> set[str]:
+    """Inbox rows (one statement) and effects, in order, in the caller's transaction, for events of
+    distinct ids; those already applied (a redelivery) get no row back and are not applied again.
+    Returns the ids applied."""
+    nouveaux = set(await session.scalars(_INBOX, [
+        {"consumer": consumer, "event_id": e.id, "event_type": e.type} for e, _, _ in evenements]))
+    a_faire = [(e, p, h) for e, p, h in evenements if e.id in nouveaux]
+    if handler_lot is not None:
+        if a_faire:
+            await handler_lot(session, [(e, p) for e, p, _ in a_faire])
+    else:
+        for evenement, payload, handler in a_faire:
+            await handler(session, evenement, payload)
+    return nouveaux

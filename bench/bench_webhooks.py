@@ -51,7 +51,7 @@ from hopen_common.devstack.kafka import KafkaBroker, ensure_topics_async
 from hopen_common.devstack.stack import find_repo_root
 from hopen_common.events import nouvel_evenement
 from hopen_common.inbox import EventConsumer
-from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.kafka import ProducteurReconstruit, build_consumer, build_producer, stop_with_timeout
 from hopen_common.reveil import executer
 from hopen_common.service import superviser
 from hopen_instruction.models import WebhookAbonnement
@@ -232,8 +232,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
         webhooks_concurrence_par_abonnement=args.par_abonnement, webhooks_main_max=args.main_max)
     engine = build_engine(url, pool_size=ABONNEMENTS + 5)
     sessions = build_sessionmaker(engine)
-    producteur = build_producer(bootstrap, client_id="bench")
-    await producteur.start()
+    producteur = ProducteurReconstruit(lambda: build_producer(bootstrap, client_id="bench"))
     kafka = build_consumer(bootstrap, topic, group_id=f"bench-{uuid.uuid4().hex[:6]}")
     await kafka.start()
     # What the service's workers build (worker.consommateur, worker.livreur_de), on this process's state.
@@ -295,7 +294,7 @@ async def banc(args: argparse.Namespace, url: str, bootstrap: str, base: str) ->
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await tache
         await stop_with_timeout(kafka)
-        await stop_with_timeout(producteur)
+        await producteur.arreter()
         await engine.dispose()
     return resultats
 

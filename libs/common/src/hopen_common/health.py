@@ -27,7 +27,7 @@ async def ready(request: Request) -> JSONResponse:
     except Exception as exc:
         checks["database"] = f"ko: {exc}"
     try:
-        await asyncio.wait_for(request.app.state.producer.client.fetch_all_metadata(), 3)
+        await request.app.state.producer.verifier(secondes=3)
         checks["kafka"] = "ok"
     except Exception as exc:
         checks["kafka"] = f"ko: {exc}"

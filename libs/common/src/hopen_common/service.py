@@ -21,7 +21,7 @@ from hopen_common.garde_fous import installer_garde_fous
 from hopen_common.habilitations import resolveur
 from hopen_common.health import router as health_router
 from hopen_common.inbox.consumer import EventConsumer, Handler
-from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.kafka import ProducteurReconstruit, build_consumer, build_producer, stop_with_timeout
 from hopen_common.openapi import documenter_erreurs
 from hopen_common.operations import router as operations_router
 from hopen_common.outbox.relay import OutboxRelay
@@ -149,6 +149,13 @@ async def relancer(tache: Tache, app: FastAPI, pause: float = 2.0) -> None:
             await asyncio.sleep(pause)
 
 
+def producteur_du_service(spec: ServiceSpec) -> ProducteurReconstruit:
+    """The process's producer for parking and readiness, rebuilt after a failure (the relay builds its
+    own: its sends are the outbox's and must not wait behind another's)."""
+    return ProducteurReconstruit(functools.partial(build_producer, spec.settings.kafka_bootstrap_servers,
+                                                   client_id=spec.name))
+
+
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
 
@@ -157,8 +164,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.state.settings = settings
         app.state.engine = build_engine(settings.database_url)
         app.state.sessionmaker = build_sessionmaker(app.state.engine)
-        app.state.producer = build_producer(settings.kafka_bootstrap_servers, client_id=spec.name)
-        await app.state.producer.start()
+        app.state.producer = producteur_du_service(spec)
+        await app.state.producer.demarrer()  # a broker out of reach stops the start-up here
         try:
             async with ressources(app, spec):
                 if settings.workers_in_process:
@@ -167,7 +174,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 else:
                     yield
         finally:
-            await stop_with_timeout(app.state.producer)
+            await app.state.producer.arreter()
             await app.state.engine.dispose()
 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
@@ -195,11 +202,11 @@ async def run_workers_only(spec: ServiceSpec, roles: frozenset[str] = ROLES) -> 
     app.state.settings = spec.settings
     app.state.engine = build_engine(spec.settings.database_url)
     app.state.sessionmaker = build_sessionmaker(app.state.engine)
-    app.state.producer = build_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
-    await app.state.producer.start()
+    app.state.producer = producteur_du_service(spec)
+    await app.state.producer.demarrer()
     try:
         async with ressources(app, spec), workers(app, spec, roles):
             await asyncio.Event().wait()
     finally:
-        await stop_with_timeout(app.state.producer)
+        await app.state.producer.arreter()
         await app.state.engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from hopen_common.kafka import build_producer, stop_with_timeout
+from hopen_common.kafka import ProducteurReconstruit, build_producer, stop_with_timeout
 
 
 @pytest.fixture
@@ -25,3 +25,11 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await stop_with_timeout(p)
+
+
+@pytest.fixture
+async def parking(kafka_bootstrap: str) -> AsyncIterator[ProducteurReconstruit]:
+    """A consumer's producer for parking, as the services build it (`service.producteur_du_service`)."""
+    p = ProducteurReconstruit(lambda: build_producer(kafka_bootstrap, client_id="tests-parking"))
+    yield p
+    await p.arreter()

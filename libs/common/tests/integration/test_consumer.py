@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -47,7 +48,7 @@ async def run_until(consumer: EventConsumer, condition, within: float = 40.0) ->
         task.cancel()
 
 
-async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1, handler_lot=None):
+async def _setup(fresh_database, kafka_bootstrap, parking, topic, name, lot=1, handler_lot=None):
     from hopen_common.devstack.kafka import ensure_topics_async
 
     await ensure_topics_async(kafka_bootstrap, [topic_dead_letter(name)])
@@ -56,7 +57,7 @@ async def _setup(fresh_database, kafka_bootstrap, producer, topic, name, lot=1, 
     sessions = build_sessionmaker(engine)
     kafka = build_consumer(kafka_bootstrap, topic, group_id=f"g-{topic}")
     await kafka.start()
-    consumer = EventConsumer(name=name, consumer=kafka, producer=producer, sessionmaker=sessions,
+    consumer = EventConsumer(name=name, consumer=kafka, producer=parking, sessionmaker=sessions,
                              handlers={"CandidatureRefusee": journaliser}, max_attempts=2,
                              retry_backoff=0.05, lot=lot, handler_lot=handler_lot)
     return engine, sessions, kafka, consumer
@@ -68,8 +69,9 @@ async def count(sessions, model, *where) -> int:
 
 
 @pytest.mark.parametrize("lot", [1, 50])
-async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap, producer, topic, lot):
-    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap, producer, parking, topic,
+                                                 lot):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking,
                                                      topic, f"redelivery-{lot}", lot=lot)
     ev = refus("c1")
     for _ in range(3):  # the broker redelivers the very same event
@@ -93,8 +95,8 @@ async def test_redelivered_event_changes_nothing(fresh_database, kafka_bootstrap
 
 @pytest.mark.parametrize("lot", [1, 50])
 async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, kafka_bootstrap,
-                                                               producer, topic, lot):
-    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                               producer, parking, topic, lot):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking,
                                                      topic, f"poison-{lot}", lot=lot)
     inconnu = refus("c9").model_copy(update={"dataschema": "CandidatureRefusee/v99"})
     await producer.send_and_wait(topic, b"\x00 not json at all", key=b"x")
@@ -120,10 +122,66 @@ async def test_poison_goes_to_dead_letters_and_consumer_goes_on(fresh_database, 
         await engine.dispose()
 
 
+async def test_parking_builds_a_new_producer_after_one_lost_its_sender(fresh_database, kafka_bootstrap,
+                                                                       producer, topic):
+    """A producer whose sender task died (what a hard broker restart did once, ADR 0028) never
+    acknowledges: the consumer's parking times out, the consumer restarts, and the parking producer
+    it then uses is a new one, so the poison is parked and the key behind it flows (before, every
+    restart parked with the same dead producer until the process restarted). The crash comes before
+    the new group's first commit: the consumer must seek back to the records it did not finish (aiokafka's
+    `seek_to_committed` leaves a partition without a committed offset where it is: this test lost both
+    records with it)."""
+    from aiokafka import AIOKafkaProducer
+
+    from hopen_common.kafka import ProducteurReconstruit, build_producer
+    from hopen_common.service import superviser
+
+    construits: list[AIOKafkaProducer] = []
+
+    class ProducteurSansExpediteur(AIOKafkaProducer):
+        async def start(self) -> None:
+            await super().start()
+            self._sender.sender_task.cancel()
+
+    def fabrique() -> AIOKafkaProducer:
+        if construits:
+            construits.append(build_producer(kafka_bootstrap, client_id="tests-parking"))
+        else:
+            construits.append(ProducteurSansExpediteur(bootstrap_servers=kafka_bootstrap,
+                                                       enable_idempotence=True))
+        return construits[-1]
+
+    parking = ProducteurReconstruit(fabrique, delai_envoi=5.0)  # the good one: start, then the ack
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking, topic,
+                                                     "parking-expediteur-perdu")
+    await producer.send_and_wait(topic, b"\x00 not json at all", key=b"x")
+    await producer.send_and_wait(topic, refus("c4").to_bytes(), key=b"x")
+    tache = asyncio.create_task(superviser(consumer, pause=0.2))
+    try:
+        limite = asyncio.get_running_loop().time() + 40
+        while await count(sessions, DeadLetter) < 2:  # the poison, then the event parked behind it
+            assert not tache.done(), tache
+            assert asyncio.get_running_loop().time() < limite, "nothing parked in 40 s"
+            await asyncio.sleep(0.2)
+        dlq = await lire_topic(kafka_bootstrap, topic_dead_letter("parking-expediteur-perdu"), attendus=2)
+        assert [r.key for r in dlq] == [b"x", b"x"]
+        assert parking.construits == 2
+        assert isinstance(construits[0], ProducteurSansExpediteur)
+        # The parking producer is reused while it works: two parkings, one rebuild.
+        assert len(construits) == 2
+    finally:
+        tache.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tache
+        await parking.arreter()
+        await stop_with_timeout(kafka)
+        await engine.dispose()
+
+
 @pytest.mark.parametrize("lot", [1, 50])
 async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kafka_bootstrap,
-                                                             producer, topic, lot):
-    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+                                                             producer, parking, topic, lot):
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking,
                                                      topic, f"parking-{lot}", lot=lot)
     boum = refus("c5").model_copy(update={"data": {**refus("c5").data, "motivation": "boum"}})
     suite = refus("c5")  # a later event of the same aggregate must wait behind the parked one
@@ -155,10 +213,10 @@ async def test_failing_key_is_parked_others_flow_then_replay(fresh_database, kaf
 
 
 async def test_a_lot_is_one_transaction_and_applies_each_event_once(fresh_database, kafka_bootstrap,
-                                                                   producer, topic):
+                                                                   producer, parking, topic):
     """With `lot`, what a fetch brought is applied in one transaction: far fewer commits
     than events, each event once (a duplicate inside the lot included), in order."""
-    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer,
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking,
                                                      topic, "lots", lot=50)
     commits = []
     event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
@@ -188,7 +246,7 @@ def refus_boum(candidature: str) -> Evenement:
 
 
 async def test_a_lot_takes_several_partitions_and_one_call_of_the_lot_handler(fresh_database, kafka_bootstrap,
-                                                                             producer, topic):
+                                                                             producer, parking, topic):
     """With `handler_lot`, what a fetch brought of several partitions is one transaction and one call
     with the new events only (a redelivery after its lot is not passed again), each key's events in
     their order (ADR 0026: a transaction per partition made the webhook consumer the bottleneck at a
@@ -201,7 +259,7 @@ async def test_a_lot_takes_several_partitions_and_one_call_of_the_lot_handler(fr
             await journaliser(session, evenement, payload)
         appels.append([e.id for e, _ in evenements])
 
-    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, producer, topic,
+    engine, sessions, kafka, consumer = await _setup(fresh_database, kafka_bootstrap, parking, topic,
                                                      "lots-partitions", lot=100, handler_lot=journaliser_lot)
     partition_de: dict[str, int] = {}
 

@@ -73,7 +73,7 @@ from hopen_common.db.messaging import DeadLetter, InboxMessage
 from hopen_common.devstack.kafka import ensure_topics_async
 from hopen_common.events import Evenement, decoder_payload, nouvel_evenement
 from hopen_common.inbox import EventConsumer
-from hopen_common.kafka import build_producer, stop_with_timeout
+from hopen_common.kafka import ProducteurReconstruit, build_producer
 from hopen_financement.consumers import HANDLERS
 from hopen_financement.enveloppes.models import EcritureEnveloppe
 from hopen_financement.forfaits.models import CandidatureFinancee
@@ -174,8 +174,7 @@ def infra(fresh_database, kafka_bootstrap):
 
     async def demarrer() -> Infra:
         await ensure_topics_async(kafka_bootstrap, [topic_dead_letter(CONSOMMATEUR)])
-        producer = build_producer(kafka_bootstrap, client_id=CONSOMMATEUR)
-        await producer.start()
+        producer = ProducteurReconstruit(lambda: build_producer(kafka_bootstrap, client_id=CONSOMMATEUR))
         sessions = build_sessionmaker(build_engine(url, pool_size=3))
         consumer = EventConsumer(name=CONSOMMATEUR, consumer=None,  # type: ignore[arg-type]
                                  producer=producer, sessionmaker=sessions, handlers=HANDLERS,
@@ -186,7 +185,7 @@ def infra(fresh_database, kafka_bootstrap):
     # The national maximum AC stays fixed: every example's EJ has a smaller AC.
     infra.livrer("national", b.etablissement("750712184", "11", MAX))
     yield infra
-    boucle.run(stop_with_timeout(infra.consumer._producer))
+    boucle.run(infra.consumer._producer.arreter())
     boucle.close()
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -26,6 +26,7 @@ from hopen_common.db.messaging import DeadLetter, InboxMessage
 from hopen_common.db.session import connexion_perdue, session_scope
 from hopen_common.events.envelope import Evenement
 from hopen_common.events.registry import decoder_payload
+from hopen_common.kafka import ProducteurReconstruit
 from hopen_common.pannes import point_de_panne
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class EventConsumer:
         *,
         name: str,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        producer: ProducteurReconstruit,
         sessionmaker: async_sessionmaker[AsyncSession],
         handlers: Mapping[str, Handler],
         max_attempts: int = 3,
@@ -84,6 +85,9 @@ class EventConsumer:
             # flow a fetch brings a few records of each partition: a transaction per partition made
             # the webhook consumer the bottleneck, ADR 0026).
             records = [record for partition in batches.values() for record in partition]
+            # Where each partition of this fetch starts again if we stop before its end: its first
+            # record, then past each lot committed.
+            reprise = {tp: partition[0].offset for tp, partition in batches.items() if partition}
             try:
                 for debut in range(0, len(records), self._lot):
                     lot = records[debut:debut + self._lot]
@@ -91,13 +95,24 @@ class EventConsumer:
                     for record in seuls:  # one at a time: a failure is retried, then parked, alone
                         await self.process(record)
                     point_de_panne("consommateur-apres-commit")  # fault matrix F2 (off unless armed)
-                    await self._consumer.commit(_positions_suivantes(lot))
+                    positions = _positions_suivantes(lot)
+                    await self._consumer.commit(positions)
+                    reprise.update(positions)
             except BaseException:
-                # The fetch position is past records we did not finish: go back to the last
-                # committed offsets so that whoever runs the loop next starts from there (what was
-                # applied meanwhile is in the inbox: applied again, it changes nothing).
-                await self._consumer.seek_to_committed()
+                # The fetch position is past records we did not finish: go back to the first of them
+                # so that whoever runs the loop next starts there (what was applied meanwhile is in
+                # the inbox: applied again, it changes nothing). Not `seek_to_committed`: it leaves a
+                # partition with no committed offset yet where it is, past the records (a crash on a
+                # new group's first event skipped it until the process restarted).
+                self._revenir(reprise)
                 raise
+
+    def _revenir(self, reprise: Mapping[TopicPartition, int]) -> None:
+        for tp, offset in reprise.items():
+            try:
+                self._consumer.seek(tp, offset)
+            except Exception:  # revoked meanwhile: its new owner starts from the committed offset
+                log.warning("%s: %s no longer assigned, not sought back", self.name, tp)
 
     async def process_lot(self, records: list[ConsumerRecord[bytes, bytes]]
                           ) -> list[ConsumerRecord[bytes, bytes]]:
@@ -229,13 +244,12 @@ class EventConsumer:
                   record.partition, record.offset, error)
         # Topic first, table second, offset commit last: a crash in between parks the same
         # record again on redelivery, which the table's unique position absorbs (at least once).
-        async with asyncio.timeout(15):  # not wait_for: it may swallow a stop (hopen_common.reveil)
-            await self._producer.send_and_wait(
-                topic_dead_letter(self.name),
-                value=record.value,
-                key=record.key,
-                headers=[("error", error.encode()[:1000]), ("source_topic", record.topic.encode())],
-            )
+        await self._producer.envoyer(
+            topic_dead_letter(self.name),
+            value=record.value,
+            key=record.key,
+            headers=[("error", error.encode()[:1000]), ("source_topic", record.topic.encode())],
+        )
         async with session_scope(self._sessionmaker) as session:
             await session.execute(
                 insert(DeadLetter).values(

@@ -21,7 +21,7 @@ from hopen_common.db import build_engine, build_sessionmaker
 from hopen_common.devstack.kafka import ensure_topics_async
 from hopen_common.events import Evenement
 from hopen_common.inbox import EventConsumer, Handler
-from hopen_common.kafka import build_consumer, build_producer, stop_with_timeout
+from hopen_common.kafka import ProducteurReconstruit, build_consumer, build_producer, stop_with_timeout
 from hopen_common.service import superviser
 
 
@@ -78,7 +78,9 @@ async def bus_de_test(*, nom: str, handlers: Mapping[str, Handler], database_url
     await producer.start()
     kafka = build_consumer(kafka_bootstrap, *topics.values(), group_id=f"{nom}-{suffixe}")
     await kafka.start()
-    consumer = EventConsumer(name=nom, consumer=kafka, producer=producer, sessionmaker=sessions,
+    parking = ProducteurReconstruit(lambda: build_producer(kafka_bootstrap,
+                                                           client_id=f"test-{suffixe}-parking"))
+    consumer = EventConsumer(name=nom, consumer=kafka, producer=parking, sessionmaker=sessions,
                              handlers=handlers, max_attempts=max_attempts, retry_backoff=0.05)
     tache = asyncio.create_task(superviser(consumer, pause=0.5))
     try:
@@ -89,6 +91,7 @@ async def bus_de_test(*, nom: str, handlers: Mapping[str, Handler], database_url
             await tache
         await stop_with_timeout(kafka)
         await stop_with_timeout(producer)
+        await parking.arreter()
         await engine.dispose()
 
 

@@ -152,7 +152,8 @@ def test_cycle_complet_phase1(running_stack: RunningStack, client: httpx.Client)
 
     def synthese() -> dict[str, Any] | None:
         s = client.get(f"{urls['reporting']}/v1/regions/{REGION_CORSE}/synthese", headers=ars).json()
-        return s if Decimal(s["solde"]) > 0 else None
+        # Solde and reprise are two events reporting applies one after the other: wait for both.
+        return s if Decimal(s["solde"]) > 0 and Decimal(s["reprise"]) > 0 else None
     s = finalement(synthese, en=60, quoi="regional synthesis updated")
     assert Decimal(s["amorcage"]) == amorcage(forfait_o1) + amorcage(forfait_o3)
     assert Decimal(s["solde"]) == forfait_o1 - amorcage(forfait_o1)

@@ -77,7 +77,7 @@ def recepteur() -> Iterator[Recepteur]:
             elif etat.mode == "500" and panne:
                 statut = 500
             elif etat.mode == "delai" and panne:
-                time.sleep(TIMEOUT * 2)  # the platform has given up: this answer is never read
+                time.sleep(TIMEOUT * 10)  # the platform has given up: this answer is never read
             self.repondre(statut, b"ok")
 
     with serveur_http_local(Gestionnaire) as url:
@@ -238,7 +238,8 @@ async def test_f8_recepteur_en_echec_puis_de_retour(sessions: async_sessionmaker
     echecs = [t for t in await _tentatives(sessions, abonnement, ids) if t[5] is None or t[5] >= 500]
     assert echecs, mesure
     if mode == "delai":
-        assert all(t[5] is None and t[4] < TIMEOUT * 1000 + 500 for t in echecs), echecs[:3]
+        # Cut at the timeout, not at the answer 3 s later (the margin: a loaded machine's pauses).
+        assert all(t[5] is None and t[4] < TIMEOUT * 1000 + 1500 for t in echecs), echecs[:3]
 
 
 async def test_f8_410_desactive_puis_reactive_et_rejoue(sessions: async_sessionmaker[AsyncSession],
@@ -246,6 +247,14 @@ async def test_f8_410_desactive_puis_reactive_et_rejoue(sessions: async_sessionm
     abonnement = await _abonner(sessions, f"{recepteur.url}/f8/410")
     async with _livreur(sessions):
         ids = await _flux(sessions, recepteur, "f8-410", "410")
+        limite = time.monotonic() + 30  # the 410 came early in the flow; its write may lag behind it
+        while True:
+            async with sessions() as session:
+                gone = await session.get(WebhookAbonnement, abonnement)
+            assert gone is not None
+            if not gone.actif or time.monotonic() > limite:
+                break
+            await asyncio.sleep(0.1)
         async with sessions() as session:
             gone = await session.get(WebhookAbonnement, abonnement)
             assert gone is not None

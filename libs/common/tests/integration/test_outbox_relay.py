@@ -147,7 +147,7 @@ async def test_a_producer_whose_sender_died_is_replaced(fresh_database, kafka_bo
         await publier(session, topic, "k", evenement)
         await session.commit()
     relay = OutboxRelay(database_url=url, producteur=fabrique, lock_key=4244, poll_interval=0.1,
-                        send_timeout=1.0)
+                        send_timeout=3.0)  # the dead sender's wait; the good producer's ack within it
     task = asyncio.create_task(relay.run_forever())
     try:
         records = await lire_topic(kafka_bootstrap, topic, attendus=1)

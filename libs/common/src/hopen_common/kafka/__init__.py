@@ -45,8 +45,8 @@ class ProducteurReconstruit:
     """A process's producer for its occasional sends (a consumer's parking, `/ready`), rebuilt after
     any failure, as the outbox relay rebuilds its own (ADR 0028): a producer whose sender task died
     under a hard broker restart answers metadata requests but never acknowledges a send, so keeping it
-    would make every parking time out until the process restarts. A failed send or check drops the
-    producer and raises; the next call builds and starts a new one (`fabrique`)."""
+    would make every parking time out until the process restarts. A failed send drops the producer
+    and raises; the next call builds and starts a new one (`fabrique`)."""
 
     def __init__(self, fabrique: Callable[[], AIOKafkaProducer], *, delai_envoi: float = 15.0) -> None:
         self._fabrique = fabrique
@@ -84,15 +84,12 @@ class ProducteurReconstruit:
             raise
 
     async def verifier(self, secondes: float = 3.0) -> None:
-        """Raises unless the broker answers a metadata request within `secondes` (readiness)."""
-        producteur: AIOKafkaProducer | None = None
-        try:
-            async with asyncio.timeout(secondes):
-                producteur = await self.demarrer()
-                await producteur.client.fetch_all_metadata()
-        except Exception:
-            await self._abandonner(producteur)
-            raise
+        """Raises unless the broker answers a metadata request within `secondes` (readiness). A failed
+        check keeps the producer: a slow probe must not close it under a parking in progress, and a
+        producer whose sender died still answers metadata (only a failed send tells, `envoyer`)."""
+        async with asyncio.timeout(secondes):
+            producteur = await self.demarrer()
+            await producteur.client.fetch_all_metadata()
 
     async def arreter(self) -> None:
         async with self._verrou:
